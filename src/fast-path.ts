@@ -1,0 +1,143 @@
+import {readFileSync} from 'node:fs'
+
+/**
+ * Start-up fast path. `PW=$(keyflow secret get NAME)` runs once per secret in many scripts, and
+ * importing @oclif/core alone costs about as much as starting node. bin/run.js therefore
+ * hands the commands marked `static fastPath = true` to this module first: it parses argv
+ * with the flag specs oclif itself wrote into oclif.manifest.json and calls the same lib
+ * function the oclif command calls. Anything it does not fully understand (help, an unknown
+ * flag, a value outside a flag's options, a missing argument) goes to oclif instead, which
+ * owns every message about usage. test/cli/fast-path.test.ts checks both paths agree.
+ */
+
+interface ManifestFlag {
+  allowNo?: boolean
+  char?: string
+  default?: unknown
+  multiple?: boolean
+  name: string
+  options?: string[]
+  type: 'boolean' | 'option'
+}
+
+interface ManifestCommand {
+  fastPath?: boolean
+  flags: Record<string, ManifestFlag>
+  id: string
+}
+
+type Handler = (argv: string[], flags: Record<string, unknown>) => Promise<{json: unknown; stdout: string | Uint8Array}>
+
+const HANDLERS: Record<string, Handler> = {
+  async 'secret:get'(argv, flags) {
+    const {secretGet} = await import('./lib/secret/get.js')
+    return secretGet(argv, flags)
+  },
+}
+
+function loadCommand(argv: string[]): undefined | {command: ManifestCommand; rest: string[]} {
+  for (const id of Object.keys(HANDLERS)) {
+    const words = id.split(':')
+    const spaced = words.every((word, index) => argv[index] === word)
+    if (!spaced && argv[0] !== id) continue
+    let manifest: {commands: Record<string, ManifestCommand>}
+    try {
+      manifest = JSON.parse(readFileSync(new URL('../oclif.manifest.json', import.meta.url), 'utf8'))
+    } catch {
+      return undefined
+    }
+
+    const command = manifest.commands[id]
+    if (!command?.fastPath) return undefined
+    return {command, rest: argv.slice(spaced ? words.length : 1)}
+  }
+
+  return undefined
+}
+
+/** Parses like oclif for the flag shapes keyflow's fast commands use; undefined means "ask oclif". */
+export function parseArgv(
+  command: ManifestCommand,
+  tokens: string[],
+): undefined | {argv: string[]; flags: Record<string, unknown>} {
+  const flags: Record<string, unknown> = {}
+  const argv: string[] = []
+  const byChar = new Map(Object.values(command.flags).filter((flag) => flag.char).map((flag) => [flag.char!, flag]))
+  for (let index = 0; index < tokens.length; index++) {
+    const token = tokens[index]
+    if (token === '--') {
+      argv.push(...tokens.slice(index + 1))
+      break
+    }
+
+    // BaseCommand's enableJsonFlag adds --json outside the manifest's flag list.
+    if (token === '--json') {
+      flags.json = true
+      continue
+    }
+
+    if (!token.startsWith('-') || token === '-') {
+      argv.push(token)
+      continue
+    }
+
+    let flag: ManifestFlag | undefined
+    let value: string | undefined
+    if (token.startsWith('--')) {
+      const equals = token.indexOf('=')
+      const name = equals === -1 ? token.slice(2) : token.slice(2, equals)
+      if (equals !== -1) value = token.slice(equals + 1)
+      flag = command.flags[name]
+      if (!flag && name.startsWith('no-')) {
+        const negated = command.flags[name.slice(3)]
+        if (negated?.type !== 'boolean' || !negated.allowNo || value !== undefined) return undefined
+        flags[negated.name] = false
+        continue
+      }
+    } else {
+      flag = byChar.get(token[1])
+      if (token.length > 2) value = token.slice(2)
+    }
+
+    if (!flag) return undefined
+    if (flag.type === 'boolean') {
+      if (value !== undefined) return undefined
+      flags[flag.name] = true
+      continue
+    }
+
+    if (value === undefined) {
+      value = tokens[++index]
+      if (value === undefined || value.startsWith('-')) return undefined
+    }
+
+    if (flag.options && !flag.options.includes(value)) return undefined
+    if (flag.multiple) flags[flag.name] = [...((flags[flag.name] as string[] | undefined) ?? []), value]
+    else if (flag.name in flags) return undefined
+    else flags[flag.name] = value
+  }
+
+  for (const flag of Object.values(command.flags)) {
+    if (!(flag.name in flags) && flag.default !== undefined) flags[flag.name] = flag.default
+  }
+
+  return argv.length > 0 ? {argv, flags} : undefined
+}
+
+/** Runs the command and returns true, or returns false to let oclif handle the invocation. */
+export async function runFastPath(tokens: string[]): Promise<boolean> {
+  const found = loadCommand(tokens)
+  if (!found) return false
+  const parsed = parseArgv(found.command, found.rest)
+  if (!parsed) return false
+  const json = parsed.flags.json === true || process.env.KEYFLOW_CONTENT_TYPE === 'json'
+  try {
+    const output = await HANDLERS[found.command.id](parsed.argv, parsed.flags)
+    process.stdout.write(json ? JSON.stringify(output.json, null, 2) + '\n' : output.stdout)
+  } catch (error) {
+    const {reportError} = await import('./lib/output/render-error.js')
+    reportError(error, json)
+  }
+
+  return true
+}

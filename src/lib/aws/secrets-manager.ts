@@ -1,0 +1,155 @@
+import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+
+import {classifyAwsError, errorName, isRetryableKind} from './errors.js'
+
+/**
+ * The narrow slice of Secrets Manager keyflow uses, behind an interface so the SDK (about
+ * +70 ms to import) loads only when the chain reaches AWS.
+ */
+
+export interface AwsConnection {
+  connectTimeoutMs: number
+  maxAttempts: number
+  /** Told when an attempt failed in a way the SDK will retry, e.g. throttling. */
+  onRetryableError?: (info: {attempt: number; errorName: string; kind: string}) => void
+  profile?: string
+  region?: string
+  requestTimeoutMs: number
+  retryMode: 'adaptive' | 'standard'
+}
+
+export interface SecretPayload {
+  arn: string
+  name: string
+  value: string | Uint8Array
+  versionId?: string
+  versionStages?: string[]
+}
+
+export interface BatchResult {
+  errors: Array<{error: {message?: string; name: string}; secretId: string}>
+  values: SecretPayload[]
+}
+
+export interface SecretsManagerApi {
+  batchGet(secretIds: string[]): Promise<BatchResult>
+  /** undefined when usable; otherwise why not (no region, no credentials anywhere). */
+  checkConfigured(): Promise<string | undefined>
+  get(request: {secretId: string; versionId?: string; versionStage?: string}): Promise<SecretPayload>
+  readonly region?: string
+}
+
+function payload(output: {
+  ARN?: string
+  Name?: string
+  SecretBinary?: Uint8Array
+  SecretString?: string
+  VersionId?: string
+  VersionStages?: string[]
+}): SecretPayload {
+  return {
+    arn: output.ARN ?? '',
+    name: output.Name ?? '',
+    value: output.SecretString ?? output.SecretBinary ?? '',
+    versionId: output.VersionId,
+    versionStages: output.VersionStages,
+  }
+}
+
+export async function connectSecretsManager(connection: AwsConnection): Promise<SecretsManagerApi> {
+  const [sdk, {fromNodeProviderChain}] = await Promise.all([
+    import('@aws-sdk/client-secrets-manager'),
+    import('@aws-sdk/credential-providers'),
+  ])
+  const client: SecretsManagerClient = withQuietNodeWarning(
+    () =>
+      new sdk.SecretsManagerClient({
+        credentials: fromNodeProviderChain(connection.profile ? {profile: connection.profile} : {}),
+        maxAttempts: connection.maxAttempts,
+        region: connection.region,
+        requestHandler: {connectionTimeout: connection.connectTimeoutMs, requestTimeout: connection.requestTimeoutMs},
+        retryMode: connection.retryMode,
+        ...(connection.profile ? {profile: connection.profile} : {}),
+      }),
+  )
+
+  if (connection.onRetryableError) {
+    const notify = connection.onRetryableError
+    let attempt = 0
+    // Sits inside the retry loop, so it sees each attempt's error before the SDK retries it.
+    type Middleware = Parameters<typeof client.middlewareStack.addRelativeTo>[0]
+    type Next = (args: unknown) => Promise<unknown>
+    client.middlewareStack.addRelativeTo(
+      ((next: Next) => async (args: unknown) => {
+        attempt++
+        try {
+          return await next(args)
+        } catch (error) {
+          const kind = classifyAwsError(error)
+          if (isRetryableKind(kind)) notify({attempt, errorName: errorName(error), kind})
+          throw error
+        }
+      }) as unknown as Middleware,
+      {name: 'keyflowRetryNotice', relation: 'after', toMiddleware: 'retryMiddleware'},
+    )
+  }
+
+  let configured: Promise<string | undefined> | undefined
+  return {
+    async batchGet(secretIds) {
+      const output = await client.send(new sdk.BatchGetSecretValueCommand({SecretIdList: secretIds}))
+      return {
+        errors: (output.Errors ?? []).map((entry) => ({
+          error: {message: entry.Message, name: entry.ErrorCode ?? 'Error'},
+          secretId: entry.SecretId ?? '',
+        })),
+        values: (output.SecretValues ?? []).map((value) => payload(value)),
+      }
+    },
+    checkConfigured() {
+      configured ??= (async () => {
+        try {
+          await client.config.region()
+        } catch {
+          return 'no AWS region is configured (set --region, AWS_REGION, or aws.region in keyflow.json)'
+        }
+
+        try {
+          await client.config.credentials()
+        } catch (error) {
+          if (connection.profile || errorName(error) !== 'CredentialsProviderError') throw error
+          return 'no AWS credentials were found (env, shared config/credentials files, SSO, process, web identity, container or instance metadata)'
+        }
+
+        
+      })()
+      return configured
+    },
+    async get({secretId, versionId, versionStage}) {
+      const output = await client.send(
+        new sdk.GetSecretValueCommand({SecretId: secretId, VersionId: versionId, VersionStage: versionStage}),
+      )
+      return payload(output)
+    },
+    get region() {
+      return connection.region
+    },
+  }
+}
+
+/**
+ * On Node 20 every AWS SDK client prints a NodeVersionSupportWarning about future releases;
+ * keyflow pins its SDK, so the warning is noise on a stderr that scripts read. The variable is
+ * set only while the client is built, so children of `keyflow run` never see it.
+ */
+function withQuietNodeWarning<T>(build: () => T): T {
+  const variable = 'AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'
+  const previous = process.env[variable]
+  process.env[variable] = 'true'
+  try {
+    return build()
+  } finally {
+    if (previous === undefined) delete process.env[variable]
+    else process.env[variable] = previous
+  }
+}

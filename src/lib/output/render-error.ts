@@ -1,0 +1,63 @@
+import {ErrorJson, ExitCode, isKeyflowError, KeyflowError} from '../errors.js'
+import {style} from './style.js'
+
+/**
+ * Turns anything thrown into a KeyflowError. Errors keyflow did not anticipate become
+ * INTERNAL with a generic message: their text may quote input (a parser's message can carry
+ * a secret), so it is shown only under KEYFLOW_DEBUG, never by default.
+ */
+export function toKeyflowError(error: unknown): KeyflowError {
+  if (isKeyflowError(error)) return error
+  const oclifExit = oclifExitCode(error)
+  if (oclifExit !== undefined && error instanceof Error) {
+    // oclif's own parse and usage errors: their messages are about flags, never values.
+    return new KeyflowError(stripOclifDecoration(error.message), {
+      code: 'USAGE',
+      exit: oclifExit === 2 ? ExitCode.USAGE : (oclifExit as typeof ExitCode.USAGE),
+      fix: 'See `keyflow help` or add --help to the command.',
+    })
+  }
+
+  const debug = process.env.KEYFLOW_DEBUG
+  return new KeyflowError('keyflow failed unexpectedly. This is a bug; please report it.', {
+    cause: error,
+    code: 'INTERNAL',
+    details: debug && error instanceof Error ? [error.stack ?? error.message] : undefined,
+    exit: ExitCode.INTERNAL,
+    fix: 'Run again with KEYFLOW_DEBUG=1 to see the internal error.',
+  })
+}
+
+function oclifExitCode(error: unknown): number | undefined {
+  if (typeof error !== 'object' || error === null || !('oclif' in error)) return undefined
+  const {oclif} = error as {oclif?: {exit?: unknown}}
+  return typeof oclif?.exit === 'number' ? oclif.exit : undefined
+}
+
+function stripOclifDecoration(message: string): string {
+  return message.replace(/\nSee more help with --help$/, '').trim()
+}
+
+export function errorJson(error: KeyflowError): {error: ErrorJson} {
+  return {error: error.toJSON()}
+}
+
+/** Human rendering: what, where, details, how to fix. */
+export function renderErrorText(error: KeyflowError): string {
+  const lines = [`${style.red(style.bold('Error:'))} ${error.message}`]
+  if (error.where) lines.push(`  ${style.dim('where:')} ${error.where}`)
+  for (const detail of error.details) lines.push(`  ${detail}`)
+  if (error.fix) lines.push(`  ${style.dim('fix:')}   ${error.fix}`)
+  return lines.join('\n') + '\n'
+}
+
+/**
+ * Writes the error to stderr (as JSON under --json: stdout carries data only, so a failed
+ * command leaves stdout empty) and sets the exit code.
+ */
+export function reportError(error: unknown, json: boolean): KeyflowError {
+  const keyflowError = toKeyflowError(error)
+  process.stderr.write(json ? JSON.stringify(errorJson(keyflowError), null, 2) + '\n' : renderErrorText(keyflowError))
+  process.exitCode = keyflowError.exit
+  return keyflowError
+}

@@ -1,0 +1,52 @@
+import {ExitCode, KeyflowError} from '../errors.js'
+import {isPlainObject} from '../settings/json-file.js'
+import {SecretReference} from './reference.js'
+
+/**
+ * Picks `reference.path` out of a JSON secret. Errors name the reference and the key, never
+ * the value: not even JSON.parse's message, which quotes the text it choked on.
+ */
+export function extractJsonPath(value: string | Uint8Array, reference: SecretReference): string {
+  if (reference.path.length === 0) throw new Error('extractJsonPath needs a path')
+  const text = typeof value === 'string' ? value : new TextDecoder().decode(value)
+  let current: unknown
+  try {
+    current = JSON.parse(text)
+  } catch {
+    throw new KeyflowError(`Secret ${JSON.stringify(reference.text)} is not JSON, so key "${reference.path.join('.')}" cannot be read from it.`, {
+      code: 'SECRET_NOT_JSON',
+      exit: ExitCode.BAD_VALUE,
+      fix: 'Drop the #key to get the whole value, or store the secret as a JSON object.',
+      where: `reference ${JSON.stringify(reference.text)}`,
+    })
+  }
+
+  for (const [depth, key] of reference.path.entries()) {
+    const walked = reference.path.slice(0, depth)
+    const here = walked.length === 0 ? 'the secret' : `"${walked.join('.')}"`
+    if (Array.isArray(current) && /^\d+$/.test(key) && Number(key) < current.length) {
+      current = current[Number(key)]
+    } else if (isPlainObject(current) && Object.hasOwn(current, key)) {
+      current = current[key]
+    } else {
+      const keys = isPlainObject(current) ? Object.keys(current) : []
+      throw new KeyflowError(`Key "${key}" is not in ${here} of ${JSON.stringify(reference.text)}.`, {
+        code: 'SECRET_KEY_NOT_FOUND',
+        exit: ExitCode.BAD_VALUE,
+        fix:
+          keys.length > 0
+            ? `Keys there: ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? ', ...' : ''}.`
+            : `${here} is ${describeJsonType(current)}, not an object.`,
+        where: `reference ${JSON.stringify(reference.text)}`,
+      })
+    }
+  }
+
+  return typeof current === 'string' ? current : JSON.stringify(current)
+}
+
+function describeJsonType(value: unknown): string {
+  if (value === null) return 'null'
+  if (Array.isArray(value)) return 'an array'
+  return `a ${typeof value}`
+}

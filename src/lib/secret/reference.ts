@@ -1,0 +1,199 @@
+import {ExitCode, KeyflowError} from '../errors.js'
+
+/**
+ * The one reference grammar, used wherever a secret is named (README "References"):
+ *
+ *   NAME[#PATH]                          resolve NAME through the chain
+ *   context://NAME  env://NAME  dotenv://NAME      one local source only
+ *   aws-sm://SECRET_ID[?stage=S|version-id=V][#PATH]  one AWS secret, by name or ARN
+ *   arn:aws:secretsmanager:...[?...][#PATH]          the same, written as a bare ARN
+ *
+ * PATH picks a value out of a JSON secret: `password`, a dotted path `db.primary.host`, or an
+ * RFC 6901 JSON Pointer `/keys/0` for keys that hold dots. `%XX` escapes any character in a
+ * name (`%23` for `#`, `%3F` for `?`).
+ */
+
+export type DirectSource = 'context' | 'dotenv' | 'env'
+
+export type ReferenceTarget =
+  | {kind: 'aws'; secretId: string; versionId?: string; versionStage?: string}
+  | {kind: 'chain'; name: string}
+  | {kind: DirectSource; name: string}
+
+export interface SecretReference {
+  /** Keys to walk in a JSON value; empty for the whole value. */
+  path: string[]
+  target: ReferenceTarget
+  /** The reference as written; references are not secret and may be shown. */
+  text: string
+}
+
+const SCHEMES: Record<string, 'aws' | DirectSource> = {
+  aws: 'aws',
+  'aws-sm': 'aws',
+  context: 'context',
+  dotenv: 'dotenv',
+  env: 'env',
+}
+
+const MAX_NAME_LENGTH = 2048
+
+export function referenceError(text: string, column: number, length: number, problem: string, fix: string): KeyflowError {
+  const caret = ' '.repeat(column) + '^'.repeat(Math.max(1, length))
+  return new KeyflowError(`Malformed reference: ${problem}`, {
+    code: 'MALFORMED_REFERENCE',
+    details: [text, caret],
+    exit: ExitCode.USAGE,
+    fix: `${fix} See README "References".`,
+    where: `reference ${JSON.stringify(text)}, column ${column + 1}`,
+  })
+}
+
+function percentDecode(raw: string, text: string, offset: number): string {
+  try {
+    return decodeURIComponent(raw)
+  } catch {
+    const bad = /%(?![\da-f]{2})/i.exec(raw)?.index ?? 0
+    throw referenceError(text, offset + bad, 3, 'a % escape must be followed by two hex digits.', 'Write % as %25.')
+  }
+}
+
+function checkName(name: string, text: string, offset: number, rawLength: number): void {
+  if (name === '') throw referenceError(text, offset, 1, 'the name is empty.', 'Name the secret, e.g. DB_PASSWORD.')
+  if (name.length > MAX_NAME_LENGTH) {
+    throw referenceError(text, offset, rawLength, `the name is longer than ${MAX_NAME_LENGTH} characters.`, 'Use a shorter name.')
+  }
+
+  // eslint-disable-next-line no-control-regex
+  const bad = /[\s\u0000-\u001F\u007F]/.exec(name)
+  if (bad) {
+    throw referenceError(text, offset + bad.index, 1, 'names cannot hold spaces or control characters.', 'Escape it as %XX if it is really part of the name.')
+  }
+}
+
+function parsePath(fragment: string, text: string, offset: number): string[] {
+  if (fragment === '') throw referenceError(text, offset - 1, 1, 'nothing follows #.', 'Name a key after #, e.g. #password, or drop the #.')
+  if (fragment.startsWith('/')) {
+    // RFC 6901: ~1 is "/", ~0 is "~"; any key can be written this way.
+    return fragment
+      .slice(1)
+      .split('/')
+      .map((segment) => percentDecode(segment, text, offset).replaceAll('~1', '/').replaceAll('~0', '~'))
+  }
+
+  const segments = fragment.split('.')
+  const empty = segments.indexOf('')
+  if (empty !== -1) {
+    const column = offset + segments.slice(0, empty).join('.').length + (empty > 0 ? 1 : 0)
+    throw referenceError(text, column, 1, 'the key path has an empty segment.', 'Separate keys with single dots, or use a JSON Pointer (#/a.b/c) for keys that hold dots.')
+  }
+
+  return segments.map((segment) => percentDecode(segment, text, offset))
+}
+
+function parseAwsParameters(query: string, text: string, offset: number): {versionId?: string; versionStage?: string} {
+  const result: {versionId?: string; versionStage?: string} = {}
+  let position = offset
+  for (const pair of query.split('&')) {
+    const equals = pair.indexOf('=')
+    const key = equals === -1 ? pair : pair.slice(0, equals)
+    const value = equals === -1 ? '' : percentDecode(pair.slice(equals + 1), text, position + equals + 1)
+    if (key === 'stage' || key === 'version-stage') {
+      if (value === '' || value.length > 256) {
+        throw referenceError(text, position, pair.length, 'stage needs a value of 1 to 256 characters.', 'Write ?stage=AWSPREVIOUS, for example.')
+      }
+
+      result.versionStage = value
+    } else if (key === 'version-id') {
+      if (!/^[\w-]{32,64}$/.test(value)) {
+        throw referenceError(text, position, pair.length, 'version-id must be 32 to 64 letters, digits, dashes or underscores.', 'Copy the VersionId from `keyflow secret get --json` or the AWS console.')
+      }
+
+      result.versionId = value
+    } else {
+      throw referenceError(text, position, Math.max(1, key.length), `unknown parameter "${key}".`, 'AWS references take stage=STAGE and version-id=ID.')
+    }
+
+    position += pair.length + 1
+  }
+
+  return result
+}
+
+export function parseReference(text: string): SecretReference {
+  if (typeof text !== 'string' || text === '') {
+    throw referenceError(String(text ?? ''), 0, 1, 'the reference is empty.', 'Name a secret, e.g. DB_PASSWORD.')
+  }
+
+  let kind: 'aws' | 'chain' | DirectSource = 'chain'
+  let rest = text
+  let offset = 0
+  const scheme = /^([a-z][\d+.a-z-]*):\/\//i.exec(text)
+  if (scheme) {
+    const mapped = SCHEMES[scheme[1].toLowerCase()]
+    if (!mapped) {
+      throw referenceError(text, 0, scheme[1].length, `unknown scheme "${scheme[1]}".`, `Known schemes: ${Object.keys(SCHEMES).join('://, ')}://.`)
+    }
+
+    kind = mapped
+    offset = scheme[0].length
+    rest = text.slice(offset)
+  } else if (text.startsWith('arn:')) {
+    kind = 'aws'
+  }
+
+  const hash = rest.indexOf('#')
+  const main = hash === -1 ? rest : rest.slice(0, hash)
+  const path = hash === -1 ? [] : parsePath(rest.slice(hash + 1), text, offset + hash + 1)
+  const question = main.indexOf('?')
+  const rawName = question === -1 ? main : main.slice(0, question)
+  const name = percentDecode(rawName, text, offset)
+  checkName(name, text, offset, rawName.length)
+
+  if (question !== -1 && kind !== 'aws') {
+    throw referenceError(text, offset + question, main.length - question, 'version parameters apply only to AWS references.', 'Write aws-sm://NAME?stage=STAGE to pin a version.')
+  }
+
+  if (kind === 'aws') {
+    const parameters = question === -1 ? {} : parseAwsParameters(main.slice(question + 1), text, offset + question + 1)
+    return {path, target: {kind, secretId: name, ...parameters}, text}
+  }
+
+  return {path, target: {kind, name}, text}
+}
+
+/** The name a reference is known by in env output and run injection when no alias is given. */
+export function defaultKey(reference: SecretReference): string {
+  const {target} = reference
+  const base =
+    target.kind === 'aws' ? (target.secretId.startsWith('arn:') ? awsNameFromArn(target.secretId) : target.secretId) : target.name
+  return reference.path.length === 0 ? base : reference.path.at(-1)!
+}
+
+/** arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-6RANDOM -> NAME */
+export function awsNameFromArn(arn: string): string {
+  const name = arn.split(':').slice(6).join(':')
+  return name.replace(/-[\dA-Za-z]{6}$/, '') || arn
+}
+
+export const ENV_NAME = /^[A-Z_a-z]\w*$/
+
+export interface AliasedReference {
+  /** The variable name to use: the alias, or the reference's default key. */
+  key: string
+  reference: SecretReference
+}
+
+/**
+ * `ALIAS=REFERENCE` or a plain reference. The text before the first `=` is an alias only if it
+ * is a valid environment variable name; write `%3D` for an `=` that belongs to a name.
+ */
+export function parseAliasedReference(text: string): AliasedReference {
+  const equals = text.indexOf('=')
+  if (equals > 0 && ENV_NAME.test(text.slice(0, equals))) {
+    return {key: text.slice(0, equals), reference: parseReference(text.slice(equals + 1))}
+  }
+
+  const reference = parseReference(text)
+  return {key: defaultKey(reference), reference}
+}

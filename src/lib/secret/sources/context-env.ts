@@ -1,0 +1,29 @@
+import {hit, miss, SecretSource} from '../source.js'
+
+/**
+ * Prefect 1's context secrets: PREFECT__CONTEXT__SECRETS__NAME, the name keeping its case
+ * (Prefect rewrites only the CONTEXT__SECRETS part, so the all-lowercase spelling works too).
+ */
+export const CONTEXT_PREFIX = 'PREFECT__CONTEXT__SECRETS__'
+const LOWERCASE_PREFIX = 'PREFECT__context__secrets__'
+
+export function contextVariable(name: string): string {
+  return CONTEXT_PREFIX + name
+}
+
+export function contextSource(env: NodeJS.ProcessEnv): SecretSource {
+  return {
+    describe: () => `environment variables ${CONTEXT_PREFIX}<NAME>`,
+    kind: 'context',
+    async lookup(requests) {
+      return requests.map(({name}) => {
+        for (const variable of [CONTEXT_PREFIX + name, LOWERCASE_PREFIX + name]) {
+          const value = env[variable]
+          if (value !== undefined) return hit(value, {source: 'context', variable})
+        }
+
+        return miss(`${CONTEXT_PREFIX}${name} is not set`, `export ${CONTEXT_PREFIX}${name}=...`)
+      })
+    },
+  }
+}

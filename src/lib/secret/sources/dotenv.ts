@@ -1,0 +1,112 @@
+import {parse} from 'dotenv'
+import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../../errors.js'
+import {ResolvedSettings} from '../../settings/settings.js'
+import {failure, hit, miss, Outcome, SecretSource} from '../source.js'
+
+interface EnvFile {
+  /** Named by the user (--env-file, KEYFLOW_ENV_FILES, envFiles): a missing one is an error. */
+  explicit: boolean
+  path: string
+}
+
+type Parsed = {error: KeyflowError} | {missing: true} | {text: string; values: Record<string, string>}
+
+/** The env files to read, in order; the first that holds a name wins. */
+export function envFiles(settings: ResolvedSettings): EnvFile[] {
+  if (settings.envFiles) return settings.envFiles.map((path) => ({explicit: true, path}))
+  return [
+    {explicit: false, path: join(settings.cwd, '.env')},
+    {explicit: false, path: join(settings.home, 'secrets.env')},
+  ]
+}
+
+const utf8 = new TextDecoder('utf8', {fatal: true})
+
+/**
+ * Local config: dotenv files read with dotenv.parse, so process.env is never touched and
+ * nothing is printed. A BOM is dropped; CRLF line ends are dotenv's own business.
+ */
+function readEnvFile(file: EnvFile): Parsed {
+  let bytes: Buffer
+  try {
+    bytes = readFileSync(file.path)
+  } catch (error) {
+    if (errnoCode(error) === 'ENOENT' && !file.explicit) return {missing: true}
+    return {
+      error: new KeyflowError(`Cannot read env file: ${describeFsError(error)}.`, {
+        code: errnoCode(error) === 'ENOENT' ? 'ENV_FILE_NOT_FOUND' : 'ENV_FILE_UNREADABLE',
+        exit: ExitCode.SOURCE_FAILURE,
+        fix: errnoCode(error) === 'ENOENT' ? 'Check the path given to --env-file.' : 'Check the file and its permissions.',
+        where: file.path,
+      }),
+    }
+  }
+
+  let text: string
+  try {
+    text = utf8.decode(bytes).replace(/^\uFEFF/, '')
+  } catch {
+    return {
+      error: new KeyflowError('The env file is not valid UTF-8.', {
+        code: 'ENV_FILE_MALFORMED',
+        exit: ExitCode.SOURCE_FAILURE,
+        fix: 'Save the file as UTF-8.',
+        where: file.path,
+      }),
+    }
+  }
+
+  return {text, values: parse(text)}
+}
+
+/** The line that set `name`: dotenv lets a later line win, so the last match. */
+function lineOf(text: string, name: string): number | undefined {
+  const escaped = name.replaceAll(/[$()*+.?[\\\]^{|}]/g, String.raw`\$&`)
+  const pattern = new RegExp(String.raw`^\s*(?:export\s+)?${escaped}\s*[=:]`)
+  const lines = text.split(/\r?\n/)
+  for (let index = lines.length - 1; index >= 0; index--) {
+    if (pattern.test(lines[index])) return index + 1
+  }
+
+  return undefined
+}
+
+export function dotenvSource(settings: ResolvedSettings): SecretSource {
+  const files = envFiles(settings)
+  const cache = new Map<string, Parsed>()
+  const read = (file: EnvFile): Parsed => {
+    let parsed = cache.get(file.path)
+    if (!parsed) cache.set(file.path, (parsed = readEnvFile(file)))
+    return parsed
+  }
+
+  return {
+    describe: () => `dotenv files ${files.map((file) => file.path).join(', ')}`,
+    kind: 'dotenv',
+    async lookup(requests) {
+      return requests.map(({name}): Outcome => {
+        const notes: string[] = []
+        for (const file of files) {
+          const parsed = read(file)
+          if ('error' in parsed) return failure(parsed.error)
+          if ('missing' in parsed) {
+            notes.push(`${file.path} (no such file)`)
+            continue
+          }
+
+          if (Object.hasOwn(parsed.values, name)) {
+            return hit(parsed.values[name], {file: file.path, line: lineOf(parsed.text, name), source: 'dotenv'})
+          }
+
+          notes.push(file.path)
+        }
+
+        const target = files.at(-1)?.path ?? '.env'
+        return miss(`not in ${notes.join(', ')}`, `add ${name}=... to ${target}`)
+      })
+    },
+  }
+}
