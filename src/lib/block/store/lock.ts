@@ -1,0 +1,119 @@
+import {randomBytes} from 'node:crypto'
+import {linkSync, readFileSync, renameSync, unlinkSync} from 'node:fs'
+import {open, unlink} from 'node:fs/promises'
+import {hostname} from 'node:os'
+
+import {errnoCode, ExitCode, KeyflowError} from '../../errors.js'
+
+/**
+ * A lock file taken with O_EXCL, held only for the few milliseconds of a compare-and-swap.
+ * A lock left by a process that died (same host, pid gone) is broken; anything else is waited
+ * for, up to `timeoutMs`, then reported as a CONFLICT naming the holder.
+ */
+
+const STALE_OTHER_HOST_MS = 120_000
+
+interface Holder {
+  host: string
+  pid: number
+  since: number
+}
+
+function readHolder(path: string): Holder | undefined {
+  try {
+    const [pid, host, since] = readFileSync(path, 'utf8').trim().split(' ')
+    return {host, pid: Number(pid), since: Number(since)}
+  } catch {
+    return undefined
+  }
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return errnoCode(error) === 'EPERM'
+  }
+}
+
+function isStale(holder: Holder): boolean {
+  if (!Number.isInteger(holder.pid) || holder.pid <= 0) return Date.now() - holder.since > STALE_OTHER_HOST_MS || Number.isNaN(holder.since)
+  return holder.host === hostname() ? !alive(holder.pid) : Date.now() - holder.since > STALE_OTHER_HOST_MS
+}
+
+/**
+ * Moves a stale lock aside. If, between reading it and moving it, another process replaced it
+ * with a live lock, that lock is put back (link fails if yet another one appeared meanwhile,
+ * which is then that process's lock).
+ */
+function breakStale(path: string, judged: Holder): void {
+  const aside = `${path}.stale.${process.pid}.${randomBytes(4).toString('hex')}`
+  try {
+    renameSync(path, aside)
+  } catch {
+    return
+  }
+
+  const moved = readHolder(aside)
+  if (moved && (moved.pid !== judged.pid || moved.since !== judged.since)) {
+    try {
+      linkSync(aside, path)
+    } catch {}
+  }
+
+  try {
+    unlinkSync(aside)
+  } catch {}
+}
+
+const pause = (ms: number) =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms)
+  })
+
+export async function withLock<T>(path: string, what: string, task: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs
+  for (let attempt = 0; ; attempt++) {
+    try {
+      // eslint-disable-next-line no-await-in-loop
+      const handle = await open(path, 'wx', 0o600)
+      try {
+        // eslint-disable-next-line no-await-in-loop
+        await handle.writeFile(`${process.pid} ${hostname()} ${Date.now()}\n`)
+      } finally {
+        // eslint-disable-next-line no-await-in-loop
+        await handle.close()
+      }
+
+      break
+    } catch (error) {
+      if (errnoCode(error) !== 'EEXIST') throw error
+    }
+
+    const holder = readHolder(path)
+    if (holder && isStale(holder)) {
+      breakStale(path, holder)
+      continue
+    }
+
+    if (Date.now() > deadline) {
+      throw new KeyflowError(`The ${what} is locked by another keyflow process${holder ? ` (pid ${holder.pid} on ${holder.host})` : ''}.`, {
+        code: 'STORE_LOCKED',
+        exit: ExitCode.CONFLICT,
+        fix: `Try again when it finishes. If no keyflow process is running, remove the lock file.`,
+        where: path,
+      })
+    }
+
+    // Jittered backoff, so that many waiting processes do not retry in step.
+    // eslint-disable-next-line no-await-in-loop
+    await pause(Math.min(50, 2 + attempt) * (0.5 + Math.random()))
+  }
+
+  try {
+    return await task()
+  } finally {
+    await unlink(path).catch(() => {})
+  }
+}
