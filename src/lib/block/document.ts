@@ -115,5 +115,6 @@ export function resealSecrets(data: BlockData, address: string, keyring: Keyring
     return Object.fromEntries(Object.entries(value).map(([field, item]) => [field, walk(item, [...path, field])]))
   }
 
-  return {changed, data: walk(data, []) as BlockData}
+  const resealed = walk(data, []) as BlockData
+  return {changed, data: resealed}
 }

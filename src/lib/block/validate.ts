@@ -99,7 +99,7 @@ export async function validateData(
     }
   }
 
-  for (const violation of type.rules?.(data) ?? []) violations.push({...violation, path: prefix + violation.path})
+  for (const violation of type.rules?.(data) ?? []) violations.push({...violation, path: (prefix + violation.path).replace(/\.$/, '')})
   return dedupe(violations)
 }
 
