@@ -92,6 +92,13 @@ export function hasSealedValues(data: unknown): boolean {
   return isPlainObject(data) && Object.values(data).some((value) => hasSealedValues(value))
 }
 
+/** The ids of the master keys a document's secret values were encrypted with. */
+export function sealedKeyIds(data: unknown): string[] {
+  if (isSecretMarker(data)) return [String((data.$secret as {kid?: unknown}).kid)]
+  if (!isPlainObject(data)) return []
+  return [...new Set(Object.values(data).flatMap((value) => sealedKeyIds(value)))]
+}
+
 /** Every `$block` reference in a document, inline nested documents included. */
 export function blockReferences(data: unknown): string[] {
   if (isBlockMarker(data)) return [data.$block]

@@ -1,7 +1,7 @@
 import {ExitCode, KeyflowError} from '../errors.js'
 import {BlockContext} from './context.js'
 import {MASTER_KEY_ENV, NEW_MASTER_KEY_ENV} from './crypto.js'
-import {resealSecrets} from './document.js'
+import {resealSecrets, sealedKeyIds} from './document.js'
 import {documentKey, toDocument} from './documents.js'
 import {formatAddress} from './names.js'
 
@@ -79,6 +79,21 @@ export async function rekeyStore(context: BlockContext): Promise<RekeyResult> {
     }
 
     if (changedThisPass === 0) break
+  }
+
+  // The old key is only dropped when no document needs it any more.
+  if (failures.length === 0) {
+    for (const storeKey of await store.list('documents/')) {
+      const [, type, name] = storeKey.split('/')
+      try {
+        // eslint-disable-next-line no-await-in-loop
+        const stored = await store.get(storeKey)
+        const stale = stored ? sealedKeyIds(toDocument({name, type}, stored, store.where(storeKey)).record.data).filter((id) => id !== key.id) : []
+        if (stale.length > 0) failures.push(`${type}/${name}: still encrypted with ${stale.join(', ')} (written during the rotation)`)
+      } catch {
+        failures.push(`${type}/${name}: unreadable (${store.where(storeKey)})`)
+      }
+    }
   }
 
   if (failures.length > 0) {

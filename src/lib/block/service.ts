@@ -151,8 +151,9 @@ export async function updateBlock(context: BlockContext, target: string, options
     // eslint-disable-next-line no-await-in-loop
     const document = await requireDocument(context, address)
     const current = openData(context, document)
-    const data = merge(current, patch)
-    for (const path of options.unset ?? []) unsetPath(data, path)
+    const base = structuredClone(current)
+    for (const path of options.unset ?? []) unsetPath(base, path)
+    const data = merge(base, patch)
     // eslint-disable-next-line no-await-in-loop
     const sealed = await checkAndSeal(context, type, label, data, current)
     try {
@@ -226,8 +227,8 @@ export async function inspectBlock(context: BlockContext, target: string, option
   const paths = context.registry.secretPaths(type)
   let data: BlockData
   if (options.reveal) {
-    warn(`--reveal prints the secret values of ${document.address} on stdout. Do not paste or log this output.`)
     data = openData(context, document)
+    warn(`--reveal prints the secret values of ${document.address} on stdout. Do not paste or log this output.`)
   } else {
     data = maskSecrets(document.record.data, paths)
   }

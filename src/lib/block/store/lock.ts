@@ -1,6 +1,6 @@
 import {randomBytes} from 'node:crypto'
 import {linkSync, readFileSync, renameSync, unlinkSync} from 'node:fs'
-import {open, unlink} from 'node:fs/promises'
+import {link, unlink, writeFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
 
 import {errnoCode, ExitCode, KeyflowError} from '../../errors.js'
@@ -38,7 +38,7 @@ function alive(pid: number): boolean {
 }
 
 function isStale(holder: Holder): boolean {
-  if (!Number.isInteger(holder.pid) || holder.pid <= 0) return Date.now() - holder.since > STALE_OTHER_HOST_MS || Number.isNaN(holder.since)
+  if (!Number.isInteger(holder.pid) || holder.pid <= 0 || !Number.isFinite(holder.since)) return false
   return holder.host === hostname() ? !alive(holder.pid) : Date.now() - holder.since > STALE_OTHER_HOST_MS
 }
 
@@ -72,25 +72,30 @@ const pause = (ms: number) =>
     setTimeout(resolve, ms)
   })
 
+/**
+ * The lock file appears complete or not at all: the holder line is written to a private
+ * temporary file which is then hard-linked to the lock path (link fails if it exists), so
+ * no process ever reads a half-written lock and mistakes it for a stale one.
+ */
+async function tryAcquire(path: string): Promise<boolean> {
+  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`
+  await writeFile(temporary, `${process.pid} ${hostname()} ${Date.now()}\n`, {flag: 'wx', mode: 0o600})
+  try {
+    await link(temporary, path)
+    return true
+  } catch (error) {
+    if (errnoCode(error) !== 'EEXIST') throw error
+    return false
+  } finally {
+    await unlink(temporary).catch(() => {})
+  }
+}
+
 export async function withLock<T>(path: string, what: string, task: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
   for (let attempt = 0; ; attempt++) {
-    try {
-      // eslint-disable-next-line no-await-in-loop
-      const handle = await open(path, 'wx', 0o600)
-      try {
-        // eslint-disable-next-line no-await-in-loop
-        await handle.writeFile(`${process.pid} ${hostname()} ${Date.now()}\n`)
-      } finally {
-        // eslint-disable-next-line no-await-in-loop
-        await handle.close()
-      }
-
-      break
-    } catch (error) {
-      if (errnoCode(error) !== 'EEXIST') throw error
-    }
-
+    // eslint-disable-next-line no-await-in-loop
+    if (await tryAcquire(path)) break
     const holder = readHolder(path)
     if (holder && isStale(holder)) {
       breakStale(path, holder)
