@@ -1,16 +1,19 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../lib/cli/base-command.js'
 import {openBlocks} from '../../lib/block/context.js'
 import {fieldFlags} from '../../lib/block/flags.js'
 import {renderWrite} from '../../lib/block/render.js'
 import {createBlock, WriteResult} from '../../lib/block/service.js'
+import {BaseCommand} from '../../lib/cli/base-command.js'
 
 export default class BlockCreate extends BaseCommand {
+  // Positional: the key order is the argument order.
+  /* eslint-disable perfectionist/sort-objects */
   static args = {
     type: Args.string({description: 'The block type slug, e.g. snowflake-credentials.', required: true}),
     name: Args.string({description: 'The document name: lowercase letters, digits and dashes.', required: true}),
   }
+  /* eslint-enable perfectionist/sort-objects */
   static description = `Create a block document: a named, typed set of field values.
 
 Values come from --from-file (a JSON file, or - for stdin), --field, --stdin-field, and, when stdin is a terminal, prompts for required fields still missing (hidden for secret fields). Everything is checked against the type's schema before anything is written. Literal secret values are encrypted at rest; a secret field may instead hold a reference, resolved when the block is loaded.`

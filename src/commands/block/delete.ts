@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../lib/cli/base-command.js'
 import {openBlocks} from '../../lib/block/context.js'
 import {deleteBlock} from '../../lib/block/service.js'
+import {BaseCommand} from '../../lib/cli/base-command.js'
 
 export default class BlockDelete extends BaseCommand {
   static args = {block: Args.string({description: 'The document, as TYPE/NAME.', required: true})}

@@ -1,9 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../lib/cli/base-command.js'
 import {openBlocks} from '../../lib/block/context.js'
 import {renderInspect} from '../../lib/block/render.js'
 import {inspectBlock, InspectedBlock} from '../../lib/block/service.js'
+import {BaseCommand} from '../../lib/cli/base-command.js'
 
 export default class BlockInspect extends BaseCommand {
   static args = {block: Args.string({description: 'The document, as TYPE/NAME.', required: true})}

@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../lib/cli/base-command.js'
 import {openBlocks} from '../../lib/block/context.js'
 import {renderList} from '../../lib/block/render.js'
 import {listBlocks, ListedBlock, Unreadable} from '../../lib/block/service.js'
+import {BaseCommand} from '../../lib/cli/base-command.js'
 
 export default class BlockLs extends BaseCommand {
   static description = 'List the saved block documents. Unreadable ones are named on stderr; the others are listed.'

@@ -1,9 +1,9 @@
 import {Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../lib/cli/base-command.js'
 import {openBlocks} from '../../lib/block/context.js'
 import {renderRegister} from '../../lib/block/render.js'
 import {registerBlockTypes, RegisterResult} from '../../lib/block/types.js'
+import {BaseCommand} from '../../lib/cli/base-command.js'
 
 export default class BlockRegister extends BaseCommand {
   static description = `Register block types from a Node module or a file.

@@ -1,7 +1,7 @@
-import {BaseCommand} from '../../lib/cli/base-command.js'
 import {openBlocks} from '../../lib/block/context.js'
-import {rekeyStore, RekeyResult} from '../../lib/block/rekey.js'
+import {RekeyResult, rekeyStore} from '../../lib/block/rekey.js'
 import {renderRekey} from '../../lib/block/render.js'
+import {BaseCommand} from '../../lib/cli/base-command.js'
 
 export default class BlockRekey extends BaseCommand {
   static description = `Rotate the master key: re-encrypt every secret value in the block store with a new key.

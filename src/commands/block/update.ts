@@ -1,10 +1,10 @@
 import {Args, Flags} from '@oclif/core'
 
-import {BaseCommand} from '../../lib/cli/base-command.js'
 import {openBlocks} from '../../lib/block/context.js'
 import {fieldFlags} from '../../lib/block/flags.js'
 import {renderWrite} from '../../lib/block/render.js'
 import {updateBlock, WriteResult} from '../../lib/block/service.js'
+import {BaseCommand} from '../../lib/cli/base-command.js'
 
 export default class BlockUpdate extends BaseCommand {
   static args = {block: Args.string({description: 'The document, as TYPE/NAME.', required: true})}

@@ -1,6 +1,6 @@
 import {ExitCode, KeyflowError} from '../errors.js'
-import {combinedFailure, Resolution, resolveReferences} from '../secret/chain.js'
 import {ResolveOptions} from '../secret/api.js'
+import {combinedFailure, Resolution, resolveReferences} from '../secret/chain.js'
 import {parseReference} from '../secret/reference.js'
 import {isPlainObject} from '../settings/json-file.js'
 import {resolveSettings} from '../settings/settings.js'

@@ -1,3 +1,4 @@
+/* eslint-disable camelcase -- field names are Prefect's (snake_case), so documents match its blocks one to one */
 import {BlockType, BlockTypeDefinition, checkDefinition, Violation} from './definition.js'
 
 /**

@@ -24,6 +24,8 @@ function pythonFloat(value: number): string {
 }
 
 function asciiString(text: string): string {
+  // UTF-16 code units, not code points: Python's ensure_ascii writes astral characters as surrogate pairs.
+  // eslint-disable-next-line unicorn/prefer-code-point
   return JSON.stringify(text).replaceAll(/[\u007F-\uFFFF]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`)
 }
 

@@ -1,5 +1,5 @@
 import {createCipheriv, createDecipheriv, createHash, randomBytes} from 'node:crypto'
-import {closeSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync, fsyncSync} from 'node:fs'
+import {closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../errors.js'
@@ -64,8 +64,10 @@ function readKeyFile(path: string): MasterKey | undefined {
     throw integrity(`Cannot read the master key: ${describeFsError(error)}.`, 'Check the file and its permissions.', path)
   }
 
+  // eslint-disable-next-line no-bitwise -- permission bits
   if ((mode & 0o077) !== 0) {
     throw integrity(
+      // eslint-disable-next-line no-bitwise -- permission bits
       `The master key file is accessible by group or others (mode ${(mode & 0o777).toString(8)}).`,
       `It must be private: chmod 600 ${path}`,
       path,
@@ -123,13 +125,18 @@ export class Keyring {
     return join(this.home, 'master.key')
   }
 
+  /** True when the key comes from KEYFLOW_MASTER_KEY. */
+  get fromEnv(): boolean {
+    return Boolean(this.env[MASTER_KEY_ENV])
+  }
+
   get nextFilePath(): string {
     return join(this.home, 'master.key.new')
   }
 
-  /** True when the key comes from KEYFLOW_MASTER_KEY. */
-  get fromEnv(): boolean {
-    return Boolean(this.env[MASTER_KEY_ENV])
+  byId(id: string): MasterKey | undefined {
+    const {current, next} = this.load()
+    return [next, current].find((key) => key?.id === id)
   }
 
   /** The key new values are encrypted with, created on first use when the file is the source. */
@@ -146,20 +153,15 @@ export class Keyring {
     return this.load()
   }
 
-  /** Drops what was read, e.g. after a rotation changed the files. */
-  reload(): void {
-    this.loaded = undefined
-  }
-
-  find(id: string): MasterKey | undefined {
-    const {current, next} = this.load()
-    return [next, current].find((key) => key?.id === id)
-  }
-
   /** Finishes a rotation done with the key files: master.key.new replaces master.key. */
   promoteNextFile(): void {
     renameSync(this.nextFilePath, this.filePath)
     this.reload()
+  }
+
+  /** Drops what was read, e.g. after a rotation changed the files. */
+  reload(): void {
+    this.loaded = undefined
   }
 
   /** Starts a rotation with a new random key file, unless one is already under way. */
@@ -208,10 +210,10 @@ export function isSealed(value: unknown): value is SealedValue {
 /** Decrypts a value, or throws INTEGRITY saying whether the key is wrong or the value altered. */
 export function unseal(sealed: unknown, aad: string, keyring: Keyring, where: string): unknown {
   if (!isSealed(sealed)) throw integrity(`An encrypted value at ${aad.split(':').at(-1)} is malformed.`, 'Restore the file from a backup, or set the field again.', where, 'SECRET_MALFORMED')
-  const key = keyring.find(sealed.kid)
+  const key = keyring.byId(sealed.kid)
   if (!key) {
     const {current, next} = keyring.keys()
-    const have = [current, next].filter(Boolean).map((candidate) => `${candidate!.id} (${candidate!.origin})`)
+    const have = [current, next].filter((candidate) => candidate !== undefined).map((candidate) => `${candidate.id} (${candidate.origin})`)
     throw integrity(
       `A secret field was encrypted with master key ${sealed.kid}, which is not available${have.length > 0 ? `: the key in use is ${have.join(', ')}` : ': no master key is configured'}.`,
       `Use the master key this store was written with (${MASTER_KEY_ENV} or ${keyring.filePath}).`,

@@ -71,6 +71,7 @@ const ajv = createAjv()
 
 /** The checksum of a type's schema: see docs/blocks.md "Checksums" for how it relates to Prefect's. */
 export function schemaChecksum(slug: string, fields: FieldsSchema, secretFields: string[]): string {
+  // eslint-disable-next-line camelcase -- Prefect's key names, so the hashed structure has its shape
   return checksumOf({...fields, block_type_slug: slug, secret_fields: [...secretFields].sort()})
 }
 
@@ -182,7 +183,7 @@ export function checkDefinition(raw: unknown, where: string, knownSlugs: Set<str
  */
 export function secretPaths(type: BlockType, lookup: (slug: string) => BlockType | undefined, seen = new Set<string>()): string[] {
   if (seen.has(type.slug)) return []
-  const inner = new Set([...seen, type.slug])
+  const inner = new Set([type.slug, ...seen])
   const nested = Object.entries(type.references).flatMap(([field, slug]) => {
     const child = lookup(slug)
     return child ? secretPaths(child, lookup, inner).map((path) => `${field}.${path}`) : []

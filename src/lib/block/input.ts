@@ -187,13 +187,13 @@ export async function gatherInput(registry: Registry, type: BlockType, flags: Fi
 
   let data: BlockData = base
   const file = flags['from-file']
-  if (file !== undefined) {
+  if (file === undefined) {
+    data = {...data}
+  } else {
     const where = file === '-' ? 'stdin' : file
     const content = file === '-' ? parseJsonText(await readStdin(), 'stdin', 'JSON on stdin') : readJsonFile(file, 'JSON input file')
     if (!isPlainObject(content)) throw usage(`The input in ${where} must be a JSON object of fields.`, 'Write {"field": value, ...}.', where)
     data = {...data, ...(await normalize(registry, type, content, where))}
-  } else {
-    data = {...data}
   }
 
   for (const assignment of flags.field ?? []) {

@@ -12,10 +12,11 @@ export const canPrompt = (): boolean => process.stdin.isTTY === true
 export async function ask(question: string, options: {hidden?: boolean} = {}): Promise<string> {
   const input = process.stdin
   const output = process.stderr
-  output.write(question)
+  // Raw mode before the question: an answer typed as soon as it shows is never echoed by the terminal.
   input.setRawMode(true)
   input.resume()
   input.setEncoding('utf8')
+  output.write(question)
   return new Promise((resolve, reject) => {
     let answer = ''
     const finish = (error?: KeyflowError) => {

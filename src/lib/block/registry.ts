@@ -91,19 +91,6 @@ export class Registry {
     return this.loaded?.get(slug)
   }
 
-  /** The history of a registered type's schemas, newest last (built-ins have one). */
-  async schemas(slug: string): Promise<Array<Omit<SchemaEntry, 'fields'>>> {
-    const type = await this.get(slug)
-    if (type.builtin) return [{checksum: type.checksum, registered: 'built-in', schemaNumber: 1, secretFields: type.secretFields, version: type.version}]
-    const stored = await this.store.get(typeKey(slug))
-    const schemas = Array.isArray(stored?.value.schemas) ? (stored.value.schemas as SchemaEntry[]) : []
-    return schemas.map(({fields: _fields, ...entry}) => entry)
-  }
-
-  secretPaths(type: BlockType): string[] {
-    return secretPaths(type, (slug) => this.lookup(slug))
-  }
-
   /**
    * Validates every definition first (all problems at once, nothing written if any), then
    * writes each new or changed type with compare-and-swap.
@@ -111,7 +98,7 @@ export class Registry {
   async register(definitions: unknown[], origin: string): Promise<RegisterOutcome[]> {
     const types = await this.load()
     const batchSlugs = definitions.map((definition) => (isPlainObject(definition) ? definition.slug : undefined))
-    const known = new Set([...types.keys(), ...batchSlugs.filter((slug): slug is string => typeof slug === 'string')])
+    const known = new Set([...batchSlugs.filter((slug): slug is string => typeof slug === 'string'), ...types.keys()])
     const problems: string[] = []
     const checked: BlockType[] = []
     for (const [index, definition] of definitions.entries()) {
@@ -142,6 +129,19 @@ export class Registry {
 
     this.loaded = undefined
     return outcomes
+  }
+
+  /** The history of a registered type's schemas, newest last (built-ins have one). */
+  async schemas(slug: string): Promise<Array<Omit<SchemaEntry, 'fields'>>> {
+    const type = await this.get(slug)
+    if (type.builtin) return [{checksum: type.checksum, registered: 'built-in', schemaNumber: 1, secretFields: type.secretFields, version: type.version}]
+    const stored = await this.store.get(typeKey(slug))
+    const schemas = Array.isArray(stored?.value.schemas) ? (stored.value.schemas as SchemaEntry[]) : []
+    return schemas.map(({fields: _fields, ...entry}) => entry)
+  }
+
+  secretPaths(type: BlockType): string[] {
+    return secretPaths(type, (slug) => this.lookup(slug))
   }
 
   private async load(): Promise<Map<string, BlockType>> {

@@ -53,6 +53,7 @@ export async function rekeyStore(context: BlockContext): Promise<RekeyResult> {
   for (let pass = 0; pass < PASSES; pass++) {
     failures.length = 0
     let changedThisPass = 0
+    // eslint-disable-next-line no-await-in-loop
     for (const storeKey of await store.list('documents/')) {
       const [, type, name] = storeKey.split('/')
       const address = {name, type}

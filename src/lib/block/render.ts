@@ -1,5 +1,5 @@
-import {InspectedBlock, ListedBlock, WriteResult} from './service.js'
 import {RekeyResult} from './rekey.js'
+import {InspectedBlock, ListedBlock, WriteResult} from './service.js'
 import {RegisterResult, TypeDetails, TypeSummary} from './types.js'
 
 /** Plain-text renderings of block command results, for stdout. */

@@ -120,13 +120,14 @@ function alreadyExists(label: string): KeyflowError {
   )
 }
 
+const mergeable = (item: unknown) => isPlainObject(item) && !isBlockMarker(item) && !isRefMarker(item)
+
 /** Merges a partial document: objects merge key by key, anything else (markers too) replaces. */
 function merge(base: BlockData, patch: BlockData): BlockData {
   const result: BlockData = {...base}
   for (const [key, value] of Object.entries(patch)) {
     const current = result[key]
-    const plain = (item: unknown) => isPlainObject(item) && !isBlockMarker(item) && !isRefMarker(item)
-    result[key] = plain(value) && plain(current) ? merge(current as BlockData, value as BlockData) : value
+    result[key] = mergeable(value) && mergeable(current) ? merge(current as BlockData, value as BlockData) : value
   }
 
   return result

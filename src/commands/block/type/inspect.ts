@@ -1,9 +1,9 @@
 import {Args} from '@oclif/core'
 
-import {BaseCommand} from '../../../lib/cli/base-command.js'
 import {openBlocks} from '../../../lib/block/context.js'
 import {renderTypeDetails} from '../../../lib/block/render.js'
 import {inspectBlockType, TypeDetails} from '../../../lib/block/types.js'
+import {BaseCommand} from '../../../lib/cli/base-command.js'
 
 export default class BlockTypeInspect extends BaseCommand {
   static args = {slug: Args.string({description: 'The block type slug, e.g. snowflake-credentials.', required: true})}

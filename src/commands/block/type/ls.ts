@@ -1,7 +1,7 @@
-import {BaseCommand} from '../../../lib/cli/base-command.js'
 import {openBlocks} from '../../../lib/block/context.js'
 import {renderTypes} from '../../../lib/block/render.js'
 import {listBlockTypes, TypeSummary} from '../../../lib/block/types.js'
+import {BaseCommand} from '../../../lib/cli/base-command.js'
 
 export default class BlockTypeLs extends BaseCommand {
   static description = 'List the block types: the built-in ones and those registered.'

@@ -129,21 +129,6 @@ export class LocalStore implements BlockStore {
     })
   }
 
-  private async locked<T>(task: () => Promise<T>): Promise<T> {
-    ensurePrivateDir(this.location)
-    return withLock(join(this.location, '.lock'), 'block store', task)
-  }
-
-  /** The current revision; a corrupt record counts as revision 0 only for unconditional writes. */
-  private readRevision(key: string, strict: boolean): number | undefined {
-    try {
-      return this.getSync(key)
-    } catch (error) {
-      if (strict) throw error
-      return 0
-    }
-  }
-
   private getSync(key: string): number | undefined {
     const file = this.where(key)
     let text: string
@@ -157,6 +142,21 @@ export class LocalStore implements BlockStore {
     const value = parseRecord(text, file)
     if (typeof value.revision !== 'number') throw corrupt(file, 'it has no valid revision')
     return value.revision
+  }
+
+  private async locked<T>(task: () => Promise<T>): Promise<T> {
+    ensurePrivateDir(this.location)
+    return withLock(join(this.location, '.lock'), 'block store', task)
+  }
+
+  /** The current revision; a corrupt record counts as revision 0 only for unconditional writes. */
+  private readRevision(key: string, strict: boolean): number | undefined {
+    try {
+      return this.getSync(key)
+    } catch (error) {
+      if (strict) throw error
+      return 0
+    }
   }
 
   private segments(key: string): string[] {
