@@ -258,6 +258,36 @@ describe('blocks through the CLI', () => {
       expect(json(revealed).data.value === secret).to.equal(true)
       assertNoCanaryInTree(h.home, h.canaries)
     })
+
+    it('asks before deleting on a terminal, and deletes only on yes', async () => {
+      const pty = await import('node-pty')
+      expect((await h.kf(['block', 'create', 'secret', 'doomed', '--field', 'value=env://X'])).code).to.equal(0)
+      const answer = async (reply: string) => {
+        const child = pty.spawn(process.execPath, [BIN, 'block', 'delete', 'secret/doomed'], {cols: 120, cwd: h.home.replace(/\.keyflow$/, ''), env: h.env() as Record<string, string>, rows: 30})
+        let output = ''
+        let answered = false
+        const exit = new Promise<number>((resolve) => {
+          child.onExit(({exitCode}) => resolve(exitCode))
+        })
+        child.onData((data) => {
+          output += data
+          if (!answered && output.includes('[y/N] ')) {
+            answered = true
+            child.write(`${reply}\r`)
+          }
+        })
+        const code = await exit
+        return {code, output}
+      }
+
+      const no = await answer('n')
+      expect(no.code).to.equal(0)
+      expect(no.output).to.include("Are you sure you want to delete block with slug 'secret/doomed'?").and.include('Not deleted.')
+      expect(existsSync(join(h.store, 'documents', 'secret', 'doomed.json'))).to.equal(true)
+      const yes = await answer('y')
+      expect(yes.output).to.include("Deleted Block 'secret/doomed'.")
+      expect(existsSync(join(h.store, 'documents', 'secret', 'doomed.json'))).to.equal(false)
+    })
   })
 
   describe('block store: concurrency, corruption, keys', () => {

@@ -214,6 +214,8 @@ export const BUILTIN_TYPES: ReadonlyMap<string, BlockType> = (() => {
 /** The collections `keyflow block register -m NAME` accepts without loading any module. */
 export const BUILTIN_COLLECTIONS: Record<string, string[]> = {
   aws: ['aws-credentials', 'aws-secret'],
+  'prefect-aws': ['aws-credentials', 'aws-secret'],
+  'prefect-snowflake': ['snowflake-credentials', 'snowflake-connector'],
   prefect_aws: ['aws-credentials', 'aws-secret'],
   prefect_snowflake: ['snowflake-credentials', 'snowflake-connector'],
   snowflake: ['snowflake-credentials', 'snowflake-connector'],
