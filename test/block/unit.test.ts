@@ -112,7 +112,7 @@ describe('blocks (unit)', () => {
     after(() => dir.cleanup())
 
     const check = async (slug: string, data: unknown) =>
-      (await validateData(context.registry, context.store, BUILTIN_TYPES.get(slug)!, data)).map((violation) => `${violation.path}: ${violation.message}`)
+      (await validateData(context, BUILTIN_TYPES.get(slug)!, data)).map((violation) => `${violation.path}: ${violation.message}`)
 
     it('applies Prefect SnowflakeCredentials rules, all at once', async () => {
       expect((await check('snowflake-credentials', {account: 'a'})).join('\n')).to.include('One of the authentication keys must be provided')
@@ -193,7 +193,7 @@ describe('blocks (unit)', () => {
       const keyring = new Keyring(dir.path, {})
       const sealed = sealSecrets({value: secret}, ['value'], 's/x', keyring)
       const next = keyring.startFileRotation()
-      const {changed, data} = resealSecrets(sealed, 's/x', keyring, next, 'f')
+      const {changed, data} = resealSecrets({address: 's/x', record: {data: sealed}, where: 'f'}, keyring, next)
       expect(changed).to.equal(1)
       expect((data.value as {$secret: {kid: string}}).$secret.kid).to.equal(next.id)
       keyring.promoteNextFile()

@@ -126,7 +126,7 @@ async function materialize(context: BlockContext, address: BlockAddress, chain: 
   const document = await requireDocument(context, address)
   const type = await context.registry.get(address.type)
   const data = openData(context, document)
-  const violations = await validateData(context.registry, context.store, type, data)
+  const violations = await validateData(context, type, data)
   if (violations.length > 0) throw validationError(label, violations, document.where)
   const secretPaths: string[] = []
   for (const path of context.registry.secretPaths(type)) {

@@ -96,6 +96,73 @@ function checkSecretPath(path: unknown, fields: FieldsSchema): string | undefine
   return undefined
 }
 
+const DEFINITION_KEYS = new Set(['description', 'documentationUrl', 'fields', 'name', 'secretFields', 'slug', 'version'])
+
+type Fail = (problem: string) => void
+
+/** Everything but the fields: keys, slug, name, description, version. */
+function checkMetadata(raw: Record<string, unknown>, fail: Fail): void {
+  const {description, documentationUrl, name, slug, version = 'non-versioned'} = raw
+  for (const key of Object.keys(raw)) if (!DEFINITION_KEYS.has(key)) fail(`unknown key "${key}" (known: ${[...DEFINITION_KEYS].join(', ')})`)
+  try {
+    checkSlug(slug)
+  } catch {
+    fail(`slug ${JSON.stringify(slug)} must only contain lowercase letters, numbers, and dashes`)
+  }
+
+  if (typeof slug === 'string' && /^keyflow/i.test(slug)) fail('block type slugs beginning with "keyflow" are reserved')
+  if (typeof name !== 'string' || name.trim() === '' || name.length > 200) fail('name must be a non-empty string of at most 200 characters')
+  if (description !== undefined && typeof description !== 'string') fail('description must be a string')
+  if (documentationUrl !== undefined && typeof documentationUrl !== 'string') fail('documentationUrl must be a string')
+  if (typeof version !== 'string' || version === '') fail('version must be a non-empty string')
+}
+
+/** Field names and nested block fields; returns field -> nested type slug. */
+function checkProperties(properties: Record<string, unknown>, knownSlugs: Set<string>, fail: Fail): Record<string, string> {
+  const references: Record<string, string> = {}
+  for (const [field, schema] of Object.entries(properties)) {
+    if (!FIELD_NAME.test(field)) fail(`field name "${field}" must be letters, digits and underscores, not starting with a digit`)
+    if (!isPlainObject(schema)) {
+      fail(`field "${field}" must have a JSON Schema object`)
+    } else if (schema.blockType !== undefined) {
+      if (typeof schema.blockType === 'string' && knownSlugs.has(schema.blockType)) references[field] = schema.blockType
+      else fail(`field "${field}" nests block type ${JSON.stringify(schema.blockType)}, which is not registered; register it first or in the same module`)
+    }
+  }
+
+  return references
+}
+
+function checkFields(fields: unknown, secretFields: unknown, knownSlugs: Set<string>, fail: Fail): Record<string, string> {
+  if (!isPlainObject(fields) || !isPlainObject(fields.properties) || (fields.type !== undefined && fields.type !== 'object')) {
+    fail('fields must be a JSON Schema of an object: {"type": "object", "properties": {...}}')
+    return {}
+  }
+
+  const references = checkProperties(fields.properties, knownSlugs, fail)
+  const required = fields.required ?? []
+  if (!Array.isArray(required) || required.some((field) => typeof field !== 'string' || !(field in (fields.properties as object)))) {
+    fail('fields.required must list names of properties')
+  }
+
+  try {
+    ajv.compile(fields)
+  } catch (error) {
+    fail(`fields is not a valid JSON Schema: ${error instanceof Error ? error.message.split('\n')[0] : 'unknown problem'}`)
+  }
+
+  if (Array.isArray(secretFields)) {
+    for (const path of secretFields) {
+      const problem = checkSecretPath(path, fields as FieldsSchema)
+      if (problem) fail(`secretFields: ${problem}`)
+    }
+  } else {
+    fail('secretFields must be a list of field paths')
+  }
+
+  return references
+}
+
 /**
  * Checks a definition as an author wrote it; every problem is reported, prefixed with where.
  * `knownSlugs` are the types nested block fields may name.
@@ -109,53 +176,8 @@ export function checkDefinition(raw: unknown, where: string, knownSlugs: Set<str
   }
 
   const {description, documentationUrl, fields, name, secretFields = [], slug, version = 'non-versioned'} = raw
-  const known = new Set(['description', 'documentationUrl', 'fields', 'name', 'secretFields', 'slug', 'version'])
-  for (const key of Object.keys(raw)) if (!known.has(key)) fail(`unknown key "${key}" (known: ${[...known].join(', ')})`)
-  try {
-    checkSlug(slug)
-  } catch {
-    fail(`slug ${JSON.stringify(slug)} must only contain lowercase letters, numbers, and dashes`)
-  }
-
-  if (typeof slug === 'string' && /^keyflow/i.test(slug)) fail('block type slugs beginning with "keyflow" are reserved')
-  if (typeof name !== 'string' || name.trim() === '' || name.length > 200) fail('name must be a non-empty string of at most 200 characters')
-  if (description !== undefined && typeof description !== 'string') fail('description must be a string')
-  if (documentationUrl !== undefined && typeof documentationUrl !== 'string') fail('documentationUrl must be a string')
-  if (typeof version !== 'string' || version === '') fail('version must be a non-empty string')
-
-  const references: Record<string, string> = {}
-  if (!isPlainObject(fields) || !isPlainObject(fields.properties) || (fields.type !== undefined && fields.type !== 'object')) {
-    fail('fields must be a JSON Schema of an object: {"type": "object", "properties": {...}}')
-  } else {
-    for (const [field, schema] of Object.entries(fields.properties)) {
-      if (!FIELD_NAME.test(field)) fail(`field name "${field}" must be letters, digits and underscores, not starting with a digit`)
-      if (!isPlainObject(schema)) fail(`field "${field}" must have a JSON Schema object`)
-      else if (schema.blockType !== undefined) {
-        if (typeof schema.blockType !== 'string' || !knownSlugs.has(schema.blockType)) {
-          fail(`field "${field}" nests block type ${JSON.stringify(schema.blockType)}, which is not registered; register it first or in the same module`)
-        } else references[field] = schema.blockType
-      }
-    }
-
-    const required = fields.required ?? []
-    if (!Array.isArray(required) || required.some((field) => typeof field !== 'string' || !(field in (fields.properties as object)))) {
-      fail('fields.required must list names of properties')
-    }
-
-    try {
-      ajv.compile(fields)
-    } catch (error) {
-      fail(`fields is not a valid JSON Schema: ${error instanceof Error ? error.message.split('\n')[0] : 'unknown problem'}`)
-    }
-
-    if (Array.isArray(secretFields)) {
-      for (const path of secretFields) {
-        const problem = checkSecretPath(path, fields as FieldsSchema)
-        if (problem) fail(`secretFields: ${problem}`)
-      }
-    } else fail('secretFields must be a list of field paths')
-  }
-
+  checkMetadata(raw, fail)
+  const references = checkFields(fields, secretFields, knownSlugs, fail)
   if (problems.length > 0) return {problems}
   const fieldsSchema = {type: 'object', ...(fields as Record<string, unknown>)} as FieldsSchema
   const secrets = [...new Set(secretFields as string[])].sort()

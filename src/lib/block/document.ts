@@ -107,7 +107,11 @@ export function blockReferences(data: unknown): string[] {
 }
 
 /** Every `$secret` decrypted and encrypted again with `key`, for key rotation; the rest untouched. */
-export function resealSecrets(data: BlockData, address: string, keyring: Keyring, key: MasterKey, where: string): {changed: number; data: BlockData} {
+export function resealSecrets(
+  {address, record: {data}, where}: {address: string; record: {data: BlockData}; where: string},
+  keyring: Keyring,
+  key: MasterKey,
+): {changed: number; data: BlockData} {
   let changed = 0
   const walk = (value: unknown, path: string[]): unknown => {
     if (isSecretMarker(value)) {

@@ -149,7 +149,14 @@ function parseAssignment(text: string): {path: string; raw: string} {
   return {path, raw: text.slice(equals + 1)}
 }
 
-async function assign(registry: Registry, type: BlockType, data: BlockData, path: string, raw: string, fromArgv: boolean): Promise<void> {
+interface Assignment {
+  /** The value came from argv, where a literal secret must not be. */
+  fromArgv: boolean
+  path: string
+  raw: string
+}
+
+async function assign(registry: Registry, type: BlockType, data: BlockData, {fromArgv, path, raw}: Assignment): Promise<void> {
   const info = await fieldAt(registry, type, path)
   if (!info) {
     throw usage(`${type.slug} has no field "${path}".`, `\`keyflow block type inspect ${type.slug}\` lists its fields.`, `field ${path}`)
@@ -199,13 +206,13 @@ export async function gatherInput(registry: Registry, type: BlockType, flags: Fi
   for (const assignment of flags.field ?? []) {
     const {path, raw} = parseAssignment(assignment)
     // eslint-disable-next-line no-await-in-loop
-    await assign(registry, type, data, path, raw, true)
+    await assign(registry, type, data, {fromArgv: true, path, raw})
   }
 
   const stdinField = flags['stdin-field']
   if (stdinField !== undefined) {
     const raw = (await readStdin()).replace(/\r?\n$/, '')
-    await assign(registry, type, data, stdinField, raw, false)
+    await assign(registry, type, data, {fromArgv: false, path: stdinField, raw})
   }
 
   return data
@@ -228,6 +235,6 @@ export async function promptMissing(
     const answer = await ask(`${title}${hint}: `, {hidden: info.secret})
     if (answer === '') continue
     // eslint-disable-next-line no-await-in-loop
-    await assign(registry, type, data, field, answer, false)
+    await assign(registry, type, data, {fromArgv: false, path: field, raw: answer})
   }
 }

@@ -168,38 +168,47 @@ export class Registry {
     for (let attempt = 0; ; attempt++) {
       // eslint-disable-next-line no-await-in-loop
       const stored = await this.store.get(typeKey(type.slug))
-      const previous = stored?.value
-      const schemas = Array.isArray(previous?.schemas) ? (previous.schemas as SchemaEntry[]) : []
-      const latest = schemas.at(-1)
-      const sameSchema = latest?.checksum === type.checksum && latest.version === type.version
-      const sameMeta = previous?.name === type.name && previous.description === type.description && previous.documentationUrl === type.documentationUrl
-      const schemaNumber = sameSchema ? latest.schemaNumber : (latest?.schemaNumber ?? 0) + 1
-      const outcome = {checksum: type.checksum, schemaNumber, slug: type.slug, version: type.version}
-      if (sameSchema && sameMeta) return {...outcome, status: 'unchanged'}
-      const now = new Date().toISOString()
-      const record = {
-        checksum: type.checksum,
-        description: type.description,
-        documentationUrl: type.documentationUrl,
-        fields: type.fields,
-        kind: 'keyflow/block-type',
-        name: type.name,
-        references: type.references,
-        registered: previous?.registered ?? now,
-        schemaNumber,
-        schemas: sameSchema ? schemas : [...schemas, {checksum: type.checksum, fields: type.fields, registered: now, schemaNumber, secretFields: type.secretFields, version: type.version}],
-        secretFields: type.secretFields,
-        slug: type.slug,
-        updated: now,
-        version: type.version,
-      }
+      const {outcome, record} = plan(type, stored?.value)
+      if (!record) return outcome
       try {
         // eslint-disable-next-line no-await-in-loop
         await this.store.put(typeKey(type.slug), record, stored ? stored.revision : null)
-        return {...outcome, status: stored ? 'updated' : 'registered'}
+        return outcome
       } catch (error) {
         if (!(error instanceof KeyflowError) || error.exit !== ExitCode.CONFLICT || attempt >= 10) throw error
       }
     }
+  }
+}
+
+/** What registering `type` over the stored record means: the outcome, and the record to write unless unchanged. */
+function plan(type: BlockType, previous: Record<string, unknown> | undefined): {outcome: RegisterOutcome; record?: Record<string, unknown>} {
+  const schemas = Array.isArray(previous?.schemas) ? (previous.schemas as SchemaEntry[]) : []
+  const latest = schemas.at(-1)
+  const sameSchema = latest?.checksum === type.checksum && latest.version === type.version
+  const sameMeta = previous?.name === type.name && previous.description === type.description && previous.documentationUrl === type.documentationUrl
+  const schemaNumber = sameSchema ? latest.schemaNumber : (latest?.schemaNumber ?? 0) + 1
+  const outcome = {checksum: type.checksum, schemaNumber, slug: type.slug, version: type.version}
+  if (sameSchema && sameMeta) return {outcome: {...outcome, status: 'unchanged'}}
+  const now = new Date().toISOString()
+  const entry = {checksum: type.checksum, fields: type.fields, registered: now, schemaNumber, secretFields: type.secretFields, version: type.version}
+  return {
+    outcome: {...outcome, status: previous ? 'updated' : 'registered'},
+    record: {
+      checksum: type.checksum,
+      description: type.description,
+      documentationUrl: type.documentationUrl,
+      fields: type.fields,
+      kind: 'keyflow/block-type',
+      name: type.name,
+      references: type.references,
+      registered: previous?.registered ?? now,
+      schemaNumber,
+      schemas: sameSchema ? schemas : [...schemas, entry],
+      secretFields: type.secretFields,
+      slug: type.slug,
+      updated: now,
+      version: type.version,
+    },
   }
 }

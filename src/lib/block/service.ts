@@ -56,12 +56,12 @@ function keepMaskedSecrets(data: BlockData, previous: BlockData | undefined, pat
   return unknown
 }
 
-async function checkAndSeal(context: BlockContext, type: BlockType, address: string, data: BlockData, previous?: BlockData): Promise<BlockData> {
+async function checkAndSeal(context: BlockContext, type: BlockType, address: string, {data, previous}: {data: BlockData; previous?: BlockData}): Promise<BlockData> {
   const paths = context.registry.secretPaths(type)
   const masked = keepMaskedSecrets(data, previous, paths)
   const violations = [
     ...masked.map((path) => ({message: `is masked (${MASK}) and there is no stored value to keep; give the value`, path})),
-    ...(await validateData(context.registry, context.store, type, data)),
+    ...(await validateData(context, type, data)),
   ]
   if (violations.length > 0) throw validationError(address, violations)
   return sealSecrets(data, paths, address, context.keyring)
@@ -78,28 +78,33 @@ export interface CreateOptions extends FieldInputFlags {
   overwrite?: boolean
 }
 
+/** The document a create would replace; a corrupt one may be replaced only with --overwrite. */
+async function existingFor(context: BlockContext, address: BlockAddress, overwrite: boolean): Promise<{existing?: StoredDocument; unreadable: boolean}> {
+  let existing: StoredDocument | undefined
+  try {
+    existing = await readDocument(context, address)
+  } catch (error) {
+    if (!overwrite) throw error
+    return {unreadable: true}
+  }
+
+  if (existing && !overwrite) throw alreadyExists(formatAddress(address))
+  return {existing, unreadable: false}
+}
+
 export async function createBlock(context: BlockContext, typeSlug: string, name: string, options: CreateOptions): Promise<WriteResult> {
   const address = {name: checkDocumentName(name, 'NAME'), type: checkSlug(typeSlug, 'TYPE')}
   const label = formatAddress(address)
   await context.registry.all()
   const type = await context.registry.get(address.type)
-  let existing: StoredDocument | undefined
-  let unreadable = false
-  try {
-    existing = await readDocument(context, address)
-  } catch (error) {
-    if (!options.overwrite) throw error
-    unreadable = true
-  }
-
-  if ((existing || unreadable) && !options.overwrite) throw alreadyExists(label)
+  const {existing, unreadable} = await existingFor(context, address, Boolean(options.overwrite))
   const data = await gatherInput(context.registry, type, options)
   if (options.input !== false && canPrompt() && options['from-file'] !== '-' && !options['stdin-field']) {
     await promptMissing(context.registry, type, data, ask)
   }
 
   const previous = existing && hasSealedValues(existing.record.data) ? openData(context, existing) : existing?.record.data
-  const sealed = await checkAndSeal(context, type, label, data, previous)
+  const sealed = await checkAndSeal(context, type, label, {data, previous})
   try {
     const revision = await context.store.put(
       documentKey(address),
@@ -156,7 +161,7 @@ export async function updateBlock(context: BlockContext, target: string, options
     for (const path of options.unset ?? []) unsetPath(base, path)
     const data = merge(base, patch)
     // eslint-disable-next-line no-await-in-loop
-    const sealed = await checkAndSeal(context, type, label, data, current)
+    const sealed = await checkAndSeal(context, type, label, {data, previous: current})
     try {
       // eslint-disable-next-line no-await-in-loop
       const revision = await context.store.put(documentKey(address), recordFor(type, address, sealed, document.record.created) as unknown as Record<string, unknown>, document.revision)

@@ -52,8 +52,7 @@ function describeAjvError(error: ErrorObject, prefix: string): Violation {
 }
 
 export async function validateData(
-  registry: Registry,
-  store: BlockStore,
+  {registry, store}: {registry: Registry; store: BlockStore},
   type: BlockType,
   data: unknown,
   prefix = '',
@@ -75,7 +74,7 @@ export async function validateData(
       violations.push(...(await checkReference(store, value.$block, slug, prefix + field)))
     } else if (isPlainObject(value)) {
       // eslint-disable-next-line no-await-in-loop
-      violations.push(...(await validateData(registry, store, await registry.get(slug), value, `${prefix}${field}.`)))
+      violations.push(...(await validateData({registry, store}, await registry.get(slug), value, `${prefix}${field}.`)))
     } else {
       violations.push({message: `must name a saved ${slug} document (${slug}/NAME) or hold one inline`, path: prefix + field})
     }
