@@ -55,6 +55,9 @@ describe('blocks through the CLI', () => {
     it('registers from a path, a JSON file and a CommonJS file', async () => {
       const path = await h.kf(['block', 'register', '-m', join(FIXTURES, 'acme-blocks', 'index.js'), '--json'])
       expect(path.code, path.stderr).to.equal(0)
+      const directory = await h.kf(['block', 'register', '-m', join(FIXTURES, 'acme-blocks'), '--json'])
+      expect(directory.code, directory.stderr).to.equal(0)
+      expect(json(directory).types.map((type: {slug: string}) => type.slug)).to.deep.equal(['acme-api', 'acme-job'])
       const file = await h.kf(['block', 'register', '-f', join(FIXTURES, 'counter.json'), '--json'])
       expect(json(file).types[0]).to.include({slug: 'counter', status: 'registered'})
       const cjs = await h.kf(['block', 'register', '-f', join(FIXTURES, 'cjs-types.cjs'), '--json'])

@@ -228,6 +228,19 @@ describe('blocks (unit)', () => {
       expect(await store.get('documents/t/a')).to.equal(undefined)
     })
 
+    it('reports a failed write clearly and leaves no temporary file', async () => {
+      const store = new LocalStore(join(dir.path, 'blocks'))
+      await store.put('documents/t/kept', {x: 1}, null)
+      // A directory squatting on the target path makes the final rename fail, as a broken disk would.
+      mkdirSync(store.where('documents/t/squat'), {recursive: true})
+      const error = await rejected(store.put('documents/t/squat', {x: 1}))
+      expect([error.code, error.exit]).to.deep.equal(['STORE_WRITE_FAILED', 8])
+      expect((await store.get('documents/t/kept'))?.value).to.deep.equal({x: 1})
+      const {readdirSync} = await import('node:fs')
+      expect(readdirSync(join(dir.path, 'blocks', 'documents', 't')).filter((name) => name.endsWith('.tmp'))).to.deep.equal([])
+      expect(readdirSync(join(dir.path, 'blocks')).filter((name) => name.startsWith('.lock'))).to.deep.equal([])
+    })
+
     it('names a corrupt file and keeps the others readable', async () => {
       const store = new LocalStore(join(dir.path, 'blocks'))
       await store.put('documents/t/good', {x: 1}, null)

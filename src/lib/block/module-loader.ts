@@ -1,4 +1,4 @@
-import {existsSync} from 'node:fs'
+import {existsSync, statSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {dirname, extname, join, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
@@ -44,6 +44,16 @@ function unableToLoad(what: string, error: unknown): KeyflowError {
   })
 }
 
+/** The file `import` of a package directory loads: its exports' import/default entry, else main, else index.js. */
+function packageEntry(dir: string): string {
+  const manifest = join(dir, 'package.json')
+  if (!existsSync(manifest)) return join(dir, 'index.js')
+  const pkg = readJsonFile(manifest, 'package.json') as {exports?: unknown; main?: string}
+  const root = isPlainObject(pkg.exports) && '.' in pkg.exports ? pkg.exports['.'] : pkg.exports
+  const entry = typeof root === 'string' ? root : isPlainObject(root) ? (root.import ?? root.default) : undefined
+  return join(dir, typeof entry === 'string' ? entry : (pkg.main ?? 'index.js'))
+}
+
 /** A package name resolved like `import` would from `cwd`, falling back to its package.json. */
 function resolvePackage(name: string, cwd: string): string {
   try {
@@ -51,14 +61,8 @@ function resolvePackage(name: string, cwd: string): string {
   } catch {}
 
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
-    const manifest = join(dir, 'node_modules', name, 'package.json')
-    if (existsSync(manifest)) {
-      const pkg = readJsonFile(manifest, 'package.json') as {exports?: unknown; main?: string}
-      const root = isPlainObject(pkg.exports) && '.' in pkg.exports ? pkg.exports['.'] : pkg.exports
-      const entry = typeof root === 'string' ? root : isPlainObject(root) ? (root.import ?? root.default) : undefined
-      return join(dirname(manifest), typeof entry === 'string' ? entry : (pkg.main ?? 'index.js'))
-    }
-
+    const installed = join(dir, 'node_modules', name)
+    if (existsSync(join(installed, 'package.json'))) return packageEntry(installed)
     if (dirname(dir) === dir) break
   }
 
@@ -80,11 +84,12 @@ async function importFile(path: string, what: string): Promise<Record<string, un
 
 export async function loadModuleDefinitions(specifier: string, cwd: string): Promise<unknown[]> {
   const isPath = specifier.startsWith('.') || specifier.startsWith('/') || existsSync(resolve(cwd, specifier))
-  const path = isPath ? resolve(cwd, specifier) : resolvePackage(specifier, cwd)
+  let path = isPath ? resolve(cwd, specifier) : resolvePackage(specifier, cwd)
   if (isPath && !existsSync(path)) {
     throw new KeyflowError(`Unable to load ${specifier}: no such file or directory.`, {code: 'MODULE_NOT_FOUND', exit: ExitCode.USAGE, fix: 'Check the path.', where: path})
   }
 
+  if (statSync(path).isDirectory()) path = packageEntry(path)
   return definitionsIn(await importFile(path, specifier))
 }
 

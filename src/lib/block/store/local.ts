@@ -102,8 +102,8 @@ export class LocalStore implements BlockStore {
 
   async put(key: string, value: Record<string, unknown>, expectedRevision?: null | number): Promise<number> {
     const file = this.where(key)
-    ensurePrivateDir(join(file, '..'))
     return this.locked(async () => {
+      ensurePrivateDir(join(file, '..'))
       const current = this.readRevision(key, expectedRevision !== undefined)
       if (expectedRevision === null && current !== undefined) throw this.conflict(key, 'it already exists', 'ALREADY_EXISTS')
       if (typeof expectedRevision === 'number' && current !== expectedRevision) {
@@ -144,9 +144,21 @@ export class LocalStore implements BlockStore {
     return value.revision
   }
 
+  /** Runs a write under the store lock; a failing disk is a clear error, not a crash. */
   private async locked<T>(task: () => Promise<T>): Promise<T> {
-    ensurePrivateDir(this.location)
-    return withLock(join(this.location, '.lock'), 'block store', task)
+    try {
+      ensurePrivateDir(this.location)
+      return await withLock(join(this.location, '.lock'), 'block store', task)
+    } catch (error) {
+      if (error instanceof KeyflowError) throw error
+      throw new KeyflowError(`Cannot write to the block store: ${describeFsError(error)}. Nothing was changed.`, {
+        cause: error,
+        code: 'STORE_WRITE_FAILED',
+        exit: ExitCode.INTEGRITY,
+        fix: 'Check free space and the permissions of the store directory.',
+        where: this.location,
+      })
+    }
   }
 
   /** The current revision; a corrupt record counts as revision 0 only for unconditional writes. */
