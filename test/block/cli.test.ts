@@ -227,7 +227,7 @@ describe('blocks through the CLI', () => {
     })
   })
 
-  describe('block create: interactive prompts', () => {
+  describe('block create and delete on a terminal', () => {
     let h: Harness
 
     before(() => {
@@ -236,58 +236,63 @@ describe('blocks through the CLI', () => {
 
     after(() => h.cleanup())
 
-    it('prompts for missing required fields on a terminal, hiding secret input', async () => {
+    /** Runs keyflow on a pseudo-terminal, answering each prompt once it has appeared. */
+    async function converse(args: string[], replies: Array<[prompt: string, reply: string]>): Promise<{code: number; output: string; unanswered: number}> {
       const pty = await import('node-pty')
-      const secret = canary('typed')
-      h.canaries.push(secret)
-      const child = pty.spawn(process.execPath, [BIN, 'block', 'create', 'secret', 'typed'], {cols: 120, cwd: h.home.replace(/\.keyflow$/, ''), env: h.env() as Record<string, string>, rows: 30})
+      const child = pty.spawn(process.execPath, [BIN, ...args], {cols: 200, cwd: h.home.replace(/\.keyflow$/, ''), env: h.env() as Record<string, string>, rows: 30})
       let output = ''
-      let answered = false
+      let next = 0
       const exit = new Promise<number>((resolve) => {
         child.onExit(({exitCode}) => resolve(exitCode))
       })
       child.onData((data) => {
         output += data
-        if (!answered && output.includes('[hidden]: ')) {
-          answered = true
-          child.write(`${secret}\r`)
+        if (next < replies.length && output.includes(replies[next][0])) {
+          output = output.replace(replies[next][0], `<${next}>`)
+          child.write(`${replies[next++][1]}\r`)
         }
       })
       const code = await exit
-      expect(answered).to.equal(true)
-      expect(code, output).to.equal(0)
-      assertNoCanary(output, [secret], 'the terminal')
+      return {code, output, unanswered: replies.length - next}
+    }
+
+    it('prompts for missing required fields, hiding secret input', async () => {
+      const secret = canary('typed')
+      h.canaries.push(secret)
+      const run = await converse(['block', 'create', 'secret', 'typed'], [['Value (value) [hidden]: ', secret]])
+      expect([run.code, run.unanswered], run.output).to.deep.equal([0, 0])
+      assertNoCanary(run.output, [secret], 'the terminal')
       const revealed = await h.kf(['block', 'inspect', 'secret/typed', '--reveal', '--json'], {reveal: true})
       expect(json(revealed).data.value === secret).to.equal(true)
       assertNoCanaryInTree(h.home, h.canaries)
     })
 
-    it('asks before deleting on a terminal, and deletes only on yes', async () => {
-      const pty = await import('node-pty')
-      expect((await h.kf(['block', 'create', 'secret', 'doomed', '--field', 'value=env://X'])).code).to.equal(0)
-      const answer = async (reply: string) => {
-        const child = pty.spawn(process.execPath, [BIN, 'block', 'delete', 'secret/doomed'], {cols: 120, cwd: h.home.replace(/\.keyflow$/, ''), env: h.env() as Record<string, string>, rows: 30})
-        let output = ''
-        let answered = false
-        const exit = new Promise<number>((resolve) => {
-          child.onExit(({exitCode}) => resolve(exitCode))
-        })
-        child.onData((data) => {
-          output += data
-          if (!answered && output.includes('[y/N] ')) {
-            answered = true
-            child.write(`${reply}\r`)
-          }
-        })
-        const code = await exit
-        return {code, output}
-      }
+    it('offers optional secret fields until one is answered', async () => {
+      const secret = canary('sfpw')
+      h.canaries.push(secret)
+      const run = await converse(
+        ['block', 'create', 'snowflake-credentials', 'typed', '--field', 'user=etl'],
+        [
+          ['Account (account): ', 'xy12345'],
+          ['Password (password) [hidden, Enter to skip]: ', secret],
+        ],
+      )
+      expect([run.code, run.unanswered], run.output).to.deep.equal([0, 0])
+      expect(run.output).to.include('xy12345').and.not.include('Private Key')
+      assertNoCanary(run.output, [secret], 'the terminal')
+      const revealed = json(await h.kf(['block', 'inspect', 'snowflake-credentials/typed', '--reveal', '--json'], {reveal: true}))
+      expect(revealed.data.password === secret).to.equal(true)
+      assertNoCanaryInTree(h.home, h.canaries)
+    })
 
-      const no = await answer('n')
-      expect(no.code).to.equal(0)
-      expect(no.output).to.include("Are you sure you want to delete block with slug 'secret/doomed'?").and.include('Not deleted.')
+    it('asks before deleting, and deletes only on yes', async () => {
+      expect((await h.kf(['block', 'create', 'secret', 'doomed', '--field', 'value=env://X'])).code).to.equal(0)
+      const question = "Are you sure you want to delete block with slug 'secret/doomed'? [y/N] "
+      const no = await converse(['block', 'delete', 'secret/doomed'], [[question, 'n']])
+      expect([no.code, no.unanswered]).to.deep.equal([0, 0])
+      expect(no.output).to.include('Not deleted.')
       expect(existsSync(join(h.store, 'documents', 'secret', 'doomed.json'))).to.equal(true)
-      const yes = await answer('y')
+      const yes = await converse(['block', 'delete', 'secret/doomed'], [[question, 'y']])
       expect(yes.output).to.include("Deleted Block 'secret/doomed'.")
       expect(existsSync(join(h.store, 'documents', 'secret', 'doomed.json'))).to.equal(false)
     })

@@ -154,16 +154,14 @@ export async function resolveBlock(address: string, options: LoadBlockOptions = 
   await context.registry.all()
   const {data, secretPaths} = await materialize(context, parsed, [])
 
+  // Only secret fields hold references: a {"$ref"} anywhere else is plain data, never resolved.
   const holders: Array<{holder: Record<string, unknown>; key: string}> = []
-  const collect = (value: unknown) => {
-    if (!isPlainObject(value)) return
-    for (const [key, item] of Object.entries(value)) {
-      if (isRefMarker(item)) holders.push({holder: value, key})
-      else collect(item)
-    }
+  for (const path of secretPaths) {
+    visitPath(data, path, (holder, key) => {
+      if (isRefMarker(holder[key])) holders.push({holder, key})
+    })
   }
 
-  collect(data)
   if (holders.length > 0) {
     const references = holders.map(({holder, key}) => parseReference((holder[key] as {$ref: string}).$ref))
     const settings = resolveSettings({cwd: options.cwd, env: options.env, flags: options.settings})

@@ -218,23 +218,36 @@ export async function gatherInput(registry: Registry, type: BlockType, flags: Fi
   return data
 }
 
-/** Prompts for required fields still missing, when stdin is a terminal; secret ones hidden. */
+/**
+ * Prompts, on a terminal, for required fields still missing, then, if no secret field was
+ * given at all, offers the type's optional secret fields one by one (Enter skips) until one is
+ * answered: e.g. the Snowflake password, or else a private key or a token.
+ */
 export async function promptMissing(
   registry: Registry,
   type: BlockType,
   data: BlockData,
   ask: (question: string, options: {hidden?: boolean}) => Promise<string>,
 ): Promise<void> {
-  for (const field of type.fields.required ?? []) {
-    if (data[field] !== undefined) continue
-    // eslint-disable-next-line no-await-in-loop
+  const prompt = async (field: string, optional: boolean): Promise<boolean> => {
     const info = (await fieldAt(registry, type, field))!
     const title = typeof info.schema.title === 'string' ? `${info.schema.title} (${field})` : field
-    const hint = info.blockType ? ` [name of a saved ${info.blockType} document]` : info.secret ? ' [hidden]' : ''
-    // eslint-disable-next-line no-await-in-loop
-    const answer = await ask(`${title}${hint}: `, {hidden: info.secret})
-    if (answer === '') continue
-    // eslint-disable-next-line no-await-in-loop
+    const hints = [info.blockType ? `name of a saved ${info.blockType} document` : '', info.secret ? 'hidden' : '', optional ? 'Enter to skip' : ''].filter(Boolean)
+    const answer = await ask(`${title}${hints.length > 0 ? ` [${hints.join(', ')}]` : ''}: `, {hidden: info.secret})
+    if (answer === '') return false
     await assign(registry, type, data, {fromArgv: false, path: field, raw: answer})
+    return true
+  }
+
+  for (const field of type.fields.required ?? []) {
+    // eslint-disable-next-line no-await-in-loop
+    if (data[field] === undefined) await prompt(field, false)
+  }
+
+  const secrets = type.secretFields.filter((path) => !path.includes('.'))
+  if (secrets.some((field) => data[field] !== undefined)) return
+  for (const field of secrets) {
+    // eslint-disable-next-line no-await-in-loop
+    if (await prompt(field, true)) return
   }
 }
