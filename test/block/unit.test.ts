@@ -5,6 +5,8 @@ import {spawnSync} from 'node:child_process'
 import {chmodSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
+import type {BlockOf} from '../../src/lib/block/api.js'
+
 import {BUILTIN_TYPES} from '../../src/lib/block/builtins.js'
 import {checksumOf, pythonJson} from '../../src/lib/block/canonical.js'
 import {openBlocks} from '../../src/lib/block/context.js'
@@ -96,6 +98,14 @@ describe('blocks (unit)', () => {
       const connector = builtin('snowflake-connector')
       expect(connector.references).to.deep.equal({credentials: 'snowflake-credentials'})
       expect(builtin('aws-secret').references).to.deep.equal({aws_credentials: 'aws-credentials'})
+    })
+  })
+
+  describe('blocks: library types', () => {
+    it('types the data of built-in blocks by address, and others as records', () => {
+      const connector: BlockOf<'snowflake-connector/prod'> = {credentials: {account: 'a', password: 'p'}, database: 'd', schema: 's', warehouse: 'w'}
+      const other: BlockOf<'acme-api/x'> = {anything: 1}
+      expect([connector.credentials.account, other.anything]).to.deep.equal(['a', 1])
     })
   })
 
