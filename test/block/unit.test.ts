@@ -2,7 +2,8 @@
 /* eslint-disable camelcase -- block field names are snake_case, as in Prefect */
 import {expect} from 'chai'
 import {spawnSync} from 'node:child_process'
-import {chmodSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {hostname} from 'node:os'
 import {join} from 'node:path'
 
 import type {BlockOf} from '../../src/lib/block/api.js'
@@ -249,6 +250,15 @@ describe('blocks (unit)', () => {
       const {readdirSync} = await import('node:fs')
       expect(readdirSync(join(dir.path, 'blocks', 'documents', 't')).filter((name) => name.endsWith('.tmp'))).to.deep.equal([])
       expect(readdirSync(join(dir.path, 'blocks')).filter((name) => name.startsWith('.lock'))).to.deep.equal([])
+    })
+
+    it('breaks a lock left by a process that died', async () => {
+      const store = new LocalStore(join(dir.path, 'blocks'))
+      const dead = spawnSync(process.execPath, ['-e', '0']).pid!
+      mkdirSync(store.location, {recursive: true})
+      writeFileSync(join(store.location, '.lock'), `${dead} ${hostname()} ${Date.now()}\n`)
+      expect(await store.put('documents/t/after-crash', {x: 1}, null)).to.equal(1)
+      expect(existsSync(join(store.location, '.lock'))).to.equal(false)
     })
 
     it('names a corrupt file and keeps the others readable', async () => {

@@ -15,12 +15,6 @@ export interface StoredRecord {
   value: Record<string, unknown>
 }
 
-/** A record that could not be read; `list` reports these instead of failing the whole listing. */
-export interface UnreadableRecord {
-  error: Error
-  key: string
-}
-
 export interface BlockStore {
   delete(key: string, expectedRevision?: number): Promise<void>
   /** undefined when absent; throws a KeyflowError (INTEGRITY) naming the record when it is corrupt. */
