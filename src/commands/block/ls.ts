@@ -1,0 +1,19 @@
+import {Flags} from '@oclif/core'
+
+import {openBlocks} from '../../lib/block/context.js'
+import {renderList} from '../../lib/block/render.js'
+import {listBlocks, ListedBlock, Unreadable} from '../../lib/block/service.js'
+import {BaseCommand} from '../../lib/cli/base-command.js'
+
+export default class BlockLs extends BaseCommand {
+  static description = 'List the saved block documents. Unreadable ones are named on stderr; the others are listed.'
+  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --type snowflake-connector --json']
+  static flags = {type: Flags.string({description: 'Only documents of this block type.'})}
+
+  async run(): Promise<{blocks: ListedBlock[]; unreadable: Unreadable[]}> {
+    const {flags} = await this.parse(BlockLs)
+    const result = await listBlocks(openBlocks(), {type: flags.type})
+    this.writeData(renderList(result.blocks))
+    return result
+  }
+}

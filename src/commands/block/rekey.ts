@@ -1,0 +1,21 @@
+import {openBlocks} from '../../lib/block/context.js'
+import {RekeyResult, rekeyStore} from '../../lib/block/rekey.js'
+import {renderRekey} from '../../lib/block/render.js'
+import {BaseCommand} from '../../lib/cli/base-command.js'
+
+export default class BlockRekey extends BaseCommand {
+  static description = `Rotate the master key: re-encrypt every secret value in the block store with a new key.
+
+With the key file ($KEYFLOW_HOME/master.key) keyflow makes the new key. With KEYFLOW_MASTER_KEY, give the new key in KEYFLOW_NEW_MASTER_KEY and swap the variables afterwards. Interrupted, it can be run again and finishes the same rotation.`
+  static examples = [
+    '<%= config.bin %> <%= command.id %>',
+    {command: 'KEYFLOW_NEW_MASTER_KEY="$(openssl rand -base64 32)" <%= config.bin %> <%= command.id %>', description: 'When the key is in KEYFLOW_MASTER_KEY'},
+  ]
+
+  async run(): Promise<RekeyResult> {
+    await this.parse(BlockRekey)
+    const result = await rekeyStore(openBlocks())
+    this.writeData(renderRekey(result))
+    return result
+  }
+}

@@ -1,0 +1,16 @@
+import {openBlocks} from '../../../lib/block/context.js'
+import {renderTypes} from '../../../lib/block/render.js'
+import {listBlockTypes, TypeSummary} from '../../../lib/block/types.js'
+import {BaseCommand} from '../../../lib/cli/base-command.js'
+
+export default class BlockTypeLs extends BaseCommand {
+  static description = 'List the block types: the built-in ones and those registered.'
+  static examples = ['<%= config.bin %> <%= command.id %>', '<%= config.bin %> <%= command.id %> --json']
+
+  async run(): Promise<{types: TypeSummary[]}> {
+    await this.parse(BlockTypeLs)
+    const types = await listBlockTypes(openBlocks())
+    this.writeData(renderTypes(types))
+    return {types}
+  }
+}

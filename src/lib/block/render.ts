@@ -1,0 +1,79 @@
+import {RekeyResult} from './rekey.js'
+import {InspectedBlock, ListedBlock, WriteResult} from './service.js'
+import {RegisterResult, TypeDetails, TypeSummary} from './types.js'
+
+/** Plain-text renderings of block command results, for stdout. */
+
+export function table(headers: string[], rows: string[][]): string {
+  if (rows.length === 0) return ''
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column].length)))
+  const line = (cells: string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ').trimEnd()
+  return [line(headers), ...rows.map((row) => line(row))].join('\n') + '\n'
+}
+
+const firstSentence = (text: string) => text.split(/(?<=\.)\s/)[0]
+
+export function renderRegister(result: RegisterResult): string {
+  const changed = result.types.filter((type) => type.status !== 'unchanged').length
+  return (
+    `Successfully registered ${result.types.length} block type(s) from ${result.source} (${changed} new or changed)\n` +
+    table(
+      ['SLUG', 'STATUS', 'SCHEMA', 'VERSION', 'CHECKSUM'],
+      result.types.map((type) => [type.slug, type.status, String(type.schemaNumber), type.version, type.checksum]),
+    )
+  )
+}
+
+export function renderTypes(types: TypeSummary[]): string {
+  return table(
+    ['SLUG', 'NAME', 'SOURCE', 'DESCRIPTION'],
+    types.map((type) => [type.slug, type.name, type.builtin ? 'built-in' : `registered (schema ${type.schemaNumber})`, firstSentence(type.description)]),
+  )
+}
+
+export function renderTypeDetails(type: TypeDetails): string {
+  const lines = [
+    `${type.name} (${type.slug})`,
+    type.description,
+    '',
+    `version:  ${type.version}`,
+    `checksum: ${type.checksum}`,
+    `source:   ${type.builtin ? 'built-in' : `registered, schema ${type.schemaNumber} of ${type.schemas.length}`}`,
+    `secret fields: ${type.secretFields.length > 0 ? type.secretFields.join(', ') : '(none)'}`,
+    '',
+  ]
+  const rows = type.fields.map((field) => [
+    field.name,
+    field.blockType ? `block ${field.blockType}` : Array.isArray(field.type) ? field.type.join('|') : String(field.type ?? 'any'),
+    field.required ? 'yes' : '',
+    field.secret ? 'yes' : '',
+    field.description ?? field.title ?? '',
+  ])
+  return lines.join('\n') + '\n' + table(['FIELD', 'TYPE', 'REQUIRED', 'SECRET', 'DESCRIPTION'], rows)
+}
+
+export const renderWrite = (result: WriteResult): string => `${result.status[0].toUpperCase()}${result.status.slice(1)} block ${result.address} (revision ${result.revision}).\n`
+
+export function renderList(blocks: ListedBlock[]): string {
+  if (blocks.length === 0) return 'No blocks.\n'
+  return table(
+    ['BLOCK', 'TYPE', 'UPDATED', 'REFERENCES'],
+    blocks.map((block) => [block.address, block.type, block.updated, block.references.join(', ')]),
+  )
+}
+
+function renderValue(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value)
+}
+
+export function renderInspect(block: InspectedBlock): string {
+  const lines = [block.address, `Block Type: ${block.type}`, `Revision: ${block.revision}`, `Updated: ${block.updated}`, `Schema: ${block.schema.checksum}`, '']
+  const rows = Object.entries(block.data).map(([field, value]) => [field, renderValue(value)])
+  return lines.join('\n') + '\n' + table(['FIELD', 'VALUE'], rows)
+}
+
+export function renderRekey(result: RekeyResult): string {
+  const lines = [`Re-encrypted ${result.values} secret value(s) in ${result.documents} document(s) with master key ${result.keyId}${result.previousKeyId ? ` (was ${result.previousKeyId})` : ''}.`]
+  if (result.next) lines.push(result.next)
+  return lines.join('\n') + '\n'
+}

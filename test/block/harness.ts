@@ -1,0 +1,39 @@
+import {join} from 'node:path'
+
+import {assertNoCanary} from '../support/canary.js'
+import {baseEnv, CliResult, runCli, tempDir} from '../support/cli.js'
+
+/**
+ * A private keyflow home per suite, and `kf` to run the built CLI in it. Every run's stderr,
+ * and its stdout unless it is a --reveal, is checked for the suite's canary secrets.
+ */
+
+export interface Harness {
+  canaries: string[]
+  cleanup(): void
+  env(extra?: Record<string, string | undefined>): Record<string, string | undefined>
+  home: string
+  kf(args: string[], options?: {cwd?: string; env?: Record<string, string | undefined>; input?: string; reveal?: boolean}): Promise<CliResult>
+  store: string
+}
+
+export function harness(): Harness {
+  const dir = tempDir()
+  const home = join(dir.path, '.keyflow')
+  const canaries: string[] = []
+  const env = (extra: Record<string, string | undefined> = {}) => ({...baseEnv(dir.path), ...extra})
+  return {
+    canaries,
+    cleanup: () => dir.cleanup(),
+    env,
+    home,
+    async kf(args, options = {}) {
+      const result = await runCli(args, {cwd: options.cwd ?? dir.path, env: env(options.env), input: options.input})
+      assertNoCanary(result.stderr, canaries, `stderr of keyflow ${args.slice(0, 2).join(' ')}`)
+      if (!options.reveal) assertNoCanary(result.stdout, canaries, `stdout of keyflow ${args.slice(0, 2).join(' ')}`)
+      return result
+    },
+    store: join(home, 'blocks'),
+  }
+}
+
