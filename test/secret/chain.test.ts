@@ -43,6 +43,16 @@ function sourcesFrom(tables: Partial<Record<SourceKind, Record<string, Outcome |
   return {aws: make('aws'), context: make('context'), dotenv: make('dotenv'), env: make('env')}
 }
 
+function ok(resolution: Resolution): Extract<Resolution, {ok: true}> {
+  expect(resolution.ok).to.equal(true)
+  return resolution as Extract<Resolution, {ok: true}>
+}
+
+function failed(resolution: Resolution): Extract<Resolution, {ok: false}> {
+  expect(resolution.ok).to.equal(false)
+  return resolution as Extract<Resolution, {ok: false}>
+}
+
 describe('resolver chain', () => {
   let dir: ReturnType<typeof tempDir>
   let settings: ResolvedSettings
@@ -61,15 +71,6 @@ describe('resolver chain', () => {
       using,
       sources,
     )
-  const ok = (resolution: Resolution) => {
-    expect(resolution.ok).to.equal(true)
-    return resolution as Extract<Resolution, {ok: true}>
-  }
-
-  const failed = (resolution: Resolution) => {
-    expect(resolution.ok).to.equal(false)
-    return resolution as Extract<Resolution, {ok: false}>
-  }
 
   it('walks context, env, dotenv, aws by default: the first hit wins and later sources are not asked', async () => {
     const value = canary('env')

@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {parse} from 'dotenv'
-import fc from 'fast-check'
+import * as fc from 'fast-check'
 import {describe, it} from 'mocha'
 import {spawnSync} from 'node:child_process'
 

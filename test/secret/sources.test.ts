@@ -40,7 +40,7 @@ describe('sources', () => {
 
   describe('context (Prefect 1 context secrets)', () => {
     it('reads PREFECT__CONTEXT__SECRETS__NAME keeping the name case, and the lowercase spelling', async () => {
-      const env = {PREFECT__CONTEXT__SECRETS__MyKey: 'upper', PREFECT__context__secrets__other: 'lower'}
+      const env = {'PREFECT__CONTEXT__SECRETS__MyKey': 'upper', 'PREFECT__context__secrets__other': 'lower'}
       const [mine, other, wrongCase] = await contextSource(env).lookup(ask('MyKey', 'other', 'mykey'))
       expect(expectHit(mine).provenance).to.deep.equal({source: 'context', variable: 'PREFECT__CONTEXT__SECRETS__MyKey'})
       expect(expectHit(other).value).to.equal('lower')
@@ -48,7 +48,7 @@ describe('sources', () => {
     })
 
     it('prefers the upper-case spelling when both are set', async () => {
-      const env = {PREFECT__CONTEXT__SECRETS__K: 'upper', PREFECT__context__secrets__K: 'lower'}
+      const env = {'PREFECT__CONTEXT__SECRETS__K': 'upper', 'PREFECT__context__secrets__K': 'lower'}
       const [outcome] = await contextSource(env).lookup(ask('K'))
       expect(expectHit(outcome).value).to.equal('upper')
     })
