@@ -75,18 +75,22 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
 
   if (connection.onRetryableError) {
     const notify = connection.onRetryableError
-    let attempt = 0
     // Sits inside the retry loop, so it sees each attempt's error before the SDK retries it.
+    // The retry strategy numbers each request's attempts in the amz-sdk-request header; the
+    // last attempt's error is not retried, so it gets no notice.
     type Middleware = Parameters<typeof client.middlewareStack.addRelativeTo>[0]
     type Next = (args: unknown) => Promise<unknown>
     client.middlewareStack.addRelativeTo(
-      ((next: Next) => async (args: unknown) => {
-        attempt++
+      ((next: Next) => async (args: {request?: {headers?: Record<string, string>}}) => {
         try {
           return await next(args)
         } catch (error) {
           const kind = classifyAwsError(error)
-          if (isRetryableKind(kind)) notify({attempt, errorName: errorName(error), kind})
+          const [, attempt, max] = /attempt=(\d+); max=(\d+)/.exec(args.request?.headers?.['amz-sdk-request'] ?? '') ?? []
+          if (isRetryableKind(kind) && Number(attempt) < Number(max)) {
+            notify({attempt: Number(attempt), errorName: errorName(error), kind})
+          }
+
           throw error
         }
       }) as unknown as Middleware,

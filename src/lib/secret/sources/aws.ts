@@ -41,7 +41,7 @@ export function awsSource(settings: ResolvedSettings): SecretSource {
         maxAttempts: settings.awsMaxAttempts,
         onRetryableError({attempt, errorName, kind}) {
           const what = kind === 'throttled' ? 'is throttling requests' : kind === 'unreachable' ? 'did not answer' : 'failed'
-          warn(`AWS Secrets Manager ${what} (${errorName}); retrying with backoff (attempt ${attempt}).`)
+          warn(`AWS Secrets Manager ${what} (${errorName}); retrying with backoff (attempt ${attempt} of ${settings.awsMaxAttempts} failed).`)
         },
         profile: settings.awsProfile,
         region: settings.awsRegion,
