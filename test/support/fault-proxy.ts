@@ -11,13 +11,18 @@ import {Socket} from 'node:net'
 export type Fault =
   /** Moves these secrets (by name) from SecretValues to Errors[] of a BatchGetSecretValue answer. */
   | {errorCode: string; ids: string[]; kind: 'batch-errors'}
+  /** An AWS JSON error answer: the SDK takes the error's name from `type`, retries from it and the status. */
+  | {kind: 'error'; status: number; type: string}
   | {kind: 'latency'; ms: number}
   | {kind: 'reset'}
   /** Never answers; the connection stays open until the client gives up or the proxy stops. */
   | {kind: 'stall'}
-  | {kind: 'status'; status: 500 | 503}
-  | {kind: 'throttle'}
-  | {kind: 'too-many-requests'}
+
+export const THROTTLING: Fault = {kind: 'error', status: 400, type: 'ThrottlingException'}
+export const TOO_MANY_REQUESTS: Fault = {kind: 'error', status: 429, type: 'TooManyRequestsException'}
+export const INTERNAL_ERROR: Fault = {kind: 'error', status: 500, type: 'InternalServiceError'}
+export const UNAVAILABLE: Fault = {kind: 'error', status: 503, type: 'ServiceUnavailable'}
+export const ACCESS_DENIED: Fault = {kind: 'error', status: 400, type: 'AccessDeniedException'}
 
 export interface FaultRule {
   fault: Fault
@@ -104,6 +109,11 @@ export async function startFaultProxy(upstreamUrl: string, baseEnv: Record<strin
     counts[operation] = (counts[operation] ?? 0) + 1
     const fault = pick(operation)
     switch (fault?.kind) {
+      case 'error': {
+        awsError(response, fault.status, fault.type, `injected ${fault.type}`)
+        return
+      }
+
       case 'latency': {
         await new Promise((resolve) => {
           setTimeout(resolve, fault.ms)
@@ -117,21 +127,6 @@ export async function startFaultProxy(upstreamUrl: string, baseEnv: Record<strin
       }
 
       case 'stall': {
-        return
-      }
-
-      case 'status': {
-        awsError(response, fault.status, fault.status === 500 ? 'InternalServiceError' : 'ServiceUnavailable', 'injected server error')
-        return
-      }
-
-      case 'throttle': {
-        awsError(response, 400, 'ThrottlingException', 'Rate exceeded')
-        return
-      }
-
-      case 'too-many-requests': {
-        awsError(response, 429, 'TooManyRequestsException', 'Too many requests')
         return
       }
 

@@ -67,7 +67,13 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
         credentials: fromNodeProviderChain(connection.profile ? {profile: connection.profile} : {}),
         maxAttempts: connection.maxAttempts,
         region: connection.region,
-        requestHandler: {connectionTimeout: connection.connectTimeoutMs, requestTimeout: connection.requestTimeoutMs},
+        // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and
+        // goes on waiting, so a stalled endpoint would hang keyflow for good.
+        requestHandler: {
+          connectionTimeout: connection.connectTimeoutMs,
+          requestTimeout: connection.requestTimeoutMs,
+          throwOnRequestTimeout: true,
+        },
         retryMode: connection.retryMode,
         ...(connection.profile ? {profile: connection.profile} : {}),
       }),
