@@ -154,6 +154,15 @@ describe('settings', () => {
       expect(settingsError().where).to.equal(join(home, 'config.json'))
     })
 
+    it('a misspelt key under aws, or an aws that is not an object', () => {
+      writeProject({aws: {regoin: 'eu-west-1'}})
+      const misspelt = settingsError()
+      expect(misspelt.message).to.equal('Unknown key "aws.regoin" in the project file.')
+      expect(misspelt.fix).to.contain('region')
+      writeProject({aws: 'eu-west-1'})
+      expect(settingsError().message).to.equal('"aws" in the project file must be an object.')
+    })
+
     it('malformed JSON: exit 8 with line and column, never the text', () => {
       writeFileSync(join(project, 'keyflow.json'), '{\n  "aws": {"region": "kfcanary-settings"\n}')
       const error = settingsError()
