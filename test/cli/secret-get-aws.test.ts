@@ -151,6 +151,7 @@ describe('secret get against AWS Secrets Manager (moto)', () => {
     expect(withEnv.stdout === value).to.equal(true)
     const unknownProfile = await keyflow(['secret', 'get', 'via-profile', '--profile', 'nope'], noCredentials)
     expect(unknownProfile.code).to.equal(4)
+    expect(unknownProfile.stderr).to.match(/^Error: AWS credentials could not be loaded\.\n {2}where: AWS profile "nope"/)
   })
 
   it('prefixes names looked up through the chain, not direct references', async () => {

@@ -227,6 +227,23 @@ describe('AWS faults', () => {
       expect(result.stderr).to.contain('"MISSING": Secret "MISSING" was not found in any source.')
     })
 
+    it('45 names go in three batches of at most 20; one batch throttled past retries fails only its names', async () => {
+      const sm = await motoClient(moto)
+      const names = Array.from({length: 45}, (_, index) => `bulk-${String(index).padStart(2, '0')}`)
+      await Promise.all(names.map((name) => sm.create(name, `value-of-${name}`)))
+      const all = await keyflow([], [...names, '--format', 'json'])
+      expect(all.code).to.equal(0)
+      expect(Object.keys(JSON.parse(all.stdout))).to.have.length(45)
+      expect(proxy.counts).to.deep.equal({BatchGetSecretValue: 3})
+      const lastBatch: FaultRule = {fault: THROTTLING, match: '"bulk-44"', operation: 'BatchGetSecretValue'}
+      const oneBatchDown = await keyflow([lastBatch], [...names, '--format', 'json', '--aws-max-attempts', '2'])
+      expect(oneBatchDown.code).to.equal(4)
+      const failed = oneBatchDown.stderr.match(/(?<=^ {2}")bulk-\d+(?=": AWS Secrets Manager throttled the requests\.)/gm)
+      expect(failed).to.deep.equal(['bulk-40', 'bulk-41', 'bulk-42', 'bulk-43', 'bulk-44'])
+      expect(oneBatchDown.stderr).to.contain('5 of 45 secrets could not be resolved.')
+      expect(proxy.counts).to.deep.equal({BatchGetSecretValue: 4})
+    })
+
     it('the whole batch denied: keyflow falls back to GetSecretValue per secret', async () => {
       const result = await keyflow([{fault: ACCESS_DENIED, operation: 'BatchGetSecretValue'}], ['A', 'B', 'C', '--format', 'json'])
       expect(result.code).to.equal(0)

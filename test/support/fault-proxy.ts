@@ -26,6 +26,8 @@ export const ACCESS_DENIED: Fault = {kind: 'error', status: 400, type: 'AccessDe
 
 export interface FaultRule {
   fault: Fault
+  /** Only requests whose body contains this text, e.g. '"bulk-44"' for the batch asking for it. */
+  match?: string
   /** The operation to affect, e.g. GetSecretValue; every operation when absent. */
   operation?: string
   /** How many matching requests to affect; every one when absent. */
@@ -96,8 +98,11 @@ export async function startFaultProxy(upstreamUrl: string, baseEnv: Record<strin
   const counts: Record<string, number> = {}
   const sockets = new Set<Socket>()
 
-  const pick = (operation: string): Fault | undefined => {
-    const rule = rules.find((candidate) => (candidate.operation ?? operation) === operation && candidate.left > 0)
+  const pick = (operation: string, body: string): Fault | undefined => {
+    const rule = rules.find(
+      (candidate) =>
+        (candidate.operation ?? operation) === operation && candidate.left > 0 && body.includes(candidate.match ?? ''),
+    )
     if (!rule) return undefined
     rule.left--
     return rule.fault
@@ -107,7 +112,7 @@ export async function startFaultProxy(upstreamUrl: string, baseEnv: Record<strin
     const body = await readBody(incoming)
     const operation = String(incoming.headers['x-amz-target'] ?? '').replace(/^secretsmanager\./, '') || 'unknown'
     counts[operation] = (counts[operation] ?? 0) + 1
-    const fault = pick(operation)
+    const fault = pick(operation, body.toString('utf8'))
     switch (fault?.kind) {
       case 'error': {
         awsError(response, fault.status, fault.type, `injected ${fault.type}`)

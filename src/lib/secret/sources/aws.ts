@@ -1,6 +1,6 @@
 import type {SecretPayload, SecretsManagerApi} from '../../aws/secrets-manager.js'
 
-import {awsFailure, classifyAwsError} from '../../aws/errors.js'
+import {awsFailure, classifyAwsError, credentialsFailure} from '../../aws/errors.js'
 import {warn} from '../../output/warn.js'
 import {ResolvedSettings} from '../../settings/settings.js'
 import {failure, hit, LookupRequest, miss, Outcome, SecretSource} from '../source.js'
@@ -118,7 +118,9 @@ export function awsSource(settings: ResolvedSettings): SecretSource {
     async lookup(requests) {
       api ??= open()
       const sm = await api
-      const notConfigured = await sm.checkConfigured()
+      const notConfigured = await sm.checkConfigured().catch((error: unknown) => {
+        throw credentialsFailure(error, settings.awsProfile)
+      })
       if (notConfigured) return requests.map(() => miss(`skipped: ${notConfigured}`))
 
       const pinned = requests.filter((request) => isPinned(request))
