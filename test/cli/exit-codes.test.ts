@@ -141,10 +141,21 @@ describe('exit codes and the fast path', () => {
       ['1BAD=PLAIN', '--format', 'shell'],
       ['PLAIN', '--help'],
     ]
-    for (const args of matrix) {
-      it(`secret get ${args.join(' ')}`, async () => {
+    const environments: Array<[string[], Record<string, string>]> = [
+      [['PLAIN'], {KEYFLOW_CONTENT_TYPE: 'json'}],
+      [['NOPE'], {KEYFLOW_CONTENT_TYPE: 'json'}],
+      [['NOPE'], {FORCE_COLOR: '1', NO_COLOR: ''}],
+      [['PLAIN', '--explain'], {KEYFLOW_AWS_PREFIX: 'p/', KEYFLOW_SOURCES: 'dotenv,env'}],
+      [['PLAIN'], {KEYFLOW_SOURCES: 'vault'}],
+      [['PLAIN'], {KEYFLOW_DEBUG: '1'}],
+    ]
+    const runs: Array<[string[], Record<string, string>]> = [...matrix.map((args): [string[], Record<string, string>] => [args, {}]), ...environments]
+    for (const [args, extra] of runs) {
+      const label = Object.entries(extra).map(([key, value]) => `${key}=${value} `).join('')
+      it(`${label}secret get ${args.join(' ')}`, async () => {
         const argv = ['secret', 'get', ...args]
-        const [fast, oclif] = await Promise.all(entries.map(([, script]) => runCli(argv, {cwd: dir.path, env, script})))
+        const options = {cwd: dir.path, env: {...env, ...extra}}
+        const [fast, oclif] = await Promise.all(entries.map(([, script]) => runCli(argv, {...options, script})))
         expect(fast.code).to.equal(oclif.code)
         expect(fast.stdoutBytes.equals(oclif.stdoutBytes)).to.equal(true)
         expect(fast.stderr).to.equal(oclif.stderr)
