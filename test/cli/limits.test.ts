@@ -92,6 +92,18 @@ describe('limits: huge, empty and many values, long names', () => {
     expect(tooLong.stderr).to.contain('the name is longer than 2048 characters')
   })
 
+  it('names of Object.prototype members are ordinary names', async () => {
+    const value = canary('proto')
+    canaries.push(value)
+    const missing = await keyflow(['constructor', 'toString', '__proto__', '--format', 'json'])
+    expect(missing.code).to.equal(3)
+    expect(missing.stderr).to.contain('3 of 3 secrets could not be resolved.')
+    const found = await keyflow(['constructor', '--no-newline'], {constructor: value})
+    expect(found.stdout === value).to.equal(true)
+    const scheme = await keyflow(['constructor://x'])
+    expect(scheme.code).to.equal(2)
+  })
+
   it('names with dots, dashes and slashes through the chain and as aliases', async () => {
     writeFileSync(join(dir.path, '.env'), 'app.db-url=from-dotenv\n')
     const env = {'prod/api-key.v2': 'from-env'}

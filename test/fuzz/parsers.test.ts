@@ -30,7 +30,7 @@ const referenceish = fc.string({
   maxLength: 60,
   unit: fc.oneof(
     {arbitrary: fc.constantFrom(...'#?&=%/.:~-_ aA0'), weight: 4},
-    {arbitrary: fc.constantFrom('aws-sm://', 'env://', 'dotenv://', 'context://', 'arn:aws:', 'x://', 'stage=', 'version-id=', '%2', '%zz', '~1'), weight: 2},
+    {arbitrary: fc.constantFrom('aws-sm://', 'env://', 'dotenv://', 'context://', 'arn:aws:', 'x://', 'stage=', 'version-id=', '%2', '%zz', '~1', 'constructor://', '__proto__', 'toString'), weight: 2},
     {arbitrary: fc.string({maxLength: 1, minLength: 1, unit: 'binary'}), weight: 1},
   ),
 })

@@ -110,6 +110,7 @@ describe('reference grammar', () => {
       expect({column, width}).to.deep.equal({column: 0, width: 5})
       expect(error.message).to.contain('vault')
       expect(error.fix).to.contain('aws-sm://')
+      expect(malformed('constructor://x')).to.include({column: 0, width: 11})
     })
 
     it('nothing after #', () => {

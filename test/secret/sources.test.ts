@@ -36,6 +36,17 @@ describe('sources', () => {
       expect(expectHit(odd).value).to.equal('odd')
       expect(expectKind(unset, 'miss')).to.deep.equal({hint: 'export UNSET=...', kind: 'miss', reason: '$UNSET is not set'})
     })
+
+    it('names of Object.prototype members are misses, in process.env too', async () => {
+      for (const env of [process.env, {}]) {
+        // eslint-disable-next-line no-await-in-loop
+        const outcomes = await envSource(env).lookup(ask('constructor', 'toString', '__proto__', 'hasOwnProperty'))
+        expect(outcomes.map((outcome) => outcome.kind)).to.deep.equal(['miss', 'miss', 'miss', 'miss'])
+        // eslint-disable-next-line no-await-in-loop
+        const context = await contextSource({...env}).lookup(ask('constructor'))
+        expect(context[0].kind).to.equal('miss')
+      }
+    })
   })
 
   describe('context (Prefect 1 context secrets)', () => {

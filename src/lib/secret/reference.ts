@@ -140,7 +140,9 @@ export function parseReference(text: string): SecretReference {
   let offset = 0
   const scheme = /^([a-z][\d+.a-z-]*):\/\//i.exec(text)
   if (scheme) {
-    const mapped = SCHEMES[scheme[1].toLowerCase()]
+    const lower = scheme[1].toLowerCase()
+    // Own keys only: "constructor" is a property of every object.
+    const mapped = Object.hasOwn(SCHEMES, lower) ? SCHEMES[lower] : undefined
     if (!mapped) {
       throw referenceError(text, 0, scheme[1].length, `unknown scheme "${scheme[1]}".`, `Known schemes: ${Object.keys(SCHEMES).join('://, ')}://.`)
     }
