@@ -180,7 +180,7 @@ describe('AWS faults', () => {
     })
 
     it('a stall that clears before the last attempt: the value', async () => {
-      const result = await keyflow([once('GetSecretValue', {kind: 'stall'})], ['ONE', '--aws-request-timeout', '400', '--no-newline'])
+      const result = await keyflow([once('GetSecretValue', {kind: 'stall'})], ['ONE', '--aws-request-timeout', '2000', '--no-newline'])
       expect(result.code).to.equal(0)
       expect(result.stdout === values.ONE).to.equal(true)
     })
