@@ -112,10 +112,12 @@ describe('secret get against AWS Secrets Manager (moto)', () => {
     expect(JSON.parse(json.stdout).secrets[0].provenance).to.deep.include({versionId: created.VersionId, versionStages: ['AWSPREVIOUS']})
   })
 
-  it('an unknown stage is not found (exit 3)', async () => {
+  it('an unknown stage is not found (exit 3), saying it is the stage that is missing', async () => {
     await sm.create('staged', secretValue('staged'))
     const result = await keyflow(['secret', 'get', 'aws-sm://staged?stage=NOPE'])
     expect(result.code).to.equal(3)
+    expect(result.stderr).to.contain('no stage NOPE of secret "staged" in AWS Secrets Manager (us-east-1)')
+    expect(result.stderr).to.contain('aws secretsmanager describe-secret --secret-id staged')
   })
 
   it('not found anywhere: exit 3, every source listed with how to set the secret there', async () => {

@@ -50,18 +50,27 @@ export function awsSource(settings: ResolvedSettings): SecretSource {
       })
   }
 
-  const notFound = (secretId: string): Outcome =>
-    miss(
-      `no secret ${JSON.stringify(secretId)} in AWS Secrets Manager${settings.awsRegion ? ` (${settings.awsRegion})` : ''}`,
-      `aws secretsmanager create-secret --name ${secretId} --secret-string file://VALUE_FILE`,
-    )
+  const notFound = (secretId: string, pin?: Pick<LookupRequest, 'versionId' | 'versionStage'>): Outcome => {
+    const region = settings.awsRegion ? ` (${settings.awsRegion})` : ''
+    // A pinned version that is missing usually means the secret exists without that stage or id.
+    const version = pin?.versionId ? ` version ${pin.versionId}` : pin?.versionStage ? ` stage ${pin.versionStage}` : ''
+    return version
+      ? miss(
+          `no${version} of secret ${JSON.stringify(secretId)} in AWS Secrets Manager${region}`,
+          `aws secretsmanager describe-secret --secret-id ${secretId}  (lists its versions and stages)`,
+        )
+      : miss(
+          `no secret ${JSON.stringify(secretId)} in AWS Secrets Manager${region}`,
+          `aws secretsmanager create-secret --name ${secretId} --secret-string file://VALUE_FILE`,
+        )
+  }
 
   const getOne = async (sm: SecretsManagerApi, request: LookupRequest): Promise<Outcome> => {
     const secretId = awsSecretId(settings, request)
     try {
       return outcomeOf(await sm.get({secretId, versionId: request.versionId, versionStage: request.versionStage}))
     } catch (error) {
-      return classifyAwsError(error) === 'not-found' ? notFound(secretId) : failure(awsFailure(error, secretId, context))
+      return classifyAwsError(error) === 'not-found' ? notFound(secretId, request) : failure(awsFailure(error, secretId, context))
     }
   }
 
