@@ -36,6 +36,8 @@ const env = {
 const commands = [
   {args: ['-e', '0'], name: 'node -e 0'},
   {args: [BIN, 'secret', 'get', 'BENCH_SECRET'], expect: 'bench-value\n', name: 'keyflow secret get NAME (env hit)', target: TARGET},
+  // The same command without bin/run.js's fast path, to show what the fast path saves.
+  {args: [join(ROOT, 'test', 'support', 'oclif-entry.mjs'), 'secret', 'get', 'BENCH_SECRET'], expect: 'bench-value\n', name: 'keyflow secret get NAME (oclif path)'},
   {args: [BIN, '--help'], name: 'keyflow --help'},
 ]
 

@@ -227,6 +227,14 @@ describe('AWS faults', () => {
       expect(result.stderr).to.contain('"MISSING": Secret "MISSING" was not found in any source.')
     })
 
+    it('the same secret asked several ways is fetched once; pinned versions go by GetSecretValue', async () => {
+      const result = await keyflow([], ['A', 'aws-sm://A', 'X=A', 'B', 'CUR=aws-sm://C?stage=AWSCURRENT', '--format', 'json'])
+      expect(result.code).to.equal(0)
+      const parsed = JSON.parse(result.stdout)
+      expect(parsed.A === values.A && parsed.X === values.A && parsed.B === values.B && parsed.CUR === values.C).to.equal(true)
+      expect(proxy.counts).to.deep.equal({BatchGetSecretValue: 1, GetSecretValue: 1})
+    })
+
     it('45 names go in three batches of at most 20; one batch throttled past retries fails only its names', async () => {
       const sm = await motoClient(moto)
       const names = Array.from({length: 45}, (_, index) => `bulk-${String(index).padStart(2, '0')}`)
