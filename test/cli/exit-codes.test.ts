@@ -87,6 +87,20 @@ describe('exit codes and the fast path', () => {
     })
   }
 
+  it('--explain prints the trace on stdout and still exits with the failure code', async () => {
+    for (const [, script] of entries) {
+      const options = {cwd: dir.path, env: {...env, KEYFLOW_ENV_FILES: 'missing.env'}, script}
+      // eslint-disable-next-line no-await-in-loop
+      const [notFound, failed] = await Promise.all([
+        runCli(['secret', 'get', 'NOPE', '--explain', '--sources', 'env'], options),
+        runCli(['secret', 'get', 'NOPE', '--explain', '--sources', 'env,dotenv', '--json'], options),
+      ])
+      expect([notFound.code, failed.code]).to.deep.equal([3, 4])
+      expect(notFound.stdout).to.match(/^NOPE\n {2}1\. env +miss +\$NOPE is not set\n {2}=> Secret "NOPE" was not found/)
+      expect(JSON.parse(failed.stdout).secrets[0].trace.map((step: {outcome: string}) => step.outcome)).to.deep.equal(['miss', 'failure'])
+    }
+  })
+
   it('a missing argument is a usage error on both paths (oclif owns that message)', async () => {
     const results = await Promise.all(entries.map(([, script]) => runCli(['secret', 'get'], {cwd: dir.path, env, script})))
     expect(results.map((result) => result.code)).to.deep.equal([2, 2])
