@@ -11,6 +11,8 @@ import {fileURLToPath} from 'node:url'
 
 export const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..')
 export const BIN = join(ROOT, 'bin', 'run.js')
+/** Runs the CLI through oclif alone, skipping bin/run.js's fast path (see oclif-entry.mjs). */
+export const OCLIF_ENTRY = join(ROOT, 'test', 'support', 'oclif-entry.mjs')
 
 export interface CliResult {
   code: null | number
@@ -25,6 +27,8 @@ export interface CliOptions {
   /** The child's whole environment: nothing is inherited but PATH and what is given. */
   env?: Record<string, string | undefined>
   input?: string | Uint8Array
+  /** A script to run instead of bin/run.js, e.g. OCLIF_ENTRY to skip the fast path. */
+  script?: string
   timeoutMs?: number
 }
 
@@ -45,7 +49,7 @@ export function baseEnv(home: string): Record<string, string> {
 
 export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [BIN, ...args], {
+    const child = spawn(process.execPath, [options.script ?? BIN, ...args], {
       cwd: options.cwd,
       env: (options.env ?? {PATH: process.env.PATH}) as NodeJS.ProcessEnv,
       stdio: ['pipe', 'pipe', 'pipe'],

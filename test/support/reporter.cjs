@@ -1,4 +1,6 @@
 // Mocha's spec reporter plus the plain "N passed, N failed, N skipped" closing line CI reads.
+/* global module, require */
+/* eslint-disable-next-line @typescript-eslint/no-require-imports -- mocha loads reporters with require() */
 const Mocha = require('mocha')
 
 const {EVENT_RUN_END} = Mocha.Runner.constants

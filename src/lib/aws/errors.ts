@@ -79,3 +79,22 @@ export function awsFailure(error: unknown, secretId: string, context: {attempts:
     where,
   })
 }
+
+/**
+ * The credential chain failed outright (a named profile that cannot give credentials, an SSO
+ * session that expired, a credential_process that failed). Only the first line of the SDK's
+ * message is kept: it names profiles and files, not credentials.
+ */
+export function credentialsFailure(error: unknown, profile: string | undefined): KeyflowError {
+  const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : ''
+  return new KeyflowError('AWS credentials could not be loaded.', {
+    cause: error,
+    code: 'AWS_CREDENTIALS',
+    details: [[errorName(error), message.length > 200 ? message.slice(0, 200) + '...' : message].filter(Boolean).join(': ')],
+    exit: ExitCode.SOURCE_FAILURE,
+    fix: profile
+      ? `Check that profile "${profile}" exists in the AWS config or credentials file (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) and can give credentials, or drop --profile.`
+      : 'Check the AWS credentials in use: env vars, the shared config and credentials files, SSO (aws sso login).',
+    where: profile ? `AWS profile "${profile}"` : 'the AWS credential chain',
+  })
+}

@@ -67,7 +67,13 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
         credentials: fromNodeProviderChain(connection.profile ? {profile: connection.profile} : {}),
         maxAttempts: connection.maxAttempts,
         region: connection.region,
-        requestHandler: {connectionTimeout: connection.connectTimeoutMs, requestTimeout: connection.requestTimeoutMs},
+        // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and
+        // goes on waiting, so a stalled endpoint would hang keyflow for good.
+        requestHandler: {
+          connectionTimeout: connection.connectTimeoutMs,
+          requestTimeout: connection.requestTimeoutMs,
+          throwOnRequestTimeout: true,
+        },
         retryMode: connection.retryMode,
         ...(connection.profile ? {profile: connection.profile} : {}),
       }),
@@ -75,18 +81,22 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
 
   if (connection.onRetryableError) {
     const notify = connection.onRetryableError
-    let attempt = 0
     // Sits inside the retry loop, so it sees each attempt's error before the SDK retries it.
+    // The retry strategy numbers each request's attempts in the amz-sdk-request header; the
+    // last attempt's error is not retried, so it gets no notice.
     type Middleware = Parameters<typeof client.middlewareStack.addRelativeTo>[0]
     type Next = (args: unknown) => Promise<unknown>
     client.middlewareStack.addRelativeTo(
-      ((next: Next) => async (args: unknown) => {
-        attempt++
+      ((next: Next) => async (args: {request?: {headers?: Record<string, string>}}) => {
         try {
           return await next(args)
         } catch (error) {
           const kind = classifyAwsError(error)
-          if (isRetryableKind(kind)) notify({attempt, errorName: errorName(error), kind})
+          const [, attempt, max] = /attempt=(\d+); max=(\d+)/.exec(args.request?.headers?.['amz-sdk-request'] ?? '') ?? []
+          if (isRetryableKind(kind) && Number(attempt) < Number(max)) {
+            notify({attempt: Number(attempt), errorName: errorName(error), kind})
+          }
+
           throw error
         }
       }) as unknown as Middleware,

@@ -3,7 +3,6 @@ import {ResolvedSettings, SourceKind} from '../settings/settings.js'
 import {extractJsonPath} from './json-path.js'
 import {SecretReference} from './reference.js'
 import {LookupRequest, Outcome, Provenance, SecretSource} from './source.js'
-import {awsSource} from './sources/aws.js'
 import {contextSource} from './sources/context-env.js'
 import {dotenvSource} from './sources/dotenv.js'
 import {envSource} from './sources/env.js'
@@ -26,10 +25,23 @@ export type SourceSet = Record<SourceKind, SecretSource>
 
 export function createSources(settings: ResolvedSettings): SourceSet {
   return {
-    aws: awsSource(settings),
+    aws: lazySource('aws', async () => (await import('./sources/aws.js')).awsSource(settings)),
     context: contextSource(settings.env),
     dotenv: dotenvSource(settings),
     env: envSource(settings.env),
+  }
+}
+
+/** A source whose module loads on its first lookup: a hit earlier in the chain never pays for it. */
+function lazySource(kind: SourceKind, load: () => Promise<SecretSource>): SecretSource {
+  let source: Promise<SecretSource> | undefined
+  return {
+    describe: () => `${kind} (not loaded yet)`,
+    kind,
+    async lookup(requests) {
+      source ??= load()
+      return (await source).lookup(requests)
+    },
   }
 }
 

@@ -9,21 +9,29 @@ export interface NamedValue {
   value: string
 }
 
-/** dotenv syntax that dotenv.parse reads back to the same value. */
+/**
+ * dotenv syntax that dotenv.parse reads back to the same value. dotenv keeps single-quoted
+ * and backtick-quoted text literally (line ends included) but turns every CR into LF; in
+ * double quotes it turns `\n` and `\r` into line ends and unescapes nothing else. A backslash
+ * just before a closing quote escapes it, so such a value is written unquoted if it can be.
+ */
 function dotenvLine({key, value}: NamedValue): string {
   if (/^[\w./:@+-]*$/.test(value)) return `${key}=${value}`
-  if (!value.includes("'") && !value.includes('\n') && !value.includes('\r')) return `${key}='${value}'`
-  if (value.includes('"') && !value.includes('`')) return `${key}=\`${value}\``
-  const escaped = value.replaceAll('\\', '\\\\').replaceAll('\r', String.raw`\r`).replaceAll('\n', String.raw`\n`)
-  if (escaped.includes('"')) {
-    throw new KeyflowError(`Secret ${key} holds both quotes and backticks, which dotenv cannot express.`, {
-      code: 'VALUE_NOT_REPRESENTABLE',
-      exit: ExitCode.BAD_VALUE,
-      fix: 'Use --format json or --format shell for this secret.',
-    })
+  if (!value.endsWith('\\')) {
+    const quote = value.includes('\r') ? undefined : ["'", '`'].find((candidate) => !value.includes(candidate))
+    if (quote) return `${key}=${quote}${value}${quote}`
+    if (!value.includes('"') && !/\\[nr]/.test(value)) {
+      return `${key}="${value.replaceAll('\n', String.raw`\n`).replaceAll('\r', String.raw`\r`)}"`
+    }
   }
 
-  return `${key}="${escaped}"`
+  // Unquoted, dotenv reads to the end of the line, stops at #, and trims.
+  if (!/[\n\r#]/.test(value) && value === value.trim() && !/^['"`]/.test(value)) return `${key}=${value}`
+  throw new KeyflowError(`Secret ${key} holds characters that dotenv syntax cannot express together.`, {
+    code: 'VALUE_NOT_REPRESENTABLE',
+    exit: ExitCode.BAD_VALUE,
+    fix: 'Use --format json or --format shell for this secret.',
+  })
 }
 
 /** POSIX shell: single quotes keep everything literal; a quote is closed, escaped and reopened. */

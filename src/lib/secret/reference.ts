@@ -58,14 +58,15 @@ function percentDecode(raw: string, text: string, offset: number): string {
   }
 }
 
-function checkName(name: string, text: string, offset: number, rawLength: number): void {
+function checkName(name: string, rawName: string, text: string, offset: number): void {
   if (name === '') throw referenceError(text, offset, 1, 'the name is empty.', 'Name the secret, e.g. DB_PASSWORD.')
   if (name.length > MAX_NAME_LENGTH) {
-    throw referenceError(text, offset, rawLength, `the name is longer than ${MAX_NAME_LENGTH} characters.`, 'Use a shorter name.')
+    throw referenceError(text, offset, rawName.length, `the name is longer than ${MAX_NAME_LENGTH} characters.`, 'Use a shorter name.')
   }
 
+  // The written text is checked, so the caret lands right and a %XX escape is allowed.
   // eslint-disable-next-line no-control-regex
-  const bad = /[\s\u0000-\u001F\u007F]/.exec(name)
+  const bad = /[\s\u0000-\u001F\u007F]/.exec(rawName)
   if (bad) {
     throw referenceError(text, offset + bad.index, 1, 'names cannot hold spaces or control characters.', 'Escape it as %XX if it is really part of the name.')
   }
@@ -75,10 +76,9 @@ function parsePath(fragment: string, text: string, offset: number): string[] {
   if (fragment === '') throw referenceError(text, offset - 1, 1, 'nothing follows #.', 'Name a key after #, e.g. #password, or drop the #.')
   if (fragment.startsWith('/')) {
     // RFC 6901: ~1 is "/", ~0 is "~"; any key can be written this way.
-    return fragment
-      .slice(1)
-      .split('/')
-      .map((segment) => percentDecode(segment, text, offset).replaceAll('~1', '/').replaceAll('~0', '~'))
+    return decodeSegments(fragment.slice(1).split('/'), '/', text, offset + 1).map((segment) =>
+      segment.replaceAll('~1', '/').replaceAll('~0', '~'),
+    )
   }
 
   const segments = fragment.split('.')
@@ -88,7 +88,17 @@ function parsePath(fragment: string, text: string, offset: number): string[] {
     throw referenceError(text, column, 1, 'the key path has an empty segment.', 'Separate keys with single dots, or use a JSON Pointer (#/a.b/c) for keys that hold dots.')
   }
 
-  return segments.map((segment) => percentDecode(segment, text, offset))
+  return decodeSegments(segments, '.', text, offset)
+}
+
+/** Decodes each segment, with a caret at the segment's own place in `text` when one is bad. */
+function decodeSegments(segments: string[], separator: string, text: string, offset: number): string[] {
+  let position = offset
+  return segments.map((segment) => {
+    const decoded = percentDecode(segment, text, position)
+    position += segment.length + separator.length
+    return decoded
+  })
 }
 
 function parseAwsParameters(query: string, text: string, offset: number): {versionId?: string; versionStage?: string} {
@@ -130,7 +140,9 @@ export function parseReference(text: string): SecretReference {
   let offset = 0
   const scheme = /^([a-z][\d+.a-z-]*):\/\//i.exec(text)
   if (scheme) {
-    const mapped = SCHEMES[scheme[1].toLowerCase()]
+    const lower = scheme[1].toLowerCase()
+    // Own keys only: "constructor" is a property of every object.
+    const mapped = Object.hasOwn(SCHEMES, lower) ? SCHEMES[lower] : undefined
     if (!mapped) {
       throw referenceError(text, 0, scheme[1].length, `unknown scheme "${scheme[1]}".`, `Known schemes: ${Object.keys(SCHEMES).join('://, ')}://.`)
     }
@@ -148,7 +160,7 @@ export function parseReference(text: string): SecretReference {
   const question = main.indexOf('?')
   const rawName = question === -1 ? main : main.slice(0, question)
   const name = percentDecode(rawName, text, offset)
-  checkName(name, text, offset, rawName.length)
+  checkName(name, rawName, text, offset)
 
   if (question !== -1 && kind !== 'aws') {
     throw referenceError(text, offset + question, main.length - question, 'version parameters apply only to AWS references.', 'Write aws-sm://NAME?stage=STAGE to pin a version.')

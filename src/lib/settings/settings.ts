@@ -201,6 +201,20 @@ function loadConfig(path: string, what: string): Record<string, unknown> {
     )
   }
 
+  // A misspelt setting would otherwise be ignored without a word, e.g. aws.regoin.
+  if (content.aws !== undefined) {
+    const known = Object.values(SETTINGS).flatMap(({configPath}) => (configPath[0] === 'aws' ? [configPath[1]] : []))
+    if (!isPlainObject(content.aws)) throw usage(`"aws" in the ${what} must be an object.`, path, `Write "aws": {"region": "eu-west-1"}, for example.`)
+    const unknownAws = Object.keys(content.aws).filter((key) => !known.includes(key))
+    if (unknownAws.length > 0) {
+      throw usage(
+        `Unknown key${unknownAws.length > 1 ? 's' : ''} ${unknownAws.map((key) => `"aws.${key}"`).join(', ')} in the ${what}.`,
+        path,
+        `Known keys under aws: ${known.join(', ')}.`,
+      )
+    }
+  }
+
   return content
 }
 

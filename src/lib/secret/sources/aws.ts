@@ -1,6 +1,6 @@
 import type {SecretPayload, SecretsManagerApi} from '../../aws/secrets-manager.js'
 
-import {awsFailure, classifyAwsError} from '../../aws/errors.js'
+import {awsFailure, classifyAwsError, credentialsFailure} from '../../aws/errors.js'
 import {warn} from '../../output/warn.js'
 import {ResolvedSettings} from '../../settings/settings.js'
 import {failure, hit, LookupRequest, miss, Outcome, SecretSource} from '../source.js'
@@ -41,7 +41,7 @@ export function awsSource(settings: ResolvedSettings): SecretSource {
         maxAttempts: settings.awsMaxAttempts,
         onRetryableError({attempt, errorName, kind}) {
           const what = kind === 'throttled' ? 'is throttling requests' : kind === 'unreachable' ? 'did not answer' : 'failed'
-          warn(`AWS Secrets Manager ${what} (${errorName}); retrying with backoff (attempt ${attempt}).`)
+          warn(`AWS Secrets Manager ${what} (${errorName}); retrying with backoff (attempt ${attempt} of ${settings.awsMaxAttempts} failed).`)
         },
         profile: settings.awsProfile,
         region: settings.awsRegion,
@@ -50,18 +50,27 @@ export function awsSource(settings: ResolvedSettings): SecretSource {
       })
   }
 
-  const notFound = (secretId: string): Outcome =>
-    miss(
-      `no secret ${JSON.stringify(secretId)} in AWS Secrets Manager${settings.awsRegion ? ` (${settings.awsRegion})` : ''}`,
-      `aws secretsmanager create-secret --name ${secretId} --secret-string file://VALUE_FILE`,
-    )
+  const notFound = (secretId: string, pin?: Pick<LookupRequest, 'versionId' | 'versionStage'>): Outcome => {
+    const region = settings.awsRegion ? ` (${settings.awsRegion})` : ''
+    // A pinned version that is missing usually means the secret exists without that stage or id.
+    const version = pin?.versionId ? ` version ${pin.versionId}` : pin?.versionStage ? ` stage ${pin.versionStage}` : ''
+    return version
+      ? miss(
+          `no${version} of secret ${JSON.stringify(secretId)} in AWS Secrets Manager${region}`,
+          `aws secretsmanager describe-secret --secret-id ${secretId}  (lists its versions and stages)`,
+        )
+      : miss(
+          `no secret ${JSON.stringify(secretId)} in AWS Secrets Manager${region}`,
+          `aws secretsmanager create-secret --name ${secretId} --secret-string file://VALUE_FILE`,
+        )
+  }
 
   const getOne = async (sm: SecretsManagerApi, request: LookupRequest): Promise<Outcome> => {
     const secretId = awsSecretId(settings, request)
     try {
       return outcomeOf(await sm.get({secretId, versionId: request.versionId, versionStage: request.versionStage}))
     } catch (error) {
-      return classifyAwsError(error) === 'not-found' ? notFound(secretId) : failure(awsFailure(error, secretId, context))
+      return classifyAwsError(error) === 'not-found' ? notFound(secretId, request) : failure(awsFailure(error, secretId, context))
     }
   }
 
@@ -118,7 +127,9 @@ export function awsSource(settings: ResolvedSettings): SecretSource {
     async lookup(requests) {
       api ??= open()
       const sm = await api
-      const notConfigured = await sm.checkConfigured()
+      const notConfigured = await sm.checkConfigured().catch((error: unknown) => {
+        throw credentialsFailure(error, settings.awsProfile)
+      })
       if (notConfigured) return requests.map(() => miss(`skipped: ${notConfigured}`))
 
       const pinned = requests.filter((request) => isPinned(request))

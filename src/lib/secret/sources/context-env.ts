@@ -1,4 +1,5 @@
 import {hit, miss, SecretSource} from '../source.js'
+import {envValue} from './env.js'
 
 /**
  * Prefect 1's context secrets: PREFECT__CONTEXT__SECRETS__NAME, the name keeping its case
@@ -18,7 +19,7 @@ export function contextSource(env: NodeJS.ProcessEnv): SecretSource {
     async lookup(requests) {
       return requests.map(({name}) => {
         for (const variable of [CONTEXT_PREFIX + name, LOWERCASE_PREFIX + name]) {
-          const value = env[variable]
+          const value = envValue(env, variable)
           if (value !== undefined) return hit(value, {source: 'context', variable})
         }
 

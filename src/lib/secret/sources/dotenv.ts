@@ -1,4 +1,5 @@
-import {parse} from 'dotenv'
+import type {DotenvParseOutput} from 'dotenv'
+
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -13,6 +14,7 @@ interface EnvFile {
 }
 
 type Parsed = {error: KeyflowError} | {missing: true} | {text: string; values: Record<string, string>}
+type Parse = (text: string) => DotenvParseOutput
 
 /** The env files to read, in order; the first that holds a name wins. */
 export function envFiles(settings: ResolvedSettings): EnvFile[] {
@@ -29,7 +31,7 @@ const utf8 = new TextDecoder('utf8', {fatal: true})
  * Local config: dotenv files read with dotenv.parse, so process.env is never touched and
  * nothing is printed. A BOM is dropped; CRLF line ends are dotenv's own business.
  */
-function readEnvFile(file: EnvFile): Parsed {
+function readEnvFile(file: EnvFile, parse: Parse): Parsed {
   let bytes: Buffer
   try {
     bytes = readFileSync(file.path)
@@ -77,9 +79,9 @@ function lineOf(text: string, name: string): number | undefined {
 export function dotenvSource(settings: ResolvedSettings): SecretSource {
   const files = envFiles(settings)
   const cache = new Map<string, Parsed>()
-  const read = (file: EnvFile): Parsed => {
+  const read = (file: EnvFile, parse: Parse): Parsed => {
     let parsed = cache.get(file.path)
-    if (!parsed) cache.set(file.path, (parsed = readEnvFile(file)))
+    if (!parsed) cache.set(file.path, (parsed = readEnvFile(file, parse)))
     return parsed
   }
 
@@ -87,10 +89,13 @@ export function dotenvSource(settings: ResolvedSettings): SecretSource {
     describe: () => `dotenv files ${files.map((file) => file.path).join(', ')}`,
     kind: 'dotenv',
     async lookup(requests) {
+      // Loaded only when the chain gets here, which a hit in the environment never does
+      // (README "Start-up time").
+      const {parse} = await import('dotenv')
       return requests.map(({name}): Outcome => {
         const notes: string[] = []
         for (const file of files) {
-          const parsed = read(file)
+          const parsed = read(file, parse)
           if ('error' in parsed) return failure(parsed.error)
           if ('missing' in parsed) {
             notes.push(`${file.path} (no such file)`)

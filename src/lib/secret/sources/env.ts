@@ -1,5 +1,14 @@
 import {hit, miss, SecretSource} from '../source.js'
 
+/**
+ * The value of an environment variable, if set. Own properties only: process.env inherits
+ * from Object.prototype, so a secret named constructor or toString would otherwise "hit" a
+ * function.
+ */
+export function envValue(env: NodeJS.ProcessEnv, variable: string): string | undefined {
+  return Object.hasOwn(env, variable) ? env[variable] : undefined
+}
+
 /** A plain environment variable of the same name. */
 export function envSource(env: NodeJS.ProcessEnv): SecretSource {
   return {
@@ -7,7 +16,7 @@ export function envSource(env: NodeJS.ProcessEnv): SecretSource {
     kind: 'env',
     async lookup(requests) {
       return requests.map(({name}) => {
-        const value = env[name]
+        const value = envValue(env, name)
         return value === undefined ? miss(`$${name} is not set`, `export ${name}=...`) : hit(value, {source: 'env', variable: name})
       })
     },

@@ -1,0 +1,180 @@
+import {expect} from 'chai'
+import {after, before, describe, it} from 'mocha'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {assertNoCanary, canary} from '../support/canary.js'
+import {baseEnv, BIN, OCLIF_ENTRY, runCli, tempDir} from '../support/cli.js'
+import {freePort} from '../support/ports.js'
+
+/**
+ * Exit codes are the contract scripts rely on: the same code with and without --json, and on
+ * both of bin/run.js's paths (the fast path for secret get, and oclif, which oclif 4 alone
+ * would turn into 1 under --json). The differential test runs a matrix of argv through both
+ * paths and wants identical stdout, stderr and exit codes.
+ */
+describe('exit codes and the fast path', () => {
+  let dir: ReturnType<typeof tempDir>
+  let env: Record<string, string>
+  const value = canary('exit')
+  const jsonValue = canary('json')
+
+  before(async () => {
+    dir = tempDir()
+    writeFileSync(join(dir.path, '.env'), `FROM_FILE='${value}'\nEMPTY=\n`)
+    env = {
+      ...baseEnv(dir.path),
+      DEAD_ENDPOINT: `http://127.0.0.1:${await freePort()}`,
+      JSON_SECRET: JSON.stringify({db: {password: jsonValue}}),
+      PLAIN: value,
+    }
+  })
+
+  after(() => dir.cleanup())
+
+  const entries = [
+    ['fast path (bin/run.js)', BIN],
+    ['oclif path', OCLIF_ENTRY],
+  ] as const
+
+  const unreachableAws = () => ({
+    ...env,
+    AWS_ACCESS_KEY_ID: 'testing',
+    AWS_ENDPOINT_URL: env.DEAD_ENDPOINT,
+    AWS_REGION: 'us-east-1',
+    AWS_SECRET_ACCESS_KEY: 'testing',
+  })
+
+  const cases: Array<{args: string[]; awsDown?: boolean; code: number; env?: Record<string, string>; what: string}> = [
+    {args: ['PLAIN'], code: 0, what: 'a hit'},
+    {args: ['--bogus', 'PLAIN'], code: 2, what: 'an unknown flag'},
+    {args: ['bad ref'], code: 2, what: 'a malformed reference'},
+    {args: ['PLAIN', '--sources', 'env,vault'], code: 2, what: 'an unknown source'},
+    {args: ['PLAIN', '--format', 'yaml'], code: 2, what: 'an unknown format'},
+    {args: ['PLAIN', '--aws-max-attempts', '0'], code: 2, what: 'a flag value out of range'},
+    {args: ['NOPE', '--sources', 'env,dotenv'], code: 3, what: 'not found'},
+    // Given as KEYFLOW_ENV_FILES: Node 20 itself exits 9 on `--env-file MISSING` anywhere in argv (nodejs/node#54232).
+    {args: ['FROM_FILE', '--sources', 'dotenv'], code: 4, env: {KEYFLOW_ENV_FILES: 'missing.env'}, what: 'a missing env file'},
+    {args: ['NOPE', '--sources', 'aws', '--aws-max-attempts', '1'], awsDown: true, code: 4, what: 'an unreachable AWS'},
+    {args: ['PLAIN#key'], code: 5, what: 'a key of a value that is not JSON'},
+    {args: ['JSON_SECRET#db.user'], code: 5, what: 'a missing key'},
+  ]
+
+  for (const [label, script] of entries) {
+    describe(label, () => {
+      for (const {args, awsDown, code, env: extra, what} of cases) {
+        it(`${what}: exit ${code}, with and without --json`, async () => {
+          const argv = ['secret', 'get', ...args]
+          const options = {cwd: dir.path, env: {...(awsDown ? unreachableAws() : env), ...extra}, script}
+          const [human, json] = await Promise.all([runCli(argv, options), runCli([...argv, '--json'], options)])
+          expect(human.code).to.equal(code)
+          expect(json.code).to.equal(code)
+          for (const result of [human, json]) assertNoCanary(result.stderr, [value, jsonValue], `stderr of ${what}`)
+          if (code === 0) {
+            expect(JSON.parse(json.stdout).secrets[0].value === value).to.equal(true)
+            expect(json.stderr).to.equal('')
+          } else {
+            expect(human.stdout).to.equal('')
+            expect(json.stdout).to.equal('')
+            expect(human.stderr).to.match(/^Error: /)
+            expect(human.stderr).to.not.match(/\n\s+at /)
+            const {error} = JSON.parse(json.stderr)
+            expect(error.exit).to.equal(code)
+            expect(error.message).to.be.a('string')
+          }
+        })
+      }
+    })
+  }
+
+  it('--explain prints the trace on stdout and still exits with the failure code', async () => {
+    for (const [, script] of entries) {
+      const options = {cwd: dir.path, env: {...env, KEYFLOW_ENV_FILES: 'missing.env'}, script}
+      // eslint-disable-next-line no-await-in-loop
+      const [notFound, failed] = await Promise.all([
+        runCli(['secret', 'get', 'NOPE', '--explain', '--sources', 'env'], options),
+        runCli(['secret', 'get', 'NOPE', '--explain', '--sources', 'env,dotenv', '--json'], options),
+      ])
+      expect([notFound.code, failed.code]).to.deep.equal([3, 4])
+      expect(notFound.stdout).to.match(/^NOPE\n {2}1\. env +miss +\$NOPE is not set\n {2}=> Secret "NOPE" was not found/)
+      expect(JSON.parse(failed.stdout).secrets[0].trace.map((step: {outcome: string}) => step.outcome)).to.deep.equal(['miss', 'failure'])
+    }
+  })
+
+  it('a missing argument is a usage error on both paths (oclif owns that message)', async () => {
+    const results = await Promise.all(entries.map(([, script]) => runCli(['secret', 'get'], {cwd: dir.path, env, script})))
+    expect(results.map((result) => result.code)).to.deep.equal([2, 2])
+    expect(results[0].stderr).to.equal(results[1].stderr)
+  })
+
+  it('an integer flag given a non-number is a usage error on both paths', async () => {
+    // The manifest does not say a flag is an integer, so the fast path leaves the check to
+    // settings.ts: same exit code, keyflow's wording instead of oclif's.
+    const argv = ['secret', 'get', 'PLAIN', '--aws-request-timeout', 'ten']
+    const results = await Promise.all(entries.map(([, script]) => runCli(argv, {cwd: dir.path, env, script})))
+    expect(results.map((result) => result.code)).to.deep.equal([2, 2])
+  })
+
+  describe('differential: the fast path and oclif give identical stdout, stderr and exit code', () => {
+    const matrix: string[][] = [
+      ['PLAIN'],
+      ['PLAIN', '--no-newline'],
+      ['PLAIN', '--newline'],
+      ['PLAIN', '--base64'],
+      ['PLAIN', '--json'],
+      ['PLAIN', '--explain'],
+      ['PLAIN', '--explain', '--json'],
+      ['PLAIN', 'FROM_FILE', 'EMPTY'],
+      ['PLAIN', 'FROM_FILE', 'EMPTY', '--format', 'env'],
+      ['PLAIN', 'FROM_FILE', '-f', 'json'],
+      ['PLAIN', 'FROM_FILE', '-fshell'],
+      ['PLAIN', 'FROM_FILE', '--format=shell'],
+      ['A=PLAIN', 'B=JSON_SECRET#db.password', '--format', 'env'],
+      ['JSON_SECRET#/db/password'],
+      ['env://PLAIN', '--sources', 'dotenv'],
+      ['dotenv://FROM_FILE', '--sources=env'],
+      ['FROM_FILE', '--env-file', '.env', '--env-file', 'other.env', '--sources', 'dotenv,env'],
+      ['--sources', 'env', 'PLAIN'],
+      ['--', 'PLAIN'],
+      ['PLAIN', '--', '--json'],
+      ['NOPE'],
+      ['NOPE', '--json'],
+      ['NOPE', '--explain'],
+      ['PLAIN', 'NOPE', 'PLAIN#k', '--format', 'json'],
+      ['PLAIN', '--bogus'],
+      ['PLAIN', '--no-base64'],
+      ['PLAIN', '--format'],
+      ['PLAIN', '--format', 'json', '--format', 'env'],
+      ['PLAIN', '--region', ''],
+      ['PLAIN', '--prefix=p/', '--region=eu-west-1', '--aws-retry-mode', 'adaptive'],
+      ['PLAIN', '--aws-retry-mode', 'legacy'],
+      ['PLAIN', '-x'],
+      ['-'],
+      ['bad ref', '--json'],
+      ['aws-sm://x?color=red'],
+      ['1BAD=PLAIN', '--format', 'shell'],
+      ['PLAIN', '--help'],
+    ]
+    const environments: Array<[string[], Record<string, string>]> = [
+      [['PLAIN'], {KEYFLOW_CONTENT_TYPE: 'json'}],
+      [['NOPE'], {KEYFLOW_CONTENT_TYPE: 'json'}],
+      [['NOPE'], {FORCE_COLOR: '1', NO_COLOR: ''}],
+      [['PLAIN', '--explain'], {KEYFLOW_AWS_PREFIX: 'p/', KEYFLOW_SOURCES: 'dotenv,env'}],
+      [['PLAIN'], {KEYFLOW_SOURCES: 'vault'}],
+      [['PLAIN'], {KEYFLOW_DEBUG: '1'}],
+    ]
+    const runs: Array<[string[], Record<string, string>]> = [...matrix.map((args): [string[], Record<string, string>] => [args, {}]), ...environments]
+    for (const [args, extra] of runs) {
+      const label = Object.entries(extra).map(([key, value]) => `${key}=${value} `).join('')
+      it(`${label}secret get ${args.join(' ')}`, async () => {
+        const argv = ['secret', 'get', ...args]
+        const options = {cwd: dir.path, env: {...env, ...extra}}
+        const [fast, oclif] = await Promise.all(entries.map(([, script]) => runCli(argv, {...options, script})))
+        expect(fast.code).to.equal(oclif.code)
+        expect(fast.stdoutBytes.equals(oclif.stdoutBytes)).to.equal(true)
+        expect(fast.stderr).to.equal(oclif.stderr)
+        assertNoCanary(fast.stderr, [value, jsonValue], 'stderr')
+      })
+    }
+  })
+})
