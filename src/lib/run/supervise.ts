@@ -1,0 +1,188 @@
+import {ChildProcess, spawn} from 'node:child_process'
+import {readFileSync, statSync} from 'node:fs'
+import {constants} from 'node:os'
+import {Readable, Writable} from 'node:stream'
+
+import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
+import {MaskSet, StreamMasker} from './masker.js'
+
+/**
+ * Runs the child the way a shell would and stays out of its way (docs/run.md "Signals and
+ * exit codes"): no shell, same process group (an interactive child keeps the terminal),
+ * stdin untouched, stdout/stderr either the terminal itself or a masking pipe. Signal
+ * handlers are installed before the spawn and removed after the child is gone, so a signal
+ * is never lost in between and never kills keyflow while the child lives.
+ */
+
+export const FORWARDED_SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const
+
+/** After the child exits, a pipe still held open by its own children is let go once quiet this long. */
+const QUIET_MS = 100
+
+export interface SuperviseOptions {
+  args: string[]
+  command: string
+  env: Record<string, string>
+  /** The secrets to mask, and which streams go through the masker; the others are inherited. */
+  masking?: {set: MaskSet; stderr: boolean; stdout: boolean}
+}
+
+export interface ChildExit {
+  code: number
+  /** Set when the child was killed by a signal; code is then 128+N. */
+  signal?: {name: NodeJS.Signals; number: number}
+}
+
+/**
+ * Whether a Ctrl-C at the terminal already reaches the child: keyflow is in the foreground
+ * process group of its controlling terminal, and the child shares keyflow's group. Then
+ * forwarding SIGINT would deliver it twice. Linux tells exactly (/proc/self/stat: pgrp,
+ * tpgid); elsewhere a terminal on stdin is taken as the sign.
+ */
+export function terminalDeliversSigint(): boolean {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8')
+    const [, , pgrp, , , tpgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(tpgid) > 0 && tpgid === pgrp
+  } catch {
+    return process.stdin.isTTY === true
+  }
+}
+
+function spawnError(command: string, error: unknown): KeyflowError {
+  const code = errnoCode(error)
+  let exists = false
+  try {
+    exists = command.includes('/') && statSync(command).isFile()
+  } catch {}
+
+  if (code === 'ENOENT') {
+    return new KeyflowError(exists ? `Cannot run ${command}: its interpreter (the #! line) was not found.` : `Command not found: ${command}`, {
+      code: 'COMMAND_NOT_FOUND',
+      exit: ExitCode.COMMAND_NOT_FOUND,
+      fix: exists ? 'Fix the #! line or install the interpreter.' : command.includes('/') ? 'Check the path.' : 'Check the spelling, or give its path; PATH is searched as a shell would.',
+    })
+  }
+
+  const reasons: Record<string, string> = {EACCES: 'permission denied (is it executable? is it a directory?)', ENOEXEC: 'not an executable format (a script needs a #! line)', EPERM: 'operation not permitted'}
+  return new KeyflowError(`Cannot execute ${command}: ${reasons[code ?? ''] ?? code ?? 'unknown error'}.`, {
+    code: 'CANNOT_EXECUTE',
+    exit: ExitCode.CANNOT_EXECUTE,
+    fix: code === 'EACCES' ? `chmod +x ${command}, or run it through its interpreter.` : 'Check the file.',
+  })
+}
+
+/**
+ * Copies `source` to `target` through a masker, with backpressure. Resolves when the source
+ * ends, or, once the child has exited, when it has been quiet for QUIET_MS (a background
+ * grandchild may hold the pipe open forever). A broken target (EPIPE: `| head`) closes the
+ * source, so the child meets a closed pipe too, as it would without keyflow.
+ */
+async function pump(source: Readable, target: Writable, set: MaskSet, exited: Promise<unknown>): Promise<void> {
+  return new Promise((resolve) => {
+    let lastData = Date.now()
+    let blocked = false
+    let broken = false
+    let done = false
+    const write = (chunks: Buffer[]) => {
+      if (broken || chunks.length === 0) return
+      if (!target.write(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)) && !blocked) {
+        blocked = true
+        source.pause()
+        target.once('drain', () => {
+          blocked = false
+          lastData = Date.now()
+          source.resume()
+        })
+      }
+    }
+
+    const masker = new StreamMasker(set, (chunk) => write([chunk]))
+    let quiet: NodeJS.Timeout | undefined
+    const finish = () => {
+      if (done) return
+      done = true
+      if (quiet) clearInterval(quiet)
+      target.off('error', onTargetError)
+      write(masker.end())
+      resolve()
+    }
+
+    const onTargetError = () => {
+      broken = true
+      source.destroy()
+      finish()
+    }
+
+    target.on('error', onTargetError)
+    source.on('data', (chunk: Buffer) => {
+      lastData = Date.now()
+      write(masker.write(chunk))
+    })
+    source.once('end', finish)
+    source.once('close', finish)
+    source.once('error', finish)
+    exited.then(() => {
+      if (done) return
+      quiet = setInterval(() => {
+        if (!blocked && Date.now() - lastData >= QUIET_MS) {
+          source.destroy()
+          finish()
+        }
+      }, QUIET_MS / 2)
+    })
+  })
+}
+
+export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
+  let child: ChildProcess | undefined
+  const live = () => child !== undefined && child.exitCode === null && child.signalCode === null
+  const handlers = new Map<NodeJS.Signals, () => void>(FORWARDED_SIGNALS.map((signal) => [signal, () => live() && child!.kill(signal)]))
+  handlers.set('SIGINT', () => {
+    if (live() && !terminalDeliversSigint()) child!.kill('SIGINT')
+  })
+  for (const [signal, handler] of handlers) process.on(signal, handler)
+  const uninstall = () => {
+    for (const [signal, handler] of handlers) process.off(signal, handler)
+  }
+
+  const {masking} = options
+  try {
+    child = spawn(options.command, options.args, {
+      env: options.env,
+      stdio: ['inherit', masking?.stdout ? 'pipe' : 'inherit', masking?.stderr ? 'pipe' : 'inherit'],
+    })
+  } catch (error) {
+    uninstall()
+    throw spawnError(options.command, error)
+  }
+
+  const spawned = child
+  const exited = new Promise<{code: null | number; signal: NodeJS.Signals | null}>((resolve) => {
+    spawned.once('exit', (code, signal) => resolve({code, signal}))
+  })
+  const started = await new Promise<unknown>((resolve) => {
+    spawned.once('spawn', () => resolve(undefined))
+    spawned.once('error', resolve)
+  })
+  if (started !== undefined) {
+    uninstall()
+    throw spawnError(options.command, started)
+  }
+
+  const pumps = masking
+    ? [
+        spawned.stdout && pump(spawned.stdout, process.stdout, masking.set, exited),
+        spawned.stderr && pump(spawned.stderr, process.stderr, masking.set, exited),
+      ]
+    : []
+  const {code, signal} = await exited
+  await Promise.all(pumps)
+  uninstall()
+  if (signal) {
+    const number = constants.signals[signal] ?? 0
+    return {code: 128 + number, signal: {name: signal, number}}
+  }
+
+  return {code: code ?? ExitCode.INTERNAL}
+}
