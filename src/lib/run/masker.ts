@@ -141,6 +141,11 @@ export class StreamMasker {
     return this.drain('end')
   }
 
+  /** Releases the held bytes that cannot begin a secret (what a quiet period does). */
+  release(): Buffer[] {
+    return this.drain('idle')
+  }
+
   write(chunk: Buffer): Buffer[] {
     this.pending = this.pending.length === 0 ? chunk : Buffer.concat([this.pending, chunk])
     this.writes++
@@ -158,6 +163,7 @@ export class StreamMasker {
     set.scan(pending, 0, scanTo, (start, end) => {
       if (start < coverEnd) {
         coverEnd = Math.max(coverEnd, end)
+        plainFrom = Math.max(plainFrom, coverEnd)
         return
       }
 
@@ -189,7 +195,7 @@ export class StreamMasker {
         return
       }
 
-      const out = this.drain('idle')
+      const out = this.release()
       if (out.length > 0) this.onIdle!(Buffer.concat(out))
     }, IDLE_MS)
     this.idleTimer.unref()
