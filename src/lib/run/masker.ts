@@ -156,11 +156,14 @@ export class StreamMasker {
 
   private drain(mode: Mode): Buffer[] {
     const {pending, set} = this
+    // Bytes before emitTo are decided: no secret that could still be completed starts there.
+    // Only a secret that began within the last maxLength-1 bytes can still be completed.
+    const tail = Math.max(0, pending.length - set.maxLength + 1)
+    const emitTo = mode === 'stream' ? tail : mode === 'idle' ? set.partialStart(pending, tail) : pending.length
     const out: Buffer[] = []
     let plainFrom = Math.min(this.coverEnd, pending.length)
     let {coverEnd} = this
-    const scanTo = mode === 'stream' ? pending.length - set.maxLength + 1 : pending.length
-    set.scan(pending, 0, scanTo, (start, end) => {
+    set.scan(pending, 0, emitTo, (start, end) => {
       if (start < coverEnd) {
         coverEnd = Math.max(coverEnd, end)
         plainFrom = Math.max(plainFrom, coverEnd)
@@ -173,13 +176,6 @@ export class StreamMasker {
       plainFrom = end
     })
 
-    let emitTo: number
-    if (mode === 'stream') emitTo = Math.max(0, scanTo)
-    // Only a secret that began within the last maxLength-1 bytes can still be completed.
-    else if (mode === 'idle') emitTo = set.partialStart(pending, Math.max(0, pending.length - set.maxLength + 1))
-    else emitTo = pending.length
-
-    plainFrom = Math.max(plainFrom, coverEnd)
     if (emitTo > plainFrom) out.push(pending.subarray(plainFrom, emitTo))
     // Copy the tail: keeping a view would pin the whole chunk it came from.
     this.pending = emitTo >= pending.length ? Buffer.alloc(0) : Buffer.from(pending.subarray(emitTo))
