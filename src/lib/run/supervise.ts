@@ -85,8 +85,10 @@ async function pump(source: Readable, target: Writable, set: MaskSet, exited: Pr
     let broken = false
     let done = false
     const write = (chunks: Buffer[]) => {
-      if (broken || chunks.length === 0) return
-      if (!target.write(chunks.length === 1 ? chunks[0] : Buffer.concat(chunks)) && !blocked) {
+      if (broken) return
+      let flowing = true
+      for (const chunk of chunks) flowing = target.write(chunk) && flowing
+      if (!flowing && !blocked) {
         blocked = true
         source.pause()
         target.once('drain', () => {
