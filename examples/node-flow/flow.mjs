@@ -25,17 +25,21 @@ function getSecret(name) {
   }
 }
 
-const names = process.argv.length > 2 ? process.argv.slice(2) : ['DB_PASSWORD', 'API_TOKEN']
-let password
-let token
-try {
-  ;[password, token] = names.slice(0, 2).map((name) => getSecret(name))
-} catch (error) {
-  console.error(`flow failed: ${error.message}`)
-  process.exit(1)
+function main(names) {
+  let password
+  let token
+  try {
+    ;[password, token] = names.slice(0, 2).map((name) => getSecret(name))
+  } catch (error) {
+    console.error(`flow failed: ${error.message}`)
+    return 1
+  }
+
+  console.log(`node-flow: ${Object.keys(contextSecrets()).length} context secrets available`)
+  console.log(`node-flow: extract -> ${JSON.stringify({passwordLength: String(password).length, tokenLength: String(token).length})}`)
+  // A careless log line, as flows have: keyflow masks it when output is not a terminal.
+  console.log(`node-flow: connecting with password ${password}`)
+  return 0
 }
 
-console.log(`node-flow: ${Object.keys(contextSecrets()).length} context secrets available`)
-console.log(`node-flow: extract -> ${JSON.stringify({passwordLength: String(password).length, tokenLength: String(token).length})}`)
-// A careless log line, as flows have: keyflow masks it when output is not a terminal.
-console.log(`node-flow: connecting with password ${password}`)
+process.exitCode = main(process.argv.length > 2 ? process.argv.slice(2) : ['DB_PASSWORD', 'API_TOKEN'])

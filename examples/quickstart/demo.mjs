@@ -15,9 +15,10 @@ import {fileURLToPath} from 'node:url'
 const here = dirname(fileURLToPath(import.meta.url))
 const root = resolve(here, '..', '..')
 const bin = join(root, 'bin', 'run.js')
+function main() {
 if (!existsSync(join(root, 'dist', 'commands', 'run.js'))) {
   console.error('keyflow is not built yet: run `npm install` (or `npm run build`) first.')
-  process.exit(1)
+  return 1
 }
 
 const dir = mkdtempSync(join(tmpdir(), 'keyflow-demo-'))
@@ -46,4 +47,7 @@ try {
 }
 
 console.error(status === 0 ? '\nThe secrets reached the flows through their environment; every printed value was masked.' : '')
-process.exit(status)
+return status
+}
+
+process.exitCode = main()

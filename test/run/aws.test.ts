@@ -1,7 +1,7 @@
 import {expect} from 'chai'
+import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
 
 import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, runCli, tempDir} from '../support/cli.js'
@@ -11,7 +11,7 @@ import {fixture, parseReport, sha256} from './support.js'
 
 const CONTEXT = 'PREFECT__CONTEXT__SECRETS__'
 
-describe('run: AWS Secrets Manager (moto)', function () {
+describe('run: AWS Secrets Manager (moto)', () => {
   let moto: Moto
   let proxy: CountingProxy
   let client: Awaited<ReturnType<typeof motoClient>>
@@ -24,16 +24,19 @@ describe('run: AWS Secrets Manager (moto)', function () {
     proxy = await startCountingProxy(moto.url)
     client = await motoClient(moto)
   })
+
   after(async () => {
     await proxy?.stop()
     await moto?.stop()
   })
+
   beforeEach(async () => {
     await moto.reset()
     proxy.reset()
     home = tempDir()
     env = {...baseEnv(home.path), ...moto.env, AWS_ENDPOINT_URL: proxy.url}
   })
+
   afterEach(() => home.cleanup())
 
   it('resolves 100 secrets in at most 5 API calls and injects them all', async () => {

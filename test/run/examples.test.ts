@@ -1,9 +1,9 @@
 import {expect} from 'chai'
+import {afterEach, beforeEach, describe, it} from 'mocha'
 import {spawnSync} from 'node:child_process'
 import {copyFileSync, readdirSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {afterEach, beforeEach, describe, it} from 'mocha'
 
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
 import {baseEnv, ROOT, runCli, tempDir} from '../support/cli.js'
@@ -19,6 +19,7 @@ describe('run: example flows', () => {
   let env: Record<string, string>
   let envFile: string
   let values: string[]
+
   beforeEach(() => {
     home = tempDir()
     env = baseEnv(home.path)
@@ -26,6 +27,7 @@ describe('run: example flows', () => {
     envFile = join(home.path, 'secrets.env')
     writeFileSync(envFile, `DB_PASSWORD=${values[0]}\nAPI_TOKEN=${values[1]}\n`, {mode: 0o600})
   })
+
   afterEach(() => home.cleanup())
 
   for (const flow of FLOWS) {

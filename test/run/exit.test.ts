@@ -1,8 +1,8 @@
 import {expect} from 'chai'
+import {after, before, describe, it} from 'mocha'
 import {randomBytes} from 'node:crypto'
 import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, before, describe, it} from 'mocha'
 
 import {baseEnv, runCli, tempDir} from '../support/cli.js'
 import {fixture} from './support.js'
@@ -10,10 +10,12 @@ import {fixture} from './support.js'
 describe('run: exit codes, launch failures, stdin', () => {
   let home: {cleanup: () => void; path: string}
   let env: Record<string, string>
+
   before(() => {
     home = tempDir()
     env = baseEnv(home.path)
   })
+
   after(() => home.cleanup())
 
   it('exits with the child exit code, for a wide sample of 0..255', async () => {

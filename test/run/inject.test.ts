@@ -1,14 +1,22 @@
 import {expect} from 'chai'
+import {afterEach, beforeEach, describe, it} from 'mocha'
 import {spawn} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {afterEach, beforeEach, describe, it} from 'mocha'
 
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
 import {baseEnv, BIN, runCli, tempDir} from '../support/cli.js'
 import {fixture, parseReport, sha256, startKeyflow, until} from './support.js'
 
 const CONTEXT = 'PREFECT__CONTEXT__SECRETS__'
+const report = (...names: string[]) => ['--', process.execPath, fixture('report.mjs'), ...names]
+
+/** Writes keyflow.json in `dir` (env files read from there) and runs keyflow there with it. */
+function withProject(dir: string, env: Record<string, string>, run: unknown) {
+  const file = join(dir, 'keyflow.json')
+  writeFileSync(file, JSON.stringify({envFiles: ['secrets.env'], run}))
+  return async (args: string[], extra: Record<string, string> = {}) => runCli(args, {cwd: dir, env: {...env, ...extra, KEYFLOW_PROJECT_FILE: file}})
+}
 
 describe('run: injection', () => {
   let home: {cleanup: () => void; path: string}
@@ -16,7 +24,6 @@ describe('run: injection', () => {
   let envFile: string
   let values: Record<string, string>
   const canaries = () => Object.values(values)
-  const report = (...names: string[]) => ['--', process.execPath, fixture('report.mjs'), ...names]
   /** Every canary check at once: keyflow's own output and every file but the dotenv file holding them. */
   const noLeaks = (result: {stderr: string; stdout: string}) => {
     assertNoCanary(result.stdout, canaries(), 'stdout')
@@ -32,6 +39,7 @@ describe('run: injection', () => {
     envFile = join(home.path, 'secrets.env')
     writeFileSync(envFile, Object.entries(values).map(([key, value]) => `${key}='${value}'`).join('\n') + '\n', {mode: 0o600})
   })
+
   afterEach(() => home.cleanup())
 
   it('injects --secret NAME as PREFECT__CONTEXT__SECRETS__NAME only, by default', async () => {
@@ -157,20 +165,12 @@ describe('run: injection', () => {
   })
 
   describe('the project file', () => {
-    const project = (run: unknown) => {
-      const file = join(home.path, 'keyflow.json')
-      writeFileSync(file, JSON.stringify({envFiles: ['secrets.env'], run}))
-      return {...env, KEYFLOW_PROJECT_FILE: ''}
-    }
-
-    const runIn = async (args: string[], projectEnv: Record<string, string>) => runCli(args, {cwd: home.path, env: {...projectEnv, KEYFLOW_PROJECT_FILE: join(home.path, 'keyflow.json')}})
-
     it('declares secrets so that run needs no flags', async () => {
-      const projectEnv = project({
+      const runIn = withProject(home.path, env, {
         envStyle: 'both',
         secrets: {API: 'API_TOKEN', DB_PASSWORD: {optional: false}, KEY: {ref: 'JSON_CREDS#ACCESS_KEY'}, NOT_THERE: {optional: true}},
       })
-      const result = await runIn(['run', ...report('API', 'DB_PASSWORD', `${CONTEXT}KEY`, 'NOT_THERE')], projectEnv)
+      const result = await runIn(['run', ...report('API', 'DB_PASSWORD', `${CONTEXT}KEY`, 'NOT_THERE')])
       expect(result.code).to.equal(0)
       const {digests} = parseReport(result.stdout)
       expect(digests.API === sha256(values.API_TOKEN)).to.equal(true)
@@ -182,8 +182,8 @@ describe('run: injection', () => {
     })
 
     it('accepts the list form, and a flag replaces a declaration of the same name', async () => {
-      const projectEnv = project({secrets: ['DB_PASSWORD', 'TOKEN=API_TOKEN']})
-      const result = await runIn(['run', '--secret', 'TOKEN=DB_PASSWORD', ...report(`${CONTEXT}TOKEN`, `${CONTEXT}DB_PASSWORD`)], projectEnv)
+      const runIn = withProject(home.path, env, {secrets: ['DB_PASSWORD', 'TOKEN=API_TOKEN']})
+      const result = await runIn(['run', '--secret', 'TOKEN=DB_PASSWORD', ...report(`${CONTEXT}TOKEN`, `${CONTEXT}DB_PASSWORD`)])
       expect(result.code).to.equal(0)
       const {digests} = parseReport(result.stdout)
       expect(digests[`${CONTEXT}TOKEN`] === sha256(values.DB_PASSWORD)).to.equal(true)
@@ -191,20 +191,19 @@ describe('run: injection', () => {
     })
 
     it('fails with the place in the file when a declaration is malformed', async () => {
-      const projectEnv = project({secrets: {DB: 42}})
-      const result = await runIn(['run', '--', 'true'], projectEnv)
+      const result = await withProject(home.path, env, {secrets: {DB: 42}})(['run', '--', 'true'])
       expect(result.code).to.equal(2)
       expect(result.stderr).to.include('run.secrets.DB')
-      const unknown = await runIn(['run', '--', 'true'], project({secret: []}))
+      const unknown = await withProject(home.path, env, {secret: []})(['run', '--', 'true'])
       expect(unknown.code).to.equal(2)
       expect(unknown.stderr).to.include('Unknown key "secret" in the run section')
     })
 
     it('turns pristine and masking on from the file; flags override', async () => {
-      const projectEnv = project({mask: 'never', pristine: true, secrets: ['DB_PASSWORD']})
-      const result = await runIn(['run', '--', process.execPath, fixture('report.mjs')], {...projectEnv, EXTRA: '1'})
+      const runIn = withProject(home.path, env, {mask: 'never', pristine: true, secrets: ['DB_PASSWORD']})
+      const result = await runIn(['run', ...report()], {EXTRA: '1'})
       expect(parseReport(result.stdout).names).to.not.include('EXTRA')
-      const overridden = await runIn(['run', '--no-pristine', '--mask', 'always', '--', process.execPath, fixture('report.mjs')], {...projectEnv, EXTRA: '1'})
+      const overridden = await runIn(['run', '--no-pristine', '--mask', 'always', ...report()], {EXTRA: '1'})
       expect(parseReport(overridden.stdout).names).to.include('EXTRA')
     })
   })

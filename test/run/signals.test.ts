@@ -10,10 +10,12 @@ const count = (text: string, line: string) => text.split('\n').filter((candidate
 describe('run: signals', () => {
   let home: {cleanup: () => void; path: string}
   let env: Record<string, string>
+
   before(() => {
     home = tempDir()
     env = baseEnv(home.path)
   })
+
   after(() => home.cleanup())
 
   for (const signal of ['SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const) {

@@ -1,8 +1,8 @@
 import {expect} from 'chai'
-import {writeFileSync} from 'node:fs'
-import {join} from 'node:path'
 import {after, before, describe, it} from 'mocha'
 import {spawn as spawnPty} from 'node-pty'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 
 import {canary} from '../support/canary.js'
 import {baseEnv, BIN, tempDir} from '../support/cli.js'
@@ -27,6 +27,7 @@ describe('run: a terminal', () => {
   let env: Record<string, string>
   let envFile: string
   let value: string
+
   before(() => {
     home = tempDir()
     env = {...baseEnv(home.path), TERM: 'xterm'}
@@ -34,6 +35,7 @@ describe('run: a terminal', () => {
     envFile = join(home.path, 'secrets.env')
     writeFileSync(envFile, `TOKEN=${value}\n`, {mode: 0o600})
   })
+
   after(() => home.cleanup())
 
   it('gives the child the terminal itself: stdin, stdout and stderr stay TTYs', async () => {

@@ -18,6 +18,8 @@
  * prompt without a newline still shows up.
  */
 
+/* eslint-disable no-bitwise -- hashing and word compares over bytes are the matcher itself */
+
 export const MIN_MASK_BYTES = 4
 export const MASK = Buffer.from('*****')
 /** Blocks of 3 bytes hashed to 18 bits: a 256 KiB shift table that ordinary text barely fills. */
@@ -50,7 +52,7 @@ export class MaskSet {
   private readonly shift: Uint8Array
   private readonly window: number
 
-  constructor(values: Iterable<Uint8Array | string>) {
+  constructor(values: Iterable<string | Uint8Array>) {
     const unique = new Map<string, Buffer>()
     for (const value of values) {
       const bytes = Buffer.from(value)
@@ -75,6 +77,18 @@ export class MaskSet {
       ;(this.buckets[blockHash(bytes, this.window - 1)] ??= []).push(pattern)
       ;(this.byFirstByte[bytes[0]] ??= []).push(pattern)
     }
+  }
+
+  /** The first position in [from, buffer.length) where the rest of the buffer could begin a secret. */
+  partialStart(buffer: Buffer, from: number): number {
+    for (let at = from; at < buffer.length; at++) {
+      const rest = buffer.length - at
+      for (const pattern of this.byFirstByte[buffer[at]] ?? []) {
+        if (pattern.bytes.length > rest && pattern.bytes.compare(buffer, at, buffer.length, 0, rest) === 0) return at
+      }
+    }
+
+    return buffer.length
   }
 
   /**
@@ -104,18 +118,6 @@ export class MaskSet {
       if (end !== -1) found(at, end)
       at++
     }
-  }
-
-  /** The first position in [from, buffer.length) where the rest of the buffer could begin a secret. */
-  partialStart(buffer: Buffer, from: number): number {
-    for (let at = from; at < buffer.length; at++) {
-      const rest = buffer.length - at
-      for (const pattern of this.byFirstByte[buffer[at]] ?? []) {
-        if (pattern.bytes.length > rest && pattern.bytes.compare(buffer, at, buffer.length, 0, rest) === 0) return at
-      }
-    }
-
-    return buffer.length
   }
 }
 

@@ -1,12 +1,11 @@
-import {ExitCode, KeyflowError, isKeyflowError} from '../errors.js'
+import {ExitCode, isKeyflowError, KeyflowError} from '../errors.js'
 import {warn} from '../output/warn.js'
 import {parseAliasedReference} from '../secret/reference.js'
 import {resolveSettings, settingsFlags} from '../settings/settings.js'
 import {childEnvironment} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
-import {checkKeys, Injection, InjectionProvider, referenceProvider} from './plan.js'
+import {checkKeys, Injection, InjectionProvider, referenceProvider,resolvePlan} from './plan.js'
 import {EnvStyle, MaskMode, parseRunSection, parseSource, RunDeclarations, SecretDeclaration, SourceDeclaration} from './project.js'
-import {resolvePlan} from './plan.js'
 import {supervise} from './supervise.js'
 
 /**
@@ -68,7 +67,7 @@ function maskValues(injections: Injection[]): {short: string[]; values: string[]
 function masking(injections: Injection[], mode: MaskMode) {
   const stdout = mode === 'always' || (mode === 'auto' && process.stdout.isTTY !== true)
   const stderr = mode === 'always' || (mode === 'auto' && process.stderr.isTTY !== true)
-  if (mode === 'never' || (!stdout && !stderr)) return undefined
+  if (mode === 'never' || (!stdout && !stderr)) return
   const {short, values} = maskValues(injections)
   if (short.length > 0) {
     warn(`${short.length === 1 ? 'The value of' : 'Values of'} ${short.join(', ')} ${short.length === 1 ? 'is' : 'are'} shorter than ${MIN_MASK_BYTES} bytes and will not be masked in the output.`)

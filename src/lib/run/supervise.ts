@@ -42,8 +42,9 @@ export interface ChildExit {
 export function terminalDeliversSigint(): boolean {
   try {
     const stat = readFileSync('/proc/self/stat', 'utf8')
-    const [, , pgrp, , , tpgid] = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
-    return Number(tpgid) > 0 && tpgid === pgrp
+    // After the command name: state ppid pgrp session tty_nr tpgid ...
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(fields[5]) > 0 && fields[5] === fields[2]
   } catch {
     return process.stdin.isTTY === true
   }
@@ -164,7 +165,7 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
     spawned.once('exit', (code, signal) => resolve({code, signal}))
   })
   const started = await new Promise<unknown>((resolve) => {
-    spawned.once('spawn', () => resolve(undefined))
+    spawned.once('spawn', () => resolve())
     spawned.once('error', resolve)
   })
   if (started !== undefined) {
