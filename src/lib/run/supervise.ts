@@ -164,13 +164,13 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
   const exited = new Promise<{code: null | number; signal: NodeJS.Signals | null}>((resolve) => {
     spawned.once('exit', (code, signal) => resolve({code, signal}))
   })
-  const started = await new Promise<unknown>((resolve) => {
-    spawned.once('spawn', () => resolve())
-    spawned.once('error', resolve)
+  const started = await new Promise<{error?: unknown}>((resolve) => {
+    spawned.once('spawn', () => resolve({}))
+    spawned.once('error', (error) => resolve({error}))
   })
-  if (started !== undefined) {
+  if ('error' in started) {
     uninstall()
-    throw spawnError(options.command, started)
+    throw spawnError(options.command, started.error)
   }
 
   const pumps = masking
