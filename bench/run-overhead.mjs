@@ -42,7 +42,7 @@ function timeMs(command, args, env = baseEnv) {
 async function timeAsyncMs(command, args, env) {
   const start = process.hrtime.bigint()
   const code = await new Promise((resolvePromise) => {
-    spawn(command, args, {env, stdio: 'ignore'}).on('close', resolvePromise)
+    spawn(command, args, {env, stdio: ['ignore', 'ignore', 'inherit']}).on('close', resolvePromise)
   })
   if (code !== 0) throw new Error(`${command} exited ${code}`)
   return Number(process.hrtime.bigint() - start) / 1e6
