@@ -4,7 +4,7 @@ import {randomBytes} from 'node:crypto'
 import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {baseEnv, runCli, tempDir} from '../support/cli.js'
+import {baseEnv, BIN, runCli, tempDir} from '../support/cli.js'
 import {fixture} from './support.js'
 
 describe('run: exit codes, launch failures, stdin', () => {
@@ -89,6 +89,17 @@ describe('run: exit codes, launch failures, stdin', () => {
     expect(result.code).to.equal(0)
     expect(result.stdoutBytes.equals(input)).to.equal(true)
   })
+
+  for (const masked of [false, true]) {
+    it(`ends like a shell pipeline when its reader goes away (| head), ${masked ? 'masking' : 'not masking'}`, async () => {
+      writeFileSync(join(home.path, 'pipe.env'), `TOKEN=${randomBytes(16).toString('hex')}\n`, {mode: 0o600})
+      const flags = masked ? `--env-file ${join(home.path, 'pipe.env')} --secret TOKEN` : ''
+      // A real shell pipeline: node's own stdio pipes are sockets, which report ECONNRESET instead.
+      const script = `"${process.execPath}" "${BIN}" run ${flags} -- yes 2>"${join(home.path, 'pipe.err')}" | head -c 1 >/dev/null; echo "status \${PIPESTATUS[0]}"; cat "${join(home.path, 'pipe.err')}"`
+      const result = await runCli(['run', '--', 'bash', '-c', script], {env})
+      expect(result.stdout).to.equal('status 141\n')
+    })
+  }
 
   it('runs a child that exits before reading its input', async () => {
     const result = await runCli(['run', '--', 'node', fixture('report.mjs')], {env, input: randomBytes(1_000_000)})

@@ -113,7 +113,8 @@ export async function runWithSecrets(command: string[], flags: RunFlags, hooks: 
 
   const [program, ...args] = command
   const exit = await supervise({args, command: program, env, masking: masking(plan.injections, flags.mask ?? project.mask ?? 'auto')})
-  if (exit.signal) {
+  // Like shells, silent about SIGPIPE: it is how a pipeline tells a writer its reader is done.
+  if (exit.signal && exit.signal.name !== 'SIGPIPE') {
     process.stderr.write(`keyflow: ${program} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)
   }
 

@@ -76,10 +76,10 @@ function spawnError(command: string, error: unknown): KeyflowError {
 /**
  * Copies `source` to `target` through a masker, with backpressure. Resolves when the source
  * ends, or, once the child has exited, when it has been quiet for QUIET_MS (a background
- * grandchild may hold the pipe open forever). A broken target (EPIPE: `| head`) closes the
- * source, so the child meets a closed pipe too, as it would without keyflow.
+ * grandchild may hold the pipe open forever). A broken target (EPIPE: `| head`) calls
+ * `onBroken` and closes the source.
  */
-async function pump(source: Readable, target: Writable, set: MaskSet, exited: Promise<unknown>): Promise<void> {
+async function pump(source: Readable, target: Writable, set: MaskSet, exited: Promise<unknown>, onBroken: () => void): Promise<void> {
   return new Promise((resolve) => {
     let lastData = Date.now()
     let blocked = false
@@ -113,6 +113,7 @@ async function pump(source: Readable, target: Writable, set: MaskSet, exited: Pr
 
     const onTargetError = () => {
       broken = true
+      onBroken()
       source.destroy()
       finish()
     }
@@ -173,10 +174,13 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
     throw spawnError(options.command, started.error)
   }
 
+  // Where keyflow's output went away (`| head`), the child gets what a writer in a shell
+  // pipeline gets: SIGPIPE (the pipe between them is a socket, which would only say ECONNRESET).
+  const brokenPipe = () => live() && spawned.kill('SIGPIPE')
   const pumps = masking
     ? [
-        spawned.stdout && pump(spawned.stdout, process.stdout, masking.set, exited),
-        spawned.stderr && pump(spawned.stderr, process.stderr, masking.set, exited),
+        spawned.stdout && pump(spawned.stdout, process.stdout, masking.set, exited, brokenPipe),
+        spawned.stderr && pump(spawned.stderr, process.stderr, masking.set, exited, brokenPipe),
       ]
     : []
   const {code, signal} = await exited
