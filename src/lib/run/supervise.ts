@@ -77,9 +77,9 @@ function spawnError(command: string, error: unknown): KeyflowError {
  * Copies `source` to `target` through a masker, with backpressure. Resolves when the source
  * ends, or, once the child has exited, when it has been quiet for QUIET_MS (a background
  * grandchild may hold the pipe open forever). A broken target (EPIPE: `| head`) calls
- * `onBroken` and closes the source.
+ * `onBroken` and closes the source. Resolves to whether the target is still writable.
  */
-async function pump(source: Readable, target: Writable, set: MaskSet, exited: Promise<unknown>, onBroken: () => void): Promise<void> {
+async function pump(source: Readable, target: Writable, set: MaskSet, exited: Promise<unknown>, onBroken: () => void): Promise<boolean> {
   return new Promise((resolve) => {
     let lastData = Date.now()
     let blocked = false
@@ -108,7 +108,7 @@ async function pump(source: Readable, target: Writable, set: MaskSet, exited: Pr
       if (quiet) clearInterval(quiet)
       target.off('error', onTargetError)
       write(masker.end())
-      resolve()
+      resolve(!broken)
     }
 
     const onTargetError = () => {
@@ -135,6 +135,18 @@ async function pump(source: Readable, target: Writable, set: MaskSet, exited: Pr
         }
       }, QUIET_MS / 2)
     })
+  })
+}
+
+async function drained(stream: Writable): Promise<void> {
+  if (!stream.writableNeedDrain) return
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      stream.off('drain', done).off('error', done).off('close', done)
+      resolve()
+    }
+
+    stream.on('drain', done).on('error', done).on('close', done)
   })
 }
 
@@ -177,12 +189,13 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
   // Where keyflow's output went away (`| head`), the child gets what a writer in a shell
   // pipeline gets: SIGPIPE (the pipe between them is a socket, which would only say ECONNRESET).
   const brokenPipe = () => live() && spawned.kill('SIGPIPE')
-  const pumps = masking
-    ? [
-        spawned.stdout && pump(spawned.stdout, process.stdout, masking.set, exited, brokenPipe),
-        spawned.stderr && pump(spawned.stderr, process.stderr, masking.set, exited, brokenPipe),
-      ]
-    : []
+  const pumps = [
+    {source: spawned.stdout, target: process.stdout},
+    {source: spawned.stderr, target: process.stderr},
+  ].map(async ({source, target}) => {
+    // Where writes are asynchronous (a pipe on macOS), keyflow's exit must not cut the tail off.
+    if (source && masking && (await pump(source, target, masking.set, exited, brokenPipe))) await drained(target)
+  })
   const {code, signal} = await exited
   await Promise.all(pumps)
   uninstall()
