@@ -11,7 +11,7 @@ export default class Run extends BaseCommand {
 
 Everything after -- is the command, run without a shell. Each secret is injected as PREFECT__CONTEXT__SECRETS__NAME (what prefect.context.secrets reads); --env-style plain or both also sets NAME. Secrets declared in the "run" section of keyflow.json are injected without flags. Everything is resolved before the command starts: if anything required is missing, nothing runs and every problem is listed.
 
-Output that is not a terminal has every injected value replaced by *****. keyflow exits with the command's exit code (128+N if a signal killed it) and forwards SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, and SIGINT when no terminal delivers it. See docs/run.md.`
+Output that is not a terminal has every injected value replaced by *****. keyflow exits with the command's exit code (128+N if a signal killed it) and forwards SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, and SIGINT and SIGQUIT when no terminal delivers them. See docs/run.md.`
   static enableJsonFlag = false
   static examples = [
     {command: '<%= config.bin %> <%= command.id %> --secret DB_PASSWORD -- python flow.py', description: 'Inject one secret for a Prefect 1 flow'},

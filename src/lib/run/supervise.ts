@@ -14,7 +14,9 @@ import {MaskSet, StreamMasker} from './masker.js'
  * is never lost in between and never kills keyflow while the child lives.
  */
 
-export const FORWARDED_SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const
+export const FORWARDED_SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const
+/** Signals the terminal's keyboard sends to the whole foreground group: Ctrl-C, Ctrl-\. */
+export const KEYBOARD_SIGNALS = ['SIGINT', 'SIGQUIT'] as const
 
 /** After the child exits, a pipe still held open by its own children is let go once quiet this long. */
 const QUIET_MS = 100
@@ -34,12 +36,12 @@ export interface ChildExit {
 }
 
 /**
- * Whether a Ctrl-C at the terminal already reaches the child: keyflow is in the foreground
- * process group of its controlling terminal, and the child shares keyflow's group. Then
- * forwarding SIGINT would deliver it twice. Linux tells exactly (/proc/self/stat: pgrp,
+ * Whether a Ctrl-C (or Ctrl-\) at the terminal already reaches the child: keyflow is in the
+ * foreground process group of its controlling terminal, and the child shares keyflow's group.
+ * Then forwarding it would deliver it twice. Linux tells exactly (/proc/self/stat: pgrp,
  * tpgid); elsewhere a terminal on stdin is taken as the sign.
  */
-export function terminalDeliversSigint(): boolean {
+export function terminalDeliversKeyboardSignals(): boolean {
   try {
     const stat = readFileSync('/proc/self/stat', 'utf8')
     // After the command name: state ppid pgrp session tty_nr tpgid ...
@@ -79,7 +81,7 @@ function spawnError(command: string, error: unknown): KeyflowError {
  * grandchild may hold the pipe open forever). A broken target (EPIPE: `| head`) calls
  * `onBroken` and closes the source. Resolves to whether the target is still writable.
  */
-async function pump(source: Readable, target: Writable, set: MaskSet, exited: Promise<unknown>, onBroken: () => void): Promise<boolean> {
+async function pump(source: Readable, target: Writable, {exited, onBroken, set}: {exited: Promise<unknown>; onBroken: () => void; set: MaskSet}): Promise<boolean> {
   return new Promise((resolve) => {
     let lastData = Date.now()
     let blocked = false
@@ -154,9 +156,10 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
   let child: ChildProcess | undefined
   const live = () => child !== undefined && child.exitCode === null && child.signalCode === null
   const handlers = new Map<NodeJS.Signals, () => void>(FORWARDED_SIGNALS.map((signal) => [signal, () => live() && child!.kill(signal)]))
-  handlers.set('SIGINT', () => {
-    if (live() && !terminalDeliversSigint()) child!.kill('SIGINT')
-  })
+  for (const signal of KEYBOARD_SIGNALS) {
+    handlers.set(signal, () => live() && !terminalDeliversKeyboardSignals() && child!.kill(signal))
+  }
+
   for (const [signal, handler] of handlers) process.on(signal, handler)
   const uninstall = () => {
     for (const [signal, handler] of handlers) process.off(signal, handler)
@@ -194,7 +197,7 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
     {source: spawned.stderr, target: process.stderr},
   ].map(async ({source, target}) => {
     // Where writes are asynchronous (a pipe on macOS), keyflow's exit must not cut the tail off.
-    if (source && masking && (await pump(source, target, masking.set, exited, brokenPipe))) await drained(target)
+    if (source && masking && (await pump(source, target, {exited, onBroken: brokenPipe, set: masking.set}))) await drained(target)
   })
   const {code, signal} = await exited
   await Promise.all(pumps)
