@@ -1,4 +1,4 @@
-import {ExitCode, KeyflowError} from '../errors.js'
+import {ExitCode, isKeyflowError, KeyflowError} from '../errors.js'
 import {AliasedReference, parseAliasedReference, parseReference} from '../secret/reference.js'
 import {isPlainObject} from '../settings/json-file.js'
 
@@ -48,6 +48,16 @@ function invalid(message: string, where: string, fix: string): KeyflowError {
   return new KeyflowError(message, {code: 'INVALID_RUN_SECTION', exit: ExitCode.USAGE, fix: `${fix} See docs/run.md "The project file".`, where})
 }
 
+/** Runs `parse`, putting the flag or project-file location into a malformed reference's error. */
+export function declared<T>(origin: string, parse: () => T): T {
+  try {
+    return parse()
+  } catch (error) {
+    if (!isKeyflowError(error)) throw error
+    throw new KeyflowError(error.message, {code: error.code, details: error.details, exit: error.exit, fix: error.fix, where: `${origin}: ${error.where ?? ''}`})
+  }
+}
+
 /**
  * A source is an AWS secret id unless written as a full reference (aws-sm://, dotenv://, an
  * ARN), so Metaflow's plain ids work as they are.
@@ -88,16 +98,16 @@ function secrets(raw: unknown, where: string): SecretDeclaration[] {
     return Object.entries(raw).map(([key, value]) => {
       const at = `${where}.${key}`
       // {"NAME": {"optional": true}} resolves NAME itself.
-      const declared = isPlainObject(value) && value.ref === undefined ? {...value, ref: key} : value
-      const {optional, text} = entry(declared, at, 'secret')
-      return {key, optional, origin: at, reference: parseReference(text)}
+      const written = isPlainObject(value) && value.ref === undefined ? {...value, ref: key} : value
+      const {optional, text} = entry(written, at, 'secret')
+      return {key, optional, origin: at, reference: declared(at, () => parseReference(text))}
     })
   }
 
   return list(raw, where).map((item, index) => {
     const at = `${where}[${index}]`
     const {optional, text} = entry(item, at, 'secret')
-    return {...parseAliasedReference(text), optional, origin: at}
+    return {...declared(at, () => parseAliasedReference(text)), optional, origin: at}
   })
 }
 
@@ -123,7 +133,7 @@ export function parseRunSection(raw: unknown, file: string | undefined): RunDecl
     sources: list(raw.sources, `${where}.sources`).map((item, index) => {
       const at = `${where}.sources[${index}]`
       const {optional, text} = entry(item, at, 'source')
-      return {optional, origin: at, reference: parseSource(text)}
+      return {optional, origin: at, reference: declared(at, () => parseSource(text))}
     }),
   }
 }

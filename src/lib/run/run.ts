@@ -1,11 +1,11 @@
-import {ExitCode, isKeyflowError, KeyflowError} from '../errors.js'
+import {ExitCode, KeyflowError} from '../errors.js'
 import {warn} from '../output/warn.js'
 import {parseAliasedReference} from '../secret/reference.js'
 import {resolveSettings, settingsFlags} from '../settings/settings.js'
 import {childEnvironment} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
-import {checkKeys, Injection, InjectionProvider, referenceProvider,resolvePlan} from './plan.js'
-import {EnvStyle, MaskMode, parseRunSection, parseSource, RunDeclarations, SecretDeclaration, SourceDeclaration} from './project.js'
+import {checkKeys, Injection, InjectionProvider, referenceProvider, resolvePlan} from './plan.js'
+import {declared, EnvStyle, MaskMode, parseRunSection, parseSource, RunDeclarations, SecretDeclaration, SourceDeclaration} from './project.js'
 import {supervise} from './supervise.js'
 
 /**
@@ -26,16 +26,6 @@ export interface RunFlags {
 export interface RunHooks {
   /** Resolves `blocks` declarations into injections (the block provider plugs in here). */
   blocks?: (blocks: RunDeclarations['blocks']) => InjectionProvider
-}
-
-/** Puts the flag or project-file location into a malformed reference's error. */
-function declared<T>(origin: string, parse: () => T): T {
-  try {
-    return parse()
-  } catch (error) {
-    if (!isKeyflowError(error)) throw error
-    throw new KeyflowError(error.message, {code: error.code, details: error.details, exit: error.exit, fix: error.fix, where: `${origin}: ${error.where ?? ''}`})
-  }
 }
 
 /** Every injected value, and the string leaves of JSON values (a flow may print one field of a JSON secret). */
