@@ -16,6 +16,8 @@ import {supervise} from './supervise.js'
 
 export interface RunFlags {
   [setting: string]: unknown
+  /** TYPE/NAME of blocks to inject (the --block flag, once wired). */
+  block?: string[]
   'env-style'?: EnvStyle
   mask?: MaskMode
   pristine?: boolean
@@ -87,12 +89,13 @@ export async function runWithSecrets(command: string[], flags: RunFlags, hooks: 
   checkKeys(secrets)
 
   const providers = [referenceProvider(secrets, [...flagSources, ...project.sources])]
-  if (project.blocks.length > 0) {
+  const blocks = [...(flags.block ?? []).map((name) => ({name, optional: false, origin: `--block ${name}`})), ...project.blocks]
+  if (blocks.length > 0) {
     if (!hooks.blocks) {
       throw new KeyflowError('This keyflow cannot inject blocks yet.', {code: 'USAGE', exit: ExitCode.USAGE, fix: 'Remove "blocks" from the run section.', where: settings.projectFile})
     }
 
-    providers.push(hooks.blocks(project.blocks))
+    providers.push(hooks.blocks(blocks))
   }
 
   const plan = await resolvePlan(providers, settings)
