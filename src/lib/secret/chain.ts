@@ -179,14 +179,22 @@ function pickPath(reference: SecretReference, value: string | Uint8Array, proven
  */
 export function combinedFailure(resolutions: Resolution[]): KeyflowError | undefined {
   const failed = resolutions.filter((resolution): resolution is Extract<Resolution, {ok: false}> => !resolution.ok)
+  return combineErrors(
+    failed.map(({error, reference}) => ({error, label: JSON.stringify(reference.text)})),
+    `of ${resolutions.length} secrets could not be resolved.`,
+  )
+}
+
+/** One error listing several, each under its label; `summary` follows the count ("2 of 5 ..."). */
+export function combineErrors(failed: Array<{error: KeyflowError; label: string}>, summary: string): KeyflowError | undefined {
   if (failed.length === 0) return undefined
   if (failed.length === 1) return failed[0].error
   const rank = [ExitCode.SOURCE_FAILURE, ExitCode.BAD_VALUE, ExitCode.NOT_FOUND]
   const exit = rank.find((code) => failed.some(({error}) => error.exit === code)) ?? failed[0].error.exit
-  return new KeyflowError(`${failed.length} of ${resolutions.length} secrets could not be resolved.`, {
+  return new KeyflowError(`${failed.length} ${summary}`, {
     code: 'SECRETS_UNRESOLVED',
-    details: failed.flatMap(({error, reference}) => [
-      `${JSON.stringify(reference.text)}: ${error.message}${error.where ? ` (${error.where})` : ''}`,
+    details: failed.flatMap(({error, label}) => [
+      `${label}: ${error.message}${error.where ? ` (${error.where})` : ''}`,
       ...error.details.map((detail) => `    ${detail}`),
     ]),
     exit,

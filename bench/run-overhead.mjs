@@ -1,0 +1,197 @@
+#!/usr/bin/env node
+/**
+ * `keyflow run` speed (docs/run.md "Speed"). Standalone: needs only a built tree (npm run
+ * build) and, for the AWS part, python3 with moto. Prints medians and ratios.
+ *
+ *   node bench/run-overhead.mjs [startup] [mask] [aws]     (all three by default)
+ *
+ * startup  `keyflow run -- true` against `node -e 0` spawning `true`
+ * mask     1 GiB through `keyflow run --mask always` with 1,000 secrets against the same
+ *          command without keyflow; MB/s, and keyflow's peak RSS (VmHWM) which must stay < 150 MB
+ * aws      100 AWS secrets behind a proxy adding 50 ms per call: keyflow's resolver against 100
+ *          sequential GetSecretValue calls (target >= 20x), plus `keyflow run` end to end
+ */
+import {spawn, spawnSync} from 'node:child_process'
+import {randomBytes} from 'node:crypto'
+import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {startCountingProxy} from '../test/support/counting-proxy.mjs'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const BIN = join(ROOT, 'bin', 'run.js')
+const dir = mkdtempSync(join(tmpdir(), 'keyflow-bench-'))
+const baseEnv = {HOME: dir, KEYFLOW_HOME: join(dir, '.keyflow'), KEYFLOW_PROJECT_FILE: '', LANG: 'C.UTF-8', NO_COLOR: '1', PATH: process.env.PATH}
+
+const median = (samples) => {
+  const sorted = [...samples].sort((a, b) => a - b)
+  return sorted[Math.floor(sorted.length / 2)]
+}
+
+function timeMs(command, args, env = baseEnv) {
+  const start = process.hrtime.bigint()
+  const result = spawnSync(command, args, {env, stdio: 'ignore'})
+  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}`)
+  return Number(process.hrtime.bigint() - start) / 1e6
+}
+
+/** Like timeMs, but leaves the event loop free (the AWS proxy runs in this process). */
+async function timeAsyncMs(command, args, env) {
+  const start = process.hrtime.bigint()
+  const code = await new Promise((resolvePromise) => {
+    spawn(command, args, {env, stdio: ['ignore', 'ignore', 'inherit']}).on('close', resolvePromise)
+  })
+  if (code !== 0) throw new Error(`${command} exited ${code}`)
+  return Number(process.hrtime.bigint() - start) / 1e6
+}
+
+const mbps = (run) => (run.bytes / 1e6 / run.seconds).toFixed(0)
+
+function startup(runs = 21) {
+  const keyflow = []
+  const bare = []
+  for (let index = 0; index < runs; index++) {
+    keyflow.push(timeMs(process.execPath, [BIN, 'run', '--', 'true']))
+    bare.push(timeMs(process.execPath, ['-e', "require('node:child_process').spawnSync('true')"]))
+  }
+
+  const [k, b] = [median(keyflow), median(bare)]
+  console.log(`startup  keyflow run -- true: median ${k.toFixed(1)} ms; node -e 0 + spawn true: ${b.toFixed(1)} ms; ratio ${(k / b).toFixed(2)}x, +${(k - b).toFixed(1)} ms (${runs} runs each)`)
+}
+
+/** Runs `command` with stdout piped here and counted; samples the RSS peak of `pid` while it runs. */
+async function pipeRun(command, args, env) {
+  const child = spawn(command, args, {env, stdio: ['ignore', 'pipe', 'inherit']})
+  let bytes = 0
+  let peakKb = 0
+  const sample = () => {
+    try {
+      const hwm = /VmHWM:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))
+      if (hwm) peakKb = Math.max(peakKb, Number(hwm[1]))
+    } catch {}
+  }
+
+  const sampler = setInterval(sample, 50)
+  child.stdout.on('data', (chunk) => {
+    bytes += chunk.length
+  })
+  const start = process.hrtime.bigint()
+  const code = await new Promise((resolvePromise) => {
+    child.stdout.on('end', sample)
+    child.on('close', resolvePromise)
+  })
+  clearInterval(sampler)
+  if (code !== 0) throw new Error(`${command} exited ${code}`)
+  return {bytes, peakKb, seconds: Number(process.hrtime.bigint() - start) / 1e9}
+}
+
+async function mask(totalMiB = 1024, secretCount = 1000) {
+  const secrets = Array.from({length: secretCount}, () => randomBytes(12 + Math.floor(Math.random() * 24)).toString("base64url"))
+  const envFile = join(dir, 'secrets.env')
+  writeFileSync(envFile, secrets.map((value, index) => `S${index}=${value}`).join('\n') + '\n', {mode: 0o600})
+  writeFileSync(join(dir, 'keyflow.json'), JSON.stringify({envFiles: [envFile], run: {mask: 'always', secrets: secrets.map((_, index) => `S${index}`)}}))
+  // 16 MiB of log-like text with a secret every ~64 KiB, repeated up to the total.
+  const lines = []
+  let size = 0
+  for (let index = 0; size < 16 * 1024 * 1024; index++) {
+    const line = index % 700 === 0 ? `INFO request ${index} token=${secrets[index % secretCount]} ok\n` : `INFO 2026-11-24T05:00:00Z worker-${index % 8} processed record ${index} in ${index % 97} ms status=ok\n`
+    lines.push(line)
+    size += line.length
+  }
+
+  const data = join(dir, 'data.log')
+  writeFileSync(data, lines.join(''))
+  const repeats = Math.round(totalMiB / 16)
+  const producer = ['sh', '-c', `i=0; while [ $i -lt ${repeats} ]; do cat "$0"; i=$((i+1)); done`, data]
+  const env = {...baseEnv, KEYFLOW_PROJECT_FILE: join(dir, 'keyflow.json')}
+  const plain = await pipeRun(producer[0], producer.slice(1), env)
+  const masked = await pipeRun(process.execPath, [BIN, 'run', '--', ...producer], env)
+  console.log(
+    `mask     ${(plain.bytes / 2 ** 30).toFixed(2)} GiB, ${secretCount} secrets of 16..47 chars: keyflow run ${mbps(masked)} MB/s (${masked.seconds.toFixed(2)} s, out ${(masked.bytes / 2 ** 30).toFixed(2)} GiB); ` +
+      `without keyflow ${mbps(plain)} MB/s (${plain.seconds.toFixed(2)} s); keyflow peak RSS ${(masked.peakKb / 1024).toFixed(0)} MB`,
+  )
+}
+
+async function freePort() {
+  return new Promise((resolvePromise) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address()
+      server.close(() => resolvePromise(port))
+    })
+  })
+}
+
+async function aws(count = 100, delayMs = 50) {
+  const port = await freePort()
+  const moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {stdio: 'ignore'})
+  const motoUrl = `http://127.0.0.1:${port}`
+  try {
+    for (let ready = false; !ready; ) {
+      try {
+        // eslint-disable-next-line no-await-in-loop
+        ready = (await fetch(`${motoUrl}/moto-api/data.json`)).ok
+      } catch {
+        // eslint-disable-next-line no-await-in-loop
+        await new Promise((resolvePromise) => {
+          setTimeout(resolvePromise, 100)
+        })
+      }
+    }
+
+    const proxy = await startCountingProxy(motoUrl, {delayMs})
+    const awsEnv = {AWS_ACCESS_KEY_ID: 'bench', AWS_EC2_METADATA_DISABLED: 'true', AWS_ENDPOINT_URL: proxy.url, AWS_REGION: 'us-east-1', AWS_SECRET_ACCESS_KEY: 'bench'}
+    Object.assign(process.env, awsEnv, {AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true'})
+    const sdk = await import('@aws-sdk/client-secrets-manager')
+    const client = new sdk.SecretsManagerClient({endpoint: motoUrl, maxAttempts: 1, region: 'us-east-1'})
+    const names = Array.from({length: count}, (_, index) => `BENCH_${index}`)
+    await Promise.all(names.map((name) => client.send(new sdk.CreateSecretCommand({Name: name, SecretString: randomBytes(16).toString('hex')}))))
+
+    const sequential = new sdk.SecretsManagerClient({endpoint: proxy.url, region: 'us-east-1'})
+    let start = process.hrtime.bigint()
+    // The baseline is one call after another, as a tool without batching makes them.
+    // eslint-disable-next-line no-await-in-loop
+    for (const name of names) await sequential.send(new sdk.GetSecretValueCommand({SecretId: name}))
+    const sequentialMs = Number(process.hrtime.bigint() - start) / 1e6
+
+    const {parseReference} = await import(join(ROOT, 'dist', 'lib', 'secret', 'reference.js'))
+    const {resolveReferences} = await import(join(ROOT, 'dist', 'lib', 'secret', 'chain.js'))
+    const {resolveSettings} = await import(join(ROOT, 'dist', 'lib', 'settings', 'settings.js'))
+    const settings = resolveSettings({env: {...baseEnv, ...awsEnv}, flags: {sources: ['aws']}})
+    const resolverMs = []
+    for (let run = 0; run < 5; run++) {
+      start = process.hrtime.bigint()
+      // eslint-disable-next-line no-await-in-loop
+      const resolved = await resolveReferences(names.map((name) => parseReference(name)), settings)
+      resolverMs.push(Number(process.hrtime.bigint() - start) / 1e6)
+      if (!resolved.every((resolution) => resolution.ok)) throw new Error('a secret did not resolve')
+    }
+
+    proxy.reset()
+    const runMs = []
+    // eslint-disable-next-line no-await-in-loop
+    for (let run = 0; run < 5; run++) runMs.push(await timeAsyncMs(process.execPath, [BIN, 'run', ...names.flatMap((name) => ['--secret', name]), '--', 'true'], {...baseEnv, ...awsEnv}))
+    const callsPerRun = proxy.total() / 5
+    await proxy.stop()
+    const resolver = median(resolverMs)
+    console.log(
+      `aws      ${count} secrets, +${delayMs} ms per call: sequential GetSecretValue ${sequentialMs.toFixed(0)} ms; keyflow resolver ${resolver.toFixed(0)} ms (${(sequentialMs / resolver).toFixed(1)}x); ` +
+        `keyflow run -- true end to end ${median(runMs).toFixed(0)} ms (${(sequentialMs / median(runMs)).toFixed(1)}x, ${callsPerRun} API calls per run)`,
+    )
+  } finally {
+    moto.kill('SIGTERM')
+  }
+}
+
+const wanted = process.argv.slice(2)
+const all = wanted.length === 0
+try {
+  if (all || wanted.includes('startup')) startup()
+  if (all || wanted.includes('mask')) await mask(Number(process.env.BENCH_MASK_MIB ?? 1024))
+  if (all || wanted.includes('aws')) await aws()
+} finally {
+  rmSync(dir, {force: true, recursive: true})
+}

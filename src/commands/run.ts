@@ -1,0 +1,48 @@
+import {Flags} from '@oclif/core'
+
+import {BaseCommand} from '../lib/cli/base-command.js'
+import {resolverFlags} from '../lib/cli/resolver-flags.js'
+import {ExitCode, KeyflowError} from '../lib/errors.js'
+import {ENV_STYLES, MASK_MODES} from '../lib/run/project.js'
+import {runWithSecrets} from '../lib/run/run.js'
+
+export default class Run extends BaseCommand {
+  static description = `Run a command with secrets in its environment and its output masked.
+
+Everything after -- is the command, run without a shell. Each secret is injected as PREFECT__CONTEXT__SECRETS__NAME (what prefect.context.secrets reads); --env-style plain or both also sets NAME. Secrets declared in the "run" section of keyflow.json are injected without flags. Everything is resolved before the command starts: if anything required is missing, nothing runs and every problem is listed.
+
+Output that is not a terminal has every injected value replaced by *****. keyflow exits with the command's exit code (128+N if a signal killed it) and forwards SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, and SIGINT and SIGQUIT when no terminal delivers them. See docs/run.md.`
+  static enableJsonFlag = false
+  static examples = [
+    {command: '<%= config.bin %> <%= command.id %> --secret DB_PASSWORD -- python flow.py', description: 'Inject one secret for a Prefect 1 flow'},
+    {command: '<%= config.bin %> <%= command.id %> --secret DB_PASSWORD=db-credentials#password --env-style both -- ./deploy.sh', description: 'Pick a key of a JSON secret, also as a plain variable'},
+    {command: '<%= config.bin %> <%= command.id %> --source app/prod-env -- node flow.mjs', description: 'Inject every key of a JSON secret, as Metaflow @secrets does'},
+    {command: '<%= config.bin %> <%= command.id %> -- python flow.py', description: 'Inject what keyflow.json declares'},
+  ]
+  static flags = {
+    ...resolverFlags,
+    'env-style': Flags.option({description: 'prefect: PREFECT__CONTEXT__SECRETS__NAME; plain: NAME; both: both (default prefect, or run.envStyle).', options: ENV_STYLES})(),
+    mask: Flags.option({description: 'Mask injected values in output: auto (when not a terminal), always, never (default auto, or run.mask).', options: MASK_MODES})(),
+    pristine: Flags.boolean({allowNo: true, description: 'Start the command from a minimal environment: PATH, HOME, USER, LANG, TERM, TMPDIR and the injected secrets.'}),
+    secret: Flags.string({description: 'A secret to inject: NAME (through the chain) or ALIAS=REFERENCE. Repeatable.', multiple: true}),
+    source: Flags.string({description: 'An AWS secret holding a JSON object: each key is injected (Metaflow @secrets sources). Repeatable.', multiple: true}),
+  }
+  static strict = false
+  static summary = 'Run a command with secrets injected and its output masked.'
+  static usage = '<%= command.id %> [FLAGS] -- COMMAND [ARGS...]'
+
+  async run(): Promise<void> {
+    // Only what precedes -- is keyflow's; the command's own flags must never be parsed here.
+    const {argv} = this
+    const dashes = argv.indexOf('--')
+    if (dashes === -1) {
+      throw new KeyflowError('Put the command after --.', {code: 'USAGE', exit: ExitCode.USAGE, fix: 'keyflow run --secret DB_PASSWORD -- python flow.py'})
+    }
+
+    const {flags} = await this.parse(Run, argv.slice(0, dashes))
+    const code = await runWithSecrets(argv.slice(dashes + 1), flags)
+    // keyflow's exit code is the command's; oclif's this.exit() would render it as an error.
+    // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit
+    process.exit(code)
+  }
+}

@@ -1,0 +1,172 @@
+import {ExitCode, KeyflowError} from '../errors.js'
+import {combineErrors, Resolution, resolveReferences} from '../secret/chain.js'
+import {ENV_NAME} from '../secret/reference.js'
+import {ResolvedSettings} from '../settings/settings.js'
+import {SecretDeclaration, SourceDeclaration} from './project.js'
+
+/**
+ * The injection plan: what `keyflow run` puts into the child's environment, gathered from
+ * several providers that all resolve at once. The reference provider here handles --secret,
+ * --source and the project file's secrets and sources in one resolveReferences call (so AWS
+ * sees BatchGetSecretValue calls of 20 ids); other providers (blocks) add their own entries
+ * alongside. Every problem from every provider is collected, and nothing runs unless there
+ * are none.
+ */
+
+export interface Injection {
+  /** The name before styling: PREFECT__CONTEXT__SECRETS__<key> and/or <key>. */
+  key: string
+  /** Where it was asked for: a flag, a place in the project file, a block. */
+  origin: string
+  value: string
+}
+
+export interface Problem {
+  error: KeyflowError
+  label: string
+}
+
+export interface ProviderResult {
+  injections: Injection[]
+  /** Optional things that were not found, by origin: reported, not fatal. */
+  notes: string[]
+  problems: Problem[]
+}
+
+export type InjectionProvider = (settings: ResolvedSettings) => Promise<ProviderResult>
+
+function badValue(message: string, label: string, fix: string): Problem {
+  return {error: new KeyflowError(message, {code: 'BAD_INJECTION', exit: ExitCode.BAD_VALUE, fix}), label}
+}
+
+/** A value a child's environment can hold: text without NUL bytes. */
+function envValue(value: string | Uint8Array, label: string): Problem | string {
+  if (typeof value !== 'string') return badValue('The secret is binary and cannot be put in an environment variable.', label, 'Store it as text (e.g. base64) or pick a key of a JSON secret with #KEY.')
+  if (value.includes('\0')) return badValue('The value holds a NUL byte, which an environment variable cannot carry.', label, 'Store the value without NUL bytes.')
+  return value
+}
+
+/** Metaflow's key rules: `-`, `.` and `/` become `_`, then it must be a valid variable name. */
+function sourceKeys(object: Record<string, unknown>, label: string): {injections: Array<{key: string; value: unknown}>; problems: Problem[]} {
+  const problems: Problem[] = []
+  const seen = new Map<string, string>()
+  const injections: Array<{key: string; value: unknown}> = []
+  for (const [raw, value] of Object.entries(object)) {
+    const key = raw.replaceAll(/[./-]/g, '_')
+    if (!ENV_NAME.test(key)) {
+      problems.push(badValue(`Key ${JSON.stringify(raw)} is not a valid environment variable name.`, label, 'Keys must be letters, digits and _ (-, . and / become _), not starting with a digit.'))
+    } else if (seen.has(key)) {
+      problems.push(badValue(`Keys ${JSON.stringify(seen.get(key))} and ${JSON.stringify(raw)} both become ${key}.`, label, 'Rename one of the keys.'))
+    } else {
+      seen.set(key, raw)
+      injections.push({key, value})
+    }
+  }
+
+  return {injections, problems}
+}
+
+function expandSource(resolution: Extract<Resolution, {ok: true}>, origin: string): ProviderResult {
+  const label = `source ${JSON.stringify(resolution.reference.text)}`
+  const result: ProviderResult = {injections: [], notes: [], problems: []}
+  const text = envValue(resolution.value, label)
+  if (typeof text !== 'string') return {...result, problems: [text]}
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(text)
+  } catch {
+    // JSON.parse's message quotes the text: never forward it.
+    return {...result, problems: [badValue('A source must hold a JSON object; this one is not JSON.', label, 'Store the secret as {"KEY": "value", ...}.')]}
+  }
+
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
+    return {...result, problems: [badValue(`A source must hold a JSON object, not ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`}.`, label, 'Store the secret as {"KEY": "value", ...}.')]}
+  }
+
+  const {injections, problems} = sourceKeys(parsed as Record<string, unknown>, label)
+  result.problems.push(...problems)
+  for (const {key, value} of injections) {
+    // Strings as they are; anything else as its JSON text, which is what a flow parses back.
+    const checked = envValue(typeof value === 'string' ? value : JSON.stringify(value), `${label} key ${key}`)
+    if (typeof checked === 'string') result.injections.push({key, origin, value: checked})
+    else result.problems.push(checked)
+  }
+
+  return result
+}
+
+const isOptionalMiss = (declaration: {optional: boolean}, resolution: Resolution) =>
+  declaration.optional && !resolution.ok && resolution.error.code === 'SECRET_NOT_FOUND'
+
+export function referenceProvider(secrets: SecretDeclaration[], sources: SourceDeclaration[]): InjectionProvider {
+  return async (settings) => {
+    const resolutions = await resolveReferences([...secrets, ...sources].map(({reference}) => reference), settings)
+    const result: ProviderResult = {injections: [], notes: [], problems: []}
+    for (const [index, declaration] of [...secrets, ...sources].entries()) {
+      const resolution = resolutions[index]
+      const isSource = index >= secrets.length
+      const label = `${isSource ? 'source' : 'secret'} ${JSON.stringify(declaration.reference.text)}`
+      if (isOptionalMiss(declaration, resolution)) {
+        result.notes.push(`optional ${label} (${declaration.origin}) was not found; nothing injected for it.`)
+      } else if (!resolution.ok) {
+        result.problems.push({error: resolution.error, label: `${label} (${declaration.origin})`})
+      } else if (isSource) {
+        const expanded = expandSource(resolution, declaration.origin)
+        result.injections.push(...expanded.injections)
+        result.problems.push(...expanded.problems)
+      } else {
+        const value = envValue(resolution.value, label)
+        if (typeof value === 'string') result.injections.push({key: (declaration as SecretDeclaration).key, origin: declaration.origin, value})
+        else result.problems.push(value)
+      }
+    }
+
+    return result
+  }
+}
+
+/** Invalid names fail before anything is resolved: no call is made for a run that cannot start. */
+export function checkKeys(secrets: SecretDeclaration[]): void {
+  const bad = secrets.filter(({key}) => !ENV_NAME.test(key))
+  if (bad.length === 0) return
+  throw new KeyflowError(`${bad.length === 1 ? 'A name is' : `${bad.length} names are`} not valid environment variable names.`, {
+    code: 'INVALID_ENV_NAME',
+    details: bad.map(({key, origin, reference}) => `${JSON.stringify(key)} from ${JSON.stringify(reference.text)} (${origin})`),
+    exit: ExitCode.USAGE,
+    fix: 'Names are letters, digits and _, not starting with a digit. Give one with ALIAS=REFERENCE, e.g. --secret DB_PASSWORD=db-credentials#password.',
+  })
+}
+
+export interface Plan {
+  injections: Injection[]
+  notes: string[]
+}
+
+/** Runs every provider in parallel; throws one error listing every problem, collisions included. */
+export async function resolvePlan(providers: InjectionProvider[], settings: ResolvedSettings): Promise<Plan> {
+  const results = await Promise.all(providers.map((provider) => provider(settings)))
+  const injections = results.flatMap((result) => result.injections)
+  const problems = results.flatMap((result) => result.problems)
+  const first = new Map<string, Injection>()
+  for (const injection of injections) {
+    const earlier = first.get(injection.key)
+    if (earlier) {
+      problems.push({
+        error: new KeyflowError(`${injection.key} is injected by both ${earlier.origin} and ${injection.origin}.`, {code: 'INJECTION_COLLISION', exit: ExitCode.CONFLICT}),
+        label: injection.key,
+      })
+    } else {
+      first.set(injection.key, injection)
+    }
+  }
+
+  if (problems.length === 1) {
+    const [{error, label}] = problems
+    throw new KeyflowError(`${label}: ${error.message}`, {code: error.code, details: error.details, exit: error.exit, fix: error.fix, where: error.where})
+  }
+
+  const failure = combineErrors(problems, 'problems: nothing was run.')
+  if (failure) throw failure
+
+  return {injections, notes: results.flatMap((result) => result.notes)}
+}

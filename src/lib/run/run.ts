@@ -1,0 +1,115 @@
+import {ExitCode, KeyflowError} from '../errors.js'
+import {warn} from '../output/warn.js'
+import {parseAliasedReference} from '../secret/reference.js'
+import {resolveSettings, settingsFlags} from '../settings/settings.js'
+import {childEnvironment} from './environment.js'
+import {MaskSet, MIN_MASK_BYTES} from './masker.js'
+import {checkKeys, Injection, InjectionProvider, referenceProvider, resolvePlan} from './plan.js'
+import {declared, EnvStyle, MaskMode, parseRunSection, parseSource, RunDeclarations, SecretDeclaration, SourceDeclaration} from './project.js'
+import {supervise} from './supervise.js'
+
+/**
+ * `keyflow run [FLAGS] -- COMMAND [ARGS...]` (docs/run.md): gather what the flow needs from
+ * flags and the project file, resolve all of it at once, and only when every required
+ * secret is there, run the command with them in its environment and its output masked.
+ */
+
+export interface RunFlags {
+  [setting: string]: unknown
+  /** TYPE/NAME of blocks to inject (the --block flag, once wired). */
+  block?: string[]
+  'env-style'?: EnvStyle
+  mask?: MaskMode
+  pristine?: boolean
+  secret?: string[]
+  source?: string[]
+}
+
+export interface RunHooks {
+  /** Resolves `blocks` declarations into injections (the block provider plugs in here). */
+  blocks?: (blocks: RunDeclarations['blocks']) => InjectionProvider
+}
+
+/** Every injected value, and the string leaves of JSON values (a flow may print one field of a JSON secret). */
+function maskValues(injections: Injection[]): {short: string[]; values: string[]} {
+  const short = new Set<string>()
+  const values: string[] = []
+  const add = (value: string, key: string) => {
+    if (Buffer.byteLength(value) >= MIN_MASK_BYTES) values.push(value)
+    else if (value !== '') short.add(key)
+  }
+
+  const leaves = (node: unknown, key: string): void => {
+    if (typeof node === 'string') add(node, key)
+    else if (typeof node === 'object' && node !== null) for (const child of Object.values(node)) leaves(child, key)
+  }
+
+  for (const {key, value} of injections) {
+    add(value, key)
+    if (/^\s*[[{]/.test(value)) {
+      try {
+        leaves(JSON.parse(value), key)
+      } catch {}
+    }
+  }
+
+  return {short: [...short], values}
+}
+
+function masking(injections: Injection[], mode: MaskMode) {
+  const stdout = mode === 'always' || (mode === 'auto' && process.stdout.isTTY !== true)
+  const stderr = mode === 'always' || (mode === 'auto' && process.stderr.isTTY !== true)
+  if (mode === 'never' || (!stdout && !stderr)) return
+  const {short, values} = maskValues(injections)
+  if (short.length > 0) {
+    warn(`${short.length === 1 ? 'The value of' : 'Values of'} ${short.join(', ')} ${short.length === 1 ? 'is' : 'are'} shorter than ${MIN_MASK_BYTES} bytes and will not be masked in the output.`)
+  }
+
+  const set = new MaskSet(values)
+  return set.size === 0 ? undefined : {set, stderr, stdout}
+}
+
+/** Runs the command; resolves to the exit code keyflow must exit with. */
+export async function runWithSecrets(command: string[], flags: RunFlags, hooks: RunHooks = {}): Promise<number> {
+  if (command.length === 0 || command[0] === '') {
+    throw new KeyflowError('No command to run.', {code: 'USAGE', exit: ExitCode.USAGE, fix: 'Put the command after --: keyflow run --secret DB_PASSWORD -- python flow.py'})
+  }
+
+  const settings = resolveSettings({flags: settingsFlags(flags)})
+  const project = parseRunSection(settings.projectConfig.run, settings.projectFile)
+  const flagSecrets: SecretDeclaration[] = (flags.secret ?? []).map((text) =>
+    declared(`--secret ${text}`, () => ({...parseAliasedReference(text), optional: false, origin: `--secret ${text}`})),
+  )
+  const flagSources: SourceDeclaration[] = (flags.source ?? []).map((text) =>
+    declared(`--source ${text}`, () => ({optional: false, origin: `--source ${text}`, reference: parseSource(text)})),
+  )
+  // A flag names the secret for this run: it replaces the project file's entry of the same name.
+  const flagKeys = new Set(flagSecrets.map(({key}) => key))
+  const secrets = [...flagSecrets, ...project.secrets.filter(({key}) => !flagKeys.has(key))]
+  checkKeys(secrets)
+
+  const providers = [referenceProvider(secrets, [...flagSources, ...project.sources])]
+  const blocks = [...(flags.block ?? []).map((name) => ({name, optional: false, origin: `--block ${name}`})), ...project.blocks]
+  if (blocks.length > 0) {
+    if (!hooks.blocks) {
+      throw new KeyflowError('This keyflow cannot inject blocks yet.', {code: 'USAGE', exit: ExitCode.USAGE, fix: 'Remove "blocks" from the run section.', where: settings.projectFile})
+    }
+
+    providers.push(hooks.blocks(blocks))
+  }
+
+  const plan = await resolvePlan(providers, settings)
+  for (const note of plan.notes) warn(note)
+  const style = flags['env-style'] ?? project.envStyle ?? 'prefect'
+  const {env, warnings} = childEnvironment(settings.env, plan.injections, style, flags.pristine ?? project.pristine ?? false)
+  for (const warning of warnings) warn(warning)
+
+  const [program, ...args] = command
+  const exit = await supervise({args, command: program, env, masking: masking(plan.injections, flags.mask ?? project.mask ?? 'auto')})
+  // Like shells, silent about SIGPIPE: it is how a pipeline tells a writer its reader is done.
+  if (exit.signal && exit.signal.name !== 'SIGPIPE') {
+    process.stderr.write(`keyflow: ${program} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)
+  }
+
+  return exit.code
+}

@@ -1,0 +1,211 @@
+import {ChildProcess, spawn} from 'node:child_process'
+import {readFileSync, statSync} from 'node:fs'
+import {constants} from 'node:os'
+import {Readable, Writable} from 'node:stream'
+
+import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
+import {MaskSet, StreamMasker} from './masker.js'
+
+/**
+ * Runs the child the way a shell would and stays out of its way (docs/run.md "Signals and
+ * exit codes"): no shell, same process group (an interactive child keeps the terminal),
+ * stdin untouched, stdout/stderr either the terminal itself or a masking pipe. Signal
+ * handlers are installed before the spawn and removed after the child is gone, so a signal
+ * is never lost in between and never kills keyflow while the child lives.
+ */
+
+export const FORWARDED_SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const
+/** Signals the terminal's keyboard sends to the whole foreground group: Ctrl-C, Ctrl-\. */
+export const KEYBOARD_SIGNALS = ['SIGINT', 'SIGQUIT'] as const
+
+/** After the child exits, a pipe still held open by its own children is let go once quiet this long. */
+const QUIET_MS = 100
+
+export interface SuperviseOptions {
+  args: string[]
+  command: string
+  env: Record<string, string>
+  /** The secrets to mask, and which streams go through the masker; the others are inherited. */
+  masking?: {set: MaskSet; stderr: boolean; stdout: boolean}
+}
+
+export interface ChildExit {
+  code: number
+  /** Set when the child was killed by a signal; code is then 128+N. */
+  signal?: {name: NodeJS.Signals; number: number}
+}
+
+/**
+ * Whether a Ctrl-C (or Ctrl-\) at the terminal already reaches the child: keyflow is in the
+ * foreground process group of its controlling terminal, and the child shares keyflow's group.
+ * Then forwarding it would deliver it twice. Linux tells exactly (/proc/self/stat: pgrp,
+ * tpgid); elsewhere a terminal on stdin is taken as the sign.
+ */
+export function terminalDeliversKeyboardSignals(): boolean {
+  try {
+    const stat = readFileSync('/proc/self/stat', 'utf8')
+    // After the command name: state ppid pgrp session tty_nr tpgid ...
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+    return Number(fields[5]) > 0 && fields[5] === fields[2]
+  } catch {
+    return process.stdin.isTTY === true
+  }
+}
+
+function spawnError(command: string, error: unknown): KeyflowError {
+  const code = errnoCode(error)
+  let exists = false
+  try {
+    exists = command.includes('/') && statSync(command).isFile()
+  } catch {}
+
+  if (code === 'ENOENT') {
+    return new KeyflowError(exists ? `Cannot run ${command}: its interpreter (the #! line) was not found.` : `Command not found: ${command}`, {
+      code: 'COMMAND_NOT_FOUND',
+      exit: ExitCode.COMMAND_NOT_FOUND,
+      fix: exists ? 'Fix the #! line or install the interpreter.' : command.includes('/') ? 'Check the path.' : 'Check the spelling, or give its path; PATH is searched as a shell would.',
+    })
+  }
+
+  const reasons: Record<string, string> = {EACCES: 'permission denied (is it executable? is it a directory?)', ENOEXEC: 'not an executable format (a script needs a #! line)', EPERM: 'operation not permitted'}
+  return new KeyflowError(`Cannot execute ${command}: ${reasons[code ?? ''] ?? code ?? 'unknown error'}.`, {
+    code: 'CANNOT_EXECUTE',
+    exit: ExitCode.CANNOT_EXECUTE,
+    fix: code === 'EACCES' ? `chmod +x ${command}, or run it through its interpreter.` : 'Check the file.',
+  })
+}
+
+/**
+ * Copies `source` to `target` through a masker, with backpressure. Resolves when the source
+ * ends, or, once the child has exited, when it has been quiet for QUIET_MS (a background
+ * grandchild may hold the pipe open forever). A broken target (EPIPE: `| head`) calls
+ * `onBroken` and closes the source. Resolves to whether the target is still writable.
+ */
+async function pump(source: Readable, target: Writable, {exited, onBroken, set}: {exited: Promise<unknown>; onBroken: () => void; set: MaskSet}): Promise<boolean> {
+  return new Promise((resolve) => {
+    let lastData = Date.now()
+    let blocked = false
+    let broken = false
+    let done = false
+    const write = (chunks: Buffer[]) => {
+      if (broken) return
+      let flowing = true
+      for (const chunk of chunks) flowing = target.write(chunk) && flowing
+      if (!flowing && !blocked) {
+        blocked = true
+        source.pause()
+        target.once('drain', () => {
+          blocked = false
+          lastData = Date.now()
+          source.resume()
+        })
+      }
+    }
+
+    const masker = new StreamMasker(set, (chunk) => write([chunk]))
+    let quiet: NodeJS.Timeout | undefined
+    const finish = () => {
+      if (done) return
+      done = true
+      if (quiet) clearInterval(quiet)
+      target.off('error', onTargetError)
+      write(masker.end())
+      resolve(!broken)
+    }
+
+    const onTargetError = () => {
+      broken = true
+      onBroken()
+      source.destroy()
+      finish()
+    }
+
+    target.on('error', onTargetError)
+    source.on('data', (chunk: Buffer) => {
+      lastData = Date.now()
+      write(masker.write(chunk))
+    })
+    source.once('end', finish)
+    source.once('close', finish)
+    source.once('error', finish)
+    exited.then(() => {
+      if (done) return
+      quiet = setInterval(() => {
+        if (!blocked && Date.now() - lastData >= QUIET_MS) {
+          source.destroy()
+          finish()
+        }
+      }, QUIET_MS / 2)
+    })
+  })
+}
+
+async function drained(stream: Writable): Promise<void> {
+  if (!stream.writableNeedDrain) return
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      stream.off('drain', done).off('error', done).off('close', done)
+      resolve()
+    }
+
+    stream.on('drain', done).on('error', done).on('close', done)
+  })
+}
+
+export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
+  let child: ChildProcess | undefined
+  const live = () => child !== undefined && child.exitCode === null && child.signalCode === null
+  const handlers = new Map<NodeJS.Signals, () => void>(FORWARDED_SIGNALS.map((signal) => [signal, () => live() && child!.kill(signal)]))
+  for (const signal of KEYBOARD_SIGNALS) {
+    handlers.set(signal, () => live() && !terminalDeliversKeyboardSignals() && child!.kill(signal))
+  }
+
+  for (const [signal, handler] of handlers) process.on(signal, handler)
+  const uninstall = () => {
+    for (const [signal, handler] of handlers) process.off(signal, handler)
+  }
+
+  const {masking} = options
+  try {
+    child = spawn(options.command, options.args, {
+      env: options.env,
+      stdio: ['inherit', masking?.stdout ? 'pipe' : 'inherit', masking?.stderr ? 'pipe' : 'inherit'],
+    })
+  } catch (error) {
+    uninstall()
+    throw spawnError(options.command, error)
+  }
+
+  const spawned = child
+  const exited = new Promise<{code: null | number; signal: NodeJS.Signals | null}>((resolve) => {
+    spawned.once('exit', (code, signal) => resolve({code, signal}))
+  })
+  const started = await new Promise<{error?: unknown}>((resolve) => {
+    spawned.once('spawn', () => resolve({}))
+    spawned.once('error', (error) => resolve({error}))
+  })
+  if ('error' in started) {
+    uninstall()
+    throw spawnError(options.command, started.error)
+  }
+
+  // Where keyflow's output went away (`| head`), the child gets what a writer in a shell
+  // pipeline gets: SIGPIPE (the pipe between them is a socket, which would only say ECONNRESET).
+  const brokenPipe = () => live() && spawned.kill('SIGPIPE')
+  const pumps = [
+    {source: spawned.stdout, target: process.stdout},
+    {source: spawned.stderr, target: process.stderr},
+  ].map(async ({source, target}) => {
+    // Where writes are asynchronous (a pipe on macOS), keyflow's exit must not cut the tail off.
+    if (source && masking && (await pump(source, target, {exited, onBroken: brokenPipe, set: masking.set}))) await drained(target)
+  })
+  const {code, signal} = await exited
+  await Promise.all(pumps)
+  uninstall()
+  if (signal) {
+    const number = constants.signals[signal] ?? 0
+    return {code: 128 + number, signal: {name: signal, number}}
+  }
+
+  return {code: code ?? ExitCode.INTERNAL}
+}

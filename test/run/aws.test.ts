@@ -1,0 +1,112 @@
+import {expect} from 'chai'
+import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {assertNoCanary, canary} from '../support/canary.js'
+import {baseEnv, runCli, tempDir} from '../support/cli.js'
+import {CountingProxy, startCountingProxy} from '../support/counting-proxy.mjs'
+import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
+import {fixture, parseReport, sha256} from './support.js'
+
+const CONTEXT = 'PREFECT__CONTEXT__SECRETS__'
+
+describe('run: AWS Secrets Manager (moto)', () => {
+  let moto: Moto
+  let proxy: CountingProxy
+  let client: Awaited<ReturnType<typeof motoClient>>
+  let home: {cleanup: () => void; path: string}
+  let env: Record<string, string>
+
+  before(async function () {
+    requireMoto(this)
+    moto = await startMoto()
+    proxy = await startCountingProxy(moto.url)
+    client = await motoClient(moto)
+  })
+
+  after(async () => {
+    await proxy?.stop()
+    await moto?.stop()
+  })
+
+  beforeEach(async () => {
+    await moto.reset()
+    proxy.reset()
+    home = tempDir()
+    env = {...baseEnv(home.path), ...moto.env, AWS_ENDPOINT_URL: proxy.url}
+  })
+
+  afterEach(() => home.cleanup())
+
+  it('resolves 100 secrets in at most 5 API calls and injects them all', async () => {
+    const names = Array.from({length: 100}, (_, index) => `APP_SECRET_${String(index).padStart(3, '0')}`)
+    const values = names.map((name) => canary(name.toLowerCase()))
+    await Promise.all(names.map(async (name, index) => client.create(name, values[index])))
+    proxy.reset()
+    const result = await runCli(['run', ...names.flatMap((name) => ['--secret', name]), '--', process.execPath, fixture('report.mjs'), ...names.map((name) => CONTEXT + name)], {env})
+    expect(result.code, result.stderr).to.equal(0)
+    expect(proxy.total()).to.be.at.most(5)
+    expect(proxy.counts.get('secretsmanager.BatchGetSecretValue')).to.equal(5)
+    const {digests} = parseReport(result.stdout)
+    expect(names.every((name, index) => digests[CONTEXT + name] === sha256(values[index]))).to.equal(true)
+    assertNoCanary(result.stdout + result.stderr, values, 'keyflow output')
+  })
+
+  it('uses GetSecretValue only for a pinned version', async () => {
+    const value = canary('pinned')
+    await client.create('pinned-secret', value)
+    await client.create('UNPINNED_A', canary('a'))
+    await client.create('UNPINNED_B', canary('b'))
+    proxy.reset()
+    const result = await runCli(['run', '--secret', 'PINNED=aws-sm://pinned-secret?stage=AWSCURRENT', '--secret', 'UNPINNED_A', '--secret', 'UNPINNED_B', '--', process.execPath, fixture('report.mjs'), `${CONTEXT}PINNED`], {env})
+    expect(result.code, result.stderr).to.equal(0)
+    expect(proxy.counts.get('secretsmanager.GetSecretValue')).to.equal(1)
+    expect(proxy.counts.get('secretsmanager.BatchGetSecretValue')).to.equal(1)
+    expect(parseReport(result.stdout).digests[`${CONTEXT}PINNED`] === sha256(value)).to.equal(true)
+  })
+
+  it('injects every key of a --source JSON object, Metaflow style', async () => {
+    const password = canary('source-password')
+    await client.create('app/env', JSON.stringify({'db-host': 'db.internal', DB_PASSWORD: password, 'feature.flag': true, port: 5432}))
+    const result = await runCli(['run', '--source', 'app/env', '--env-style', 'plain', '--', process.execPath, fixture('report.mjs'), 'db_host', 'DB_PASSWORD', 'feature_flag', 'port'], {env})
+    expect(result.code, result.stderr).to.equal(0)
+    const {digests} = parseReport(result.stdout)
+    expect(digests.db_host).to.equal(sha256('db.internal'))
+    expect(digests.DB_PASSWORD === sha256(password)).to.equal(true)
+    expect(digests.feature_flag).to.equal(sha256('true'))
+    expect(digests.port).to.equal(sha256('5432'))
+    assertNoCanary(result.stdout + result.stderr, [password], 'keyflow output')
+  })
+
+  it('refuses the same key from two sources, bad keys and non-objects, listing all, running nothing', async () => {
+    const password = canary('dup')
+    await client.create('first', JSON.stringify({SHARED: password}))
+    await client.create('second', JSON.stringify({'1bad': 'x', SHARED: 'other'}))
+    await client.create('not-an-object', JSON.stringify(['a']))
+    await client.create('not-json', `{${password}`)
+    const marker = join(home.path, 'ran')
+    const result = await runCli(['run', '--source', 'first', '--source', 'second', '--source', 'not-an-object', '--source', 'not-json', '--', 'touch', marker], {env})
+    expect(result.code).to.equal(5)
+    expect(result.stderr).to.include('4 problems: nothing was run.')
+    expect(result.stderr).to.include('SHARED is injected by both --source first and --source second')
+    expect(result.stderr).to.include('Key "1bad" is not a valid environment variable name')
+    expect(result.stderr).to.include('not an array')
+    expect(result.stderr).to.include('this one is not JSON')
+    expect(existsSync(marker)).to.equal(false)
+    assertNoCanary(result.stdout + result.stderr, [password], 'keyflow output')
+  })
+
+  it('reads sources and secrets from the project file, optional ones included', async () => {
+    const token = canary('project-token')
+    await client.create('team/shared', JSON.stringify({TOKEN: token}))
+    const file = join(home.path, 'keyflow.json')
+    const {writeFileSync} = await import('node:fs')
+    writeFileSync(file, JSON.stringify({run: {sources: ['team/shared', {id: 'team/absent', optional: true}]}}))
+    const result = await runCli(['run', '--', process.execPath, fixture('report.mjs'), `${CONTEXT}TOKEN`], {cwd: home.path, env: {...env, KEYFLOW_PROJECT_FILE: file}})
+    expect(result.code, result.stderr).to.equal(0)
+    expect(parseReport(result.stdout).digests[`${CONTEXT}TOKEN`] === sha256(token)).to.equal(true)
+    expect(result.stderr).to.include('optional source "aws-sm://team/absent"')
+    expect(proxy.counts.get('secretsmanager.BatchGetSecretValue')).to.equal(1)
+  })
+})
