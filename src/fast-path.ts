@@ -21,7 +21,8 @@ interface ManifestFlag {
 }
 
 interface ManifestCommand {
-  fastPath?: boolean
+  /** true, or 'command-after-dashes' when every argument must follow `--` (keyflow run). */
+  fastPath?: 'command-after-dashes' | boolean
   flags: Record<string, ManifestFlag>
   id: string
 }
@@ -29,6 +30,12 @@ interface ManifestCommand {
 type Handler = (argv: string[], flags: Record<string, unknown>) => Promise<{json: unknown; stdout: string | Uint8Array}>
 
 const HANDLERS: Record<string, Handler> = {
+  async run(argv, flags) {
+    const {runWithSecrets} = await import('./lib/run/run.js')
+    // keyflow's exit code is the command's, as in the oclif command.
+    // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit
+    process.exit(await runWithSecrets(argv, flags))
+  },
   async 'secret:get'(argv, flags) {
     const {secretGet} = await import('./lib/secret/get.js')
     return secretGet(argv, flags)
@@ -47,7 +54,7 @@ function loadCommand(argv: string[]): undefined | {command: ManifestCommand; res
       return undefined
     }
 
-    const command = manifest.commands[id]
+    const command = Object.hasOwn(manifest.commands, id) ? manifest.commands[id] : undefined
     if (!command?.fastPath) return undefined
     return {command, rest: argv.slice(spaced ? words.length : 1)}
   }
@@ -62,12 +69,14 @@ export function parseArgv(
 ): undefined | {argv: string[]; flags: Record<string, unknown>} {
   const flags: Record<string, unknown> = {}
   const argv: string[] = []
+  const afterDashesOnly = command.fastPath === 'command-after-dashes'
   const byChar = new Map(Object.values(command.flags).filter((flag) => flag.char).map((flag) => [flag.char!, flag]))
   for (let index = 0; index < tokens.length; index++) {
     const token = tokens[index]
     if (token === '--') {
+      if (afterDashesOnly && argv.length > 0) return undefined
       argv.push(...tokens.slice(index + 1))
-      break
+      return argv.length > 0 ? {argv, flags: withDefaults(command, flags)} : undefined
     }
 
     // BaseCommand's enableJsonFlag adds --json outside the manifest's flag list.
@@ -87,9 +96,9 @@ export function parseArgv(
       const equals = token.indexOf('=')
       const name = equals === -1 ? token.slice(2) : token.slice(2, equals)
       if (equals !== -1) value = token.slice(equals + 1)
-      flag = command.flags[name]
+      flag = Object.hasOwn(command.flags, name) ? command.flags[name] : undefined
       if (!flag && name.startsWith('no-')) {
-        const negated = command.flags[name.slice(3)]
+        const negated = Object.hasOwn(command.flags, name.slice(3)) ? command.flags[name.slice(3)] : undefined
         if (negated?.type !== 'boolean' || !negated.allowNo || value !== undefined) return undefined
         flags[negated.name] = false
         continue
@@ -117,11 +126,15 @@ export function parseArgv(
     else flags[flag.name] = value
   }
 
+  return argv.length > 0 && !afterDashesOnly ? {argv, flags: withDefaults(command, flags)} : undefined
+}
+
+function withDefaults(command: ManifestCommand, flags: Record<string, unknown>): Record<string, unknown> {
   for (const flag of Object.values(command.flags)) {
     if (!(flag.name in flags) && flag.default !== undefined) flags[flag.name] = flag.default
   }
 
-  return argv.length > 0 ? {argv, flags} : undefined
+  return flags
 }
 
 /** Runs the command and returns true, or returns false to let oclif handle the invocation. */
@@ -133,7 +146,15 @@ export async function runFastPath(tokens: string[]): Promise<boolean> {
   const json = parsed.flags.json === true || process.env.KEYFLOW_CONTENT_TYPE === 'json'
   try {
     const output = await HANDLERS[found.command.id](parsed.argv, parsed.flags)
-    process.stdout.write(json ? JSON.stringify(output.json, null, 2) + '\n' : output.stdout)
+    // A reader that went away (`| head -c1`) is not an error, as on oclif's path. (`run` never
+    // gets here: it exits with its child's code and has its own SIGPIPE handling.)
+    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code !== 'EPIPE') throw error
+      // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit
+      process.exit(process.exitCode ?? 0)
+    })
+    if (!json) process.stdout.write(output.stdout)
+    else if (output.json !== undefined) process.stdout.write(JSON.stringify(output.json, null, 2) + '\n')
   } catch (error) {
     const {reportError} = await import('./lib/output/render-error.js')
     reportError(error, json)

@@ -49,7 +49,8 @@ export function baseEnv(home: string): Record<string, string> {
 
 export async function runCli(args: string[], options: CliOptions = {}): Promise<CliResult> {
   return new Promise((resolvePromise, reject) => {
-    const child = spawn(process.execPath, [options.script ?? BIN, ...args], {
+    // `--`: Node 20 would otherwise check an `--env-file` among the arguments itself (see bin/run.js).
+    const child = spawn(process.execPath, ['--', options.script ?? BIN, ...args], {
       cwd: options.cwd,
       env: (options.env ?? {PATH: process.env.PATH}) as NodeJS.ProcessEnv,
       stdio: ['pipe', 'pipe', 'pipe'],

@@ -18,6 +18,8 @@ export interface Injection {
   key: string
   /** Where it was asked for: a flag, a place in the project file, a block. */
   origin: string
+  /** False for a block's plain fields (a database name...), which are injected but not masked. */
+  secret?: boolean
   value: string
 }
 

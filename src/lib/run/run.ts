@@ -4,8 +4,8 @@ import {parseAliasedReference} from '../secret/reference.js'
 import {resolveSettings, settingsFlags} from '../settings/settings.js'
 import {childEnvironment} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
-import {checkKeys, Injection, InjectionProvider, referenceProvider, resolvePlan} from './plan.js'
-import {declared, EnvStyle, MaskMode, parseRunSection, parseSource, RunDeclarations, SecretDeclaration, SourceDeclaration} from './project.js'
+import {checkKeys, Injection, referenceProvider, resolvePlan} from './plan.js'
+import {declared, EnvStyle, MaskMode, parseRunSection, parseSource, SecretDeclaration, SourceDeclaration} from './project.js'
 import {supervise} from './supervise.js'
 
 /**
@@ -16,18 +16,13 @@ import {supervise} from './supervise.js'
 
 export interface RunFlags {
   [setting: string]: unknown
-  /** TYPE/NAME of blocks to inject (the --block flag, once wired). */
+  /** TYPE/NAME of blocks to inject. */
   block?: string[]
   'env-style'?: EnvStyle
   mask?: MaskMode
   pristine?: boolean
   secret?: string[]
   source?: string[]
-}
-
-export interface RunHooks {
-  /** Resolves `blocks` declarations into injections (the block provider plugs in here). */
-  blocks?: (blocks: RunDeclarations['blocks']) => InjectionProvider
 }
 
 /** Every injected value, and the string leaves of JSON values (a flow may print one field of a JSON secret). */
@@ -44,7 +39,8 @@ function maskValues(injections: Injection[]): {short: string[]; values: string[]
     else if (typeof node === 'object' && node !== null) for (const child of Object.values(node)) leaves(child, key)
   }
 
-  for (const {key, value} of injections) {
+  for (const {key, secret, value} of injections) {
+    if (secret === false) continue
     add(value, key)
     if (/^\s*[[{]/.test(value)) {
       try {
@@ -70,7 +66,7 @@ function masking(injections: Injection[], mode: MaskMode) {
 }
 
 /** Runs the command; resolves to the exit code keyflow must exit with. */
-export async function runWithSecrets(command: string[], flags: RunFlags, hooks: RunHooks = {}): Promise<number> {
+export async function runWithSecrets(command: string[], flags: RunFlags): Promise<number> {
   if (command.length === 0 || command[0] === '') {
     throw new KeyflowError('No command to run.', {code: 'USAGE', exit: ExitCode.USAGE, fix: 'Put the command after --: keyflow run --secret DB_PASSWORD -- python flow.py'})
   }
@@ -91,11 +87,9 @@ export async function runWithSecrets(command: string[], flags: RunFlags, hooks: 
   const providers = [referenceProvider(secrets, [...flagSources, ...project.sources])]
   const blocks = [...(flags.block ?? []).map((name) => ({name, optional: false, origin: `--block ${name}`})), ...project.blocks]
   if (blocks.length > 0) {
-    if (!hooks.blocks) {
-      throw new KeyflowError('This keyflow cannot inject blocks yet.', {code: 'USAGE', exit: ExitCode.USAGE, fix: 'Remove "blocks" from the run section.', where: settings.projectFile})
-    }
-
-    providers.push(hooks.blocks(blocks))
+    // The block store (and its crypto) loads only for runs that inject blocks.
+    const {blockProvider} = await import('./blocks.js')
+    providers.push(blockProvider(blocks))
   }
 
   const plan = await resolvePlan(providers, settings)
