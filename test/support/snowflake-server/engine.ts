@@ -192,6 +192,15 @@ function dmlOutcome(kind: string, statementTypeId: number, changed: number): Out
   }
 }
 
+function statusOutcome(): Outcome {
+  return {
+    rows: [['Statement executed successfully.']],
+    rowtype: [mapColumn({name: 'status', typeId: DuckDBTypeId.VARCHAR}).rowType],
+    statementTypeId: STATEMENT_TYPE_ID.DDL,
+    total: 1,
+  }
+}
+
 const DML: Partial<Record<StatementType, [string, number]>> = {
   [StatementType.DELETE]: ['deleted', STATEMENT_TYPE_ID.DELETE],
   [StatementType.INSERT]: ['inserted', STATEMENT_TYPE_ID.INSERT],
@@ -222,6 +231,8 @@ export class Engine {
    */
   async run(session: DuckDBConnection, sqlText: string, bindings: Bindings | undefined, chunkRows: number): Promise<Outcome> {
     const sql = rewriteSql(sqlText)
+    // Session parameters (AUTOCOMMIT, TIMEZONE, ...) have no DuckDB counterpart.
+    if (/^alter\s+session\s/i.test(sql)) return statusOutcome()
     const rows = bindRows(bindings)
     let prepared: DuckDBPreparedStatement
     try {
@@ -237,7 +248,7 @@ export class Engine {
       if (dml) return dmlOutcome(dml[0], dml[1], (await prepared.run()).rowsChanged)
       const result = await prepared.stream()
       if (result.columnCount === 0 || (prepared.statementType !== StatementType.SELECT && result.columnCount === 1 && result.columnName(0) === 'Count')) {
-        return {rows: [['Statement executed successfully.']], rowtype: [mapColumn({name: 'status', typeId: DuckDBTypeId.VARCHAR}).rowType], statementTypeId: STATEMENT_TYPE_ID.DDL, total: 1}
+        return statusOutcome()
       }
 
       const pager = new Pager(result, mappingsOf(result))
