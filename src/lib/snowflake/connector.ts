@@ -1,4 +1,4 @@
-import type {Connection, RowStatement} from 'snowflake-sdk'
+import type {Connection, DataType, RowStatement} from 'snowflake-sdk'
 import type {Readable} from 'node:stream'
 
 import {setTimeout as sleep} from 'node:timers/promises'
@@ -150,9 +150,12 @@ export class SnowflakeConnector implements AsyncDisposable {
     for (const cursor of await Promise.allSettled(cursors)) if (cursor.status === 'fulfilled') cursor.value.close()
   }
 
-  /** Runs a query and streams its rows (for `keyflow sql`); no cursor is kept. */
-  async stream(sql: string, params?: Params): Promise<ResultStream> {
-    const cursor = await this.openCursor(sql, params)
+  /**
+   * Runs a query and streams its rows (for `keyflow sql`); no cursor is kept. `fetchAsString`
+   * returns those types as Snowflake formats them (e.g. dates as "2024-01-01").
+   */
+  async stream(sql: string, params?: Params, fetchAsString?: DataType[]): Promise<ResultStream> {
+    const cursor = await this.openCursor(sql, params, fetchAsString)
     return {
       async *[Symbol.asyncIterator]() {
         try {
@@ -217,17 +220,23 @@ export class SnowflakeConnector implements AsyncDisposable {
     return connection
   }
 
-  private async openCursor(sql: string, params?: Params): Promise<Cursor> {
-    const statement = await this.run(sql, params, true)
+  private async openCursor(sql: string, params?: Params, fetchAsString?: DataType[]): Promise<Cursor> {
+    const statement = await this.run(sql, params, true, fetchAsString)
     const columns = (statement.getColumns() ?? []).map((column) => column.getName())
     return new Cursor(statement.streamRows(), columns, statement.getQueryId())
   }
 
-  private async run(sql: string, binds: Bind[][] | Params | undefined, streamResult: boolean): Promise<RowStatement> {
-    return this.runOn(await this.connection(), sql, binds, streamResult)
+  private async run(sql: string, binds: Bind[][] | Params | undefined, streamResult: boolean, fetchAsString?: DataType[]): Promise<RowStatement> {
+    return this.runOn(await this.connection(), sql, binds, streamResult, fetchAsString)
   }
 
-  private async runOn(connection: Connection, sql: string, binds: Bind[][] | Params | undefined, streamResult: boolean): Promise<RowStatement> {
+  private async runOn(
+    connection: Connection,
+    sql: string,
+    binds: Bind[][] | Params | undefined,
+    streamResult: boolean,
+    fetchAsString?: DataType[],
+  ): Promise<RowStatement> {
     const queryId = await new Promise<string>((resolve, reject) => {
       connection.execute({
         asyncExec: true,
@@ -253,6 +262,7 @@ export class SnowflakeConnector implements AsyncDisposable {
     return new Promise<RowStatement>((resolve, reject) => {
       connection.fetchResult({
         complete: (error, statement) => (error ? reject(statementError(error, this.secrets, this.where)) : resolve(statement)),
+        fetchAsString,
         queryId,
         rowMode: 'array',
         sqlText: sql,
