@@ -3,9 +3,10 @@ import type {Readable} from 'node:stream'
 
 import {setTimeout as sleep} from 'node:timers/promises'
 
+import {isKeyflowError} from '../errors.js'
 import {driverOptions, secretValues, SnowflakeConnectorConfig, validateConfig} from './config.js'
 import {loadSnowflake} from './driver.js'
-import {connectionError, loginError, statementError} from './errors.js'
+import {connectionError, loginError, sessionDropped, statementError} from './errors.js'
 
 /**
  * prefect-snowflake's SnowflakeConnector in TypeScript. Prefect's semantics:
@@ -130,16 +131,16 @@ export class SnowflakeConnector implements AsyncDisposable {
   }
 
   async fetchAll(sql: string, params?: Params): Promise<Row[]> {
-    return (await this.cursor(sql, params)).take(Number.POSITIVE_INFINITY)
+    return this.fetch(sql, params, Number.POSITIVE_INFINITY)
   }
 
   /** The next `size` rows (default fetch_size) of the cursor for (sql, params); [] once exhausted. */
   async fetchMany(sql: string, params?: Params, size?: number): Promise<Row[]> {
-    return (await this.cursor(sql, params)).take(size ?? this.config.fetch_size ?? 1)
+    return this.fetch(sql, params, size ?? this.config.fetch_size ?? 1)
   }
 
   async fetchOne(sql: string, params?: Params): Promise<Row | undefined> {
-    const [row] = await (await this.cursor(sql, params)).take(1)
+    const [row] = await this.fetch(sql, params, 1)
     return row
   }
 
@@ -169,15 +170,10 @@ export class SnowflakeConnector implements AsyncDisposable {
     }
   }
 
+  /** The open connection, or a new login when there is none or the session was dropped. */
   private async connection(): Promise<Connection> {
-    if (this.connecting) {
-      const connection = await this.connecting
-      if (connection.isUp()) return connection
-      // The session was dropped: forget its cursors and log in again.
-      await this.resetCursors()
-      this.connecting = undefined
-    }
-
+    const current = await this.connecting?.catch(() => {})
+    if (current?.isUp()) return current
     this.connecting = this.login()
     this.connecting.catch(() => {
       this.connecting = undefined
@@ -185,16 +181,21 @@ export class SnowflakeConnector implements AsyncDisposable {
     return this.connecting
   }
 
-  private async cursor(sql: string, params?: Params): Promise<Cursor> {
+  /** Reads from the cursor of (sql, params), opening it on first use; a cursor that fails is forgotten. */
+  private async fetch(sql: string, params: Params | undefined, count: number): Promise<Row[]> {
     const key = JSON.stringify([sql, params ?? null])
     let cursor = this.cursors.get(key)
     if (!cursor) {
       cursor = this.openCursor(sql, params)
       this.cursors.set(key, cursor)
-      cursor.catch(() => this.cursors.delete(key))
     }
 
-    return cursor
+    try {
+      return await (await cursor).take(count)
+    } catch (error) {
+      if (this.cursors.get(key) === cursor) this.cursors.delete(key)
+      throw isKeyflowError(error) ? error : statementError(error, this.secrets, this.where)
+    }
   }
 
   private async login(): Promise<Connection> {
@@ -247,6 +248,8 @@ export class SnowflakeConnector implements AsyncDisposable {
     }).catch((error: unknown) => {
       throw statementError(error, this.secrets, this.where)
     })
+    // A session the server has dropped completes with neither error nor query id, and the connection goes down.
+    if (!queryId) throw connection.isUp() ? connectionError(undefined, this.where) : sessionDropped(this.where)
     const pollMs = (this.config.poll_frequency_s ?? 1) * 1000
     try {
       for (let wait = Math.min(FIRST_POLL_MS, pollMs); ; wait = Math.min(wait * 2, pollMs)) {

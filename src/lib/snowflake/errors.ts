@@ -53,6 +53,15 @@ export function loginError(error: unknown, where: string): KeyflowError {
   return connectionError(error, where)
 }
 
+export function sessionDropped(where: string, code?: string): KeyflowError {
+  return new KeyflowError(`The Snowflake session was dropped${code ? ` (code ${code})` : ''}.`, {
+    code: 'SNOWFLAKE_SESSION',
+    exit: ExitCode.SNOWFLAKE,
+    fix: 'Run the statement again: keyflow logs in anew on the next call.',
+    where,
+  })
+}
+
 /** A failure outside SQL: network, timeout, dropped session, or an unknown driver error. */
 export function connectionError(error: unknown, where: string): KeyflowError {
   const code = String(asDriverError(error).code ?? '')
@@ -65,14 +74,7 @@ export function connectionError(error: unknown, where: string): KeyflowError {
     })
   }
 
-  if (SESSION_CODES.has(code)) {
-    return new KeyflowError(`The Snowflake session was dropped (code ${code}).`, {
-      code: 'SNOWFLAKE_SESSION',
-      exit: ExitCode.SNOWFLAKE,
-      fix: 'Run the statement again: keyflow logs in anew on the next call.',
-      where,
-    })
-  }
+  if (SESSION_CODES.has(code)) return sessionDropped(where, code)
 
   if (NETWORK_CODES.has(code)) {
     return new KeyflowError('Snowflake could not be reached.', {
