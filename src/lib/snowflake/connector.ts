@@ -160,7 +160,7 @@ export class SnowflakeConnector implements AsyncDisposable {
     return {
       async *[Symbol.asyncIterator]() {
         try {
-          yield* cursor.stream as AsyncIterable<Row>
+          yield* readBatches(cursor.stream)
         } finally {
           cursor.close()
         }
@@ -272,6 +272,37 @@ export class SnowflakeConnector implements AsyncDisposable {
         streamResult,
       })
     })
+  }
+}
+
+/** Rows in the batches the stream has buffered: one promise per batch rather than per row. */
+async function* readBatches(stream: Readable): AsyncGenerator<Row> {
+  // Errors are read from stream.errored; without a listener an 'error' between reads would crash the process.
+  stream.on('error', () => {})
+  for (;;) {
+    const batch: Row[] = []
+    for (let row = stream.read(); row !== null; row = stream.read()) batch.push(row as Row)
+    if (batch.length > 0) yield* batch
+    else if (stream.readableEnded || stream.destroyed) {
+      if (stream.errored) throw stream.errored
+      return
+    } else {
+      // eslint-disable-next-line no-await-in-loop
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          stream.off('readable', done)
+          stream.off('end', done)
+          stream.off('error', done)
+          stream.off('close', done)
+          resolve()
+        }
+
+        stream.on('readable', done)
+        stream.on('end', done)
+        stream.on('error', done)
+        stream.on('close', done)
+      })
+    }
   }
 }
 
