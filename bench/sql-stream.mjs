@@ -10,6 +10,7 @@
  * until the process exits). Target: peak RSS < 200 MB, independent of the row count.
  * Env: BENCH_CHUNK_ROWS (rows per result chunk on the server, default 10000).
  */
+/* eslint-disable camelcase -- the connector config keeps Prefect's snake_case field names */
 import {spawn} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'

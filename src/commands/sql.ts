@@ -1,8 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../lib/cli/base-command.js'
-import {SQL_FORMATS} from '../lib/snowflake/sql.js'
 import {sqlCommand} from '../lib/snowflake/sql-command.js'
+import {SQL_FORMATS} from '../lib/snowflake/sql.js'
 
 export default class Sql extends BaseCommand {
   static args = {

@@ -1,10 +1,11 @@
+/* eslint-disable camelcase -- the connector config keeps Prefect's snake_case field names */
 import {expect} from 'chai'
 import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {SnowflakeConnector} from '../../src/lib/snowflake/connector.js'
 import {isKeyflowError, KeyflowError} from '../../src/lib/errors.js'
+import {SnowflakeConnector} from '../../src/lib/snowflake/connector.js'
 import {assertNoCanary} from '../support/canary.js'
 import {ROOT} from '../support/cli.js'
 import {Fixture, passwordConfig, startFixture, USER} from './helpers.js'
@@ -105,7 +106,7 @@ describe('SnowflakeConnector against the local Snowflake server', () => {
   it('maps column types: numbers, text, booleans, dates, timestamps, JSON, binary, nulls', async () => {
     const [row] = await connector.fetchAll(
       "SELECT 42 AS i, 1.5::double AS r, 12.34::decimal(10,2) AS d, 'x' AS t, true AS b, DATE '2024-01-01' AS day, " +
-        "TIMESTAMP '2024-01-01 10:00:00.123' AS ts, '{\"a\":[1,2]}'::json AS j, '\\xDE\\xAD'::blob AS bin, NULL AS nothing",
+        String.raw`TIMESTAMP '2024-01-01 10:00:00.123' AS ts, '{"a":[1,2]}'::json AS j, '\xDE\xAD'::blob AS bin, NULL AS nothing`,
     )
     expect(row.slice(0, 5)).to.deep.equal([42, 1.5, 12.34, 'x', true])
     expect((row[5] as Date).toISOString()).to.equal('2024-01-01T00:00:00.000Z')
@@ -148,7 +149,7 @@ describe('SnowflakeConnector against the local Snowflake server', () => {
   })
 
   it('connects lazily and reuses one connection', async () => {
-    const logins = fixture.server.stats.logins
+    const {logins} = fixture.server.stats
     const lazy = new SnowflakeConnector(passwordConfig(fixture))
     expect(fixture.server.stats.logins).to.equal(logins)
     await lazy.fetchOne('SELECT 1')
@@ -161,7 +162,7 @@ describe('SnowflakeConnector against the local Snowflake server', () => {
 
   it('renews an expired session token and replays the statement', async () => {
     await connector.fetchOne('SELECT 1')
-    const renewals = fixture.server.stats.renewals
+    const {renewals} = fixture.server.stats
     fixture.server.expireSessions()
     expect(await connector.fetchAll('SELECT 2')).to.deep.equal([[2]])
     expect(fixture.server.stats.renewals).to.equal(renewals + 1)

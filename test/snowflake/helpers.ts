@@ -1,3 +1,4 @@
+/* eslint-disable camelcase -- the connector config keeps Prefect's snake_case field names */
 import {generateKeyPairSync} from 'node:crypto'
 import {chmodSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'

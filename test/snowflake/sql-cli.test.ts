@@ -1,7 +1,7 @@
 import {expect} from 'chai'
+import {after, afterEach, before, describe, it} from 'mocha'
 import {existsSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
-import {after, afterEach, before, describe, it} from 'mocha'
 
 import {assertNoCanary, assertNoCanaryInTree} from '../support/canary.js'
 import {baseEnv, CliResult, runCli, tempDir} from '../support/cli.js'

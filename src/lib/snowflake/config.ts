@@ -141,9 +141,9 @@ export function driverOptions(config: SnowflakeConnectorConfig): DriverOptions {
     account: credentials.account,
     application: 'keyflow',
     authenticator: driverAuthenticator(credentials),
-    database: config.database,
     // keyflow keeps no SSO/MFA token cache of the driver's: secrets live in keyflow's store only.
     clientStoreTemporaryCredential: false,
+    database: config.database,
     role: credentials.role,
     schema: config.schema,
     username: credentials.user,

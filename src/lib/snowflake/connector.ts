@@ -1,5 +1,5 @@
-import type {Connection, DataType, RowStatement} from 'snowflake-sdk'
 import type {Readable} from 'node:stream'
+import type {Connection, DataType, RowStatement} from 'snowflake-sdk'
 
 import {setTimeout as sleep} from 'node:timers/promises'
 
@@ -99,14 +99,10 @@ export class SnowflakeConnector implements AsyncDisposable {
     return `Snowflake account ${this.config.credentials.account}`
   }
 
-  async [Symbol.asyncDispose](): Promise<void> {
-    await this.close()
-  }
-
   /** Resets the cursors and logs out. Safe to call twice; a later call reconnects. */
   async close(): Promise<void> {
     await this.resetCursors()
-    const connecting = this.connecting
+    const {connecting} = this
     this.connecting = undefined
     open.delete(this)
     if (!connecting) return
@@ -158,6 +154,8 @@ export class SnowflakeConnector implements AsyncDisposable {
   async stream(sql: string, params?: Params, fetchAsString?: DataType[]): Promise<ResultStream> {
     const cursor = await this.openCursor(sql, params, fetchAsString)
     return {
+      columns: cursor.columns,
+      queryId: cursor.queryId,
       async *[Symbol.asyncIterator]() {
         try {
           yield* readBatches(cursor.stream)
@@ -165,9 +163,11 @@ export class SnowflakeConnector implements AsyncDisposable {
           cursor.close()
         }
       },
-      columns: cursor.columns,
-      queryId: cursor.queryId,
     }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
   }
 
   /** The open connection, or a new login when there is none or the session was dropped. */

@@ -20,7 +20,7 @@ const LOGIN_CODES: Record<string, string> = {
   '390303': 'the OAuth access token was not accepted',
 }
 
-const SESSION_CODES = new Set(['390104', '390111', '390114', '407002', '406502', '401004'])
+const SESSION_CODES = new Set(['390104', '390111', '390114', '401004', '406502', '407002'])
 const NETWORK_CODES = new Set(['401001', '402001'])
 
 function asDriverError(error: unknown): DriverError {

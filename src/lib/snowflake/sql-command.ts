@@ -27,7 +27,7 @@ export interface SqlCommandInput {
   stdin: NodeJS.ReadableStream & {isTTY?: boolean}
 }
 
-export type SqlCommandResult = ({kind: 'insert'} & BatchInsertResult) | ({kind: 'query'} & RunSqlResult)
+export type SqlCommandResult = (BatchInsertResult & {kind: 'insert'}) | (RunSqlResult & {kind: 'query'})
 
 function usage(message: string, fix: string, where?: string): KeyflowError {
   return new KeyflowError(message, {code: 'USAGE', exit: ExitCode.USAGE, fix, where})

@@ -55,6 +55,7 @@ function memoryGuard(): void {
 
   collectGarbage()
 }
+
 const FLUSH_BYTES = 64 * 1024
 
 /** Buffers small writes and waits for 'drain'; a closed pipe (EPIPE) ends the output quietly. */
@@ -128,7 +129,7 @@ function tableLine(cells: string[], widths: number[]): string {
 
 /** Table cells stay on one line. */
 function tableCell(value: unknown): string {
-  return value === null ? 'NULL' : textValue(value).replaceAll(/\r?\n/g, '\\n')
+  return value === null ? 'NULL' : textValue(value).replaceAll(/\r?\n/g, String.raw`\n`)
 }
 
 export async function runSql(connector: SnowflakeConnector, options: RunSqlOptions): Promise<RunSqlResult> {

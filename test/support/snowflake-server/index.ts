@@ -113,6 +113,10 @@ function sessionToken(request: IncomingMessage): string | undefined {
   return /Snowflake Token="([^"]*)"/.exec(request.headers.authorization ?? '')?.[1]
 }
 
+function inProgress(id: string, code: '333333' | '333334'): unknown {
+  return {code, data: {getResultUrl: `/queries/${id}/result`, queryId: id}, message: 'Asynchronous execution in progress.', success: true}
+}
+
 export async function startSnowflakeServer(options: SnowflakeServerOptions = {}): Promise<SnowflakeServer> {
   const settings = {chunkRows: 1000, ...options}
   const account = options.account ?? 'keyflowtest'
@@ -201,7 +205,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
 
     const outcome = query.outcome!
     const chunks = []
-    for (let start = outcome.rows.length, index = 0; start < outcome.total; start += settings.chunkRows, index++) {
+    for (let index = 0, start = outcome.rows.length; start < outcome.total; start += settings.chunkRows, index++) {
       const rowCount = Math.min(settings.chunkRows, outcome.total - start)
       chunks.push({compressedSize: rowCount * 16, rowCount, uncompressedSize: rowCount * 16, url: `${url}/chunks/${id}/${index}`})
     }
@@ -229,9 +233,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
     }
   }
 
-  function inProgress(id: string, code: '333333' | '333334'): unknown {
-    return {code, data: {getResultUrl: `/queries/${id}/result`, queryId: id}, message: 'Asynchronous execution in progress.', success: true}
-  }
+
 
   async function query(session: Session, body: {asyncExec?: boolean; bindings?: Bindings; sqlText?: string}): Promise<unknown> {
     stats.queries++
@@ -369,7 +371,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
   return {
     account,
     dropSessions() {
-      for (const session of [...sessions.values()]) closeSession(session)
+      for (const session of sessions.values()) closeSession(session)
     },
     expireSessions() {
       for (const session of sessions.values()) session.expired = true
@@ -384,7 +386,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
       await new Promise<void>((resolve) => {
         server.close(() => resolve())
       })
-      for (const session of [...sessions.values()]) closeSession(session)
+      for (const session of sessions.values()) closeSession(session)
       engine.close()
     },
     url,

@@ -10,10 +10,10 @@ const options = JSON.parse(process.argv[2] ?? '{}') as SnowflakeServerOptions
 const server = await startSnowflakeServer(options)
 process.stdout.write(JSON.stringify({account: server.account, port: server.port, url: server.url}) + '\n')
 const stop = () => {
-  server.stop().then(
-    () => process.exit(0),
-    () => process.exit(1),
-  )
+  process.stdin.destroy()
+  server.stop().catch(() => {
+    process.exitCode = 1
+  })
 }
 
 process.once('SIGTERM', stop)

@@ -83,34 +83,52 @@ export function mapColumn(column: DuckColumn): ColumnMapping {
     rowType: rowType(name, type, extra),
   })
   switch (column.typeId) {
+    case DuckDBTypeId.ARRAY:
+    case DuckDBTypeId.LIST: {
+      return {encode: asJsonText, needsJson: true, rowType: rowType(name, 'array')}
+    }
+
+    case DuckDBTypeId.BIGINT:
+    case DuckDBTypeId.HUGEINT:
+    case DuckDBTypeId.INTEGER:
+    case DuckDBTypeId.SMALLINT:
+    case DuckDBTypeId.TINYINT:
+    case DuckDBTypeId.UBIGINT:
+    case DuckDBTypeId.UHUGEINT:
+    case DuckDBTypeId.UINTEGER:
+    case DuckDBTypeId.USMALLINT:
+    case DuckDBTypeId.UTINYINT: {
+      return plain('fixed', asString, {precision: 38, scale: 0})
+    }
+
+    case DuckDBTypeId.BLOB: {
+      return plain(
+        'binary',
+        (value) => (value === null ? null : Buffer.from((value as {bytes: Uint8Array}).bytes).toString('hex').toUpperCase()),
+        {byteLength: 8_388_608, length: 8_388_608},
+      )
+    }
+
     case DuckDBTypeId.BOOLEAN: {
       return plain('boolean', (value) => (value === null ? null : value ? '1' : '0'))
     }
 
-    case DuckDBTypeId.TINYINT:
-    case DuckDBTypeId.SMALLINT:
-    case DuckDBTypeId.INTEGER:
-    case DuckDBTypeId.BIGINT:
-    case DuckDBTypeId.UTINYINT:
-    case DuckDBTypeId.USMALLINT:
-    case DuckDBTypeId.UINTEGER:
-    case DuckDBTypeId.UBIGINT:
-    case DuckDBTypeId.HUGEINT:
-    case DuckDBTypeId.UHUGEINT: {
-      return plain('fixed', asString, {precision: 38, scale: 0})
+    case DuckDBTypeId.DATE: {
+      return plain('date', (value) => (value === null ? null : String((value as {days: number}).days)))
     }
 
     case DuckDBTypeId.DECIMAL: {
       return plain('fixed', asString, {precision: column.width ?? 38, scale: column.scale ?? 0})
     }
 
-    case DuckDBTypeId.FLOAT:
-    case DuckDBTypeId.DOUBLE: {
+    case DuckDBTypeId.DOUBLE:
+    case DuckDBTypeId.FLOAT: {
       return plain('real', asString)
     }
 
-    case DuckDBTypeId.DATE: {
-      return plain('date', (value) => (value === null ? null : String((value as {days: number}).days)))
+    case DuckDBTypeId.MAP:
+    case DuckDBTypeId.STRUCT: {
+      return {encode: asJsonText, needsJson: true, rowType: rowType(name, 'object')}
     }
 
     case DuckDBTypeId.TIME: {
@@ -119,10 +137,6 @@ export function mapColumn(column: DuckColumn): ColumnMapping {
 
     case DuckDBTypeId.TIMESTAMP: {
       return plain('timestamp_ntz', (value) => (value === null ? null : fixedPoint(micros(value), MICROS_PER_SECOND, 6)), {scale: 6})
-    }
-
-    case DuckDBTypeId.TIMESTAMP_S: {
-      return plain('timestamp_ntz', (value) => (value === null ? null : `${(value as {seconds: bigint}).seconds}.0`), {scale: 0})
     }
 
     case DuckDBTypeId.TIMESTAMP_MS: {
@@ -141,26 +155,12 @@ export function mapColumn(column: DuckColumn): ColumnMapping {
       )
     }
 
+    case DuckDBTypeId.TIMESTAMP_S: {
+      return plain('timestamp_ntz', (value) => (value === null ? null : `${(value as {seconds: bigint}).seconds}.0`), {scale: 0})
+    }
+
     case DuckDBTypeId.TIMESTAMP_TZ: {
       return plain('timestamp_ltz', (value) => (value === null ? null : fixedPoint(micros(value), MICROS_PER_SECOND, 6)), {scale: 6})
-    }
-
-    case DuckDBTypeId.BLOB: {
-      return plain(
-        'binary',
-        (value) => (value === null ? null : Buffer.from((value as {bytes: Uint8Array}).bytes).toString('hex').toUpperCase()),
-        {byteLength: 8_388_608, length: 8_388_608},
-      )
-    }
-
-    case DuckDBTypeId.LIST:
-    case DuckDBTypeId.ARRAY: {
-      return {encode: asJsonText, needsJson: true, rowType: rowType(name, 'array')}
-    }
-
-    case DuckDBTypeId.STRUCT:
-    case DuckDBTypeId.MAP: {
-      return {encode: asJsonText, needsJson: true, rowType: rowType(name, 'object')}
     }
 
     default: {
