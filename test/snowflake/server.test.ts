@@ -1,17 +1,33 @@
-/* eslint-disable camelcase -- the connector config keeps Prefect's snake_case field names */
+ 
 import type {Connection} from 'snowflake-sdk'
 
 import {expect} from 'chai'
+import {after, before, describe, it} from 'mocha'
 import {spawn} from 'node:child_process'
 import {generateKeyPairSync} from 'node:crypto'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
-import {after, before, describe, it} from 'mocha'
 
 import {loadSnowflake} from '../../src/lib/snowflake/driver.js'
 import {assertNoCanary} from '../support/canary.js'
 import {baseEnv, ROOT, tempDir} from '../support/cli.js'
 import {Fixture, passwordConfig, startFixture, USER} from './helpers.js'
+
+async function destroy(connection: Connection): Promise<void> {
+  await new Promise<void>((resolve) => {
+    connection.destroy(() => resolve())
+  })
+}
+
+function execute(connection: Connection, sqlText: string, binds?: unknown[]): Promise<{rows: unknown[]; updated: number | undefined}> {
+  return new Promise((resolve, reject) => {
+    connection.execute({
+      binds: binds as never,
+      complete: (error, statement, rows) => (error ? reject(error) : resolve({rows: rows ?? [], updated: statement.getNumUpdatedRows()})),
+      sqlText,
+    })
+  })
+}
 
 /** The protocol as the raw driver sees it, and the connector's process-exit hook. */
 describe('the local Snowflake server, driven by snowflake-sdk directly', () => {
@@ -27,33 +43,19 @@ describe('the local Snowflake server, driven by snowflake-sdk directly', () => {
 
   async function connect(options: Record<string, unknown> = {}): Promise<Connection> {
     const sdk = await loadSnowflake()
-    const connection = sdk.createConnection({account: fixture.server.account, accessUrl: fixture.server.url, password: fixture.password, username: USER, ...options})
+    // Key-pair logins send no password.
+    const password = options.authenticator ? {} : {password: fixture.password}
+    const connection = sdk.createConnection({accessUrl: fixture.server.url, account: fixture.server.account, ...password, username: USER, ...options})
     await new Promise<void>((resolve, reject) => {
       connection.connect((error) => (error ? reject(error) : resolve()))
     })
     return connection
   }
 
-  async function destroy(connection: Connection): Promise<void> {
-    await new Promise<void>((resolve) => {
-      connection.destroy(() => resolve())
-    })
-  }
-
-  function execute(connection: Connection, sqlText: string, binds?: unknown[]): Promise<{rows: unknown[]; updated: number | undefined}> {
-    return new Promise((resolve, reject) => {
-      connection.execute({
-        binds: binds as never,
-        complete: (error, statement, rows) => (error ? reject(error) : resolve({rows: rows ?? [], updated: statement.getNumUpdatedRows()})),
-        sqlText,
-      })
-    })
-  }
-
   it('answers synchronous queries with inline rows plus chunk URLs', async () => {
     const connection = await connect()
     try {
-      const chunks = fixture.server.stats.chunks
+      const {chunks} = fixture.server.stats
       const {rows} = await execute(connection, 'SELECT range AS n FROM range(250)')
       expect(rows).to.have.length(250)
       expect(rows.at(-1)).to.deep.equal({n: 249})
@@ -101,8 +103,8 @@ describe('the local Snowflake server, driven by snowflake-sdk directly', () => {
   it('refuses a key pair whose public key is not registered (390144)', async () => {
     const {privateKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
     const pem = privateKey.export({format: 'pem', type: 'pkcs8'}).toString()
-    const error = await connect({authenticator: 'SNOWFLAKE_JWT', password: undefined, privateKey: pem}).then(
-      () => undefined,
+    const error = await connect({authenticator: 'SNOWFLAKE_JWT', privateKey: pem}).then(
+      () => {},
       (error_: {code?: string}) => error_,
     )
     expect(error?.code).to.equal('390144')
