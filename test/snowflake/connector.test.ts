@@ -1,13 +1,13 @@
 /* eslint-disable camelcase -- the connector config keeps Prefect's snake_case field names */
 import {expect} from 'chai'
 import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
-import {existsSync} from 'node:fs'
+import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {isKeyflowError, KeyflowError} from '../../src/lib/errors.js'
 import {SnowflakeConnector} from '../../src/lib/snowflake/connector.js'
 import {assertNoCanary} from '../support/canary.js'
-import {ROOT} from '../support/cli.js'
+import {ROOT, tempDir} from '../support/cli.js'
 import {Fixture, passwordConfig, startFixture, USER} from './helpers.js'
 
 async function failure(promise: Promise<unknown>): Promise<KeyflowError> {
@@ -216,6 +216,26 @@ describe('SnowflakeConnector against the local Snowflake server', () => {
       await keyPair.close()
       await oauth.close()
       await badToken.close()
+    }
+  })
+
+  it('logs in with a key file (private_key_path) and the deprecated password-as-passphrase', async () => {
+    const dir = tempDir()
+    const keyFile = join(dir.path, 'rsa_key.p8')
+    writeFileSync(keyFile, fixture.privateKeyPem, {mode: 0o600})
+    const fromFile = new SnowflakeConnector(
+      passwordConfig(fixture, {credentials: {account: fixture.server.account, private_key_passphrase: fixture.keyPassphrase, private_key_path: keyFile, user: USER}}),
+    )
+    const legacy = new SnowflakeConnector(
+      passwordConfig(fixture, {credentials: {account: fixture.server.account, password: fixture.keyPassphrase, private_key: fixture.privateKeyPem, user: USER}}),
+    )
+    try {
+      expect(await fromFile.fetchOne('SELECT 1')).to.deep.equal([1])
+      expect(await legacy.fetchOne('SELECT 2')).to.deep.equal([2])
+    } finally {
+      await fromFile.close()
+      await legacy.close()
+      dir.cleanup()
     }
   })
 

@@ -82,6 +82,14 @@ export function validateConfig(config: SnowflakeConnectorConfig): void {
     if (!config[field]) throw invalid(`The connector has no ${field}.`, `Set \`${field}\` on the connector.`)
   }
 
+  validateAuthentication(credentials)
+  for (const field of ['fetch_size', 'poll_frequency_s'] as const) {
+    const value = config[field]
+    if (value !== undefined && !(typeof value === 'number' && value > 0)) throw invalid(`\`${field}\` must be a positive number.`, `Fix \`${field}\` on the connector.`)
+  }
+}
+
+function validateAuthentication(credentials: SnowflakeCredentialsConfig): void {
   const auth = [credentials.password, credentials.private_key, credentials.private_key_path, credentials.authenticator, credentials.token, credentials.workload_identity_provider]
   if (!auth.some(Boolean)) {
     throw invalid(
@@ -112,11 +120,6 @@ export function validateConfig(config: SnowflakeConnectorConfig): void {
     if (credentials.workload_identity_provider === 'oidc' && !credentials.token) throw invalid('The oidc workload identity provider needs a `token`.', 'Add the OIDC token as `token`.')
   } else if (!credentials.user) {
     throw invalid(`If authenticator is set to \`${authenticator}\`, \`user\` must be provided.`, 'Add the Snowflake login name as `user`.')
-  }
-
-  for (const field of ['fetch_size', 'poll_frequency_s'] as const) {
-    const value = config[field]
-    if (value !== undefined && !(typeof value === 'number' && value > 0)) throw invalid(`\`${field}\` must be a positive number.`, `Fix \`${field}\` on the connector.`)
   }
 }
 

@@ -40,6 +40,14 @@ export interface ResultStream extends AsyncIterable<Row> {
   queryId: string
 }
 
+interface StatementRequest {
+  binds?: Bind[][] | Params
+  /** Types the driver returns as Snowflake-formatted text. */
+  fetchAsString?: DataType[]
+  sql: string
+  streamResult: boolean
+}
+
 class Cursor {
   private done = false
   private readonly iterator: AsyncIterator<Row>
@@ -215,7 +223,7 @@ export class SnowflakeConnector implements AsyncDisposable {
     open.add(this)
     installExitHook()
     if (this.config.credentials.autocommit !== undefined) {
-      await this.runOn(connection, `ALTER SESSION SET AUTOCOMMIT = ${this.config.credentials.autocommit ? 'TRUE' : 'FALSE'}`, undefined, false)
+      await this.runOn(connection, {sql: `ALTER SESSION SET AUTOCOMMIT = ${this.config.credentials.autocommit ? 'TRUE' : 'FALSE'}`, streamResult: false})
     }
 
     return connection
@@ -228,16 +236,10 @@ export class SnowflakeConnector implements AsyncDisposable {
   }
 
   private async run(sql: string, binds: Bind[][] | Params | undefined, streamResult: boolean, fetchAsString?: DataType[]): Promise<RowStatement> {
-    return this.runOn(await this.connection(), sql, binds, streamResult, fetchAsString)
+    return this.runOn(await this.connection(), {binds, fetchAsString, sql, streamResult})
   }
 
-  private async runOn(
-    connection: Connection,
-    sql: string,
-    binds: Bind[][] | Params | undefined,
-    streamResult: boolean,
-    fetchAsString?: DataType[],
-  ): Promise<RowStatement> {
+  private async runOn(connection: Connection, {binds, fetchAsString, sql, streamResult}: StatementRequest): Promise<RowStatement> {
     const queryId = await new Promise<string>((resolve, reject) => {
       connection.execute({
         asyncExec: true,
@@ -275,7 +277,10 @@ export class SnowflakeConnector implements AsyncDisposable {
   }
 }
 
-/** Rows in the batches the stream has buffered: one promise per batch rather than per row. */
+/**
+ * Rows in the batches the stream has buffered: one wait per batch rather than per row.
+ * @yields each row of the stream, in order
+ */
 async function* readBatches(stream: Readable): AsyncGenerator<Row> {
   // Errors are read from stream.errored; without a listener an 'error' between reads would crash the process.
   stream.on('error', () => {})

@@ -228,6 +228,7 @@ function checkRow(value: unknown, where: string): Bind[] {
 /**
  * Rows of the file, one at a time. A JSON array of rows starts with `[` then `[` (or is `[]`)
  * and is parsed whole; anything else is NDJSON, read line by line.
+ * @yields each row, checked to be an array of scalars
  */
 async function* readRows(file: string): AsyncGenerator<Bind[]> {
   let head = ''
@@ -256,6 +257,7 @@ async function* readRows(file: string): AsyncGenerator<Bind[]> {
   for (const [index, row] of parsed.entries()) yield checkRow(row, `${file}, row ${index + 1}`)
 }
 
+/** @yields each non-blank line of an NDJSON file as a row */
 async function* readLines(file: string): AsyncGenerator<Bind[]> {
   const lines = createInterface({crlfDelay: Number.POSITIVE_INFINITY, input: createReadStream(file, {encoding: 'utf8'})})
   let number = 0
