@@ -161,12 +161,15 @@ export class SnowflakeConnector implements AsyncDisposable {
    */
   async stream(sql: string, params?: Params, fetchAsString?: DataType[]): Promise<ResultStream> {
     const cursor = await this.openCursor(sql, params, fetchAsString)
+    const {secrets, where} = this
     return {
       columns: cursor.columns,
       queryId: cursor.queryId,
       async *[Symbol.asyncIterator]() {
         try {
           yield* readBatches(cursor.stream)
+        } catch (error) {
+          throw statementError(error, secrets, where)
         } finally {
           cursor.close()
         }
