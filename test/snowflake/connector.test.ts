@@ -239,6 +239,22 @@ describe('SnowflakeConnector against the local Snowflake server', () => {
     }
   })
 
+  it('reports a failed chunk download in the middle of a stream as SNOWFLAKE_RESULT', async () => {
+    const broken = await startFixture({chunkRows: 100})
+    const reader = new SnowflakeConnector(passwordConfig(broken))
+    try {
+      const sql = 'SELECT * FROM range(1000)'
+      expect(await reader.fetchMany(sql, undefined, 50)).to.have.length(50)
+      broken.server.breakChunks()
+      const error = await failure(reader.fetchAll(sql))
+      expect(error.code).to.equal('SNOWFLAKE_RESULT')
+      expect(error.exit).to.equal(9)
+    } finally {
+      await reader.close()
+      await broken.server.stop()
+    }
+  })
+
   it("applies Prefect's credential rules before connecting", () => {
     const base = passwordConfig(fixture)
     const attempt = (credentials: object) => () => new SnowflakeConnector({...base, credentials: {account: 'a', user: 'u', ...credentials}})

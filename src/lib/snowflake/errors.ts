@@ -21,7 +21,9 @@ const LOGIN_CODES: Record<string, string> = {
 }
 
 const SESSION_CODES = new Set(['390104', '390111', '390114', '401004', '406502', '407002'])
-const NETWORK_CODES = new Set(['401001', '402001'])
+const NETWORK_CODES = new Set(['401001'])
+/** Downloading a chunk of a large result failed. */
+const RESULT_CODES = new Set(['402001', '402002'])
 
 function asDriverError(error: unknown): DriverError {
   return typeof error === 'object' && error !== null ? (error as DriverError) : {}
@@ -75,6 +77,15 @@ export function connectionError(error: unknown, where: string): KeyflowError {
   }
 
   if (SESSION_CODES.has(code)) return sessionDropped(where, code)
+
+  if (RESULT_CODES.has(code)) {
+    return new KeyflowError(`Downloading a part of the result from Snowflake failed (code ${code}).`, {
+      code: 'SNOWFLAKE_RESULT',
+      exit: ExitCode.SNOWFLAKE,
+      fix: 'Run the query again; if it keeps failing, check access to the result storage (chunk URLs) from this network.',
+      where,
+    })
+  }
 
   if (NETWORK_CODES.has(code)) {
     return new KeyflowError('Snowflake could not be reached.', {

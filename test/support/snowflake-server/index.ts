@@ -39,6 +39,8 @@ export interface ServerStats {
 
 export interface SnowflakeServer {
   account: string
+  /** Makes every later chunk download fail (HTTP 410, which the driver does not retry). */
+  breakChunks(): void
   /** Forgets every session: the next request gets 390111 (session gone). */
   dropSessions(): void
   /** Makes every open session's token expire: the next request gets 390112 and must renew. */
@@ -125,6 +127,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
   const sessions = new Map<string, Session>()
   const queries = new Map<string, Query>()
   const stats: ServerStats = {chunks: 0, heartbeats: 0, logins: 0, loginsRefused: 0, polls: 0, queries: 0, renewals: 0, sessionsDeleted: 0, telemetry: 0}
+  let chunksBroken = false
   const port = await freePort()
   const host = '127.0.0.1'
   const url = `http://${host}:${port}`
@@ -320,6 +323,11 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
     if (post && pathname === '/session/token-request') return sendJson(response, renew(request, body))
     const chunkMatch = /^\/chunks\/([\da-f-]+)\/(\d+)$/.exec(pathname)
     if (request.method === 'GET' && chunkMatch) {
+      if (chunksBroken) {
+        response.writeHead(410).end()
+        return
+      }
+
       const text = await chunk(chunkMatch[1], Number(chunkMatch[2]))
       if (text === undefined) {
         response.writeHead(404).end()
@@ -370,6 +378,9 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
 
   return {
     account,
+    breakChunks() {
+      chunksBroken = true
+    },
     dropSessions() {
       for (const session of sessions.values()) closeSession(session)
     },
