@@ -35,7 +35,7 @@ Rows are written as they arrive: a table for people, or --format json|ndjson|csv
     const result = await sqlCommand({
       binds: flags.bind,
       bindsJson: flags['binds-json'],
-      connectionFile: flags.connection,
+      connection: {file: flags.connection},
       format: this.jsonEnabled() ? 'json' : flags.format,
       out: process.stdout,
       rowsFile: flags.rows,

@@ -17,7 +17,8 @@ import {BatchInsertResult, runBatchInsert, runSql, RunSqlResult, SqlFormat} from
 export interface SqlCommandInput {
   binds?: string[]
   bindsJson?: string
-  connectionFile: string
+  /** The connector settings: a JSON file (`--connection`), or a config resolved elsewhere (e.g. from a block). */
+  connection: {config: SnowflakeConnectorConfig} | {file: string}
   format: SqlFormat
   out: Writable
   /** A rows file for a batch insert (executeMany). */
@@ -90,7 +91,7 @@ export async function sqlCommand(input: SqlCommandInput): Promise<SqlCommandResu
   const sql = await sqlText(input)
   const binds = bindsOf(input)
   if (input.rowsFile !== undefined && binds) throw usage('--rows cannot be combined with --bind: each row carries its own values.', 'Drop --bind.')
-  await using connector = new SnowflakeConnector(loadConnection(input.connectionFile))
+  await using connector = new SnowflakeConnector('file' in input.connection ? loadConnection(input.connection.file) : input.connection.config)
   if (input.rowsFile !== undefined) return {kind: 'insert', ...(await runBatchInsert(connector, {file: input.rowsFile, sql}))}
   return {kind: 'query', ...(await runSql(connector, {binds, format: input.format, out: input.out, sql}))}
 }
