@@ -17,7 +17,7 @@ Rows are written as they arrive: a table for people, or --format json|ndjson|csv
     {command: '<%= config.bin %> <%= command.id %> --connection conn.json --rows customers.ndjson "INSERT INTO customers (name, address) VALUES (?, ?)"', description: 'Batch insert'},
   ]
   static flags = {
-    bind: Flags.string({description: 'A positional bind value (text), for ? or :1 placeholders; repeat in order.', multiple: true}),
+    bind: Flags.string({description: 'A positional bind value (text), for ? or :1 placeholders; repeat in order.', multiple: true, multipleNonGreedy: true}),
     'binds-json': Flags.string({description: 'All bind values as a JSON array, for numbers, booleans and nulls.'}),
     connection: Flags.string({description: 'JSON file with the connector config: credentials, database, warehouse, schema (docs/snowflake.md).', required: true}),
     file: Flags.string({description: 'Read the SQL from this file.'}),

@@ -68,7 +68,8 @@ describe('keyflow sql through the built CLI', () => {
   })
 
   it('binds text with --bind and typed values with --binds-json', async () => {
-    const text = await sql(['-f', 'ndjson', 'SELECT ? AS a, :2 AS b', '--bind', 'x', '--bind', "it's"])
+    // The SQL may follow --bind: each --bind takes exactly one value.
+    const text = await sql(['-f', 'ndjson', '--bind', 'x', '--bind', "it's", 'SELECT ? AS a, :2 AS b'])
     expect(JSON.parse(text.stdout)).to.deep.equal({a: 'x', b: "it's"})
     const typed = await sql(['-f', 'ndjson', 'SELECT ? + 1 AS n, ? AS flag, ? AS nothing', '--binds-json', '[41, true, null]'])
     expect(JSON.parse(typed.stdout)).to.deep.equal({flag: true, n: 42, nothing: null})
