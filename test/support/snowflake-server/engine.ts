@@ -60,13 +60,13 @@ export class Pager {
   constructor(
     private readonly result: DuckDBResult,
     readonly mappings: ColumnMapping[],
-    private readonly owned?: DuckDBConnection,
+    private owned?: DuckDBConnection,
   ) {}
 
   close(): void {
     this.done = true
     this.buffered = []
-    this.owned?.closeSync()
+    this.release()
   }
 
   async take(count: number): Promise<Cell[][]> {
@@ -89,8 +89,14 @@ export class Pager {
     }
 
     const page = this.buffered.splice(0, count)
-    if (this.done && this.buffered.length === 0) this.owned?.closeSync()
+    if (this.done && this.buffered.length === 0) this.release()
     return page
+  }
+
+  /** The result's own connection is closed once, when its rows are all out or the session ends. */
+  private release(): void {
+    this.owned?.closeSync()
+    this.owned = undefined
   }
 }
 
