@@ -45,6 +45,17 @@ describe('keyflow sql through the built CLI', () => {
     expect(result.stdout).to.equal(['id | name', '---+-----', '0  | n0', '1  | n1', '2  | n2', '(3 rows)', ''].join('\n'))
   })
 
+  it('sizes table columns from the first 100 rows and streams the rest at those widths', async () => {
+    const result = await sql(["SELECT range AS n, CASE WHEN range < 100 THEN 'ab' ELSE 'longer value' END AS v FROM range(150)"])
+    const lines = result.stdout.trimEnd().split('\n')
+    expect(lines).to.have.length(153)
+    expect(lines[0]).to.equal('n  | v')
+    expect(lines[2]).to.equal('0  | ab')
+    // Later, wider values overflow their column rather than hold the output back.
+    expect(lines[102]).to.equal('100 | longer value')
+    expect(lines.at(-1)).to.equal('(150 rows)')
+  })
+
   it('streams --format json, ndjson and csv', async () => {
     const query = "SELECT range AS id, 'a,\"b' AS text, NULL AS nothing, DATE '2024-01-31' AS day FROM range(2)"
     const json = await sql(['--format', 'json', query])
