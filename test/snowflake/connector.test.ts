@@ -8,6 +8,7 @@ import {isKeyflowError, KeyflowError} from '../../src/lib/errors.js'
 import {SnowflakeConnector} from '../../src/lib/snowflake/connector.js'
 import {assertNoCanary} from '../support/canary.js'
 import {ROOT, tempDir} from '../support/cli.js'
+import {freePort} from '../support/ports.js'
 import {Fixture, passwordConfig, startFixture, USER} from './helpers.js'
 
 async function failure(promise: Promise<unknown>): Promise<KeyflowError> {
@@ -253,6 +254,13 @@ describe('SnowflakeConnector against the local Snowflake server', () => {
       await reader.close()
       await broken.server.stop()
     }
+  })
+
+  it('gives up on an unreachable endpoint with SNOWFLAKE_UNREACHABLE', async () => {
+    const closed = `http://127.0.0.1:${await freePort()}`
+    const error = await failure(new SnowflakeConnector(passwordConfig(fixture, {access_url: closed})).fetchOne('SELECT 1'))
+    expect(error.code).to.equal('SNOWFLAKE_UNREACHABLE')
+    expect(error.exit).to.equal(9)
   })
 
   it("applies Prefect's credential rules before connecting", () => {
