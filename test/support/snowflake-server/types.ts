@@ -75,6 +75,19 @@ function micros(value: DuckDBValue): bigint {
   return (value as {micros: bigint}).micros
 }
 
+const INTEGER_TYPES = new Set([
+  DuckDBTypeId.BIGINT,
+  DuckDBTypeId.HUGEINT,
+  DuckDBTypeId.INTEGER,
+  DuckDBTypeId.SMALLINT,
+  DuckDBTypeId.TINYINT,
+  DuckDBTypeId.UBIGINT,
+  DuckDBTypeId.UHUGEINT,
+  DuckDBTypeId.UINTEGER,
+  DuckDBTypeId.USMALLINT,
+  DuckDBTypeId.UTINYINT,
+])
+
 export function mapColumn(column: DuckColumn): ColumnMapping {
   const {name} = column
   const plain = (type: string, encode: Encoder, extra: Partial<RowType> = {}): ColumnMapping => ({
@@ -82,23 +95,11 @@ export function mapColumn(column: DuckColumn): ColumnMapping {
     needsJson: false,
     rowType: rowType(name, type, extra),
   })
+  if (INTEGER_TYPES.has(column.typeId)) return plain('fixed', asString, {precision: 38, scale: 0})
   switch (column.typeId) {
     case DuckDBTypeId.ARRAY:
     case DuckDBTypeId.LIST: {
       return {encode: asJsonText, needsJson: true, rowType: rowType(name, 'array')}
-    }
-
-    case DuckDBTypeId.BIGINT:
-    case DuckDBTypeId.HUGEINT:
-    case DuckDBTypeId.INTEGER:
-    case DuckDBTypeId.SMALLINT:
-    case DuckDBTypeId.TINYINT:
-    case DuckDBTypeId.UBIGINT:
-    case DuckDBTypeId.UHUGEINT:
-    case DuckDBTypeId.UINTEGER:
-    case DuckDBTypeId.USMALLINT:
-    case DuckDBTypeId.UTINYINT: {
-      return plain('fixed', asString, {precision: 38, scale: 0})
     }
 
     case DuckDBTypeId.BLOB: {
