@@ -3,6 +3,7 @@ import {expect} from 'chai'
 import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
 import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
+import {inspect} from 'node:util'
 
 import {isKeyflowError, KeyflowError} from '../../src/lib/errors.js'
 import {SnowflakeConnector} from '../../src/lib/snowflake/connector.js'
@@ -137,6 +138,11 @@ describe('SnowflakeConnector against the local Snowflake server', () => {
     expect(count).to.equal(50_000)
     expect(last).to.equal(49_999)
     expect(fixture.server.stats.chunks - before).to.equal(499)
+  })
+
+  it('never shows its credentials when printed or serialized', async () => {
+    await connector.fetchOne('SELECT 1')
+    assertNoCanary(inspect(connector, {depth: 10, showHidden: true}) + JSON.stringify(connector), fixture.canaries, 'a printed connector')
   })
 
   it('closes with await using and logs out', async () => {

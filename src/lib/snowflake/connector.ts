@@ -94,24 +94,27 @@ function installExitHook(): void {
 }
 
 export class SnowflakeConnector implements AsyncDisposable {
-  private connecting?: Promise<Connection>
+  // True private fields: console.log, util.inspect and JSON.stringify of a connector never show the credentials.
+  readonly #config: SnowflakeConnectorConfig
+  #connecting?: Promise<Connection>
+  readonly #secrets: string[]
   private readonly cursors = new Map<string, Promise<Cursor>>()
-  private readonly secrets: string[]
 
-  constructor(readonly config: SnowflakeConnectorConfig) {
+  constructor(config: SnowflakeConnectorConfig) {
     validateConfig(config)
-    this.secrets = secretValues(config.credentials)
+    this.#config = config
+    this.#secrets = secretValues(config.credentials)
   }
 
   private get where(): string {
-    return `Snowflake account ${this.config.credentials.account}`
+    return `Snowflake account ${this.#config.credentials.account}`
   }
 
   /** Resets the cursors and logs out. Safe to call twice; a later call reconnects. */
   async close(): Promise<void> {
     await this.resetCursors()
-    const {connecting} = this
-    this.connecting = undefined
+    const connecting = this.#connecting
+    this.#connecting = undefined
     open.delete(this)
     if (!connecting) return
     const connection = await connecting.catch(() => {})
@@ -140,7 +143,7 @@ export class SnowflakeConnector implements AsyncDisposable {
 
   /** The next `size` rows (default fetch_size) of the cursor for (sql, params); [] once exhausted. */
   async fetchMany(sql: string, params?: Params, size?: number): Promise<Row[]> {
-    return this.fetch(sql, params, size ?? this.config.fetch_size ?? 1)
+    return this.fetch(sql, params, size ?? this.#config.fetch_size ?? 1)
   }
 
   async fetchOne(sql: string, params?: Params): Promise<Row | undefined> {
@@ -161,7 +164,8 @@ export class SnowflakeConnector implements AsyncDisposable {
    */
   async stream(sql: string, params?: Params, fetchAsString?: DataType[]): Promise<ResultStream> {
     const cursor = await this.openCursor(sql, params, fetchAsString)
-    const {secrets, where} = this
+    const secrets = this.#secrets
+    const {where} = this
     return {
       columns: cursor.columns,
       queryId: cursor.queryId,
@@ -183,13 +187,13 @@ export class SnowflakeConnector implements AsyncDisposable {
 
   /** The open connection, or a new login when there is none or the session was dropped. */
   private async connection(): Promise<Connection> {
-    const current = await this.connecting?.catch(() => {})
+    const current = await this.#connecting?.catch(() => {})
     if (current?.isUp()) return current
-    this.connecting = this.login()
-    this.connecting.catch(() => {
-      this.connecting = undefined
+    this.#connecting = this.login()
+    this.#connecting.catch(() => {
+      this.#connecting = undefined
     })
-    return this.connecting
+    return this.#connecting
   }
 
   /** Reads from the cursor of (sql, params), opening it on first use; a cursor that fails is forgotten. */
@@ -205,7 +209,7 @@ export class SnowflakeConnector implements AsyncDisposable {
       return await (await cursor).take(count)
     } catch (error) {
       if (this.cursors.get(key) === cursor) this.cursors.delete(key)
-      throw isKeyflowError(error) ? error : statementError(error, this.secrets, this.where)
+      throw isKeyflowError(error) ? error : statementError(error, this.#secrets, this.where)
     }
   }
 
@@ -213,7 +217,7 @@ export class SnowflakeConnector implements AsyncDisposable {
     const sdk = await loadSnowflake()
     let connection: Connection
     try {
-      connection = sdk.createConnection(driverOptions(this.config))
+      connection = sdk.createConnection(driverOptions(this.#config))
     } catch (error) {
       throw connectionError(error, this.where)
     }
@@ -225,8 +229,8 @@ export class SnowflakeConnector implements AsyncDisposable {
 
     open.add(this)
     installExitHook()
-    if (this.config.credentials.autocommit !== undefined) {
-      await this.runOn(connection, {sql: `ALTER SESSION SET AUTOCOMMIT = ${this.config.credentials.autocommit ? 'TRUE' : 'FALSE'}`, streamResult: false})
+    if (this.#config.credentials.autocommit !== undefined) {
+      await this.runOn(connection, {sql: `ALTER SESSION SET AUTOCOMMIT = ${this.#config.credentials.autocommit ? 'TRUE' : 'FALSE'}`, streamResult: false})
     }
 
     return connection
@@ -251,11 +255,11 @@ export class SnowflakeConnector implements AsyncDisposable {
         sqlText: sql,
       })
     }).catch((error: unknown) => {
-      throw statementError(error, this.secrets, this.where)
+      throw statementError(error, this.#secrets, this.where)
     })
     // A session the server has dropped completes with neither error nor query id, and the connection goes down.
     if (!queryId) throw connection.isUp() ? connectionError(undefined, this.where) : sessionDropped(this.where)
-    const pollMs = (this.config.poll_frequency_s ?? 1) * 1000
+    const pollMs = (this.#config.poll_frequency_s ?? 1) * 1000
     try {
       for (let wait = Math.min(FIRST_POLL_MS, pollMs); ; wait = Math.min(wait * 2, pollMs)) {
         // eslint-disable-next-line no-await-in-loop
@@ -264,12 +268,12 @@ export class SnowflakeConnector implements AsyncDisposable {
         await sleep(wait)
       }
     } catch (error) {
-      throw statementError(error, this.secrets, this.where)
+      throw statementError(error, this.#secrets, this.where)
     }
 
     return new Promise<RowStatement>((resolve, reject) => {
       connection.fetchResult({
-        complete: (error, statement) => (error ? reject(statementError(error, this.secrets, this.where)) : resolve(statement)),
+        complete: (error, statement) => (error ? reject(statementError(error, this.#secrets, this.where)) : resolve(statement)),
         fetchAsString,
         queryId,
         rowMode: 'array',
