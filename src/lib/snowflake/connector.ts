@@ -1,0 +1,324 @@
+import type {Readable} from 'node:stream'
+import type {Connection, DataType, RowStatement} from 'snowflake-sdk'
+
+import {setTimeout as sleep} from 'node:timers/promises'
+
+import {isKeyflowError} from '../errors.js'
+import {driverOptions, secretValues, SnowflakeConnectorConfig, validateConfig} from './config.js'
+import {loadSnowflake} from './driver.js'
+import {connectionError, loginError, sessionDropped, statementError} from './errors.js'
+
+/**
+ * prefect-snowflake's SnowflakeConnector in TypeScript. Prefect's semantics:
+ * - the connection opens lazily on first use, is reused, and closes on close(), on
+ *   `await using` disposal, and when the process is about to exit;
+ * - fetchOne/fetchMany/fetchAll keep one cursor per distinct (SQL, parameters): calling one
+ *   again continues where the last call stopped; an exhausted cursor yields [] (fetchOne:
+ *   undefined) until resetCursors() or close();
+ * - execute/executeMany always run the statement anew.
+ * Rows stream from the driver (streamRows, with backpressure), so memory stays bounded by the
+ * driver's chunk prefetch whatever the size of a result.
+ *
+ * Statements run asynchronously on Snowflake (asyncExec) and keyflow polls their status, at
+ * most `poll_frequency_s` seconds apart (the first checks come sooner, so quick statements
+ * return quickly).
+ */
+
+export type Bind = boolean | null | number | string
+export type Params = readonly Bind[]
+export type Row = unknown[]
+
+export interface ExecuteResult {
+  queryId: string
+  /** Rows inserted, updated or deleted, for DML; undefined otherwise. */
+  rowsAffected?: number
+}
+
+/** A statement's result being read: its columns, then rows one at a time. */
+export interface ResultStream extends AsyncIterable<Row> {
+  columns: string[]
+  queryId: string
+}
+
+interface StatementRequest {
+  binds?: Bind[][] | Params
+  /** Types the driver returns as Snowflake-formatted text. */
+  fetchAsString?: DataType[]
+  sql: string
+  streamResult: boolean
+}
+
+class Cursor {
+  private done = false
+  private readonly iterator: AsyncIterator<Row>
+
+  constructor(
+    readonly stream: Readable,
+    readonly columns: string[],
+    readonly queryId: string,
+  ) {
+    this.iterator = stream[Symbol.asyncIterator]()
+  }
+
+  close(): void {
+    this.done = true
+    this.stream.destroy()
+  }
+
+  async take(count: number): Promise<Row[]> {
+    const rows: Row[] = []
+    while (!this.done && rows.length < count) {
+      // eslint-disable-next-line no-await-in-loop
+      const next = await this.iterator.next()
+      if (next.done) this.done = true
+      else rows.push(next.value)
+    }
+
+    return rows
+  }
+}
+
+/** Status polls start here and double up to poll_frequency_s, so quick statements return quickly. */
+const FIRST_POLL_MS = 25
+
+const open = new Set<SnowflakeConnector>()
+let exitHookInstalled = false
+
+/** Closes what the program left open; beforeExit allows the asynchronous logout. */
+function installExitHook(): void {
+  if (exitHookInstalled) return
+  exitHookInstalled = true
+  process.on('beforeExit', () => {
+    for (const connector of open) connector.close().catch(() => {})
+  })
+}
+
+export class SnowflakeConnector implements AsyncDisposable {
+  // True private fields: console.log, util.inspect and JSON.stringify of a connector never show the credentials.
+  readonly #config: SnowflakeConnectorConfig
+  #connecting?: Promise<Connection>
+  readonly #secrets: string[]
+  private readonly cursors = new Map<string, Promise<Cursor>>()
+
+  constructor(config: SnowflakeConnectorConfig) {
+    validateConfig(config)
+    this.#config = config
+    this.#secrets = secretValues(config.credentials)
+  }
+
+  private get where(): string {
+    return `Snowflake account ${this.#config.credentials.account}`
+  }
+
+  /** Resets the cursors and logs out. Safe to call twice; a later call reconnects. */
+  async close(): Promise<void> {
+    await this.resetCursors()
+    const connecting = this.#connecting
+    this.#connecting = undefined
+    open.delete(this)
+    if (!connecting) return
+    const connection = await connecting.catch(() => {})
+    if (!connection?.isUp()) return
+    await new Promise<void>((resolve) => {
+      connection.destroy(() => resolve())
+    })
+  }
+
+  /** Runs a statement anew and reports the rows it affected. */
+  async execute(sql: string, params?: Params): Promise<ExecuteResult> {
+    const statement = await this.run(sql, params, false)
+    return {queryId: statement.getQueryId(), rowsAffected: affected(statement)}
+  }
+
+  /** Runs one statement with many parameter rows (array binding: one round trip). */
+  async executeMany(sql: string, seqOfParams: readonly Params[]): Promise<ExecuteResult> {
+    if (seqOfParams.length === 0) return {queryId: '', rowsAffected: 0}
+    const statement = await this.run(sql, seqOfParams as Bind[][], false)
+    return {queryId: statement.getQueryId(), rowsAffected: affected(statement)}
+  }
+
+  async fetchAll(sql: string, params?: Params): Promise<Row[]> {
+    return this.fetch(sql, params, Number.POSITIVE_INFINITY)
+  }
+
+  /** The next `size` rows (default fetch_size) of the cursor for (sql, params); [] once exhausted. */
+  async fetchMany(sql: string, params?: Params, size?: number): Promise<Row[]> {
+    return this.fetch(sql, params, size ?? this.#config.fetch_size ?? 1)
+  }
+
+  async fetchOne(sql: string, params?: Params): Promise<Row | undefined> {
+    const [row] = await this.fetch(sql, params, 1)
+    return row
+  }
+
+  /** Forgets every cursor; the next fetch of the same query runs it again. */
+  async resetCursors(): Promise<void> {
+    const cursors = [...this.cursors.values()]
+    this.cursors.clear()
+    for (const cursor of await Promise.allSettled(cursors)) if (cursor.status === 'fulfilled') cursor.value.close()
+  }
+
+  /**
+   * Runs a query and streams its rows (for `keyflow sql`); no cursor is kept. `fetchAsString`
+   * returns those types as Snowflake formats them (e.g. dates as "2024-01-01").
+   */
+  async stream(sql: string, params?: Params, fetchAsString?: DataType[]): Promise<ResultStream> {
+    const cursor = await this.openCursor(sql, params, fetchAsString)
+    const secrets = this.#secrets
+    const {where} = this
+    return {
+      columns: cursor.columns,
+      queryId: cursor.queryId,
+      async *[Symbol.asyncIterator]() {
+        try {
+          yield* readBatches(cursor.stream)
+        } catch (error) {
+          throw statementError(error, secrets, where)
+        } finally {
+          cursor.close()
+        }
+      },
+    }
+  }
+
+  async [Symbol.asyncDispose](): Promise<void> {
+    await this.close()
+  }
+
+  /** The open connection, or a new login when there is none or the session was dropped. */
+  private async connection(): Promise<Connection> {
+    const current = await this.#connecting?.catch(() => {})
+    if (current?.isUp()) return current
+    this.#connecting = this.login()
+    this.#connecting.catch(() => {
+      this.#connecting = undefined
+    })
+    return this.#connecting
+  }
+
+  /** Reads from the cursor of (sql, params), opening it on first use; a cursor that fails is forgotten. */
+  private async fetch(sql: string, params: Params | undefined, count: number): Promise<Row[]> {
+    const key = JSON.stringify([sql, params ?? null])
+    let cursor = this.cursors.get(key)
+    if (!cursor) {
+      cursor = this.openCursor(sql, params)
+      this.cursors.set(key, cursor)
+    }
+
+    try {
+      return await (await cursor).take(count)
+    } catch (error) {
+      if (this.cursors.get(key) === cursor) this.cursors.delete(key)
+      throw isKeyflowError(error) ? error : statementError(error, this.#secrets, this.where)
+    }
+  }
+
+  private async login(): Promise<Connection> {
+    const sdk = await loadSnowflake()
+    let connection: Connection
+    try {
+      connection = sdk.createConnection(driverOptions(this.#config))
+    } catch (error) {
+      throw connectionError(error, this.where)
+    }
+
+    // connectAsync resolves even when the login fails: the outcome comes through its callback.
+    await new Promise<void>((resolve, reject) => {
+      connection.connectAsync((error) => (error ? reject(loginError(error, this.where)) : resolve())).catch((error: unknown) => reject(loginError(error, this.where)))
+    })
+
+    open.add(this)
+    installExitHook()
+    if (this.#config.credentials.autocommit !== undefined) {
+      await this.runOn(connection, {sql: `ALTER SESSION SET AUTOCOMMIT = ${this.#config.credentials.autocommit ? 'TRUE' : 'FALSE'}`, streamResult: false})
+    }
+
+    return connection
+  }
+
+  private async openCursor(sql: string, params?: Params, fetchAsString?: DataType[]): Promise<Cursor> {
+    const statement = await this.run(sql, params, true, fetchAsString)
+    const columns = (statement.getColumns() ?? []).map((column) => column.getName())
+    return new Cursor(statement.streamRows(), columns, statement.getQueryId())
+  }
+
+  private async run(sql: string, binds: Bind[][] | Params | undefined, streamResult: boolean, fetchAsString?: DataType[]): Promise<RowStatement> {
+    return this.runOn(await this.connection(), {binds, fetchAsString, sql, streamResult})
+  }
+
+  private async runOn(connection: Connection, {binds, fetchAsString, sql, streamResult}: StatementRequest): Promise<RowStatement> {
+    const queryId = await new Promise<string>((resolve, reject) => {
+      connection.execute({
+        asyncExec: true,
+        binds: binds as Bind[],
+        complete: (error, statement) => (error ? reject(error) : resolve(statement.getQueryId())),
+        sqlText: sql,
+      })
+    }).catch((error: unknown) => {
+      throw statementError(error, this.#secrets, this.where)
+    })
+    // A session the server has dropped completes with neither error nor query id, and the connection goes down.
+    if (!queryId) throw connection.isUp() ? connectionError(undefined, this.where) : sessionDropped(this.where)
+    const pollMs = (this.#config.poll_frequency_s ?? 1) * 1000
+    try {
+      for (let wait = Math.min(FIRST_POLL_MS, pollMs); ; wait = Math.min(wait * 2, pollMs)) {
+        // eslint-disable-next-line no-await-in-loop
+        if (!connection.isStillRunning((await connection.getQueryStatusThrowIfError(queryId)) as never)) break
+        // eslint-disable-next-line no-await-in-loop
+        await sleep(wait)
+      }
+    } catch (error) {
+      throw statementError(error, this.#secrets, this.where)
+    }
+
+    return new Promise<RowStatement>((resolve, reject) => {
+      connection.fetchResult({
+        complete: (error, statement) => (error ? reject(statementError(error, this.#secrets, this.where)) : resolve(statement)),
+        fetchAsString,
+        queryId,
+        rowMode: 'array',
+        sqlText: sql,
+        streamResult,
+      })
+    })
+  }
+}
+
+/**
+ * Rows in the batches the stream has buffered: one wait per batch rather than per row.
+ * @yields each row of the stream, in order
+ */
+async function* readBatches(stream: Readable): AsyncGenerator<Row> {
+  // Errors are read from stream.errored; without a listener an 'error' between reads would crash the process.
+  stream.on('error', () => {})
+  for (;;) {
+    const batch: Row[] = []
+    for (let row = stream.read(); row !== null; row = stream.read()) batch.push(row as Row)
+    if (batch.length > 0) yield* batch
+    else if (stream.readableEnded || stream.destroyed) {
+      if (stream.errored) throw stream.errored
+      return
+    } else {
+      // eslint-disable-next-line no-await-in-loop
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          stream.off('readable', done)
+          stream.off('end', done)
+          stream.off('error', done)
+          stream.off('close', done)
+          resolve()
+        }
+
+        stream.on('readable', done)
+        stream.on('end', done)
+        stream.on('error', done)
+        stream.on('close', done)
+      })
+    }
+  }
+}
+
+function affected(statement: RowStatement): number | undefined {
+  const count = statement.getNumUpdatedRows()
+  return typeof count === 'number' && count >= 0 ? count : undefined
+}

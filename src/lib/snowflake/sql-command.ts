@@ -1,0 +1,97 @@
+import type {Writable} from 'node:stream'
+
+import {readFile} from 'node:fs/promises'
+
+import {describeFsError, ExitCode, KeyflowError} from '../errors.js'
+import {isPlainObject, parseJsonText, readJsonFile} from '../settings/json-file.js'
+import {SnowflakeConnectorConfig} from './config.js'
+import {Bind, SnowflakeConnector} from './connector.js'
+import {BatchInsertResult, runBatchInsert, runSql, RunSqlResult, SqlFormat} from './sql.js'
+
+/**
+ * `keyflow sql`: where the SQL, the binds and the connection come from, then one run.
+ * The connection is a JSON file holding the connector config (docs/snowflake.md); the
+ * block-based source (`--block snowflake-connector/NAME`) plugs in here.
+ */
+
+export interface SqlCommandInput {
+  binds?: string[]
+  bindsJson?: string
+  /** The connector settings: a JSON file (`--connection`), or a config resolved elsewhere (e.g. from a block). */
+  connection: {config: SnowflakeConnectorConfig} | {file: string}
+  format: SqlFormat
+  out: Writable
+  /** A rows file for a batch insert (executeMany). */
+  rowsFile?: string
+  sql?: string
+  sqlFile?: string
+  stdin: NodeJS.ReadableStream & {isTTY?: boolean}
+}
+
+export type SqlCommandResult = (BatchInsertResult & {kind: 'insert'}) | (RunSqlResult & {kind: 'query'})
+
+function usage(message: string, fix: string, where?: string): KeyflowError {
+  return new KeyflowError(message, {code: 'USAGE', exit: ExitCode.USAGE, fix, where})
+}
+
+async function readStdin(stdin: NodeJS.ReadableStream): Promise<string> {
+  let text = ''
+  for await (const part of stdin) text += part.toString()
+  return text
+}
+
+async function sqlText(input: SqlCommandInput): Promise<string> {
+  if (input.sql !== undefined && input.sqlFile !== undefined) throw usage('Give the SQL either as an argument or with --file, not both.', 'Drop one of them.')
+  let text: string
+  if (input.sql !== undefined) text = input.sql
+  else if (input.sqlFile === undefined) {
+    if (input.stdin.isTTY) throw usage('No SQL given.', 'Pass the SQL as an argument, with --file FILE, or on stdin.')
+    text = await readStdin(input.stdin)
+  } else {
+    try {
+      text = await readFile(input.sqlFile, 'utf8')
+    } catch (error) {
+      throw new KeyflowError(`Cannot read the SQL file: ${describeFsError(error)}.`, {code: 'FILE_UNREADABLE', exit: ExitCode.NOT_FOUND, where: input.sqlFile})
+    }
+  }
+
+  if (text.trim() === '') throw usage('The SQL is empty.', 'Give a statement to run.')
+  return text
+}
+
+function bindsOf(input: SqlCommandInput): Bind[] | undefined {
+  if (input.bindsJson !== undefined) {
+    if (input.binds?.length) throw usage('Give binds either with --bind or with --binds-json, not both.', 'Drop one of them.')
+    const parsed = parseJsonText(input.bindsJson, '--binds-json', '--binds-json value')
+    if (!Array.isArray(parsed) || !parsed.every((value) => value === null || ['boolean', 'number', 'string'].includes(typeof value))) {
+      throw usage('--binds-json must be a JSON array of strings, numbers, booleans or nulls.', 'E.g. --binds-json \'[42, "x", null]\'.', '--binds-json')
+    }
+
+    return parsed as Bind[]
+  }
+
+  return input.binds?.length ? input.binds : undefined
+}
+
+function loadConnection(file: string): SnowflakeConnectorConfig {
+  const config = readJsonFile(file, 'connection file')
+  if (!isPlainObject(config) || !isPlainObject(config.credentials)) {
+    throw new KeyflowError('The connection file is not a Snowflake connector config.', {
+      code: 'SNOWFLAKE_CONFIG',
+      exit: ExitCode.VALIDATION,
+      fix: 'Give a JSON object with credentials {account, user, password, ...}, database, warehouse and schema (docs/snowflake.md).',
+      where: file,
+    })
+  }
+
+  return config as unknown as SnowflakeConnectorConfig
+}
+
+export async function sqlCommand(input: SqlCommandInput): Promise<SqlCommandResult> {
+  const sql = await sqlText(input)
+  const binds = bindsOf(input)
+  if (input.rowsFile !== undefined && binds) throw usage('--rows cannot be combined with --bind: each row carries its own values.', 'Drop --bind.')
+  await using connector = new SnowflakeConnector('file' in input.connection ? loadConnection(input.connection.file) : input.connection.config)
+  if (input.rowsFile !== undefined) return {kind: 'insert', ...(await runBatchInsert(connector, {file: input.rowsFile, sql}))}
+  return {kind: 'query', ...(await runSql(connector, {binds, format: input.format, out: input.out, sql}))}
+}

@@ -1,0 +1,299 @@
+import type {Writable} from 'node:stream'
+
+import {createReadStream} from 'node:fs'
+import {readFile, stat} from 'node:fs/promises'
+import {createInterface} from 'node:readline'
+import v8 from 'node:v8'
+import {runInNewContext} from 'node:vm'
+
+import {describeFsError, ExitCode, KeyflowError} from '../errors.js'
+import {Bind, Params, Row, SnowflakeConnector} from './connector.js'
+
+/**
+ * The engine of `keyflow sql`: runs a statement and streams its rows to a writable in one of
+ * four formats, row by row with backpressure, so the output of any size costs bounded memory.
+ * The table format, for people, buffers the first TABLE_SAMPLE rows to size its columns and
+ * streams the rest with those widths.
+ */
+
+export const SQL_FORMATS = ['table', 'json', 'ndjson', 'csv'] as const
+export type SqlFormat = (typeof SQL_FORMATS)[number]
+
+export interface RunSqlOptions {
+  binds?: Params
+  format: SqlFormat
+  out: Writable
+  sql: string
+}
+
+export interface RunSqlResult {
+  columns: string[]
+  queryId: string
+  rows: number
+}
+
+const TABLE_SAMPLE = 100
+const GUARD_EVERY_ROWS = 10_000
+const GUARD_RSS_BYTES = 160 * 1024 * 1024
+
+let collectGarbage: (() => void) | undefined
+
+/**
+ * Keeps a long stream under ~200 MB of RSS. Nearly everything a streamed row allocates is
+ * garbage at once, but V8 promotes the driver's parsed chunks (and the large strings they are
+ * parsed from) to the old generation and lets it grow to several hundred MB before a full
+ * collection (1M rows: ~300 MB). Above GUARD_RSS_BYTES, a full collection is run explicitly;
+ * it costs a few ms and happens at most once per GUARD_EVERY_ROWS rows. `--expose-gc` can be
+ * set at run time; `gc` is then taken from a fresh context so no global is added.
+ */
+function memoryGuard(): void {
+  if (process.memoryUsage.rss() < GUARD_RSS_BYTES) return
+  if (!collectGarbage) {
+    v8.setFlagsFromString('--expose-gc')
+    collectGarbage = runInNewContext('gc') as () => void
+  }
+
+  collectGarbage()
+}
+
+const FLUSH_BYTES = 64 * 1024
+
+/** Buffers small writes and waits for 'drain'; a closed pipe (EPIPE) ends the output quietly. */
+class Output {
+  closed = false
+  private pending = ''
+
+  constructor(private readonly out: Writable) {
+    out.on('error', (error: NodeJS.ErrnoException) => {
+      if (error.code === 'EPIPE') this.closed = true
+    })
+  }
+
+  async flush(): Promise<void> {
+    if (this.pending === '' || this.closed) return
+    const text = this.pending
+    this.pending = ''
+    if (!this.out.write(text)) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          this.out.off('drain', done)
+          this.out.off('error', done)
+          this.out.off('close', done)
+          resolve()
+        }
+
+        this.out.on('drain', done)
+        this.out.on('error', done)
+        this.out.on('close', done)
+      })
+    }
+  }
+
+  async write(text: string): Promise<void> {
+    this.pending += text
+    if (this.pending.length >= FLUSH_BYTES) await this.flush()
+  }
+}
+
+/** A cell as JSON: binary as hex (Snowflake's default BINARY_OUTPUT_FORMAT), dates as ISO text. */
+function jsonValue(value: unknown): unknown {
+  if (Buffer.isBuffer(value)) return value.toString('hex').toUpperCase()
+  if (typeof value === 'bigint') return value.toString()
+  return value
+}
+
+function jsonReplacer(this: unknown, key: string, value: unknown): unknown {
+  const raw = (this as Record<string, unknown>)[key]
+  return Buffer.isBuffer(raw) ? raw.toString('hex').toUpperCase() : jsonValue(value)
+}
+
+function textValue(value: unknown): string {
+  if (value === null || value === undefined) return ''
+  if (value instanceof Date) return value.toISOString()
+  if (Buffer.isBuffer(value)) return value.toString('hex').toUpperCase()
+  if (typeof value === 'object') return JSON.stringify(value, jsonReplacer)
+  return String(value)
+}
+
+function csvField(text: string): string {
+  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+}
+
+function rowObject(columns: string[], row: Row): Record<string, unknown> {
+  return Object.fromEntries(columns.map((column, index) => [column, row[index]]))
+}
+
+function tableLine(cells: string[], widths: number[]): string {
+  return cells.map((cell, index) => cell.padEnd(widths[index])).join(' | ').trimEnd() + '\n'
+}
+
+/** Table cells stay on one line. */
+function tableCell(value: unknown): string {
+  return value === null ? 'NULL' : textValue(value).replaceAll(/\r?\n/g, String.raw`\n`)
+}
+
+export async function runSql(connector: SnowflakeConnector, options: RunSqlOptions): Promise<RunSqlResult> {
+  // Dates and times as Snowflake formats them (DATE_OUTPUT_FORMAT etc.), not as JS Dates in UTC.
+  const result = await connector.stream(options.sql, options.binds, ['Date'])
+  const {columns} = result
+  const output = new Output(options.out)
+  let count = 0
+  const sample: string[][] = []
+  let widths: number[] | undefined
+  const startTable = async () => {
+    widths = columns.map((column, index) => Math.max(column.length, ...sample.map((cells) => cells[index].length)))
+    await output.write(tableLine(columns, widths) + widths.map((width) => '-'.repeat(width)).join('-+-') + '\n')
+    for (const cells of sample) await output.write(tableLine(cells, widths)) // eslint-disable-line no-await-in-loop
+    sample.length = 0
+  }
+
+  if (options.format === 'json') await output.write('[')
+  if (options.format === 'csv') await output.write(columns.map((column) => csvField(column)).join(',') + '\r\n')
+  for await (const row of result) {
+    if (output.closed) break
+    switch (options.format) {
+      case 'csv': {
+        await output.write(row.map((value) => csvField(textValue(value))).join(',') + '\r\n')
+        break
+      }
+
+      case 'json': {
+        await output.write((count === 0 ? '\n' : ',\n') + JSON.stringify(rowObject(columns, row), jsonReplacer))
+        break
+      }
+
+      case 'ndjson': {
+        await output.write(JSON.stringify(rowObject(columns, row), jsonReplacer) + '\n')
+        break
+      }
+
+      case 'table': {
+        const cells = row.map((value) => tableCell(value))
+        if (widths) await output.write(tableLine(cells, widths))
+        else {
+          sample.push(cells)
+          if (sample.length === TABLE_SAMPLE) await startTable()
+        }
+
+        break
+      }
+    }
+
+    count++
+    if (count % GUARD_EVERY_ROWS === 0) memoryGuard()
+  }
+
+  if (options.format === 'json') await output.write(count === 0 ? ']\n' : '\n]\n')
+  if (options.format === 'table') {
+    if (!widths) await startTable()
+    await output.write(`(${count} row${count === 1 ? '' : 's'})\n`)
+  }
+
+  await output.flush()
+  return {columns, queryId: result.queryId, rows: count}
+}
+
+export interface BatchInsertOptions {
+  /** Rows per executeMany call: bounded so array binding stays below the driver's stage-binding threshold. */
+  batchRows?: number
+  /** A JSON array of rows, or NDJSON (one row per line); each row an array of values. */
+  file: string
+  sql: string
+}
+
+export interface BatchInsertResult {
+  batches: number
+  rows: number
+  rowsAffected: number
+}
+
+function badRows(message: string, where: string): KeyflowError {
+  return new KeyflowError(message, {
+    code: 'BAD_ROWS_FILE',
+    exit: ExitCode.BAD_VALUE,
+    fix: 'Give a JSON array of rows or NDJSON (one row per line); each row an array of strings, numbers, booleans or nulls.',
+    where,
+  })
+}
+
+function checkRow(value: unknown, where: string): Bind[] {
+  if (!Array.isArray(value)) throw badRows('A row is not an array of values.', where)
+  for (const cell of value) {
+    if (cell !== null && !['boolean', 'number', 'string'].includes(typeof cell)) throw badRows('A value is not a string, number, boolean or null.', where)
+  }
+
+  return value as Bind[]
+}
+
+/**
+ * Rows of the file, one at a time. A JSON array of rows starts with `[` then `[` (or is `[]`)
+ * and is parsed whole; anything else is NDJSON, read line by line.
+ * @yields each row, checked to be an array of scalars
+ */
+async function* readRows(file: string): AsyncGenerator<Bind[]> {
+  let head = ''
+  try {
+    if (!(await stat(file)).isFile()) throw badRows('The rows file is not a regular file.', file)
+    for await (const part of createReadStream(file, {encoding: 'utf8', end: 4095})) head += part
+  } catch (error) {
+    if (error instanceof KeyflowError) throw error
+    throw new KeyflowError(`Cannot read the rows file: ${describeFsError(error)}.`, {code: 'ROWS_FILE_UNREADABLE', exit: ExitCode.NOT_FOUND, where: file})
+  }
+
+  if (!/^\[\s*[[\]]/.test(head.trimStart())) {
+    yield* readLines(file)
+    return
+  }
+
+  let parsed: unknown
+  try {
+    parsed = JSON.parse(await readFile(file, 'utf8'))
+  } catch {
+    // JSON.parse's message quotes the input: never forward it.
+    throw badRows('The rows file is not valid JSON.', file)
+  }
+
+  if (!Array.isArray(parsed)) throw badRows('The rows file is not a JSON array of rows.', file)
+  for (const [index, row] of parsed.entries()) yield checkRow(row, `${file}, row ${index + 1}`)
+}
+
+/** @yields each non-blank line of an NDJSON file as a row */
+async function* readLines(file: string): AsyncGenerator<Bind[]> {
+  const lines = createInterface({crlfDelay: Number.POSITIVE_INFINITY, input: createReadStream(file, {encoding: 'utf8'})})
+  let number = 0
+  for await (const line of lines) {
+    number++
+    if (line.trim() === '') continue
+    let value: unknown
+    try {
+      value = JSON.parse(line)
+    } catch {
+      throw badRows(`Line ${number} is not valid JSON.`, `${file}:${number}`)
+    }
+
+    yield checkRow(value, `${file}:${number}`)
+  }
+}
+
+/** Inserts the rows of a file with executeMany, in batches, and reports the rows affected. */
+export async function runBatchInsert(connector: SnowflakeConnector, options: BatchInsertOptions): Promise<BatchInsertResult> {
+  const result: BatchInsertResult = {batches: 0, rows: 0, rowsAffected: 0}
+  let batch: Bind[][] = []
+  const send = async () => {
+    if (batch.length === 0) return
+    const {rowsAffected} = await connector.executeMany(options.sql, batch)
+    result.batches++
+    result.rows += batch.length
+    result.rowsAffected += rowsAffected ?? 0
+    batch = []
+  }
+
+  for await (const row of readRows(options.file)) {
+    batch.push(row)
+    const limit = options.batchRows ?? Math.max(1, Math.floor(50_000 / Math.max(1, row.length)))
+    if (batch.length >= limit) await send()
+  }
+
+  await send()
+  return result
+}

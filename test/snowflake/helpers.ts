@@ -1,0 +1,52 @@
+/* eslint-disable camelcase -- the connector config keeps Prefect's snake_case field names */
+import {generateKeyPairSync} from 'node:crypto'
+import {chmodSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {SnowflakeConnectorConfig} from '../../src/lib/snowflake/config.js'
+import {canary} from '../support/canary.js'
+import {SnowflakeServer, SnowflakeServerOptions, startSnowflakeServer} from '../support/snowflake-server/index.js'
+
+/** A test server with one user per authenticator, all credentials canaries. */
+export interface Fixture {
+  canaries: string[]
+  keyPassphrase: string
+  oauthToken: string
+  password: string
+  privateKeyPem: string
+  server: SnowflakeServer
+}
+
+export const USER = 'kf_tester'
+
+export async function startFixture(options: SnowflakeServerOptions = {}): Promise<Fixture> {
+  const password = canary('sfpassword')
+  const oauthToken = canary('sftoken')
+  const keyPassphrase = canary('sfpassphrase')
+  const {privateKey, publicKey} = generateKeyPairSync('rsa', {modulusLength: 2048})
+  const privateKeyPem = privateKey.export({cipher: 'aes-256-cbc', format: 'pem', passphrase: keyPassphrase, type: 'pkcs8'}).toString()
+  const server = await startSnowflakeServer({
+    users: [{name: USER, oauthToken, password, publicKey: publicKey.export({format: 'pem', type: 'spki'}).toString()}],
+    ...options,
+  })
+  return {canaries: [password, oauthToken, keyPassphrase], keyPassphrase, oauthToken, password, privateKeyPem, server}
+}
+
+export function passwordConfig(fixture: Fixture, overrides: Partial<SnowflakeConnectorConfig> = {}): SnowflakeConnectorConfig {
+  return {
+    access_url: fixture.server.url,
+    credentials: {account: fixture.server.account, password: fixture.password, user: USER},
+    database: 'KEYFLOW',
+    schema: 'PUBLIC',
+    warehouse: 'TEST',
+    ...overrides,
+  }
+}
+
+/** A connection file (0600) for `keyflow sql --connection`. */
+export function writeConnection(dir: string, config: SnowflakeConnectorConfig, name = 'connection.json'): string {
+  const path = join(dir, name)
+  writeFileSync(path, JSON.stringify(config), {mode: 0o600})
+  chmodSync(path, 0o600)
+  return path
+}

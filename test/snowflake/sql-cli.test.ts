@@ -1,0 +1,147 @@
+import {expect} from 'chai'
+import {after, afterEach, before, describe, it} from 'mocha'
+import {existsSync, readdirSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {assertNoCanary, assertNoCanaryInTree} from '../support/canary.js'
+import {baseEnv, CliResult, runCli, tempDir} from '../support/cli.js'
+import {Fixture, passwordConfig, startFixture, writeConnection} from './helpers.js'
+
+describe('keyflow sql through the built CLI', () => {
+  let fixture: Fixture
+  let home: ReturnType<typeof tempDir>
+  let connection: string
+  /** The files the test wrote the password into; nothing else may hold it. */
+  const connectionFiles = new Set<string>()
+
+  async function sql(args: string[], input?: string): Promise<CliResult> {
+    const result = await runCli(['sql', '--connection', connection, ...args], {cwd: home.path, env: baseEnv(home.path), input})
+    assertNoCanary(result.stdout, fixture.canaries, 'stdout')
+    assertNoCanary(result.stderr, fixture.canaries, 'stderr')
+    return result
+  }
+
+  before(async () => {
+    fixture = await startFixture({chunkRows: 50})
+    home = tempDir()
+    connection = writeConnection(home.path, passwordConfig(fixture))
+    connectionFiles.add(connection)
+  })
+
+  afterEach(() => {
+    // Only the connection file may hold the password; the driver writes no log into cwd or HOME.
+    assertNoCanaryInTree(home.path, fixture.canaries, (path) => connectionFiles.has(path))
+    expect(readdirSync(home.path).filter((name) => name.endsWith('.log'))).to.deep.equal([])
+  })
+
+  after(async () => {
+    await fixture.server.stop()
+    home.cleanup()
+  })
+
+  it('prints a table for people', async () => {
+    const result = await sql(["SELECT range AS id, 'n' || range AS name FROM range(3)"])
+    expect(result.code).to.equal(0)
+    expect(result.stdout).to.equal(['id | name', '---+-----', '0  | n0', '1  | n1', '2  | n2', '(3 rows)', ''].join('\n'))
+  })
+
+  it('sizes table columns from the first 100 rows and streams the rest at those widths', async () => {
+    const result = await sql(["SELECT range AS n, CASE WHEN range < 100 THEN 'ab' ELSE 'longer value' END AS v FROM range(150)"])
+    const lines = result.stdout.trimEnd().split('\n')
+    expect(lines).to.have.length(153)
+    expect(lines[0]).to.equal('n  | v')
+    expect(lines[2]).to.equal('0  | ab')
+    // Later, wider values overflow their column rather than hold the output back.
+    expect(lines[102]).to.equal('100 | longer value')
+    expect(lines.at(-1)).to.equal('(150 rows)')
+  })
+
+  it('streams --format json, ndjson and csv', async () => {
+    const query = "SELECT range AS id, 'a,\"b' AS text, NULL AS nothing, DATE '2024-01-31' AS day FROM range(2)"
+    const json = await sql(['--format', 'json', query])
+    expect(json.code).to.equal(0)
+    expect(JSON.parse(json.stdout)).to.deep.equal([
+      {day: '2024-01-31', id: 0, nothing: null, text: 'a,"b'},
+      {day: '2024-01-31', id: 1, nothing: null, text: 'a,"b'},
+    ])
+    const ndjson = await sql(['--format', 'ndjson', query])
+    expect(ndjson.stdout.trimEnd().split('\n').map((line) => JSON.parse(line))).to.deep.equal(JSON.parse(json.stdout))
+    const csv = await sql(['--format', 'csv', query])
+    expect(csv.stdout).to.equal('id,text,nothing,day\r\n0,"a,""b",,2024-01-31\r\n1,"a,""b",,2024-01-31\r\n')
+  })
+
+  it('writes an empty JSON array for no rows, and streams a result of many chunks', async () => {
+    expect(JSON.parse((await sql(['-f', 'json', 'SELECT 1 AS x WHERE false'])).stdout)).to.deep.equal([])
+    const many = await sql(['-f', 'ndjson', 'SELECT range AS n FROM range(5000)'])
+    const lines = many.stdout.trimEnd().split('\n')
+    expect(lines).to.have.length(5000)
+    expect(JSON.parse(lines[4999])).to.deep.equal({n: 4999})
+  })
+
+  it('binds text with --bind and typed values with --binds-json', async () => {
+    // The SQL may follow --bind: each --bind takes exactly one value.
+    const text = await sql(['-f', 'ndjson', '--bind', 'x', '--bind', "it's", 'SELECT ? AS a, :2 AS b'])
+    expect(JSON.parse(text.stdout)).to.deep.equal({a: 'x', b: "it's"})
+    const typed = await sql(['-f', 'ndjson', 'SELECT ? + 1 AS n, ? AS flag, ? AS nothing', '--binds-json', '[41, true, null]'])
+    expect(JSON.parse(typed.stdout)).to.deep.equal({flag: true, n: 42, nothing: null})
+  })
+
+  it('reads the SQL from --file and from stdin', async () => {
+    const file = join(home.path, 'query.sql')
+    writeFileSync(file, 'SELECT 7 AS seven;\n')
+    expect((await sql(['-f', 'csv', '--file', file])).stdout).to.equal('seven\r\n7\r\n')
+    expect((await sql(['-f', 'csv'], 'SELECT 8 AS eight')).stdout).to.equal('eight\r\n8\r\n')
+  })
+
+  it('batch-inserts rows from NDJSON and from a JSON array, reporting rows affected', async () => {
+    await sql(['CREATE TABLE customers (name varchar, address varchar)'])
+    const ndjson = join(home.path, 'rows.ndjson')
+    writeFileSync(ndjson, '["Ford", "Highway 42"]\n["Unknown", "Space"]\n\n')
+    const array = join(home.path, 'rows.json')
+    writeFileSync(array, JSON.stringify([['Me', 'Myway 88']]))
+    const insert = 'INSERT INTO customers (name, address) VALUES (?, ?)'
+    const first = await sql(['--rows', ndjson, insert])
+    expect(first.code).to.equal(0)
+    expect(first.stdout).to.equal('2 rows affected.\n')
+    const second = await sql(['--json', '--rows', array, insert])
+    expect(JSON.parse(second.stdout)).to.deep.equal({batches: 1, rows: 1, rowsAffected: 1})
+    expect((await sql(['-f', 'csv', 'SELECT count(*) AS n FROM customers'])).stdout).to.equal('n\r\n3\r\n')
+  })
+
+  it('rejects a malformed rows file without quoting it', async () => {
+    const bad = join(home.path, 'bad.ndjson')
+    writeFileSync(bad, '["ok"]\n{not json: secret-looking}\n')
+    const result = await sql(['--rows', bad, 'INSERT INTO customers (name) VALUES (?)'])
+    expect(result.code).to.equal(5)
+    expect(result.stderr).to.include('Line 2 is not valid JSON')
+    expect(result.stderr).not.to.include('secret-looking')
+  })
+
+  it('reports a SQL error with code and SQL state, exit 9', async () => {
+    const result = await sql(['SELECT * FROM no_such_table'])
+    expect(result.code).to.equal(9)
+    expect(result.stdout).to.equal('')
+    expect(result.stderr).to.include('Snowflake rejected the SQL').and.include('002003').and.include('42S02')
+    const json = await sql(['--json', 'SELECT * FROM no_such_table'])
+    expect(JSON.parse(json.stderr).error.code).to.equal('SNOWFLAKE_SQL')
+  })
+
+  it('reports bad credentials (390100) without the password', async () => {
+    const config = passwordConfig(fixture)
+    const wrong = writeConnection(home.path, {...config, credentials: {...config.credentials, password: `${fixture.password}x`}}, 'wrong.json')
+    connectionFiles.add(wrong)
+    const result = await runCli(['sql', '--connection', wrong, 'SELECT 1'], {cwd: home.path, env: baseEnv(home.path)})
+    expect(result.code).to.equal(9)
+    expect(result.stderr).to.include('Snowflake refused the login').and.include('390100')
+    assertNoCanary(result.stderr + result.stdout, fixture.canaries, 'the output of a refused login')
+  })
+
+  it('refuses a connection file that is not a connector config', async () => {
+    const notConfig = join(home.path, 'not-config.json')
+    writeFileSync(notConfig, '{"account": "x"}')
+    const result = await runCli(['sql', '--connection', notConfig, 'SELECT 1'], {cwd: home.path, env: baseEnv(home.path)})
+    expect(result.code).to.equal(6)
+    expect(result.stderr).to.include('not a Snowflake connector config')
+    expect(existsSync(join(home.path, 'snowflake.log'))).to.equal(false)
+  })
+})
