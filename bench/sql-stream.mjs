@@ -11,8 +11,8 @@
  * Env: BENCH_CHUNK_ROWS (rows per result chunk on the server, default 10000).
  */
 /* eslint-disable camelcase -- the connector config keeps Prefect's snake_case field names */
-import {spawn} from 'node:child_process'
-import {mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {spawn, spawnSync} from 'node:child_process'
+import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {createInterface} from 'node:readline'
@@ -47,11 +47,12 @@ function peakRss(pid) {
   }
 }
 
-async function stream(connection, rows) {
+const env = {HOME: dir, KEYFLOW_HOME: join(dir, '.keyflow'), KEYFLOW_PROJECT_FILE: '', LANG: 'C.UTF-8', NO_COLOR: '1', PATH: process.env.PATH}
+
+async function stream(block, rows) {
   const sql = `SELECT range AS id, 'customer-' || range AS name, range * 1.5 AS amount, range % 2 = 0 AS even FROM range(${rows})`
-  const env = {HOME: dir, KEYFLOW_HOME: join(dir, '.keyflow'), KEYFLOW_PROJECT_FILE: '', LANG: 'C.UTF-8', NO_COLOR: '1', PATH: process.env.PATH}
   const start = process.hrtime.bigint()
-  const child = spawn(process.execPath, [BIN, 'sql', '--connection', connection, '--format', 'ndjson', sql], {cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(process.execPath, [BIN, 'sql', '--block', block, '--format', 'ndjson', sql], {cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe']})
   let peak = 0
   const timer = setInterval(() => {
     peak = Math.max(peak, peakRss(child.pid))
@@ -81,14 +82,11 @@ async function stream(connection, rows) {
 
 const server = await startServer()
 try {
-  const connection = join(dir, 'connection.json')
-  writeFileSync(
-    connection,
-    JSON.stringify({access_url: server.url, credentials: {account: server.account, password, user: 'bench'}, database: 'BENCH', schema: 'PUBLIC', warehouse: 'BENCH'}),
-    {mode: 0o600},
-  )
+  const config = {access_url: server.url, credentials: {account: server.account, password, user: 'bench'}, database: 'BENCH', schema: 'PUBLIC', warehouse: 'BENCH'}
+  const created = spawnSync(process.execPath, [BIN, 'block', 'create', 'snowflake-connector', 'bench', '--from-file', '-'], {encoding: 'utf8', env, input: JSON.stringify(config)})
+  if (created.status !== 0) throw new Error(`block create failed: ${created.stderr}`)
   const results = []
-  for (const rows of rowCounts) results.push(await stream(connection, rows)) // eslint-disable-line no-await-in-loop
+  for (const rows of rowCounts) results.push(await stream('snowflake-connector/bench', rows)) // eslint-disable-line no-await-in-loop
   console.log(`keyflow sql --format ndjson from the local Snowflake server (chunk ${chunkRows} rows), node ${process.version}`)
   console.log('rows       seconds  rows/s     MB out  peak RSS (VmHWM)')
   for (const result of results) {

@@ -1,6 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../lib/cli/base-command.js'
+import {resolverFlags} from '../lib/cli/resolver-flags.js'
+import {settingsFlags} from '../lib/settings/settings.js'
 import {sqlCommand} from '../lib/snowflake/sql-command.js'
 import {SQL_FORMATS} from '../lib/snowflake/sql.js'
 
@@ -12,14 +14,15 @@ export default class Sql extends BaseCommand {
 
 Rows are written as they arrive: a table for people, or --format json|ndjson|csv for scripts. With --rows FILE, the statement runs once per row of a JSON array or NDJSON file (executeMany, in batches) and the rows affected are reported. The password or token never appears in output, logs or errors.`
   static examples = [
-    {command: '<%= config.bin %> <%= command.id %> --connection conn.json "SELECT * FROM customers"', description: 'Print a table'},
-    {command: '<%= config.bin %> <%= command.id %> --connection conn.json --format ndjson "SELECT * FROM t WHERE id = ?" --binds-json \'[42]\'', description: 'Stream NDJSON with a numeric bind'},
-    {command: '<%= config.bin %> <%= command.id %> --connection conn.json --rows customers.ndjson "INSERT INTO customers (name, address) VALUES (?, ?)"', description: 'Batch insert'},
+    {command: '<%= config.bin %> <%= command.id %> --block snowflake-connector/prod "SELECT * FROM customers"', description: 'Print a table'},
+    {command: '<%= config.bin %> <%= command.id %> --block snowflake-connector/prod --format ndjson "SELECT * FROM t WHERE id = ?" --binds-json \'[42]\'', description: 'Stream NDJSON with a numeric bind'},
+    {command: '<%= config.bin %> <%= command.id %> --block snowflake-connector/prod --rows customers.ndjson "INSERT INTO customers (name, address) VALUES (?, ?)"', description: 'Batch insert'},
   ]
   static flags = {
+    ...resolverFlags,
     bind: Flags.string({description: 'A positional bind value (text), for ? or :1 placeholders; repeat in order.', multiple: true, multipleNonGreedy: true}),
     'binds-json': Flags.string({description: 'All bind values as a JSON array, for numbers, booleans and nulls.'}),
-    connection: Flags.string({description: 'JSON file with the connector config: credentials, database, warehouse, schema (docs/snowflake.md).', required: true}),
+    block: Flags.string({description: 'The snowflake-connector block to connect with, TYPE/NAME (keyflow block create snowflake-connector NAME ...).', required: true}),
     file: Flags.string({description: 'Read the SQL from this file.'}),
     format: Flags.option({char: 'f', default: 'table' as const, description: 'Output format.', options: SQL_FORMATS})(),
     rows: Flags.string({description: 'Batch insert: a JSON array or NDJSON file of rows, each an array of values.'}),
@@ -35,10 +38,11 @@ Rows are written as they arrive: a table for people, or --format json|ndjson|csv
     const result = await sqlCommand({
       binds: flags.bind,
       bindsJson: flags['binds-json'],
-      connection: {file: flags.connection},
+      connection: {block: flags.block},
       format: this.jsonEnabled() ? 'json' : flags.format,
       out: process.stdout,
       rowsFile: flags.rows,
+      settings: settingsFlags(flags),
       sql: args.sql,
       sqlFile: flags.file,
       stdin: process.stdin,

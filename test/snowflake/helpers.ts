@@ -1,10 +1,9 @@
 /* eslint-disable camelcase -- the connector config keeps Prefect's snake_case field names */
 import {generateKeyPairSync} from 'node:crypto'
-import {chmodSync, writeFileSync} from 'node:fs'
-import {join} from 'node:path'
 
 import {SnowflakeConnectorConfig} from '../../src/lib/snowflake/config.js'
 import {canary} from '../support/canary.js'
+import {baseEnv, runCli} from '../support/cli.js'
 import {SnowflakeServer, SnowflakeServerOptions, startSnowflakeServer} from '../support/snowflake-server/index.js'
 
 /** A test server with one user per authenticator, all credentials canaries. */
@@ -43,10 +42,12 @@ export function passwordConfig(fixture: Fixture, overrides: Partial<SnowflakeCon
   }
 }
 
-/** A connection file (0600) for `keyflow sql --connection`. */
-export function writeConnection(dir: string, config: SnowflakeConnectorConfig, name = 'connection.json'): string {
-  const path = join(dir, name)
-  writeFileSync(path, JSON.stringify(config), {mode: 0o600})
-  chmodSync(path, 0o600)
-  return path
+/**
+ * Saves `config` as a snowflake-connector block (credentials inline) through the built CLI,
+ * the password going in on stdin, as a user would; returns the block's address.
+ */
+export async function createConnectorBlock(home: string, name: string, config: SnowflakeConnectorConfig): Promise<string> {
+  const result = await runCli(['block', 'create', 'snowflake-connector', name, '--from-file', '-'], {env: baseEnv(home), input: JSON.stringify(config)})
+  if (result.code !== 0) throw new Error(`block create failed (exit ${result.code}): ${result.stderr}`)
+  return `snowflake-connector/${name}`
 }

@@ -5,17 +5,15 @@ import {join} from 'node:path'
 
 import {assertNoCanary, assertNoCanaryInTree} from '../support/canary.js'
 import {baseEnv, CliResult, runCli, tempDir} from '../support/cli.js'
-import {Fixture, passwordConfig, startFixture, writeConnection} from './helpers.js'
+import {createConnectorBlock, Fixture, passwordConfig, startFixture} from './helpers.js'
 
 describe('keyflow sql through the built CLI', () => {
   let fixture: Fixture
   let home: ReturnType<typeof tempDir>
   let connection: string
-  /** The files the test wrote the password into; nothing else may hold it. */
-  const connectionFiles = new Set<string>()
 
   async function sql(args: string[], input?: string): Promise<CliResult> {
-    const result = await runCli(['sql', '--connection', connection, ...args], {cwd: home.path, env: baseEnv(home.path), input})
+    const result = await runCli(['sql', '--block', connection, ...args], {cwd: home.path, env: baseEnv(home.path), input})
     assertNoCanary(result.stdout, fixture.canaries, 'stdout')
     assertNoCanary(result.stderr, fixture.canaries, 'stderr')
     return result
@@ -24,13 +22,12 @@ describe('keyflow sql through the built CLI', () => {
   before(async () => {
     fixture = await startFixture({chunkRows: 50})
     home = tempDir()
-    connection = writeConnection(home.path, passwordConfig(fixture))
-    connectionFiles.add(connection)
+    connection = await createConnectorBlock(home.path, 'test', passwordConfig(fixture))
   })
 
   afterEach(() => {
-    // Only the connection file may hold the password; the driver writes no log into cwd or HOME.
-    assertNoCanaryInTree(home.path, fixture.canaries, (path) => connectionFiles.has(path))
+    // No file holds the password in clear text (the block store encrypts it); the driver writes no log into cwd or HOME.
+    assertNoCanaryInTree(home.path, fixture.canaries)
     expect(readdirSync(home.path).filter((name) => name.endsWith('.log'))).to.deep.equal([])
   })
 
@@ -128,20 +125,21 @@ describe('keyflow sql through the built CLI', () => {
 
   it('reports bad credentials (390100) without the password', async () => {
     const config = passwordConfig(fixture)
-    const wrong = writeConnection(home.path, {...config, credentials: {...config.credentials, password: `${fixture.password}x`}}, 'wrong.json')
-    connectionFiles.add(wrong)
-    const result = await runCli(['sql', '--connection', wrong, 'SELECT 1'], {cwd: home.path, env: baseEnv(home.path)})
+    const wrong = await createConnectorBlock(home.path, 'wrong', {...config, credentials: {...config.credentials, password: `${fixture.password}x`}})
+    const result = await runCli(['sql', '--block', wrong, 'SELECT 1'], {cwd: home.path, env: baseEnv(home.path)})
     expect(result.code).to.equal(9)
     expect(result.stderr).to.include('Snowflake refused the login').and.include('390100')
     assertNoCanary(result.stderr + result.stdout, fixture.canaries, 'the output of a refused login')
   })
 
-  it('refuses a connection file that is not a connector config', async () => {
-    const notConfig = join(home.path, 'not-config.json')
-    writeFileSync(notConfig, '{"account": "x"}')
-    const result = await runCli(['sql', '--connection', notConfig, 'SELECT 1'], {cwd: home.path, env: baseEnv(home.path)})
-    expect(result.code).to.equal(6)
-    expect(result.stderr).to.include('not a Snowflake connector config')
+  it('refuses a block of another type, and a connector block that does not exist', async () => {
+    const created = await runCli(['block', 'create', 'secret', 'not-a-connector', '--stdin-field', 'value'], {env: baseEnv(home.path), input: 'irrelevant-value'})
+    expect(created.code, created.stderr).to.equal(0)
+    const wrongType = await runCli(['sql', '--block', 'secret/not-a-connector', 'SELECT 1'], {cwd: home.path, env: baseEnv(home.path)})
+    expect(wrongType.code).to.equal(2)
+    expect(wrongType.stderr).to.include('not a snowflake-connector')
+    const missing = await runCli(['sql', '--block', 'snowflake-connector/nope', 'SELECT 1'], {cwd: home.path, env: baseEnv(home.path)})
+    expect(missing.code).to.equal(3)
     expect(existsSync(join(home.path, 'snowflake.log'))).to.equal(false)
   })
 })

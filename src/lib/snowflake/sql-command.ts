@@ -3,26 +3,28 @@ import type {Writable} from 'node:stream'
 import {readFile} from 'node:fs/promises'
 
 import {describeFsError, ExitCode, KeyflowError} from '../errors.js'
-import {isPlainObject, parseJsonText, readJsonFile} from '../settings/json-file.js'
+import {parseJsonText} from '../settings/json-file.js'
+import {SettingsInput} from '../settings/settings.js'
 import {SnowflakeConnectorConfig} from './config.js'
 import {Bind, SnowflakeConnector} from './connector.js'
 import {BatchInsertResult, runBatchInsert, runSql, RunSqlResult, SqlFormat} from './sql.js'
 
 /**
  * `keyflow sql`: where the SQL, the binds and the connection come from, then one run.
- * The connection is a JSON file holding the connector config (docs/snowflake.md); the
- * block-based source (`--block snowflake-connector/NAME`) plugs in here.
+ * The connection comes from a snowflake-connector block (`--block snowflake-connector/NAME`).
  */
 
 export interface SqlCommandInput {
   binds?: string[]
   bindsJson?: string
-  /** The connector settings: a JSON file (`--connection`), or a config resolved elsewhere (e.g. from a block). */
-  connection: {config: SnowflakeConnectorConfig} | {file: string}
+  /** A snowflake-connector block (`--block`), or a config the caller already has. */
+  connection: {block: string} | {config: SnowflakeConnectorConfig}
   format: SqlFormat
   out: Writable
   /** A rows file for a batch insert (executeMany). */
   rowsFile?: string
+  /** Resolver settings for the block's references, as flags give them. */
+  settings?: SettingsInput['flags']
   sql?: string
   sqlFile?: string
   stdin: NodeJS.ReadableStream & {isTTY?: boolean}
@@ -73,25 +75,27 @@ function bindsOf(input: SqlCommandInput): Bind[] | undefined {
   return input.binds?.length ? input.binds : undefined
 }
 
-function loadConnection(file: string): SnowflakeConnectorConfig {
-  const config = readJsonFile(file, 'connection file')
-  if (!isPlainObject(config) || !isPlainObject(config.credentials)) {
-    throw new KeyflowError('The connection file is not a Snowflake connector config.', {
-      code: 'SNOWFLAKE_CONFIG',
-      exit: ExitCode.VALIDATION,
-      fix: 'Give a JSON object with credentials {account, user, password, ...}, database, warehouse and schema (docs/snowflake.md).',
-      where: file,
-    })
+/**
+ * The connector config of a `snowflake-connector` block, nested credentials and references
+ * (e.g. a password kept in AWS Secrets Manager) resolved. Connection settings live in the
+ * encrypted block store, never in a plain file a password could be left in.
+ */
+async function loadConnection(address: string, settings: SqlCommandInput['settings']): Promise<SnowflakeConnectorConfig> {
+  const {parseBlockAddress} = await import('../block/names.js')
+  const {type} = parseBlockAddress(address)
+  if (type !== 'snowflake-connector') {
+    throw usage(`Block ${address} is a ${type} block, not a snowflake-connector.`, 'Name a snowflake-connector block: --block snowflake-connector/NAME (keyflow block ls --type snowflake-connector).')
   }
 
-  return config as unknown as SnowflakeConnectorConfig
+  const {loadBlock} = await import('../block/api.js')
+  return (await loadBlock(address, {settings})) as unknown as SnowflakeConnectorConfig
 }
 
 export async function sqlCommand(input: SqlCommandInput): Promise<SqlCommandResult> {
   const sql = await sqlText(input)
   const binds = bindsOf(input)
   if (input.rowsFile !== undefined && binds) throw usage('--rows cannot be combined with --bind: each row carries its own values.', 'Drop --bind.')
-  await using connector = new SnowflakeConnector('file' in input.connection ? loadConnection(input.connection.file) : input.connection.config)
+  await using connector = new SnowflakeConnector('block' in input.connection ? await loadConnection(input.connection.block, input.settings) : input.connection.config)
   if (input.rowsFile !== undefined) return {kind: 'insert', ...(await runBatchInsert(connector, {file: input.rowsFile, sql}))}
   return {kind: 'query', ...(await runSql(connector, {binds, format: input.format, out: input.out, sql}))}
 }
