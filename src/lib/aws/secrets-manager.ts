@@ -9,6 +9,10 @@ import {classifyAwsError, errorName, isRetryableKind} from './errors.js'
 
 export interface AwsConnection {
   connectTimeoutMs: number
+  /** Static keys (an aws-credentials block's); otherwise the standard AWS credential chain. */
+  credentials?: {accessKeyId: string; secretAccessKey: string; sessionToken?: string}
+  /** An endpoint URL (an aws-credentials block's); otherwise the SDK's, which honours AWS_ENDPOINT_URL*. */
+  endpoint?: string
   maxAttempts: number
   /** Told when an attempt failed in a way the SDK will retry, e.g. throttling. */
   onRetryableError?: (info: {attempt: number; errorName: string; kind: string}) => void
@@ -64,7 +68,8 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
   const client: SecretsManagerClient = withQuietNodeWarning(
     () =>
       new sdk.SecretsManagerClient({
-        credentials: fromNodeProviderChain(connection.profile ? {profile: connection.profile} : {}),
+        credentials: connection.credentials ?? fromNodeProviderChain(connection.profile ? {profile: connection.profile} : {}),
+        ...(connection.endpoint ? {endpoint: connection.endpoint} : {}),
         maxAttempts: connection.maxAttempts,
         region: connection.region,
         // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and

@@ -3,7 +3,7 @@
  * `keyflow run` speed (docs/run.md "Speed"). Standalone: needs only a built tree (npm run
  * build) and, for the AWS part, python3 with moto. Prints medians and ratios.
  *
- *   node bench/run-overhead.mjs [startup] [mask] [aws]     (all three by default)
+ *   node bench/run-overhead.bench.mjs [startup] [mask] [aws]     (all three by default)
  *
  * startup  `keyflow run -- true` against `node -e 0` spawning `true`
  * mask     1 GiB through `keyflow run --mask always` with 1,000 secrets against the same

@@ -4,7 +4,7 @@
  * built tree (npm run build). Starts the local Snowflake test server (DuckDB) as a child via
  * ts-node, then streams N rows through the built CLI with --format ndjson into a counter.
  *
- *   node bench/sql-stream.mjs [rows...]        (default: 100000 1000000)
+ *   node bench/sql-stream.bench.mjs [rows...]        (default: 100000 1000000)
  *
  * Reports rows/s and keyflow's peak RSS (VmHWM from /proc/<pid>/status, polled every 20 ms
  * until the process exits). Target: peak RSS < 200 MB, independent of the row count.

@@ -1,0 +1,49 @@
+import {awsFailure, classifyAwsError} from '../aws/errors.js'
+import {ExitCode, KeyflowError} from '../errors.js'
+import {resolveSettings} from '../settings/settings.js'
+import {AwsCredentialsBlock, AwsSecretBlock} from './api.js'
+
+const present = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : value)
+
+/**
+ * Prefect's `AwsSecret.read_secret()`: the secret named by an aws-secret block, read with the
+ * block's own AWS credentials. As in prefect-aws, only the block's non-blank fields are used and
+ * the standard AWS chain fills the rest (keys from env or profiles, the region from
+ * AWS_REGION or the profile); a region or endpoint set on the block wins. Returns the
+ * SecretString, or the SecretBinary bytes.
+ */
+export async function readAwsSecret(
+  block: AwsSecretBlock,
+  version: {versionId?: string; versionStage?: string} = {},
+): Promise<string | Uint8Array> {
+  const credentials: AwsCredentialsBlock = block.aws_credentials ?? {}
+  const settings = resolveSettings()
+  const accessKeyId = present(credentials.aws_access_key_id)
+  const secretAccessKey = present(credentials.aws_secret_access_key)
+  const region = present(credentials.region_name) ?? settings.awsRegion
+  const {connectSecretsManager} = await import('../aws/secrets-manager.js')
+  const sm = await connectSecretsManager({
+    connectTimeoutMs: settings.awsConnectTimeoutMs,
+    credentials: accessKeyId && secretAccessKey ? {accessKeyId, secretAccessKey, sessionToken: present(credentials.aws_session_token)} : undefined,
+    endpoint: present(credentials.aws_client_parameters?.endpoint_url),
+    maxAttempts: settings.awsMaxAttempts,
+    profile: present(credentials.profile_name) ?? settings.awsProfile,
+    region,
+    requestTimeoutMs: settings.awsRequestTimeoutMs,
+    retryMode: settings.awsRetryMode,
+  })
+  try {
+    return (await sm.get({secretId: block.secret_name, ...version})).value
+  } catch (error) {
+    if (classifyAwsError(error) === 'not-found') {
+      throw new KeyflowError(`AWS secret ${JSON.stringify(block.secret_name)} was not found.`, {
+        code: 'AWS_SECRET_NOT_FOUND',
+        exit: ExitCode.NOT_FOUND,
+        fix: 'Check secret_name and the region of the aws-secret block.',
+        where: `AWS Secrets Manager${region ? ` (${region})` : ''}`,
+      })
+    }
+
+    throw awsFailure(error, block.secret_name, {attempts: settings.awsMaxAttempts, region})
+  }
+}
