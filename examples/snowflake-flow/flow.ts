@@ -31,7 +31,7 @@ async function unsavedConnector(account: string, user: string, accessUrl?: strin
 
 async function savedConnector(): Promise<SnowflakeConnector> {
   const block = await loadBlock('snowflake-connector/my-snowflake-connector')
-  return new SnowflakeConnector(block as unknown as SnowflakeConnectorConfig)
+  return new SnowflakeConnector(block)
 }
 
 const [variant = 'unsaved', account = '', user = '', accessUrl] = process.argv.slice(2)

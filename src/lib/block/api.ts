@@ -1,3 +1,5 @@
+import type {SnowflakeConnectorConfig, SnowflakeCredentialsConfig} from '../snowflake/config.js'
+
 import {ExitCode, KeyflowError} from '../errors.js'
 import {ResolveOptions} from '../secret/api.js'
 import {combinedFailure, Resolution, resolveReferences} from '../secret/chain.js'
@@ -52,33 +54,9 @@ export interface SecretBlock {
   value: string
 }
 
-export interface SnowflakeCredentialsBlock {
-  account: string
-  authenticator?: string
-  autocommit?: boolean
-  endpoint?: string
-  password?: string
-  private_key?: string
-  private_key_passphrase?: string
-  private_key_path?: string
-  role?: string
-  token?: string
-  user?: string
-  workload_identity_provider?: 'aws' | 'azure' | 'gcp' | 'oidc'
-}
-
-export interface SnowflakeConnectorBlock {
-  access_url?: string
-  credentials: SnowflakeCredentialsBlock
-  database: string
-  fetch_size?: number
-  host?: string
-  poll_frequency_s?: number
-  port?: number
-  protocol?: 'http' | 'https'
-  schema: string
-  warehouse: string
-}
+/** The snowflake-credentials and snowflake-connector blocks are exactly what the connector takes. */
+export type SnowflakeCredentialsBlock = SnowflakeCredentialsConfig
+export type SnowflakeConnectorBlock = SnowflakeConnectorConfig
 
 export interface BuiltinBlocks {
   'aws-credentials': AwsCredentialsBlock

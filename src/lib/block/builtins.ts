@@ -1,4 +1,5 @@
 /* eslint-disable camelcase -- field names are Prefect's (snake_case), so documents match its blocks one to one */
+import {SNOWFLAKE_AUTHENTICATORS} from '../snowflake/config.js'
 import {BlockType, BlockTypeDefinition, checkDefinition, Violation} from './definition.js'
 
 /**
@@ -11,19 +12,6 @@ import {BlockType, BlockTypeDefinition, checkDefinition, Violation} from './defi
 const secretString = (title: string, description?: string) => ({description, format: 'password', title, type: 'string', writeOnly: true})
 const text = (title: string, description?: string) => ({description, title, type: 'string'})
 
-/** The authenticators snowflake-sdk accepts (src/lib/snowflake/config.ts keeps the same list). */
-export const SNOWFLAKE_AUTHENTICATORS = [
-  'snowflake',
-  'snowflake_jwt',
-  'externalbrowser',
-  'okta_endpoint',
-  'oauth',
-  'username_password_mfa',
-  'programmatic_access_token',
-  'oauth_authorization_code',
-  'oauth_client_credentials',
-  'workload_identity',
-] as const
 
 const definitions: BlockTypeDefinition[] = [
   {

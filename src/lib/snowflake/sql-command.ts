@@ -82,13 +82,13 @@ function bindsOf(input: SqlCommandInput): Bind[] | undefined {
  */
 async function loadConnection(address: string, settings: SqlCommandInput['settings']): Promise<SnowflakeConnectorConfig> {
   const {parseBlockAddress} = await import('../block/names.js')
-  const {type} = parseBlockAddress(address)
+  const {name, type} = parseBlockAddress(address)
   if (type !== 'snowflake-connector') {
     throw usage(`Block ${address} is a ${type} block, not a snowflake-connector.`, 'Name a snowflake-connector block: --block snowflake-connector/NAME (keyflow block ls --type snowflake-connector).')
   }
 
   const {loadBlock} = await import('../block/api.js')
-  return (await loadBlock(address, {settings})) as unknown as SnowflakeConnectorConfig
+  return loadBlock(`snowflake-connector/${name}`, {settings})
 }
 
 export async function sqlCommand(input: SqlCommandInput): Promise<SqlCommandResult> {
