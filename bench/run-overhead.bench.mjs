@@ -53,13 +53,18 @@ const mbps = (run) => (run.bytes / 1e6 / run.seconds).toFixed(0)
 function startup(runs = 21) {
   const keyflow = []
   const bare = []
+  const node = []
   for (let index = 0; index < runs; index++) {
     keyflow.push(timeMs(process.execPath, [BIN, 'run', '--', 'true']))
     bare.push(timeMs(process.execPath, ['-e', "require('node:child_process').spawnSync('true')"]))
+    node.push(timeMs(process.execPath, ['-e', '0']))
   }
 
-  const [k, b] = [median(keyflow), median(bare)]
-  console.log(`startup  keyflow run -- true: median ${k.toFixed(1)} ms; node -e 0 + spawn true: ${b.toFixed(1)} ms; ratio ${(k / b).toFixed(2)}x, +${(k - b).toFixed(1)} ms (${runs} runs each)`)
+  const [k, b, n] = [median(keyflow), median(bare), median(node)]
+  // The issue's target: secret get's start-up ratio (<= 2.0x node -e 0) plus at most 20 ms for the spawn.
+  const limit = 2 * n + 20
+  console.log(`startup  keyflow run -- true: median ${k.toFixed(1)} ms; node -e 0 + spawn true: ${b.toFixed(1)} ms (ratio ${(k / b).toFixed(2)}x, +${(k - b).toFixed(1)} ms); node -e 0: ${n.toFixed(1)} ms (${runs} runs each)`)
+  console.log(`startup  target: keyflow run -- true <= 2.0 x node -e 0 + 20 ms = ${limit.toFixed(1)} ms: ${k <= limit ? 'met' : 'MISSED'}`)
 }
 
 /** Runs `command` with stdout piped here and counted; samples the RSS peak of `pid` while it runs. */
