@@ -25,7 +25,7 @@ export type {BlockStore, StoredRecord} from './lib/block/store/store.js'
 export {ExitCode, KeyflowError} from './lib/errors.js'
 export {MASK, MaskSet, MIN_MASK_BYTES, StreamMasker} from './lib/run/masker.js'
 export {explainSecret, resolveSecret, resolveSecrets} from './lib/secret/api.js'
-export type {ResolvedSecret, ResolveOptions} from './lib/secret/api.js'
+export type {Explanation, ResolvedSecret, ResolveOptions} from './lib/secret/api.js'
 
 export type {Resolution, TraceStep} from './lib/secret/chain.js'
 export {parseReference} from './lib/secret/reference.js'

@@ -79,6 +79,8 @@ export class KeyflowError extends Error {
 
 export interface ErrorJson {
   code: string
+  /** With KEYFLOW_DEBUG: where the cause failed (name and stack frames, no message). */
+  debug?: string[]
   details?: string[]
   exit: number
   fix?: string

@@ -69,6 +69,7 @@ describe('library API', () => {
     expect(hit.trace.map((step) => step.outcome)).to.deep.equal(['miss', 'miss', 'hit'])
     const missing = await explainSecret('NOPE', options)
     expect(missing.ok).to.equal(false)
-    assertNoCanary(JSON.stringify(hit.trace), [fromEnv, fromFile], 'the trace')
+    assertNoCanary(JSON.stringify(hit), [fromEnv, fromFile], 'the explanation')
+    expect('value' in hit).to.equal(false)
   })
 })

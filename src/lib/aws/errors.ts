@@ -50,9 +50,18 @@ export function isRetryableKind(kind: AwsErrorKind): boolean {
   return kind === 'throttled' || kind === 'server' || kind === 'unreachable'
 }
 
-/** AWS messages name secrets and ARNs, never values; they are kept short. */
+/**
+ * The error's name and HTTP status, and its message only when AWS wrote it (a service
+ * exception, marked by the SDK's $fault) or it is about the connection: those name secrets,
+ * ARNs, hosts and timeouts, never values.
+ * Anything else, such as the SyntaxError of a response body that failed to parse, can quote
+ * the body, which may be a secret: its message is dropped.
+ */
 function awsMessage(error: unknown): string {
-  const message = error instanceof Error ? error.message : ''
+  const fromAws = typeof error === 'object' && error !== null && '$fault' in error && errorName(error) !== 'SyntaxError'
+  // Connection failures are described by Node and the SDK's HTTP handler, never by a body.
+  const aboutConnection = classifyAwsError(error) === 'unreachable'
+  const message = (fromAws || aboutConnection) && error instanceof Error ? error.message : ''
   const status = (error as {$metadata?: {httpStatusCode?: number}})?.$metadata?.httpStatusCode
   const text = message.length > 300 ? message.slice(0, 300) + '...' : message
   return [errorName(error), status ? `HTTP ${status}` : '', text].filter(Boolean).join(': ')
@@ -82,15 +91,14 @@ export function awsFailure(error: unknown, secretId: string, context: {attempts:
 
 /**
  * The credential chain failed outright (a named profile that cannot give credentials, an SSO
- * session that expired, a credential_process that failed). Only the first line of the SDK's
- * message is kept: it names profiles and files, not credentials.
+ * session that expired, a credential_process that failed). Only the error's name is shown: the
+ * SDK's message can quote a credential_process command line, tokens included.
  */
 export function credentialsFailure(error: unknown, profile: string | undefined): KeyflowError {
-  const message = error instanceof Error ? (error.message.split('\n')[0] ?? '') : ''
   return new KeyflowError('AWS credentials could not be loaded.', {
     cause: error,
     code: 'AWS_CREDENTIALS',
-    details: [[errorName(error), message.length > 200 ? message.slice(0, 200) + '...' : message].filter(Boolean).join(': ')],
+    details: [errorName(error)],
     exit: ExitCode.SOURCE_FAILURE,
     fix: profile
       ? `Check that profile "${profile}" exists in the AWS config or credentials file (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) and can give credentials, or drop --profile.`

@@ -1,5 +1,9 @@
 import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 
+import {readFileSync} from 'node:fs'
+import {homedir} from 'node:os'
+import {join} from 'node:path'
+
 import {classifyAwsError, errorName, isRetryableKind} from './errors.js'
 
 /**
@@ -58,6 +62,28 @@ function payload(output: {
     versionId: output.VersionId,
     versionStages: output.VersionStages,
   }
+}
+
+/**
+ * Whether anything would give the standard AWS chain credentials for the profile in use, short
+ * of instance metadata: key or web-identity or container variables, or a section for the
+ * profile in the shared credentials or config file.
+ */
+function awsCredentialSourceConfigured(env: NodeJS.ProcessEnv = process.env): boolean {
+  const variables = ['AWS_ACCESS_KEY_ID', 'AWS_WEB_IDENTITY_TOKEN_FILE', 'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI', 'AWS_CONTAINER_CREDENTIALS_FULL_URI']
+  if (variables.some((name) => env[name])) return true
+  const profile = env.AWS_PROFILE || 'default'
+  const sections: Array<[string, string[]]> = [
+    [env.AWS_SHARED_CREDENTIALS_FILE || join(homedir(), '.aws', 'credentials'), [`[${profile}]`]],
+    [env.AWS_CONFIG_FILE || join(homedir(), '.aws', 'config'), profile === 'default' ? ['[default]', '[profile default]'] : [`[profile ${profile}]`]],
+  ]
+  return sections.some(([file, headers]) => {
+    try {
+      return readFileSync(file, 'utf8').split(/\r?\n/).some((line) => headers.includes(line.trim()))
+    } catch {
+      return false
+    }
+  })
 }
 
 export async function connectSecretsManager(connection: AwsConnection): Promise<SecretsManagerApi> {
@@ -132,7 +158,10 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
         try {
           await client.config.credentials()
         } catch (error) {
-          if (connection.profile || errorName(error) !== 'CredentialsProviderError') throw error
+          // Only a machine with no AWS set-up at all is "not configured". A chain that is set up
+          // but fails (an expired SSO session, a failing credential_process, a broken role chain)
+          // is a failure, never a quiet miss that lets another source answer instead.
+          if (connection.profile || connection.credentials || errorName(error) !== 'CredentialsProviderError' || awsCredentialSourceConfigured()) throw error
           return 'no AWS credentials were found (env, shared config/credentials files, SSO, process, web identity, container or instance metadata)'
         }
 

@@ -4,7 +4,7 @@ import {style} from './style.js'
 /**
  * Turns anything thrown into a KeyflowError. Errors keyflow did not anticipate become
  * INTERNAL with a generic message: their text may quote input (a parser's message can carry
- * a secret), so it is shown only under KEYFLOW_DEBUG, never by default.
+ * a secret), so it is never shown, not even under KEYFLOW_DEBUG (see debugTrace).
  */
 export function toKeyflowError(error: unknown): KeyflowError {
   if (isKeyflowError(error)) return error
@@ -18,14 +18,24 @@ export function toKeyflowError(error: unknown): KeyflowError {
     })
   }
 
-  const debug = process.env.KEYFLOW_DEBUG
   return new KeyflowError('keyflow failed unexpectedly. This is a bug; please report it.', {
     cause: error,
     code: 'INTERNAL',
-    details: debug && error instanceof Error ? [error.stack ?? error.message] : undefined,
     exit: ExitCode.INTERNAL,
-    fix: 'Run again with KEYFLOW_DEBUG=1 to see the internal error.',
+    fix: 'Run again with KEYFLOW_DEBUG=1 to see where it failed, and include that in the report.',
   })
+}
+
+/**
+ * What KEYFLOW_DEBUG=1 adds to an error: the name and stack frames of its cause, which say
+ * where it failed. Never the cause's message: it may quote the input that made a parser or a
+ * driver fail, and that input can be a secret.
+ */
+export function debugTrace(error: KeyflowError): string[] {
+  const {cause} = error
+  if (!(cause instanceof Error)) return []
+  const frames = (cause.stack ?? '').split('\n').filter((line) => line.startsWith('    at '))
+  return [`cause: ${cause.name}${'code' in cause && typeof cause.code === 'string' ? ` (${cause.code})` : ''}`, ...frames.map((frame) => frame.trim())]
 }
 
 function oclifExitCode(error: unknown): number | undefined {
@@ -38,8 +48,11 @@ function stripOclifDecoration(message: string): string {
   return message.replace(/\nSee more help with --help$/, '').trim()
 }
 
+const debugging = () => Boolean(process.env.KEYFLOW_DEBUG)
+
 export function errorJson(error: KeyflowError): {error: ErrorJson} {
-  return {error: error.toJSON()}
+  const json = error.toJSON()
+  return {error: debugging() ? {...json, debug: debugTrace(error)} : json}
 }
 
 /** Human rendering: what, where, details, how to fix. */
@@ -48,6 +61,7 @@ export function renderErrorText(error: KeyflowError): string {
   if (error.where) lines.push(`  ${style.dim('where:')} ${error.where}`)
   for (const detail of error.details) lines.push(`  ${detail}`)
   if (error.fix) lines.push(`  ${style.dim('fix:')}   ${error.fix}`)
+  if (debugging()) lines.push(...debugTrace(error).map((line) => `  ${style.dim('debug:')} ${line}`))
   return lines.join('\n') + '\n'
 }
 

@@ -1,5 +1,6 @@
+import {KeyflowError} from '../errors.js'
 import {ResolvedSettings, resolveSettings, SettingsInput} from '../settings/settings.js'
-import {combinedFailure, Resolution, resolveReferences} from './chain.js'
+import {combinedFailure, Resolution, resolveReferences, TraceStep} from './chain.js'
 import {parseReference} from './reference.js'
 import {Provenance} from './source.js'
 
@@ -47,8 +48,21 @@ export async function resolveSecret(reference: string, options: ResolveOptions =
   return secret.value
 }
 
-/** Like resolveSecret, but also says which source answered and why the others missed. */
-export async function explainSecret(reference: string, options: ResolveOptions = {}): Promise<Resolution> {
+export interface Explanation {
+  error?: KeyflowError
+  ok: boolean
+  provenance?: Provenance
+  reference: string
+  trace: TraceStep[]
+}
+
+/**
+ * Which source answered a reference and why the others missed, like `secret get --explain`:
+ * never the value, so a flow may log it.
+ */
+export async function explainSecret(reference: string, options: ResolveOptions = {}): Promise<Explanation> {
   const [resolution] = await resolveReferences([parseReference(reference)], settingsFor(options))
-  return resolution
+  return resolution.ok
+    ? {ok: true, provenance: resolution.provenance, reference: resolution.reference.text, trace: resolution.trace}
+    : {error: resolution.error, ok: false, reference: resolution.reference.text, trace: resolution.trace}
 }

@@ -29,14 +29,15 @@ export function extractJsonPath(value: string | Uint8Array, reference: SecretRef
     } else if (isPlainObject(current) && Object.hasOwn(current, key)) {
       current = current[key]
     } else {
-      const keys = isPlainObject(current) ? Object.keys(current) : []
+      // The key names of a JSON secret can be secret themselves (a map of users to tokens), so
+      // the error counts them and never lists them.
+      const keyCount = isPlainObject(current) ? Object.keys(current).length : 0
       throw new KeyflowError(`Key "${key}" is not in ${here} of ${JSON.stringify(reference.text)}.`, {
         code: 'SECRET_KEY_NOT_FOUND',
         exit: ExitCode.BAD_VALUE,
-        fix:
-          keys.length > 0
-            ? `Keys there: ${keys.slice(0, 20).join(', ')}${keys.length > 20 ? ', ...' : ''}.`
-            : `${here} is ${describeJsonType(current)}, not an object.`,
+        fix: isPlainObject(current)
+          ? `${here} is an object with ${keyCount} key${keyCount === 1 ? '' : 's'}, none named "${key}"; check the spelling (keys are case-sensitive).`
+          : `${here} is ${describeJsonType(current)}, not an object.`,
         where: `reference ${JSON.stringify(reference.text)}`,
       })
     }

@@ -99,7 +99,8 @@ export function awsSource(settings: ResolvedSettings): SecretSource {
       }
 
       for (const entry of errors) {
-        const error = Object.assign(new Error(entry.error.message ?? ''), {name: entry.error.name})
+        // An Errors[] entry is AWS's own answer, like a service exception ($fault).
+        const error = Object.assign(new Error(entry.error.message ?? ''), {$fault: 'client', name: entry.error.name})
         results.set(
           entry.secretId,
           classifyAwsError(error) === 'not-found' ? notFound(entry.secretId) : failure(awsFailure(error, entry.secretId, context)),

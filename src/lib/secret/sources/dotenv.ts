@@ -61,7 +61,44 @@ function readEnvFile(file: EnvFile, parse: Parse): Parsed {
     }
   }
 
+  const bad = malformedLine(text)
+  if (bad !== undefined) {
+    return {
+      error: new KeyflowError(`Line ${bad} of the env file is not NAME=VALUE.`, {
+        code: 'ENV_FILE_MALFORMED',
+        exit: ExitCode.SOURCE_FAILURE,
+        fix: 'Write each entry as NAME=VALUE (optionally after `export `), quote values that span lines, and start comments with #.',
+        where: `${file.path}:${bad}`,
+      }),
+    }
+  }
+
   return {text, values: parse(text)}
+}
+
+/**
+ * One dotenv entry, as dotenv.parse reads it: optional `export`, a name, `=` (or `: `), then a
+ * quoted value (which may span lines) or a bare one, and an optional comment.
+ */
+const ENTRY = /^[\t ]*(?:export[\t ]+)?[\w.-]+(?:[\t ]*=[\t ]*|:[\t ]+)(?:'(?:\\'|[^'])*'|"(?:\\"|[^"])*"|`(?:\\`|[^`])*`|[^\n#]*)?[\t ]*(?:#.*)?$/gm
+
+/**
+ * The first line that is neither blank, a comment, nor part of an entry. dotenv.parse skips
+ * such lines silently, so a typo (`DB_PASSWORD hunter2`) would make the name look missing and
+ * let a later source answer instead; keyflow reports the line (never its text) instead.
+ */
+function malformedLine(text: string): number | undefined {
+  const normalized = text.replaceAll(/\r\n?/g, '\n')
+  const covered = new Uint8Array(normalized.length + 1)
+  for (const match of normalized.matchAll(ENTRY)) covered.fill(1, match.index, match.index + match[0].length)
+  let offset = 0
+  for (const [index, line] of normalized.split('\n').entries()) {
+    const blank = /^\s*(?:#.*)?$/.test(line)
+    if (!blank && !covered.subarray(offset, offset + line.length).includes(1)) return index + 1
+    offset += line.length + 1
+  }
+
+  return undefined
 }
 
 /** The line that set `name`: dotenv lets a later line win, so the last match. */
