@@ -5,14 +5,12 @@ import {existsSync, readdirSync, readFileSync, watch, writeFileSync} from 'node:
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 
-import {openBlocks} from '../../src/lib/block/context.js'
-import {openData, readDocument} from '../../src/lib/block/documents.js'
-import {parseBlockAddress} from '../../src/lib/block/names.js'
 import {withLock} from '../../src/lib/block/store/lock.js'
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
 import {harness, Harness} from '../block/harness.js'
 import {assertNoCanaryInTree, canary} from '../support/canary.js'
 import {BIN} from '../support/cli.js'
+import {openAll} from './support.js'
 
 /**
  * kill -9 at any point of a write leaves the previous document or the new one, never a mix,
@@ -64,20 +62,6 @@ async function killDuring(h: Harness, args: string[], input: string, kill: {dela
   })
 }
 
-/** Every document, opened in this process with a fresh keyring: address → its `value` field. */
-async function openAll(h: Harness): Promise<Map<string, unknown>> {
-  const context = openBlocks({env: h.env() as NodeJS.ProcessEnv})
-  const opened = new Map<string, unknown>()
-  for (const key of await context.store.list('documents/')) {
-    const address = parseBlockAddress(key.slice('documents/'.length))
-    // eslint-disable-next-line no-await-in-loop
-    const document = await readDocument(context, address)
-    opened.set(`${address.type}/${address.name}`, openData(context, document!).value)
-  }
-
-  return opened
-}
-
 describe('durability: kill -9 in the middle of writes', () => {
   let h: Harness
 
@@ -111,8 +95,8 @@ describe('durability: kill -9 in the middle of writes', () => {
       // eslint-disable-next-line no-await-in-loop
       const opened = await openAll(h)
       expect([...opened.keys()]).to.deep.equal(['secret/big', 'secret/other'])
-      expect(opened.get('secret/other') === 'untouched').to.equal(true)
-      const now = opened.get('secret/big')
+      expect(opened.get('secret/other')?.value === 'untouched').to.equal(true)
+      const now = opened.get('secret/big')?.value
       const outcome = now === current ? 'old' : now === next ? 'new' : 'neither'
       expect(outcome).to.not.equal('neither')
       if (finished) expect(outcome).to.equal('new')
@@ -131,7 +115,7 @@ describe('durability: kill -9 in the middle of writes', () => {
     // Stale lock and temporary files of killed writers do not block the next write.
     const last = await h.kf(['block', 'update', 'secret/big', '--stdin-field', 'value'], {input: 'final'})
     expect(last.code, last.stderr).to.equal(0)
-    expect((await openAll(h)).get('secret/big') === 'final').to.equal(true)
+    expect((await openAll(h)).get('secret/big')?.value === 'final').to.equal(true)
     expect(readdirSync(h.store).filter((name) => name.startsWith('.lock'))).to.deep.equal([])
   })
 
@@ -157,7 +141,7 @@ describe('durability: kill -9 in the middle of writes', () => {
     expect([ran, (blocked as KeyflowError).exit, (blocked as KeyflowError).where]).to.deep.equal([false, ExitCode.CONFLICT, lock])
     expect((blocked as KeyflowError).message).to.include(`pid ${process.pid}`)
     expect(readFileSync(lock, 'utf8')).to.include(String(process.pid))
-    expect((await openAll(h)).get('secret/a') === 'two').to.equal(true)
+    expect((await openAll(h)).get('secret/a')?.value === 'two').to.equal(true)
   })
 
   it('block rekey killed midway: every document opens with the old or the new key, and rekey again finishes', async () => {
@@ -171,7 +155,7 @@ describe('durability: kill -9 in the middle of writes', () => {
     const check = async () => {
       const opened = await openAll(h)
       expect(opened.size).to.equal(secrets.length)
-      for (const [index, secret] of secrets.entries()) expect(opened.get(`secret/s${index}`) === secret).to.equal(true)
+      for (const [index, secret] of secrets.entries()) expect(opened.get(`secret/s${index}`)?.value === secret).to.equal(true)
     }
 
     const dir = join(h.store, 'documents', 'secret')
