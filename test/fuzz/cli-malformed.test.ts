@@ -43,6 +43,11 @@ const cases: Case[] = [
   {args: ['block', 'create', 'secret', 'x', '--from-file', 'bad.json'], exit: 8, says: 'not valid JSON'},
   {args: ['block', 'create', 'secret', 'x', '--from-file', 'sealed.json'], exit: 2, says: 'Encrypted values ($secret) cannot be given'},
   {args: ['block', 'create', 'snowflake-credentials', 'x', '--from-file', 'tostring.json'], exit: 6, says: 'authenticator'},
+  // Deep nesting once overflowed the stack of recursive walks (exit 1); JSON.parse itself copes.
+  {args: ['block', 'create', 'secret', 'x', '--from-file', 'deep.json'], exit: 2, says: 'nested more than 100 levels'},
+  {args: ['block', 'create', 'snowflake-connector', 'x', '--field', `fetch_size=${'['.repeat(5000)}${']'.repeat(5000)}`], exit: 2, says: 'nested more than 100 levels'},
+  {args: ['run', '--env-file', 'deep.env', '--source', 'dotenv://DEEP', '--', 'true'], exit: 5, says: 'nested too deeply'},
+  {args: ['secret', 'get', '--env-file', 'deep.env', 'dotenv://DEEP#a'], exit: 5, says: 'nested too deeply'},
 ]
 
 describe('malformed input through the CLI: clear message, documented exit, no stack trace', () => {
@@ -55,6 +60,9 @@ describe('malformed input through the CLI: clear message, documented exit, no st
     writeFileSync(join(dir.path, 'sealed.json'), '{"value": {"$secret": {"alg": "x"}}}')
     // An object with its own toString once crashed the cross-field rules (exit 1).
     writeFileSync(join(dir.path, 'tostring.json'), '{"account": "a", "user": "u", "authenticator": {"toString": 1}}')
+    const deep = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`
+    writeFileSync(join(dir.path, 'deep.json'), `{"value": ${deep(20_000)}}`)
+    writeFileSync(join(dir.path, 'deep.env'), `DEEP=${deep(20_000)}\n`)
   })
 
   after(() => dir.cleanup())

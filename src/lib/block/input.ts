@@ -32,6 +32,21 @@ function usage(message: string, fix: string, where?: string): KeyflowError {
   return new KeyflowError(message, {code: 'USAGE', exit: ExitCode.USAGE, fix, where})
 }
 
+const MAX_DEPTH = 100
+
+/**
+ * Input nested deeper than MAX_DEPTH is refused before anything walks it: the checks, merges
+ * and encryption that follow recurse, and thousands of levels overflow the stack. This walk
+ * goes level by level, without recursion.
+ */
+function checkDepth(value: unknown, where: string): void {
+  let level = [value]
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > MAX_DEPTH) throw usage(`The input is nested more than ${MAX_DEPTH} levels deep.`, 'Block fields hold configuration: flatten the value, or store it as a JSON string.', where)
+    level = level.flatMap((item) => (item !== null && typeof item === 'object' ? Object.values(item) : []))
+  }
+}
+
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
@@ -183,7 +198,9 @@ async function assign(registry: Registry, type: BlockType, data: BlockData, {fro
     return
   }
 
-  setPath(data, path, coerce(raw, info.schema))
+  const value = coerce(raw, info.schema)
+  checkDepth(value, `field ${path}`)
+  setPath(data, path, value)
 }
 
 /** Reads the JSON input (file or `-` for stdin) and applies --field and --stdin-field on top. */
@@ -200,6 +217,7 @@ export async function gatherInput(registry: Registry, type: BlockType, flags: Fi
     const where = file === '-' ? 'stdin' : file
     const content = file === '-' ? parseJsonText(await readStdin(), 'stdin', 'JSON on stdin') : readJsonFile(file, 'JSON input file')
     if (!isPlainObject(content)) throw usage(`The input in ${where} must be a JSON object of fields.`, 'Write {"field": value, ...}.', where)
+    checkDepth(content, where)
     data = {...data, ...(await normalize(registry, type, content, where))}
   }
 
