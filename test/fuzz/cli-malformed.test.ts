@@ -50,6 +50,9 @@ const cases: Case[] = [
   {args: ['secret', 'get', '--env-file', 'deep.env', 'dotenv://DEEP#a'], exit: 5, says: 'nested too deeply'},
 ]
 
+/** JSON nested `levels` deep: {"a":{"a":...1...}}. */
+const deep = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`
+
 describe('malformed input through the CLI: clear message, documented exit, no stack trace', () => {
   let dir: ReturnType<typeof tempDir>
 
@@ -60,7 +63,6 @@ describe('malformed input through the CLI: clear message, documented exit, no st
     writeFileSync(join(dir.path, 'sealed.json'), '{"value": {"$secret": {"alg": "x"}}}')
     // An object with its own toString once crashed the cross-field rules (exit 1).
     writeFileSync(join(dir.path, 'tostring.json'), '{"account": "a", "user": "u", "authenticator": {"toString": 1}}')
-    const deep = (levels: number) => `${'{"a":'.repeat(levels)}1${'}'.repeat(levels)}`
     writeFileSync(join(dir.path, 'deep.json'), `{"value": ${deep(20_000)}}`)
     writeFileSync(join(dir.path, 'deep.env'), `DEEP=${deep(20_000)}\n`)
   })
