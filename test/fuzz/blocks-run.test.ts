@@ -8,7 +8,7 @@ import {BUILTIN_TYPES} from '../../src/lib/block/builtins.js'
 import {openBlocks} from '../../src/lib/block/context.js'
 import {checkDefinition} from '../../src/lib/block/definition.js'
 import {openData, readDocument} from '../../src/lib/block/documents.js'
-import {gatherInput} from '../../src/lib/block/input.js'
+import {gatherInput, unsetPath} from '../../src/lib/block/input.js'
 import {isBlockAddress, parseBlockAddress} from '../../src/lib/block/names.js'
 import {validateData} from '../../src/lib/block/validate.js'
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
@@ -251,6 +251,29 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
         runs(1500),
       )
     })
+  })
+
+  it('field paths naming __proto__, constructor or prototype never reach a prototype (--field, --unset)', async () => {
+    const dir = tempDir()
+    const before = Object.getOwnPropertyNames(Object.prototype).sort()
+    try {
+      const context = openBlocks({env: {KEYFLOW_HOME: join(dir.path, 'home'), KEYFLOW_MASTER_KEY: MASTER_KEY}})
+      await context.registry.register([{fields: {properties: {plain: {type: 'object'}, text: {type: 'string'}}}, name: 'Obj', slug: 'obj'}], 'test')
+      const type = await context.registry.get('obj')
+      const segment = fc.constantFrom('__proto__', 'constructor', 'prototype', 'plain', 'text', 'polluted', 'toString', 'hasOwnProperty')
+      const path = fc.array(segment, {maxLength: 5, minLength: 1}).map((segments) => segments.join('.'))
+      await fc.assert(
+        fc.asyncProperty(fc.array(path, {maxLength: 3}), fc.array(path, {maxLength: 2}), async (fields, unsets) => {
+          const data = await clearly([ExitCode.USAGE], () => gatherInput(context.registry, type, {field: fields.map((field) => `${field}=1`)}))
+          if (!(data instanceof KeyflowError)) for (const unset of unsets) unsetPath(data, unset)
+          expect(Object.getOwnPropertyNames(Object.prototype).sort()).to.deep.equal(before)
+          expect(typeof Object.prototype.hasOwnProperty).to.equal('function')
+        }),
+        runs(1500),
+      )
+    } finally {
+      dir.cleanup()
+    }
   })
 
   it('block addresses: TYPE/NAME of checked names, or exit 2; isBlockAddress agrees on short ones', () => {

@@ -64,7 +64,8 @@ function matchesSecret(paths: string[], concrete: string): boolean {
 /** What a dotted field path names in a type, nested block types included. */
 export async function fieldAt(registry: Registry, type: BlockType, path: string): Promise<FieldInfo | undefined> {
   const [field, ...rest] = path.split('.')
-  const schema = type.fields.properties[field]
+  // Own properties only: `__proto__` or `constructor` must not find Object.prototype's members.
+  const schema = Object.hasOwn(type.fields.properties, field) ? type.fields.properties[field] : undefined
   if (!schema) return undefined
   if (typeof schema.blockType === 'string') {
     if (rest.length === 0) return {blockType: schema.blockType, schema, secret: false}
@@ -74,7 +75,7 @@ export async function fieldAt(registry: Registry, type: BlockType, path: string)
   let current: Record<string, unknown> = schema
   for (const segment of rest) {
     const properties = isPlainObject(current.properties) ? current.properties : undefined
-    const next = properties?.[segment]
+    const next = properties && Object.hasOwn(properties, segment) ? properties[segment] : undefined
     if (!isPlainObject(next)) {
       if (current.type !== 'object') return undefined
       return {schema: {}, secret: matchesSecret(type.secretFields, path)}
@@ -98,6 +99,11 @@ export function coerce(raw: string, schema: Record<string, unknown>): unknown {
   }
 }
 
+/** Sets an own property even for `__proto__`, as JSON.parse does, instead of changing a prototype. */
+const setOwn = (holder: Record<string, unknown>, key: string, value: unknown) =>
+  Object.defineProperty(holder, key, {configurable: true, enumerable: true, value, writable: true})
+
+/** Paths come from the user (--field a.__proto__.b): walking them must never reach a prototype. */
 export function setPath(data: BlockData, path: string, value: unknown): void {
   const segments = path.split('.')
   let holder: Record<string, unknown> = data
@@ -106,11 +112,11 @@ export function setPath(data: BlockData, path: string, value: unknown): void {
       throw usage(`"${segment}" references ${(holder[segment] as {$block: string}).$block}; it has no fields of its own here.`, 'Update that document instead, or replace the reference with an inline document.', `field ${path}`)
     }
 
-    if (!isPlainObject(holder[segment])) holder[segment] = {}
+    if (!Object.hasOwn(holder, segment) || !isPlainObject(holder[segment])) setOwn(holder, segment, {})
     holder = holder[segment] as Record<string, unknown>
   }
 
-  holder[segments.at(-1)!] = value
+  setOwn(holder, segments.at(-1)!, value)
 }
 
 export function unsetPath(data: BlockData, path: string): void {
