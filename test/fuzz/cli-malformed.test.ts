@@ -39,6 +39,10 @@ const cases: Case[] = [
   {args: ['block', 'create', 'secret', 'x', '--field', 'nope=v'], exit: 2, says: 'has no field "nope"'},
   {args: ['block', 'create', 'secret', 'a'.repeat(101)], exit: 2, says: 'at most 100'},
   {args: ['block', 'register', '-f', 'bad.json'], exit: 8, says: 'not valid JSON'},
+  // Names of Object.prototype members once found a built-in collection on the prototype (exit 1).
+  {args: ['block', 'register', '-m', 'constructor'], exit: 2, says: 'Unable to load constructor'},
+  {args: ['block', 'register', '-m', 'toString'], exit: 2, says: 'Unable to load toString'},
+  {args: ['block', 'create', 'secret', 'x', '--field', '__proto__=1'], exit: 2, says: 'has no field "__proto__"'},
   {args: ['block', 'register', '-f', 'not-types.json'], exit: 6, says: 'Nothing was registered'},
   {args: ['block', 'create', 'secret', 'x', '--from-file', 'bad.json'], exit: 8, says: 'not valid JSON'},
   {args: ['block', 'create', 'secret', 'x', '--from-file', 'sealed.json'], exit: 2, says: 'Encrypted values ($secret) cannot be given'},
