@@ -30,9 +30,10 @@ function expectClearFailure(error: unknown, exits: number[]): KeyflowError {
   return error
 }
 
-async function clearly<T>(exits: number[], action: () => Promise<T> | T): Promise<KeyflowError | T> {
+/** What `work` resolves to, or the KeyflowError it rejects with (checked to be a clear one). */
+async function clearly<T>(exits: number[], work: Promise<T>): Promise<KeyflowError | T> {
   try {
-    return await action()
+    return await work
   } catch (error) {
     return expectClearFailure(error, exits)
   }
@@ -139,7 +140,7 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
       const context = openBlocks({env: {KEYFLOW_HOME: join(dir.path, 'home'), KEYFLOW_MASTER_KEY: MASTER_KEY}})
       await fc.assert(
         fc.asyncProperty(fc.array(definitionShaped, {maxLength: 3}), async (definitions) => {
-          const result = await clearly([ExitCode.VALIDATION, ExitCode.USAGE], () => context.registry.register(definitions, 'def.json'))
+          const result = await clearly([ExitCode.VALIDATION, ExitCode.USAGE], context.registry.register(definitions, 'def.json'))
           if (result instanceof KeyflowError && result.exit === ExitCode.VALIDATION) expect(result.details.length).to.be.greaterThan(0)
         }),
         runs(300),
@@ -187,12 +188,17 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
       const types = [...BUILTIN_TYPES.values()]
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...types), documentData, async (type, data) => {
-          const result = await clearly([ExitCode.USAGE, ExitCode.NOT_FOUND, ExitCode.INTEGRITY], () => validateData(context, type, data))
+          const result = await clearly([ExitCode.USAGE, ExitCode.NOT_FOUND, ExitCode.INTEGRITY], validateData(context, type, data))
           if (Array.isArray(result)) for (const violation of result) expect(violation.message).to.be.a('string').and.not.equal('')
         }),
         runs(1500),
       )
     })
+
+    const openStored = async () => {
+      const document = await readDocument(context, {name: 'x', type: 'secret'})
+      return document ? openData(context, document) : undefined
+    }
 
     it('the stored document: any bytes, or the real one with bytes changed, opens or is exit 8 naming the file', async () => {
       const mutated = fc
@@ -210,10 +216,7 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
       await fc.assert(
         fc.asyncProperty(fc.oneof(mutated, truncated, recordShaped, fc.uint8Array({maxLength: 200}).map((bytes) => Buffer.from(bytes))), async (bytes) => {
           writeFileSync(file, bytes)
-          const result = await clearly([ExitCode.INTEGRITY], async () => {
-            const document = await readDocument(context, {name: 'x', type: 'secret'})
-            return document ? openData(context, document) : undefined
-          })
+          const result = await clearly([ExitCode.INTEGRITY], openStored())
           if (result instanceof KeyflowError) {
             expect(result.where).to.equal(file)
             assertNoCanary(JSON.stringify(result.toJSON()), [secret], 'a corrupt document error')
@@ -234,9 +237,8 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
       await fc.assert(
         fc.asyncProperty(fc.constantFrom(...types), fc.array(fc.tuple(path, value), {maxLength: 3}), async (type, pairs) => {
           const values = pairs.map(([, raw]) => `V${raw}Z`)
-          const result = await clearly([ExitCode.USAGE, ExitCode.NOT_FOUND], () =>
-            gatherInput(context.registry, type, {field: pairs.map(([field], index) => `${field}=${values[index]}`)}),
-          )
+          const field = pairs.map(([name], index) => `${name}=${values[index]}`)
+          const result = await clearly([ExitCode.USAGE, ExitCode.NOT_FOUND], gatherInput(context.registry, type, {field}))
           if (result instanceof KeyflowError) {
             const text = JSON.stringify(result.toJSON())
             // A value given to a secret field, or after a malformed path, may be a secret typed by
@@ -264,7 +266,8 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
       const path = fc.array(segment, {maxLength: 5, minLength: 1}).map((segments) => segments.join('.'))
       await fc.assert(
         fc.asyncProperty(fc.array(path, {maxLength: 3}), fc.array(path, {maxLength: 2}), async (fields, unsets) => {
-          const data = await clearly([ExitCode.USAGE], () => gatherInput(context.registry, type, {field: fields.map((field) => `${field}=1`)}))
+          const assignments = fields.map((field) => `${field}=1`)
+          const data = await clearly([ExitCode.USAGE], gatherInput(context.registry, type, {field: assignments}))
           if (!(data instanceof KeyflowError)) for (const unset of unsets) unsetPath(data, unset)
           expect(Object.getOwnPropertyNames(Object.prototype).sort()).to.deep.equal(before)
           expect(typeof Object.prototype.hasOwnProperty).to.equal('function')
