@@ -146,6 +146,8 @@ function snowflakeCredentialRules(data: Record<string, unknown>): Violation[] {
     })
   }
 
+  // A non-string authenticator is already a schema violation; formatting it into a message could throw.
+  if (given(data.authenticator) && typeof data.authenticator !== 'string') return violations
   const authenticator = given(data.authenticator) ? data.authenticator : 'snowflake'
   if (authenticator === 'oauth' && !given(data.token)) violations.push({message: 'If authenticator is set to `oauth`, `token` must be provided', path: 'token'})
   if (authenticator === 'okta_endpoint' && !given(data.endpoint)) {

@@ -38,7 +38,8 @@ export function visitPath(
     const [segment, ...rest] = segments
     const keys = segment === '*' ? Object.keys(holder) : [segment]
     for (const key of keys) {
-      if (!(key in holder)) continue
+      // Own keys only: a path such as a.__proto__.x must not walk into Object.prototype.
+      if (!Object.hasOwn(holder, key)) continue
       if (rest.length === 0) visit(holder, key, [...done, key].join('.'))
       else if (isPlainObject(holder[key]) && !isMarker(holder[key])) walk(holder[key] as Record<string, unknown>, rest, [...done, key])
     }

@@ -32,6 +32,21 @@ function usage(message: string, fix: string, where?: string): KeyflowError {
   return new KeyflowError(message, {code: 'USAGE', exit: ExitCode.USAGE, fix, where})
 }
 
+const MAX_DEPTH = 100
+
+/**
+ * Input nested deeper than MAX_DEPTH is refused before anything walks it: the checks, merges
+ * and encryption that follow recurse, and thousands of levels overflow the stack. This walk
+ * goes level by level, without recursion.
+ */
+function checkDepth(value: unknown, where: string): void {
+  let level = [value]
+  for (let depth = 0; level.length > 0; depth++) {
+    if (depth > MAX_DEPTH) throw usage(`The input is nested more than ${MAX_DEPTH} levels deep.`, 'Block fields hold configuration: flatten the value, or store it as a JSON string.', where)
+    level = level.flatMap((item) => (item !== null && typeof item === 'object' ? Object.values(item) : []))
+  }
+}
+
 export async function readStdin(): Promise<string> {
   const chunks: Buffer[] = []
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer)
@@ -49,7 +64,8 @@ function matchesSecret(paths: string[], concrete: string): boolean {
 /** What a dotted field path names in a type, nested block types included. */
 export async function fieldAt(registry: Registry, type: BlockType, path: string): Promise<FieldInfo | undefined> {
   const [field, ...rest] = path.split('.')
-  const schema = type.fields.properties[field]
+  // Own properties only: `__proto__` or `constructor` must not find Object.prototype's members.
+  const schema = Object.hasOwn(type.fields.properties, field) ? type.fields.properties[field] : undefined
   if (!schema) return undefined
   if (typeof schema.blockType === 'string') {
     if (rest.length === 0) return {blockType: schema.blockType, schema, secret: false}
@@ -59,7 +75,7 @@ export async function fieldAt(registry: Registry, type: BlockType, path: string)
   let current: Record<string, unknown> = schema
   for (const segment of rest) {
     const properties = isPlainObject(current.properties) ? current.properties : undefined
-    const next = properties?.[segment]
+    const next = properties && Object.hasOwn(properties, segment) ? properties[segment] : undefined
     if (!isPlainObject(next)) {
       if (current.type !== 'object') return undefined
       return {schema: {}, secret: matchesSecret(type.secretFields, path)}
@@ -83,6 +99,11 @@ export function coerce(raw: string, schema: Record<string, unknown>): unknown {
   }
 }
 
+/** Sets an own property even for `__proto__`, as JSON.parse does, instead of changing a prototype. */
+const setOwn = (holder: Record<string, unknown>, key: string, value: unknown) =>
+  Object.defineProperty(holder, key, {configurable: true, enumerable: true, value, writable: true})
+
+/** Paths come from the user (--field a.__proto__.b): walking them must never reach a prototype. */
 export function setPath(data: BlockData, path: string, value: unknown): void {
   const segments = path.split('.')
   let holder: Record<string, unknown> = data
@@ -91,11 +112,11 @@ export function setPath(data: BlockData, path: string, value: unknown): void {
       throw usage(`"${segment}" references ${(holder[segment] as {$block: string}).$block}; it has no fields of its own here.`, 'Update that document instead, or replace the reference with an inline document.', `field ${path}`)
     }
 
-    if (!isPlainObject(holder[segment])) holder[segment] = {}
+    if (!Object.hasOwn(holder, segment) || !isPlainObject(holder[segment])) setOwn(holder, segment, {})
     holder = holder[segment] as Record<string, unknown>
   }
 
-  holder[segments.at(-1)!] = value
+  setOwn(holder, segments.at(-1)!, value)
 }
 
 export function unsetPath(data: BlockData, path: string): void {
@@ -183,7 +204,9 @@ async function assign(registry: Registry, type: BlockType, data: BlockData, {fro
     return
   }
 
-  setPath(data, path, coerce(raw, info.schema))
+  const value = coerce(raw, info.schema)
+  checkDepth(value, `field ${path}`)
+  setPath(data, path, value)
 }
 
 /** Reads the JSON input (file or `-` for stdin) and applies --field and --stdin-field on top. */
@@ -200,6 +223,7 @@ export async function gatherInput(registry: Registry, type: BlockType, flags: Fi
     const where = file === '-' ? 'stdin' : file
     const content = file === '-' ? parseJsonText(await readStdin(), 'stdin', 'JSON on stdin') : readJsonFile(file, 'JSON input file')
     if (!isPlainObject(content)) throw usage(`The input in ${where} must be a JSON object of fields.`, 'Write {"field": value, ...}.', where)
+    checkDepth(content, where)
     data = {...data, ...(await normalize(registry, type, content, where))}
   }
 

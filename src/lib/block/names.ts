@@ -9,9 +9,15 @@ import {ExitCode, KeyflowError} from '../errors.js'
 const NAME = /^[\da-z][\da-z-]*$/
 const MAX_LENGTH = 100
 
+/** Prefect's message for bad characters; a name that is only too long is told so, without quoting all of it. */
+function describeBadName(what: string, name: unknown): string {
+  if (typeof name === 'string' && NAME.test(name)) return `${what} ${JSON.stringify(name.slice(0, 40))}... is ${name.length} characters long; at most ${MAX_LENGTH} are allowed.`
+  return `${what} ${JSON.stringify(name)} must only contain lowercase letters, numbers, and dashes.`
+}
+
 export function checkSlug(slug: unknown, where = 'block type slug'): string {
   if (typeof slug !== 'string' || !NAME.test(slug) || slug.length > MAX_LENGTH) {
-    throw new KeyflowError(`Block type slug ${JSON.stringify(slug)} must only contain lowercase letters, numbers, and dashes.`, {
+    throw new KeyflowError(describeBadName('Block type slug', slug), {
       code: 'INVALID_SLUG',
       exit: ExitCode.USAGE,
       fix: `Use 1 to ${MAX_LENGTH} characters from a-z, 0-9 and "-", starting with a letter or digit, e.g. snowflake-credentials.`,
@@ -24,7 +30,7 @@ export function checkSlug(slug: unknown, where = 'block type slug'): string {
 
 export function checkDocumentName(name: unknown, where = 'block document name'): string {
   if (typeof name !== 'string' || !NAME.test(name) || name.length > MAX_LENGTH) {
-    throw new KeyflowError(`Block document name ${JSON.stringify(name)} must only contain lowercase letters, numbers, and dashes.`, {
+    throw new KeyflowError(describeBadName('Block document name', name), {
       code: 'INVALID_NAME',
       exit: ExitCode.USAGE,
       fix: `Use 1 to ${MAX_LENGTH} characters from a-z, 0-9 and "-", e.g. prod or team-a.`,

@@ -28,7 +28,8 @@ export async function registerBlockTypes(context: BlockContext, input: RegisterI
   }
 
   const source = input.module ?? input.file!
-  const builtin = input.module ? BUILTIN_COLLECTIONS[input.module] : undefined
+  // Own keys only: a module named constructor or toString is looked up as a package, not found on Object.prototype.
+  const builtin = input.module && Object.hasOwn(BUILTIN_COLLECTIONS, input.module) ? BUILTIN_COLLECTIONS[input.module] : undefined
   if (builtin) {
     // Built-in types are always registered; the seed's `-m prefect_aws` keeps working and says so.
     return {

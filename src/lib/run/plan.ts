@@ -1,5 +1,6 @@
 import {ExitCode, KeyflowError} from '../errors.js'
 import {combineErrors, Resolution, resolveReferences} from '../secret/chain.js'
+import {jsonTextOf} from '../secret/json-path.js'
 import {ENV_NAME} from '../secret/reference.js'
 import {ResolvedSettings} from '../settings/settings.js'
 import {SecretDeclaration, SourceDeclaration} from './project.js'
@@ -89,7 +90,8 @@ function expandSource(resolution: Extract<Resolution, {ok: true}>, origin: strin
   result.problems.push(...problems)
   for (const {key, value} of injections) {
     // Strings as they are; anything else as its JSON text, which is what a flow parses back.
-    const checked = envValue(typeof value === 'string' ? value : JSON.stringify(value), `${label} key ${key}`)
+    const text = typeof value === 'string' ? value : jsonTextOf(value)
+    const checked = text === undefined ? badValue('The value is nested too deeply to give as JSON text.', `${label} key ${key}`, 'Store it less deeply nested.') : envValue(text, `${label} key ${key}`)
     if (typeof checked === 'string') result.injections.push({key, origin, value: checked})
     else result.problems.push(checked)
   }

@@ -67,11 +67,20 @@ function spawnError(command: string, error: unknown): KeyflowError {
     })
   }
 
-  const reasons: Record<string, string> = {EACCES: 'permission denied (is it executable? is it a directory?)', ENOEXEC: 'not an executable format (a script needs a #! line)', EPERM: 'operation not permitted'}
+  const reasons: Record<string, string> = {
+    E2BIG: 'its environment and arguments are larger than the system allows (one variable over 128 KiB, or all together over ARG_MAX)',
+    EACCES: 'permission denied (is it executable? is it a directory?)',
+    ENOEXEC: 'not an executable format (a script needs a #! line)',
+    EPERM: 'operation not permitted',
+  }
+  const fixes: Record<string, string> = {
+    E2BIG: 'Inject fewer or smaller values (a long block field name makes a long variable name too), or pass large data in a file.',
+    EACCES: `chmod +x ${command}, or run it through its interpreter.`,
+  }
   return new KeyflowError(`Cannot execute ${command}: ${reasons[code ?? ''] ?? code ?? 'unknown error'}.`, {
     code: 'CANNOT_EXECUTE',
     exit: ExitCode.CANNOT_EXECUTE,
-    fix: code === 'EACCES' ? `chmod +x ${command}, or run it through its interpreter.` : 'Check the file.',
+    fix: fixes[code ?? ''] ?? 'Check the file.',
   })
 }
 

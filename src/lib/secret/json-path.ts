@@ -43,7 +43,28 @@ export function extractJsonPath(value: string | Uint8Array, reference: SecretRef
     }
   }
 
-  return typeof current === 'string' ? current : JSON.stringify(current)
+  if (typeof current === 'string') return current
+  const json = jsonTextOf(current)
+  if (json !== undefined) return json
+  throw new KeyflowError(`Key "${reference.path.join('.')}" of ${JSON.stringify(reference.text)} holds a value nested too deeply to give as JSON text.`, {
+    code: 'SECRET_TOO_DEEP',
+    exit: ExitCode.BAD_VALUE,
+    fix: 'Pick a key further inside it (#KEY.KEY), or store the secret less deeply nested.',
+    where: `reference ${JSON.stringify(reference.text)}`,
+  })
+}
+
+/**
+ * The JSON text of a parsed value, or undefined when it is nested too deeply for
+ * JSON.stringify, which recurses (JSON.parse does not, so a 64 KiB secret can be parsed
+ * at a depth stringify cannot handle).
+ */
+export function jsonTextOf(value: unknown): string | undefined {
+  try {
+    return JSON.stringify(value)
+  } catch {
+    return undefined
+  }
 }
 
 function describeJsonType(value: unknown): string {
