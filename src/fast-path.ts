@@ -143,7 +143,7 @@ export async function runFastPath(tokens: string[]): Promise<boolean> {
   if (!found) return false
   const parsed = parseArgv(found.command, found.rest)
   if (!parsed) return false
-  const json = parsed.flags.json === true || process.env.KEYFLOW_CONTENT_TYPE === 'json'
+  const json = parsed.flags.json === true || process.env.KEYFLOW_CONTENT_TYPE?.toLowerCase() === 'json'
   try {
     const output = await HANDLERS[found.command.id](parsed.argv, parsed.flags)
     // A reader that went away (`| head -c1`) is not an error, as on oclif's path. (`run` never

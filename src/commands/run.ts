@@ -16,14 +16,14 @@ Output that is not a terminal has every injected value replaced by *****. keyflo
     {command: '<%= config.bin %> <%= command.id %> --secret DB_PASSWORD -- python flow.py', description: 'Inject one secret for a Prefect 1 flow'},
     {command: '<%= config.bin %> <%= command.id %> --secret DB_PASSWORD=db-credentials#password --env-style both -- ./deploy.sh', description: 'Pick a key of a JSON secret, also as a plain variable'},
     {command: '<%= config.bin %> <%= command.id %> --source app/prod-env -- node flow.mjs', description: 'Inject every key of a JSON secret, as Metaflow @secrets does'},
-    {command: '<%= config.bin %> <%= command.id %> --block snowflake-connector/prod -- node flow.mjs', description: 'Inject every field of a block as SNOWFLAKE_CONNECTOR__PROD__*'},
+    {command: '<%= config.bin %> <%= command.id %> --block snowflake-connector/prod -- node flow.mjs', description: 'Inject every field of a block (PREFECT__CONTEXT__SECRETS__SNOWFLAKE_CONNECTOR__PROD__*)'},
     {command: '<%= config.bin %> <%= command.id %> -- python flow.py', description: 'Inject what keyflow.json declares'},
   ]
   /** bin/run.js serves this command without loading oclif: its start-up is every wrapped program's. */
   static fastPath = 'command-after-dashes'
   static flags = {
     ...resolverFlags,
-    block: Flags.string({description: 'A block to inject, TYPE/NAME: each field as TYPE__NAME__FIELD (docs/blocks.md). Repeatable.', multiple: true}),
+    block: Flags.string({description: 'A block to inject, TYPE/NAME: each field as TYPE__NAME__FIELD, styled by --env-style (docs/blocks.md). Repeatable.', multiple: true}),
     'env-style': Flags.option({description: 'prefect: PREFECT__CONTEXT__SECRETS__NAME; plain: NAME; both: both (default prefect, or run.envStyle).', options: ENV_STYLES})(),
     mask: Flags.option({description: 'Mask injected values in output: auto (when not a terminal), always, never (default auto, or run.mask).', options: MASK_MODES})(),
     pristine: Flags.boolean({allowNo: true, description: 'Start the command from a minimal environment: PATH, HOME, USER, LANG, TERM, TMPDIR and the injected secrets.'}),

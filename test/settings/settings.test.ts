@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {afterEach, beforeEach, describe, it} from 'mocha'
-import {mkdirSync, writeFileSync} from 'node:fs'
+import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
@@ -181,6 +181,18 @@ describe('settings', () => {
       const error = settingsError({env: {KEYFLOW_PROJECT_FILE: join(dir.path, 'nope.json')}})
       expect(error.exit).to.equal(ExitCode.NOT_FOUND)
       expect(error.where).to.equal(join(dir.path, 'nope.json'))
+    })
+
+    it('a project file others may write is refused: it could turn masking off or redirect sources', () => {
+      const file = join(dir.path, 'keyflow.json')
+      writeFileSync(file, '{"sources": ["env"]}')
+      chmodSync(file, 0o666)
+      const error = settingsError({cwd: dir.path, env: {}})
+      expect(error.code).to.equal('CONFIG_UNTRUSTED')
+      expect(error.exit).to.equal(ExitCode.INTEGRITY)
+      expect(error.where).to.equal(file)
+      chmodSync(file, 0o644)
+      expect(resolveSettings({cwd: dir.path, env: {KEYFLOW_HOME: dir.path}}).sources).to.deep.equal(['env'])
     })
   })
 })

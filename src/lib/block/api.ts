@@ -88,7 +88,15 @@ export interface ResolvedBlock {
   type: string
 }
 
-const text = (value: string | Uint8Array) => (typeof value === 'string' ? value : Buffer.from(value).toString('utf8'))
+/** A block field holds text: a binary secret would be corrupted by decoding it, so it is refused. */
+function text(value: string | Uint8Array, reference: string): string {
+  if (typeof value === 'string') return value
+  throw new KeyflowError(`Secret ${JSON.stringify(reference)} is binary; a block field can only hold text.`, {
+    code: 'BINARY_SECRET',
+    exit: ExitCode.BAD_VALUE,
+    fix: 'Store the secret as text (base64, say), or reference a key of a JSON secret with #KEY.',
+  })
+}
 
 async function materialize(context: BlockContext, address: BlockAddress, chain: string[]): Promise<{data: BlockData; secretPaths: string[]}> {
   const label = formatAddress(address)
@@ -147,7 +155,7 @@ export async function resolveBlock(address: string, options: LoadBlockOptions = 
     const failure = combinedFailure(resolutions)
     if (failure) throw failure
     for (const [index, {holder, key}] of holders.entries()) {
-      holder[key] = text((resolutions[index] as Extract<Resolution, {ok: true}>).value)
+      holder[key] = text((resolutions[index] as Extract<Resolution, {ok: true}>).value, references[index].text)
     }
   }
 

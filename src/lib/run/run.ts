@@ -35,7 +35,7 @@ function maskValues(injections: Injection[]): {short: string[]; values: string[]
   }
 
   const leaves = (node: unknown, key: string): void => {
-    if (typeof node === 'string') add(node, key)
+    if (typeof node === 'string') add(node, `a field of ${key}`)
     else if (typeof node === 'object' && node !== null) for (const child of Object.values(node)) leaves(child, key)
   }
 

@@ -36,7 +36,6 @@ export function createSources(settings: ResolvedSettings): SourceSet {
 function lazySource(kind: SourceKind, load: () => Promise<SecretSource>): SecretSource {
   let source: Promise<SecretSource> | undefined
   return {
-    describe: () => `${kind} (not loaded yet)`,
     kind,
     async lookup(requests) {
       source ??= load()

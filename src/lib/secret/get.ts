@@ -56,6 +56,23 @@ export async function secretGet(names: string[], flags: SecretGetFlags): Promise
   }
 
   const wanted = names.map((name) => parseAliasedReference(name))
+  // Name/value output holds each name once; two references with one name would lose a value.
+  if ((flags.format || wanted.length > 1) && !flags.explain && !flags.json) {
+    const seen = new Map<string, string>()
+    for (const {key, reference} of wanted) {
+      const earlier = seen.get(key)
+      if (earlier !== undefined) {
+        throw new KeyflowError(`${JSON.stringify(earlier)} and ${JSON.stringify(reference.text)} would both be written as ${key}.`, {
+          code: 'DUPLICATE_NAME',
+          exit: ExitCode.USAGE,
+          fix: `Name one of them: OTHER_NAME=${reference.text}`,
+        })
+      }
+
+      seen.set(key, reference.text)
+    }
+  }
+
   const settings = resolveSettings({flags: settingsFlags(flags)})
   const resolutions = await resolveReferences(
     wanted.map(({reference}) => reference),

@@ -43,8 +43,6 @@ export interface Failure {
 export type Outcome = Failure | Hit | Miss
 
 export interface SecretSource {
-  /** One line about what this source reads, for --explain. */
-  describe(): string
   readonly kind: SourceKind
   lookup(requests: LookupRequest[]): Promise<Outcome[]>
 }

@@ -1,4 +1,4 @@
-import {existsSync} from 'node:fs'
+import {existsSync, statSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 
@@ -91,11 +91,14 @@ function oneOf<T extends string>(options: readonly T[]): Parser<T> {
   }
 }
 
-/** A list given as an array (files), repeated flags, or a comma/colon separated string (env). */
+/**
+ * A list given as an array (config files, repeated flags), taken item by item, or as one
+ * separated string (an env var, a single flag), split: a path in an array may hold a `:`.
+ */
 function list<T>(item: Parser<T>, separator: RegExp): Parser<T[]> {
   return (raw, where) => {
     let parts: unknown[]
-    if (Array.isArray(raw)) parts = raw.flatMap((part) => (typeof part === 'string' ? part.split(separator) : [part]))
+    if (Array.isArray(raw)) parts = raw
     else if (typeof raw === 'string') parts = raw.split(separator)
     else throw usage('Expected a list.', where, 'Give a list of values.')
     return parts.filter((part) => part !== '').map((part) => item(part, where))
@@ -186,7 +189,35 @@ export function findProjectFile(cwd: string, env: NodeJS.ProcessEnv): string | u
   }
 }
 
+/**
+ * A config file decides where secrets come from and whether `run` masks them, so one that
+ * another user owns or may write is refused, as git refuses a repository another user owns:
+ * a keyflow.json dropped into a shared parent directory (/tmp) must not steer keyflow.
+ */
+function checkConfigTrust(path: string, what: string): void {
+  let stats
+  try {
+    stats = statSync(path)
+  } catch {
+    return // readJsonFile reports the file as it is
+  }
+
+  const uid = process.getuid?.()
+  const foreign = uid !== undefined && stats.uid !== uid
+  // eslint-disable-next-line no-bitwise -- permission bits
+  const writableByOthers = (stats.mode & 0o022) !== 0
+  if (foreign || writableByOthers) {
+    throw new KeyflowError(`The ${what} is ${foreign ? 'owned by another user' : 'writable by group or others'}; keyflow will not take settings from it.`, {
+      code: 'CONFIG_UNTRUSTED',
+      exit: ExitCode.INTEGRITY,
+      fix: foreign ? 'Remove it, or set KEYFLOW_PROJECT_FILE to a file you own (empty for none).' : `Make it private: chmod go-w ${path}`,
+      where: path,
+    })
+  }
+}
+
 function loadConfig(path: string, what: string): Record<string, unknown> {
+  checkConfigTrust(path, what)
   const content = readJsonFile(path, what)
   if (!isPlainObject(content)) {
     throw usage(`The ${what} must hold a JSON object.`, path, 'Wrap the settings in { }.')

@@ -122,8 +122,6 @@ export function awsSource(settings: ResolvedSettings): SecretSource {
   }
 
   return {
-    describe: () =>
-      `AWS Secrets Manager${settings.awsRegion ? ` in ${settings.awsRegion}` : ''}${settings.awsPrefix ? `, names prefixed ${JSON.stringify(settings.awsPrefix)}` : ''}`,
     kind: 'aws',
     async lookup(requests) {
       api ??= open()

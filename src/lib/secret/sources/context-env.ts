@@ -14,7 +14,6 @@ export function contextVariable(name: string): string {
 
 export function contextSource(env: NodeJS.ProcessEnv): SecretSource {
   return {
-    describe: () => `environment variables ${CONTEXT_PREFIX}<NAME>`,
     kind: 'context',
     async lookup(requests) {
       return requests.map(({name}) => {

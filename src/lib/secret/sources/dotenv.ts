@@ -123,7 +123,6 @@ export function dotenvSource(settings: ResolvedSettings): SecretSource {
   }
 
   return {
-    describe: () => `dotenv files ${files.map((file) => file.path).join(', ')}`,
     kind: 'dotenv',
     async lookup(requests) {
       // Loaded only when the chain gets here, which a hit in the environment never does
@@ -131,6 +130,7 @@ export function dotenvSource(settings: ResolvedSettings): SecretSource {
       const {parse} = await import('dotenv')
       return requests.map(({name}): Outcome => {
         const notes: string[] = []
+        let existing: string | undefined
         for (const file of files) {
           const parsed = read(file, parse)
           if ('error' in parsed) return failure(parsed.error)
@@ -139,6 +139,7 @@ export function dotenvSource(settings: ResolvedSettings): SecretSource {
             continue
           }
 
+          existing ??= file.path
           if (Object.hasOwn(parsed.values, name)) {
             return hit(parsed.values[name], {file: file.path, line: lineOf(parsed.text, name), source: 'dotenv'})
           }
@@ -146,7 +147,8 @@ export function dotenvSource(settings: ResolvedSettings): SecretSource {
           notes.push(file.path)
         }
 
-        const target = files.at(-1)?.path ?? '.env'
+        // The file the user already keeps secrets in; else the private one under the keyflow home.
+        const target = existing ?? files.at(-1)?.path ?? '.env'
         return miss(`not in ${notes.join(', ')}`, `add ${name}=... to ${target}`)
       })
     },

@@ -12,7 +12,6 @@ export function envValue(env: NodeJS.ProcessEnv, variable: string): string | und
 /** A plain environment variable of the same name. */
 export function envSource(env: NodeJS.ProcessEnv): SecretSource {
   return {
-    describe: () => 'environment variables <NAME>',
     kind: 'env',
     async lookup(requests) {
       return requests.map(({name}) => {
