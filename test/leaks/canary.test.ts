@@ -24,7 +24,7 @@ interface Case {
    */
   argvCanary?: (v: Canaries) => string
   code: number
-  env?: (v: Canaries) => Record<string, string>
+  env?: (v: Canaries, world: World) => Record<string, string>
   input?: (v: Canaries, servers: Servers) => string
   /** Canaries stdout must hold: printing them is the command's job. */
   reveal?: (v: Canaries) => string[]
@@ -76,6 +76,9 @@ const CASES: Case[] = [
   {args: fixed('secret', 'get', 'leaks/json#missing'), code: 5, title: 'secret get: a missing key of a JSON secret'},
   {args: fixed('secret', 'get', 'leaks/binary', '--format', 'env'), code: 5, title: 'secret get: binary as env'},
   {args: fixed('secret', 'get', 'ENV_SECRET', '--format', 'bogus'), code: 2, title: 'secret get: bad flag value'},
+  {args: fixed('secret', 'get', 'BAD'), code: 4, env: (_v, w) => ({KEYFLOW_ENV_FILES: w.badDotenv}), title: 'secret get: a dotenv file that is not UTF-8'},
+  {args: fixed('secret', 'get', 'ENV_SECRET', '--explain'), code: 8, env: (_v, w) => ({KEYFLOW_PROJECT_FILE: w.badProject}), title: 'secret get: a malformed project file'},
+  {args: fixed('run', ...PRINT_ENV), code: 8, env: (_v, w) => ({KEYFLOW_PROJECT_FILE: w.badProject}), title: 'run: a malformed project file'},
 
   // block types
   {args: fixed('block', 'register', '-f', TYPES_FILE), code: 0, title: 'block register'},
@@ -112,6 +115,7 @@ const CASES: Case[] = [
   {args: fixed('block', 'inspect', `${CONNECTOR}/sf`), code: 0, title: 'block inspect: connector (masked)'},
   {args: fixed('block', 'inspect', 'secret/lit', '--reveal'), code: 0, reveal: (v) => [v.blockLiteral], title: 'block inspect --reveal'},
   {args: fixed('block', 'inspect', 'aws-credentials/dev', '--reveal', '--json'), code: 0, reveal: (v) => [v.credsSecretKey], title: 'block inspect --reveal --json'},
+  {args: fixed('block', 'inspect', 'secret/ref', '--reveal'), code: 0, title: 'block inspect --reveal: a reference'},
   {args: fixed('block', 'inspect', 'secret/lit', '--reveal'), code: 8, env: wrongKey, title: 'block inspect --reveal: wrong master key'},
   {args: fixed('block', 'inspect', 'secret/nope'), code: 3, title: 'block inspect: not found'},
 
@@ -130,6 +134,7 @@ const CASES: Case[] = [
   },
   {args: fixed('run', '--json', '--pristine', '--env-style', 'both', '--source', 'leaks/json', '--block', `${CONNECTOR}/sfref`, ...PRINT_ENV), code: 0, title: 'run --json: a JSON source and a connector'},
   {args: fixed('run', '--secret', 'NO_SUCH_SECRET', ...PRINT_ENV), code: 3, title: 'run: not found'},
+  {args: fixed('run', '--secret', 'PW=leaks/json#password', '--', '/nonexistent/program'), code: 127, title: 'run: a program that does not exist'},
   {args: fixed('run', '--secret', 'X=leaks/json#a..b', ...PRINT_ENV), code: 2, title: 'run: malformed reference'},
   {args: fixed('run', '--json', '--source', 'leaks/plain', ...PRINT_ENV), code: 5, title: 'run --json: a source that is not JSON'},
   {args: fixed('run', '--secret', 'B=leaks/binary', ...PRINT_ENV), code: 5, title: 'run: a binary secret'},
@@ -186,7 +191,7 @@ describe(`leaks: the canary suite (${CASES.length} command lines x ${MODES.lengt
       for (const testCase of CASES) {
         it(testCase.title, async () => {
           const {values} = servers
-          const {env, tmp} = world.env({...mode.env, ...testCase.env?.(values)})
+          const {env, tmp} = world.env({...mode.env, ...testCase.env?.(values, world)})
           const result = await runCli(testCase.args(values), {cwd: world.cwd, env, input: testCase.input?.(values, servers)})
           const argv = mode.tracesArgv && testCase.argvCanary ? [testCase.argvCanary(values)] : []
           scan(world, allCanaries(servers), result, {argv, reveal: testCase.reveal?.(values), tmp})

@@ -85,6 +85,9 @@ export function allCanaries(servers: Servers): string[] {
 
 /** Where one keyflow user lives: HOME (KEYFLOW_HOME inside it), a project directory, a TMPDIR per command. */
 export interface World {
+  /** A dotenv file that is not UTF-8, and a malformed project file, both holding a canary. */
+  badDotenv: string
+  badProject: string
   cleanup(): void
   cwd: string
   dotenvFile: string
@@ -119,9 +122,18 @@ export function createWorld(servers: Servers): World {
     slug: 'acme-api',
   }
   writeFileSync(join(cwd, TYPES_FILE), JSON.stringify(type))
+  // Broken input files, outside the scanned directories: the errors about them must not quote them.
+  const outside = join(root.path, 'outside')
+  mkdirSync(outside, {mode: 0o700})
+  const badDotenv = join(outside, 'bad.env')
+  writeFileSync(badDotenv, Buffer.concat([Buffer.from(`BAD=${values.cliLiteral}\n`), Buffer.from([0xff, 0xfe, 0x0a])]), {mode: 0o600})
+  const badProject = join(outside, 'keyflow.json')
+  writeFileSync(badProject, `{"run": {"secrets": {"X": "${values.cliLiteral}" "Y"}}}`, {mode: 0o600})
   const tmps = join(root.path, 'tmp')
   mkdirSync(tmps, {mode: 0o700})
   return {
+    badDotenv,
+    badProject,
     cleanup: root.cleanup,
     cwd,
     dotenvFile,
@@ -183,7 +195,13 @@ export function scan(world: World, canaries: string[], result: CliResult, option
 
   assertNoCanary(result.stdoutBytes, canaries.filter((value) => !reveal.includes(value)), 'stdout')
   assertNoCanary(result.stderr, canaries.filter((value) => !options.argv?.includes(value)), 'stderr')
-  assertNoCanaryInTree(world.home, canaries)
+  // The master key is a secret too: it may only be in its own file.
+  const keys = ['master.key', 'master.key.new'].map((name) => join(world.home, '.keyflow', name)).filter((path) => existsSync(path))
+  const masterKeys = keys.map((path) => readFileSync(path, 'utf8').trim())
+  assertNoCanary(result.stdoutBytes, masterKeys, 'stdout')
+  assertNoCanary(result.stderr, masterKeys, 'stderr')
+  assertNoCanaryInTree(world.home, [...canaries, ...masterKeys], (path) => keys.includes(path))
+  assertNoCanaryInTree(world.cwd, masterKeys)
   assertNoCanaryInTree(world.cwd, canaries, (path) => path === world.dotenvFile)
   if (readFileSync(world.dotenvFile, 'utf8') !== world.dotenvText) throw new Error('the dotenv file was changed')
   const left = files(tmp)
