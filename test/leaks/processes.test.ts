@@ -51,14 +51,14 @@ function assertNoOtherEnvironment(exclude: number[], canaries: string[]): number
 }
 
 /** Runs a keyflow command, snapshotting its process tree until it exits. */
-async function watch(world: World, args: string[], extra: Record<string, string>, input = '') {
+async function watch(world: World, args: string[], extra: Record<string, string>) {
   const {env, tmp} = world.env(extra)
   const child = spawn(process.execPath, ['--', BIN, ...args], {cwd: world.cwd, env, stdio: ['pipe', 'pipe', 'pipe']})
   const out: Buffer[] = []
   const err: Buffer[] = []
   child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
   child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
-  child.stdin.end(input)
+  child.stdin.end()
   const closed = new Promise<null | number>((resolve) => {
     child.once('close', (code) => resolve(code))
   })
