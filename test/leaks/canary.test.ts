@@ -28,6 +28,8 @@ interface Case {
   input?: (v: Canaries, servers: Servers) => string
   /** Canaries stdout must hold: printing them is the command's job. */
   reveal?: (v: Canaries) => string[]
+  /** What stderr must say, e.g. a warning naming a variable (never its value). */
+  stderr?: RegExp
   title: string
 }
 
@@ -124,6 +126,7 @@ const CASES: Case[] = [
   {args: fixed('block', 'update', 'aws-credentials/dev', '--unset', 'aws_session_token', '--json'), code: 0, title: 'block update --json: unset'},
   {args: (v) => ['block', 'update', 'acme-api/acme', '--field', `api_key=${v.cliLiteral}`], argvCanary: (v) => v.cliLiteral, code: 2, title: 'block update: literal secret in argv refused'},
   {args: fixed('block', 'update', 'acme-api/acme', '--field', 'tier=bronze', '--json'), code: 6, title: 'block update --json: invalid value'},
+  {args: fixed('block', 'update', 'acme-api/acme', '--from-file', '-'), code: 8, input: (v) => `{"api_key": "${v.cliLiteral}`, title: 'block update: malformed JSON input'},
   {args: fixed('block', 'update', 'secret/lit', '--stdin-field', 'value'), code: 8, env: wrongKey, input: (v) => v.cliLiteral, title: 'block update: wrong master key'},
 
   // run: the child prints its environment; everything injected comes out masked
@@ -133,6 +136,12 @@ const CASES: Case[] = [
     title: 'run: every source, masked',
   },
   {args: fixed('run', '--json', '--pristine', '--env-style', 'both', '--source', 'leaks/json', '--block', `${CONNECTOR}/sfref`, ...PRINT_ENV), code: 0, title: 'run --json: a JSON source and a connector'},
+  {
+    args: fixed('run', '--env-style', 'plain', '--secret', 'ENV_SECRET=leaks/plain', '--', process.execPath, '-e', 'process.stdout.write(process.env.ENV_SECRET)'),
+    code: 0,
+    stderr: /ENV_SECRET/,
+    title: 'run: an injected secret replaces an inherited one (warning)',
+  },
   {args: fixed('run', '--secret', 'NO_SUCH_SECRET', ...PRINT_ENV), code: 3, title: 'run: not found'},
   {args: fixed('run', '--secret', 'PW=leaks/json#password', '--', '/nonexistent/program'), code: 127, title: 'run: a program that does not exist'},
   {args: fixed('run', '--secret', 'X=leaks/json#a..b', ...PRINT_ENV), code: 2, title: 'run: malformed reference'},
@@ -196,6 +205,7 @@ describe(`leaks: the canary suite (${CASES.length} command lines x ${MODES.lengt
           const argv = mode.debug && testCase.argvCanary ? [testCase.argvCanary(values)] : []
           scan(world, allCanaries(servers), result, {argv, reveal: testCase.reveal?.(values), tmp})
           expect(result.code, 'exit code').to.equal(testCase.code)
+          if (testCase.stderr) expect(testCase.stderr.test(result.stderr), 'stderr').to.equal(true)
           // The debug switches took effect: there was debug output to scan.
           if (mode.debug) expect(/^\S+ \d+: |oclif:/m.test(result.stderr), 'debug output on stderr').to.equal(true)
         })
