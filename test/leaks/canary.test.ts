@@ -1,11 +1,12 @@
 /* eslint-disable camelcase -- block fields keep Prefect's snake_case names */
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
+import {statSync} from 'node:fs'
 
 import {passwordConfig} from '../snowflake/helpers.js'
 import {runCli} from '../support/cli.js'
 import {requireMoto} from '../support/moto.js'
-import {allCanaries, Canaries, createWorld, PLACES, scan, Servers, startServers, TYPES_FILE, World} from './world.js'
+import {allCanaries, Canaries, createWorld, files, PLACES, scan, Servers, startServers, TYPES_FILE, World} from './world.js'
 
 /**
  * The canary suite (README "Security model", promises 2 and 3): every command in every mode,
@@ -210,6 +211,12 @@ describe(`leaks: the canary suite (${CASES.length} command lines x ${MODES.lengt
           if (mode.debug) expect(/^\S+ \d+: |oclif:/m.test(result.stderr), 'debug output on stderr').to.equal(true)
         })
       }
+
+      it("wrote the driver's TRACE log the user's Snowflake client config asked for, which the scans found no secret in", () => {
+        const logs = files(world.sfLogDir).filter((path) => path.endsWith('snowflake.log'))
+        expect(logs.length).to.equal(1)
+        expect(statSync(logs[0]).size).to.be.greaterThan(0)
+      })
     })
   }
 })

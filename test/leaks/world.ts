@@ -96,6 +96,8 @@ export interface World {
   env(extra?: Record<string, string>): {env: Record<string, string>; tmp: string}
   home: string
   root: string
+  /** Where the user's Snowflake client config asks the driver to log. */
+  sfLogDir: string
 }
 
 export const TYPES_FILE = 'types.json'
@@ -129,6 +131,11 @@ export function createWorld(servers: Servers): World {
   writeFileSync(badDotenv, Buffer.concat([Buffer.from(`BAD=${values.cliLiteral}\n`), Buffer.from([0xff, 0xfe, 0x0a])]), {mode: 0o600})
   const badProject = join(outside, 'keyflow.json')
   writeFileSync(badProject, `{"run": {"secrets": {"X": "${values.cliLiteral}" "Y"}}}`, {mode: 0o600})
+  // snowflake-sdk's "easy logging": a user's client config in HOME asks for the driver's TRACE
+  // log under HOME. keyflow's own logger setting does not stop it; the log must hold no secret.
+  const sfLogDir = join(home, 'sflogs')
+  const sfClientConfig = {common: {log_level: 'TRACE', log_path: sfLogDir}}
+  writeFileSync(join(home, 'sf_client_config.json'), JSON.stringify(sfClientConfig), {mode: 0o600})
   const tmps = join(root.path, 'tmp')
   mkdirSync(tmps, {mode: 0o700})
   return {
@@ -154,6 +161,7 @@ export function createWorld(servers: Servers): World {
     },
     home,
     root: root.path,
+    sfLogDir,
   }
 }
 
@@ -169,7 +177,7 @@ export interface Scan {
   tmp: string
 }
 
-function files(dir: string): string[] {
+export function files(dir: string): string[] {
   if (!existsSync(dir)) return []
   return readdirSync(dir, {recursive: true, withFileTypes: true})
     .filter((entry) => entry.isFile())
@@ -206,7 +214,7 @@ export function scan(world: World, canaries: string[], result: CliResult, option
   if (readFileSync(world.dotenvFile, 'utf8') !== world.dotenvText) throw new Error('the dotenv file was changed')
   const left = files(tmp)
   if (left.length > 0) throw new Error(`TMPDIR is not empty after the command: ${left.join(', ')}`)
-  const logs = [...files(world.home), ...files(world.cwd)].filter((path) => /\.log$/i.test(path))
+  const logs = [...files(world.home), ...files(world.cwd)].filter((path) => /\.log$/i.test(path) && !path.startsWith(world.sfLogDir))
   if (logs.length > 0) throw new Error(`log files were written: ${logs.join(', ')}`)
   rmSync(tmp, {force: true, recursive: true})
 }
