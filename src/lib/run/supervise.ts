@@ -2,6 +2,7 @@ import {ChildProcess, spawn} from 'node:child_process'
 import {readFileSync, statSync} from 'node:fs'
 import {constants} from 'node:os'
 import {Readable, Writable} from 'node:stream'
+import {debuglog} from 'node:util'
 
 import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
 import {MaskSet, StreamMasker} from './masker.js'
@@ -161,6 +162,23 @@ async function drained(stream: Writable): Promise<void> {
   })
 }
 
+/**
+ * Under NODE_DEBUG=child_process, Node's spawn() prints its options, the child's whole
+ * environment included, on keyflow's stderr: every injected secret would be there in clear.
+ * Node writes that trace synchronously through process.stderr.write within the call, so the
+ * write is dropped for the duration of that one call (the child still gets NODE_DEBUG).
+ */
+function withoutSpawnTrace<T>(start: () => T): T {
+  if (!debuglog('child_process').enabled) return start()
+  const {write} = process.stderr
+  process.stderr.write = (() => true) as typeof process.stderr.write
+  try {
+    return start()
+  } finally {
+    process.stderr.write = write
+  }
+}
+
 export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
   let child: ChildProcess | undefined
   const live = () => child !== undefined && child.exitCode === null && child.signalCode === null
@@ -176,10 +194,12 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
 
   const {masking} = options
   try {
-    child = spawn(options.command, options.args, {
-      env: options.env,
-      stdio: ['inherit', masking?.stdout ? 'pipe' : 'inherit', masking?.stderr ? 'pipe' : 'inherit'],
-    })
+    child = withoutSpawnTrace(() =>
+      spawn(options.command, options.args, {
+        env: options.env,
+        stdio: ['inherit', masking?.stdout ? 'pipe' : 'inherit', masking?.stderr ? 'pipe' : 'inherit'],
+      }),
+    )
   } catch (error) {
     uninstall()
     throw spawnError(options.command, error)
