@@ -228,10 +228,10 @@ describe('AWS faults', () => {
     })
 
     it('the same secret asked several ways is fetched once; pinned versions go by GetSecretValue', async () => {
-      const result = await keyflow([], ['A', 'aws-sm://A', 'X=A', 'B', 'CUR=aws-sm://C?stage=AWSCURRENT', '--format', 'json'])
+      const result = await keyflow([], ['A', 'D=aws-sm://A', 'X=A', 'B', 'CUR=aws-sm://C?stage=AWSCURRENT', '--format', 'json'])
       expect(result.code).to.equal(0)
       const parsed = JSON.parse(result.stdout)
-      expect(parsed.A === values.A && parsed.X === values.A && parsed.B === values.B && parsed.CUR === values.C).to.equal(true)
+      expect(parsed.A === values.A && parsed.D === values.A && parsed.X === values.A && parsed.B === values.B && parsed.CUR === values.C).to.equal(true)
       expect(proxy.counts).to.deep.equal({BatchGetSecretValue: 1, GetSecretValue: 1})
     })
 

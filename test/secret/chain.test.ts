@@ -16,7 +16,6 @@ function fakeSource(kind: SourceKind, answer: Answer): SecretSource & {calls: st
   const calls: string[][] = []
   return {
     calls,
-    describe: () => `fake ${kind}`,
     kind,
     async lookup(requests) {
       calls.push(requests.map((request) => request.name))

@@ -95,7 +95,8 @@ describe('sources', () => {
       expect(expectHit(b).provenance).to.deep.equal({file: join(home, 'secrets.env'), line: 2, source: 'dotenv'})
       const miss = expectKind(c, 'miss')
       expect(miss.reason).to.equal(`not in ${join(dir.path, '.env')}, ${join(home, 'secrets.env')}`)
-      expect(miss.hint).to.equal(`add C=... to ${join(home, 'secrets.env')}`)
+      // The hint names the file already in use (./.env here), not one keyflow would create.
+      expect(miss.hint).to.equal(`add C=... to ${join(dir.path, '.env')}`)
     })
 
     it('treats missing default files as a miss', async () => {
