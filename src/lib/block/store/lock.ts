@@ -1,5 +1,5 @@
 import {randomBytes} from 'node:crypto'
-import {linkSync, readFileSync, renameSync, unlinkSync} from 'node:fs'
+import {readFileSync} from 'node:fs'
 import {link, unlink, writeFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
 
@@ -8,7 +8,9 @@ import {errnoCode, ExitCode, KeyflowError} from '../../errors.js'
 /**
  * A lock file taken with O_EXCL, held only for the few milliseconds of a compare-and-swap.
  * A lock left by a process that died (same host, pid gone) is broken; anything else is waited
- * for, up to `timeoutMs`, then reported as a CONFLICT naming the holder.
+ * for, up to `timeoutMs`, then reported as a CONFLICT naming the holder. Every lock carries a
+ * random token, so that neither a breaker nor a holder ever removes a lock that is not the
+ * one it means.
  */
 
 const STALE_OTHER_HOST_MS = 120_000
@@ -17,12 +19,13 @@ interface Holder {
   host: string
   pid: number
   since: number
+  token: string
 }
 
 function readHolder(path: string): Holder | undefined {
   try {
-    const [pid, host, since] = readFileSync(path, 'utf8').trim().split(' ')
-    return {host, pid: Number(pid), since: Number(since)}
+    const [pid, host, since, token = ''] = readFileSync(path, 'utf8').trim().split(' ')
+    return {host, pid: Number(pid), since: Number(since), token}
   } catch {
     return undefined
   }
@@ -43,28 +46,35 @@ function isStale(holder: Holder): boolean {
 }
 
 /**
- * Moves a stale lock aside. If, between reading it and moving it, another process replaced it
- * with a live lock, that lock is put back (link fails if yet another one appeared meanwhile,
- * which is then that process's lock).
+ * Breaks a stale lock. Breakers take turns through a second lock file (PATH.break) and unlink
+ * the lock only if it still holds the token judged stale: while it exists nobody can take the
+ * lock, and its dead holder will not release it, so the path cannot change between that check
+ * and the unlink, and a live lock is never removed. (Moving the lock aside and putting it back,
+ * as before, could lose a live lock to a third process and leave two holders.)
  */
-function breakStale(path: string, judged: Holder): void {
-  const aside = `${path}.stale.${process.pid}.${randomBytes(4).toString('hex')}`
-  try {
-    renameSync(path, aside)
-  } catch {
+export async function breakStale(path: string, judged: Holder): Promise<void> {
+  const breaker = `${path}.break`
+  const token = await tryAcquire(breaker)
+  if (!token) {
+    // A breaker that died mid-break would otherwise block every later one.
+    const other = readHolder(breaker)
+    if (other && isStale(other)) await release(breaker, other.token)
     return
   }
 
-  const moved = readHolder(aside)
-  if (moved && (moved.pid !== judged.pid || moved.since !== judged.since)) {
-    try {
-      linkSync(aside, path)
-    } catch {}
-  }
-
   try {
-    unlinkSync(aside)
-  } catch {}
+    const current = readHolder(path)
+    if (current && current.token === judged.token && current.pid === judged.pid && current.since === judged.since) {
+      await unlink(path).catch(() => {})
+    }
+  } finally {
+    await release(breaker, token)
+  }
+}
+
+/** Removes the lock at `path` only if it is still the one holding `token`. */
+async function release(path: string, token: string): Promise<void> {
+  if (readHolder(path)?.token === token) await unlink(path).catch(() => {})
 }
 
 const pause = (ms: number) =>
@@ -77,15 +87,16 @@ const pause = (ms: number) =>
  * temporary file which is then hard-linked to the lock path (link fails if it exists), so
  * no process ever reads a half-written lock and mistakes it for a stale one.
  */
-async function tryAcquire(path: string): Promise<boolean> {
-  const temporary = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`
-  await writeFile(temporary, `${process.pid} ${hostname()} ${Date.now()}\n`, {flag: 'wx', mode: 0o600})
+async function tryAcquire(path: string): Promise<string | undefined> {
+  const token = randomBytes(8).toString('hex')
+  const temporary = `${path}.${process.pid}.${token}`
+  await writeFile(temporary, `${process.pid} ${hostname()} ${Date.now()} ${token}\n`, {flag: 'wx', mode: 0o600})
   try {
     await link(temporary, path)
-    return true
+    return token
   } catch (error) {
     if (errnoCode(error) !== 'EEXIST') throw error
-    return false
+    return undefined
   } finally {
     await unlink(temporary).catch(() => {})
   }
@@ -93,12 +104,15 @@ async function tryAcquire(path: string): Promise<boolean> {
 
 export async function withLock<T>(path: string, what: string, task: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
   const deadline = Date.now() + timeoutMs
+  let token: string | undefined
   for (let attempt = 0; ; attempt++) {
     // eslint-disable-next-line no-await-in-loop
-    if (await tryAcquire(path)) break
+    token = await tryAcquire(path)
+    if (token) break
     const holder = readHolder(path)
     if (holder && isStale(holder)) {
-      breakStale(path, holder)
+      // eslint-disable-next-line no-await-in-loop
+      await breakStale(path, holder)
       continue
     }
 
@@ -119,6 +133,6 @@ export async function withLock<T>(path: string, what: string, task: () => Promis
   try {
     return await task()
   } finally {
-    await unlink(path).catch(() => {})
+    await release(path, token)
   }
 }
