@@ -6,7 +6,7 @@ import {join} from 'node:path'
 
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
 import {BIN, CliResult, ROOT} from '../support/cli.js'
-import {Harness, harness} from './harness.js'
+import {Harness, harness, harnessPerTest} from './harness.js'
 
 /**
  * The block commands through the built CLI. Every run's stderr, every stdout but --reveal's,
@@ -299,16 +299,8 @@ describe('blocks through the CLI', () => {
   })
 
   describe('block store: concurrency, corruption, keys', () => {
-    let h: Harness
-
-    beforeEach(() => {
-      h = harness()
-    })
-
-    afterEach(() => {
-      if (existsSync(h.home)) assertNoCanaryInTree(h.home, h.canaries)
-      h.cleanup()
-    })
+    // Each test: a fresh home; afterwards no file under it holds a canary in clear text.
+    const h = harnessPerTest()
 
     it('loses nothing when 50 processes create and update documents at once', async () => {
       expect((await h.kf(['block', 'register', '-f', join(FIXTURES, 'counter.json')])).code).to.equal(0)

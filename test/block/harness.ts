@@ -1,6 +1,8 @@
+import {afterEach, beforeEach} from 'mocha'
+import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {assertNoCanary} from '../support/canary.js'
+import {assertNoCanary, assertNoCanaryInTree} from '../support/canary.js'
 import {baseEnv, CliResult, runCli, tempDir} from '../support/cli.js'
 
 /**
@@ -37,3 +39,39 @@ export function harness(): Harness {
   }
 }
 
+
+/**
+ * A fresh harness for every test of the enclosing suite; after each test, no file under the
+ * keyflow home may hold a canary in clear text (the store holds ciphertext only, even in the
+ * temporary file a killed write leaves), then the home is removed. The returned harness stands
+ * for the current test's.
+ */
+export function harnessPerTest(): Harness {
+  let h: Harness | undefined
+  beforeEach(() => {
+    h = harness()
+  })
+  afterEach(() => {
+    if (h && existsSync(h.home)) assertNoCanaryInTree(h.home, h.canaries)
+    h?.cleanup()
+  })
+  const current = () => {
+    if (!h) throw new Error('harnessPerTest() is only usable inside a test')
+    return h
+  }
+
+  return {
+    get canaries() {
+      return current().canaries
+    },
+    cleanup: () => current().cleanup(),
+    env: (extra) => current().env(extra),
+    get home() {
+      return current().home
+    },
+    kf: (args, options) => current().kf(args, options),
+    get store() {
+      return current().store
+    },
+  }
+}

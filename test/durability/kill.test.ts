@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {afterEach, beforeEach, describe, it} from 'mocha'
+import {describe, it} from 'mocha'
 import {spawn} from 'node:child_process'
 import {existsSync, readdirSync, readFileSync, watch, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
@@ -7,8 +7,8 @@ import {join} from 'node:path'
 
 import {withLock} from '../../src/lib/block/store/lock.js'
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {harness, Harness} from '../block/harness.js'
-import {assertNoCanaryInTree, canary} from '../support/canary.js'
+import {Harness, harnessPerTest} from '../block/harness.js'
+import {canary} from '../support/canary.js'
 import {BIN} from '../support/cli.js'
 import {openAll} from './support.js'
 
@@ -63,17 +63,8 @@ async function killDuring(h: Harness, args: string[], input: string, kill: {dela
 }
 
 describe('durability: kill -9 in the middle of writes', () => {
-  let h: Harness
-
-  beforeEach(() => {
-    h = harness()
-  })
-
-  afterEach(() => {
-    // Secret values never reach a file in clear text, even a temporary one left by a killed write.
-    if (existsSync(h.home)) assertNoCanaryInTree(h.home, h.canaries)
-    h.cleanup()
-  })
+  // Each test: a fresh home; afterwards no file under it holds a canary in clear text.
+  const h = harnessPerTest()
 
   it('block update killed at random points and as its temporary file appears: old or new value, store readable', async () => {
     const values = [bigValue('v0', MIB)]

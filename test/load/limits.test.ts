@@ -1,11 +1,11 @@
 import {expect} from 'chai'
-import {afterEach, beforeEach, describe, it} from 'mocha'
+import {describe, it} from 'mocha'
 import {createHash, randomBytes} from 'node:crypto'
-import {existsSync, writeFileSync} from 'node:fs'
+import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {harness, Harness} from '../block/harness.js'
-import {assertNoCanaryInTree, canary} from '../support/canary.js'
+import {harnessPerTest} from '../block/harness.js'
+import {canary} from '../support/canary.js'
 import {CliResult, ROOT} from '../support/cli.js'
 
 /**
@@ -46,17 +46,8 @@ function expectInjectedAndMasked(result: CliResult, variables: Record<string, st
 }
 
 describe('limits: huge values, many secrets, empty values, NUL bytes, long names', () => {
-  let h: Harness
-
-  beforeEach(() => {
-    h = harness()
-  })
-
-  afterEach(() => {
-    // The store holds ciphertext only; the dotenv files the tests wrote sit outside it.
-    if (existsSync(h.home)) assertNoCanaryInTree(h.home, h.canaries)
-    h.cleanup()
-  })
+  // Each test: a fresh home; afterwards no file under it holds a canary in clear text.
+  const h = harnessPerTest()
 
   it('a 64 KiB secret from a dotenv file is injected whole and masked', async () => {
     const value = sized('big', KIB64)

@@ -55,25 +55,7 @@ export class LocalStore implements BlockStore {
   }
 
   async get(key: string): Promise<StoredRecord | undefined> {
-    const file = this.where(key)
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return undefined
-      throw new KeyflowError(`Cannot read the block store file: ${describeFsError(error)}.`, {
-        code: 'STORE_UNREADABLE',
-        exit: ExitCode.INTEGRITY,
-        fix: 'Check the file and its permissions.',
-        where: file,
-      })
-    }
-
-    const value = parseRecord(text, file)
-
-    const {revision, ...rest} = value
-    if (typeof revision !== 'number' || !Number.isInteger(revision) || revision < 1) throw corrupt(file, 'it has no valid revision')
-    return {revision, value: rest}
+    return this.readRecord(key)
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -129,21 +111,6 @@ export class LocalStore implements BlockStore {
     })
   }
 
-  private getSync(key: string): number | undefined {
-    const file = this.where(key)
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return undefined
-      throw error
-    }
-
-    const value = parseRecord(text, file)
-    if (typeof value.revision !== 'number') throw corrupt(file, 'it has no valid revision')
-    return value.revision
-  }
-
   /** Runs a write under the store lock; a failing disk is a clear error, not a crash. */
   private async locked<T>(task: () => Promise<T>): Promise<T> {
     try {
@@ -161,10 +128,31 @@ export class LocalStore implements BlockStore {
     }
   }
 
+  /** The record at `key`, read synchronously so a compare-and-swap can use it under the lock. */
+  private readRecord(key: string): StoredRecord | undefined {
+    const file = this.where(key)
+    let text: string
+    try {
+      text = readFileSync(file, 'utf8')
+    } catch (error) {
+      if (errnoCode(error) === 'ENOENT') return undefined
+      throw new KeyflowError(`Cannot read the block store file: ${describeFsError(error)}.`, {
+        code: 'STORE_UNREADABLE',
+        exit: ExitCode.INTEGRITY,
+        fix: 'Check the file and its permissions.',
+        where: file,
+      })
+    }
+
+    const {revision, ...rest} = parseRecord(text, file)
+    if (typeof revision !== 'number' || !Number.isInteger(revision) || revision < 1) throw corrupt(file, 'it has no valid revision')
+    return {revision, value: rest}
+  }
+
   /** The current revision; a corrupt record counts as revision 0 only for unconditional writes. */
   private readRevision(key: string, strict: boolean): number | undefined {
     try {
-      return this.getSync(key)
+      return this.readRecord(key)?.revision
     } catch (error) {
       if (strict) throw error
       return 0
