@@ -96,8 +96,8 @@ describe('settings', () => {
   })
 
   it('keeps the raw project file for sections other modules own', () => {
-    writeProject({blocks: {x: 1}, run: {profiles: {}}})
-    expect(settings().projectConfig).to.deep.equal({blocks: {x: 1}, run: {profiles: {}}})
+    writeProject({blocks: {store: 'aws'}, run: {profiles: {}}})
+    expect(settings().projectConfig).to.deep.equal({blocks: {store: 'aws'}, run: {profiles: {}}})
   })
 
   it('parses sources from flags, env and files, and env files relative to where they are set', () => {
@@ -161,6 +161,26 @@ describe('settings', () => {
       expect(misspelt.fix).to.contain('region')
       writeProject({aws: 'eu-west-1'})
       expect(settingsError().message).to.equal('"aws" in the project file must be an object.')
+    })
+
+    it('a misspelt key under blocks, a store that does not exist, a bad prefix or bad tags', () => {
+      writeProject({blocks: {stroe: 'aws'}})
+      expect(settingsError().message).to.equal('Unknown key "blocks.stroe" in the project file.')
+      writeProject({blocks: {store: 'vault'}})
+      expect(settingsError().message).to.equal('Expected one of: local, aws.')
+      writeProject({blocks: {prefix: 'a b/'}})
+      expect(settingsError().message).to.contain('is not a valid secret name prefix')
+      writeProject({blocks: {tags: {'keyflow:kind': 'x'}}})
+      expect(settingsError().message).to.contain('Expected tags')
+    })
+
+    it('blocks.* from the project file, the env and flags', () => {
+      writeProject({blocks: {kmsKeyId: 'alias/team', prefix: 'team/', store: 'aws', tags: {team: 'data'}}})
+      const fromFile = settings()
+      expect([fromFile.blockStore, fromFile.blocksPrefix, fromFile.blocksKmsKeyId, fromFile.blocksTags]).to.deep.equal(['aws', 'team/', 'alias/team', {team: 'data'}])
+      const fromEnv = settings({env: {KEYFLOW_BLOCK_STORE: 'local', KEYFLOW_BLOCKS_TAGS: 'a=1,b=2'}})
+      expect([fromEnv.blockStore, fromEnv.blocksTags, fromEnv.origins.blockStore]).to.deep.equal(['local', {a: '1', b: '2'}, 'env KEYFLOW_BLOCK_STORE'])
+      expect(settings({flags: {blockStore: 'local'}}).origins.blockStore).to.equal('flag --store')
     })
 
     it('malformed JSON: exit 8 with line and column, never the text', () => {

@@ -37,6 +37,9 @@ export function errorName(error: unknown): string {
 
 export function classifyAwsError(error: unknown): AwsErrorKind {
   const name = errorName(error)
+  // moto's IAM enforcement (and some proxies) answer a denied call with an XML 403 the JSON
+  // protocol cannot parse: the status is the one fact left, and it means "denied".
+  if ((error as {$metadata?: {httpStatusCode?: number}})?.$metadata?.httpStatusCode === 403) return 'denied'
   if (name === 'ResourceNotFoundException') return 'not-found'
   if (THROTTLING.has(name)) return 'throttled'
   if (DENIED.has(name) || name === 'DecryptionFailure') return 'denied'
@@ -67,12 +70,25 @@ function awsMessage(error: unknown): string {
   return [errorName(error), status ? `HTTP ${status}` : '', text].filter(Boolean).join(': ')
 }
 
-export function awsFailure(error: unknown, secretId: string, context: {attempts: number; region?: string}): KeyflowError {
+export interface AwsCallContext {
+  attempts: number
+  /** The API call that failed, e.g. PutSecretValue; named in the error and in the IAM hint. */
+  operation?: string
+  region?: string
+}
+
+export function awsFailure(error: unknown, secretId: string, context: AwsCallContext): KeyflowError {
   const kind = classifyAwsError(error)
-  const where = `AWS Secrets Manager${context.region ? ` (${context.region})` : ''}, secret ${JSON.stringify(secretId)}`
+  const call = context.operation ? ` ${context.operation}` : ''
+  const where = `AWS Secrets Manager${context.region ? ` (${context.region})` : ''}${call}, secret ${JSON.stringify(secretId)}`
   const messages: Record<AwsErrorKind, [string, string]> = {
     deleted: ['AWS refused the request: the secret may be scheduled for deletion.', 'Restore it with `aws secretsmanager restore-secret`, or use another secret.'],
-    denied: ['AWS denied access.', 'Check the credentials in use (profile, env vars) and the IAM policy: keyflow needs secretsmanager:GetSecretValue (and BatchGetSecretValue for batches).'],
+    denied: [
+      context.operation ? `AWS denied access: not allowed to call ${context.operation}.` : 'AWS denied access.',
+      context.operation
+        ? `Check the credentials in use (profile, env vars) and the IAM policy: this needs secretsmanager:${context.operation} on the secret (docs/blocks.md "IAM policies").`
+        : 'Check the credentials in use (profile, env vars) and the IAM policy: keyflow needs secretsmanager:GetSecretValue (and BatchGetSecretValue for batches).',
+    ],
     invalid: ['AWS rejected the request as invalid.', 'Check the secret id, version stage and version id.'],
     'not-found': ['The secret does not exist.', 'Check the name and the region.'],
     server: ['AWS Secrets Manager failed.', `It failed after ${context.attempts} attempt(s); try again later, or raise --aws-max-attempts.`],

@@ -39,12 +39,59 @@ export interface BatchResult {
   values: SecretPayload[]
 }
 
+/** A secret's metadata as ListSecrets and DescribeSecret give it: never a value. */
+export interface SecretMetadata {
+  arn: string
+  /** When a scheduled deletion will happen; undefined when none is scheduled. */
+  deletionDate?: Date
+  description?: string
+  lastChangedDate?: Date
+  name: string
+  tags: Record<string, string>
+}
+
+export interface SecretFilter {
+  key: 'all' | 'description' | 'name' | 'tag-key' | 'tag-value'
+  values: string[]
+}
+
+/** A write whose ClientRequestToken an existing version already holds with other content fails with ResourceExistsException. */
+export interface SecretWrite {
+  clientRequestToken: string
+  description?: string
+  secretId: string
+  value: string
+}
+
 export interface SecretsManagerApi {
   batchGet(secretIds: string[]): Promise<BatchResult>
   /** undefined when usable; otherwise why not (no region, no credentials anywhere). */
   checkConfigured(): Promise<string | undefined>
+  create(request: Omit<SecretWrite, 'secretId'> & {kmsKeyId?: string; name: string; tags: Record<string, string>}): Promise<{arn: string; versionId?: string}>
+  /** Schedules deletion after `recoveryDays` (7-30), or deletes at once with `recoveryDays: 0`. */
+  delete(request: {recoveryDays: number; secretId: string}): Promise<{deletionDate?: Date}>
+  describe(secretId: string): Promise<SecretMetadata>
   get(request: {secretId: string; versionId?: string; versionStage?: string}): Promise<SecretPayload>
+  /** Every secret matching all `filters`, paged through (100 a page). */
+  list(request: {filters: SecretFilter[]; includePlannedDeletion?: boolean}): Promise<SecretMetadata[]>
   readonly region?: string
+  restore(secretId: string): Promise<void>
+  tag(secretId: string, tags: Record<string, string>): Promise<void>
+  /** A new version (UpdateSecret: value and description in one call). */
+  update(request: SecretWrite): Promise<{arn: string; versionId?: string}>
+}
+
+const tagList = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({Key, Value}))
+
+function metadata(entry: {ARN?: string; DeletedDate?: Date; Description?: string; LastChangedDate?: Date; Name?: string; Tags?: Array<{Key?: string; Value?: string}>}): SecretMetadata {
+  return {
+    arn: entry.ARN ?? '',
+    deletionDate: entry.DeletedDate,
+    description: entry.Description,
+    lastChangedDate: entry.LastChangedDate,
+    name: entry.Name ?? '',
+    tags: Object.fromEntries((entry.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
+  }
 }
 
 function payload(output: {
@@ -169,14 +216,60 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
       })()
       return configured
     },
+    async create({clientRequestToken, description, kmsKeyId, name, tags, value}) {
+      const output = await client.send(
+        new sdk.CreateSecretCommand({ClientRequestToken: clientRequestToken, Description: description, KmsKeyId: kmsKeyId, Name: name, SecretString: value, Tags: tagList(tags)}),
+      )
+      return {arn: output.ARN ?? '', versionId: output.VersionId}
+    },
+    async delete({recoveryDays, secretId}) {
+      const output = await client.send(
+        new sdk.DeleteSecretCommand(recoveryDays === 0 ? {ForceDeleteWithoutRecovery: true, SecretId: secretId} : {RecoveryWindowInDays: recoveryDays, SecretId: secretId}),
+      )
+      return {deletionDate: output.DeletionDate}
+    },
+    async describe(secretId) {
+      return metadata(await client.send(new sdk.DescribeSecretCommand({SecretId: secretId})))
+    },
     async get({secretId, versionId, versionStage}) {
       const output = await client.send(
         new sdk.GetSecretValueCommand({SecretId: secretId, VersionId: versionId, VersionStage: versionStage}),
       )
       return payload(output)
     },
+    async list({filters, includePlannedDeletion}) {
+      const secrets: SecretMetadata[] = []
+      let nextToken: string | undefined
+      do {
+        // eslint-disable-next-line no-await-in-loop
+        const output = await client.send(
+          new sdk.ListSecretsCommand({
+            Filters: filters.map(({key, values}) => ({Key: key, Values: values})),
+            IncludePlannedDeletion: includePlannedDeletion,
+            MaxResults: 100,
+            NextToken: nextToken,
+          }),
+        )
+        secrets.push(...(output.SecretList ?? []).map((entry) => metadata(entry)))
+        nextToken = output.NextToken
+      } while (nextToken)
+
+      return secrets
+    },
     get region() {
       return connection.region
+    },
+    async restore(secretId) {
+      await client.send(new sdk.RestoreSecretCommand({SecretId: secretId}))
+    },
+    async tag(secretId, tags) {
+      await client.send(new sdk.TagResourceCommand({SecretId: secretId, Tags: tagList(tags)}))
+    },
+    async update({clientRequestToken, description, secretId, value}) {
+      const output = await client.send(
+        new sdk.UpdateSecretCommand({ClientRequestToken: clientRequestToken, Description: description, SecretId: secretId, SecretString: value}),
+      )
+      return {arn: output.ARN ?? '', versionId: output.VersionId}
     },
   }
 }

@@ -2,7 +2,7 @@ import {ExitCode, KeyflowError} from '../errors.js'
 import {isPlainObject} from '../settings/json-file.js'
 import {BlockContext} from './context.js'
 import {BlockType} from './definition.js'
-import {BlockData, unsealSecrets} from './document.js'
+import {BlockData, blockReferences, unsealSecrets} from './document.js'
 import {BlockAddress, formatAddress} from './names.js'
 import {StoredRecord} from './store/store.js'
 
@@ -23,6 +23,8 @@ export interface DocumentRecord {
   data: BlockData
   kind: 'keyflow/block-document'
   name: string
+  /** Documents that wrote a reference to this one (some may have dropped it since); see pinReferences. */
+  referrers?: string[]
   schema: SchemaStamp
   type: string
   updated: string
@@ -84,4 +86,12 @@ export const openData = (context: BlockContext, document: StoredDocument): Block
 
 export function stampOf(type: BlockType): SchemaStamp {
   return {checksum: type.checksum, number: type.schemaNumber, version: type.version}
+}
+
+/** What `block ls` shows of a document, kept by stores that can list without reading values. */
+export const documentSummary = (record: DocumentRecord): Record<string, unknown> => ({references: blockReferences(record.data), updated: record.updated})
+
+/** Writes a document record with its summary; returns the new revision. */
+export function putDocument(context: BlockContext, address: BlockAddress, record: DocumentRecord, expectedRevision?: null | number): Promise<number> {
+  return context.store.put(documentKey(address), record as unknown as Record<string, unknown>, expectedRevision, {summary: documentSummary(record)})
 }

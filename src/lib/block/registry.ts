@@ -72,6 +72,9 @@ export class Registry {
   }
 
   async get(slug: string): Promise<BlockType> {
+    // A built-in needs no store round trip: what a connector and its credentials cost to load.
+    const builtin = BUILTIN_TYPES.get(slug)
+    if (builtin) return builtin
     const types = await this.load()
     const type = types.get(slug)
     if (type) return type
@@ -88,7 +91,7 @@ export class Registry {
 
   /** A loaded type, for code that has already awaited `all()` or `get()`. */
   lookup(slug: string): BlockType | undefined {
-    return this.loaded?.get(slug)
+    return this.loaded?.get(slug) ?? BUILTIN_TYPES.get(slug)
   }
 
   /**
@@ -147,16 +150,17 @@ export class Registry {
   private async load(): Promise<Map<string, BlockType>> {
     if (this.loaded) return this.loaded
     const types = new Map(BUILTIN_TYPES)
-    for (const key of await this.store.list('types/')) {
+    for (const {error, key, record} of await this.store.getMany(await this.store.list('types/'))) {
       try {
-        // eslint-disable-next-line no-await-in-loop
-        const stored = await this.store.get(key)
-        if (stored) {
-          const type = fromRecord(stored.value, this.store.where(key))
+        if (error) throw error
+        if (record) {
+          const type = fromRecord(record.value, this.store.where(key))
           if (!types.get(type.slug)?.builtin) types.set(type.slug, type)
         }
-      } catch (error) {
-        warn(`${error instanceof KeyflowError ? error.message : 'A registered block type is unreadable.'} (${this.store.where(key)})`)
+      } catch (error_) {
+        // A failing store (denied, unreachable) is not "one unreadable type": it stops here.
+        if (error_ instanceof KeyflowError && error_.exit === ExitCode.SOURCE_FAILURE) throw error_
+        warn(`${error_ instanceof KeyflowError ? error_.message : 'A registered block type is unreadable.'} (${this.store.where(key)})`)
       }
     }
 

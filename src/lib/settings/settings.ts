@@ -29,6 +29,14 @@ export interface Settings {
   awsRegion?: string
   awsRequestTimeoutMs: number
   awsRetryMode: 'adaptive' | 'standard'
+  /** aws block store: a customer-managed KMS key for new secrets (default: aws/secretsmanager). */
+  blocksKmsKeyId?: string
+  /** aws block store: prefix of every secret name. */
+  blocksPrefix: string
+  /** aws block store: tags for new secrets. */
+  blocksTags?: Record<string, string>
+  /** Where block documents live: this machine's encrypted store, or the team's on AWS Secrets Manager. */
+  blockStore: 'aws' | 'local'
   /** Env files named by the user; undefined means the defaults (./.env, then $KEYFLOW_HOME/secrets.env). */
   envFiles?: string[]
   sources: SourceKind[]
@@ -105,6 +113,29 @@ function list<T>(item: Parser<T>, separator: RegExp): Parser<T[]> {
   }
 }
 
+/** Tags as an object of strings (config files) or `key=value,key=value` (env var, flag). */
+const tagMap: Parser<Record<string, string>> = (raw, where) => {
+  const entries = typeof raw === 'string' ? raw.split(',').filter(Boolean).map((pair) => pair.split('=')) : isPlainObject(raw) ? Object.entries(raw) : undefined
+  const bad = () => usage('Expected tags as {"key": "value"} or key=value,key=value.', where, 'Give tag keys and string values, e.g. team=data,env=prod.')
+  if (!entries) throw bad()
+  const tags: Record<string, string> = {}
+  for (const [key, value, ...rest] of entries as unknown[][]) {
+    if (typeof key !== 'string' || key.trim() === '' || typeof value !== 'string' || rest.length > 0 || key.startsWith('keyflow:') || key.startsWith('aws:')) throw bad()
+    tags[key.trim()] = value
+  }
+
+  return tags
+}
+
+const secretNamePrefix: Parser<string> = (raw, where) => {
+  const value = text(raw, where)
+  if (!/^[\w!+./=@-]*$/.test(value) || value.length > 128) {
+    throw usage(`${JSON.stringify(value)} is not a valid secret name prefix.`, where, 'Use letters, digits and /_+=.@!- (Secrets Manager names), e.g. keyflow/ or team-a/keyflow/.')
+  }
+
+  return value
+}
+
 const sourceKind: Parser<SourceKind> = (raw, where) => {
   const value = typeof raw === 'string' ? raw.trim() : raw
   if (typeof value !== 'string' || !(SOURCE_KINDS as readonly string[]).includes(value)) {
@@ -158,6 +189,10 @@ export const SETTINGS: {[K in SettingKey]-?: SettingSpec<Settings[K]>} = {
     env: ['KEYFLOW_AWS_RETRY_MODE'],
     parse: oneOf(['standard', 'adaptive'] as const),
   },
+  blocksKmsKeyId: {configPath: ['blocks', 'kmsKeyId'], env: ['KEYFLOW_BLOCKS_KMS_KEY_ID'], parse: text},
+  blocksPrefix: {configPath: ['blocks', 'prefix'], default: 'keyflow/', env: ['KEYFLOW_BLOCKS_PREFIX'], parse: secretNamePrefix},
+  blocksTags: {configPath: ['blocks', 'tags'], env: ['KEYFLOW_BLOCKS_TAGS'], parse: tagMap},
+  blockStore: {configPath: ['blocks', 'store'], default: 'local', env: ['KEYFLOW_BLOCK_STORE'], parse: oneOf(['local', 'aws'] as const)},
   envFiles: {configPath: ['envFiles'], env: ['KEYFLOW_ENV_FILES'], parse: list(text, /:/), paths: true},
   sources: {configPath: ['sources'], default: [...SOURCE_KINDS], env: ['KEYFLOW_SOURCES'], parse: sourceList},
 }
@@ -233,15 +268,16 @@ function loadConfig(path: string, what: string): Record<string, unknown> {
   }
 
   // A misspelt setting would otherwise be ignored without a word, e.g. aws.regoin.
-  if (content.aws !== undefined) {
-    const known = Object.values(SETTINGS).flatMap(({configPath}) => (configPath[0] === 'aws' ? [configPath[1]] : []))
-    if (!isPlainObject(content.aws)) throw usage(`"aws" in the ${what} must be an object.`, path, `Write "aws": {"region": "eu-west-1"}, for example.`)
-    const unknownAws = Object.keys(content.aws).filter((key) => !known.includes(key))
-    if (unknownAws.length > 0) {
+  for (const [section, example] of [['aws', '"aws": {"region": "eu-west-1"}'], ['blocks', '"blocks": {"store": "aws"}']]) {
+    if (content[section] === undefined) continue
+    const known = Object.values(SETTINGS).flatMap(({configPath}) => (configPath[0] === section ? [configPath[1]] : []))
+    if (!isPlainObject(content[section])) throw usage(`"${section}" in the ${what} must be an object.`, path, `Write ${example}, for example.`)
+    const unknownKeys = Object.keys(content[section]).filter((key) => !known.includes(key))
+    if (unknownKeys.length > 0) {
       throw usage(
-        `Unknown key${unknownAws.length > 1 ? 's' : ''} ${unknownAws.map((key) => `"aws.${key}"`).join(', ')} in the ${what}.`,
+        `Unknown key${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.map((key) => `"${section}.${key}"`).join(', ')} in the ${what}.`,
         path,
-        `Known keys under aws: ${known.join(', ')}.`,
+        `Known keys under ${section}: ${known.join(', ')}.`,
       )
     }
   }
@@ -325,6 +361,10 @@ export function flagName(key: SettingKey): string {
     awsRegion: 'region',
     awsRequestTimeoutMs: 'aws-request-timeout',
     awsRetryMode: 'aws-retry-mode',
+    blocksKmsKeyId: 'kms-key-id',
+    blocksPrefix: 'blocks-prefix',
+    blocksTags: 'tags',
+    blockStore: 'store',
     envFiles: 'env-file',
     sources: 'sources',
   }

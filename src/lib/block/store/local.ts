@@ -5,7 +5,7 @@ import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../../errors.j
 import {isPlainObject, jsonErrorLocation} from '../../settings/json-file.js'
 import {ensurePrivateDir, removeDurably, writeFileAtomic} from './fs-atomic.js'
 import {withLock} from './lock.js'
-import {BlockStore, StoredRecord} from './store.js'
+import {BlockStore, DeleteOutcome, ReadResult, ScannedRecord, StoredRecord} from './store.js'
 
 /**
  * The embedded store: one JSON file per record under a directory (by default
@@ -38,13 +38,15 @@ function parseRecord(text: string, file: string): Record<string, unknown> {
 }
 
 export class LocalStore implements BlockStore {
+  readonly encryption = 'keyring'
+  readonly kind = 'local'
   readonly location: string
 
   constructor(root: string) {
     this.location = root
   }
 
-  async delete(key: string, expectedRevision?: number): Promise<void> {
+  async delete(key: string, expectedRevision?: number): Promise<DeleteOutcome> {
     const file = this.where(key)
     await this.locked(async () => {
       const current = this.readRevision(key, expectedRevision !== undefined)
@@ -52,10 +54,21 @@ export class LocalStore implements BlockStore {
       if (expectedRevision !== undefined && current !== expectedRevision) throw this.conflict(key, 'another process changed it')
       await removeDurably(file)
     })
+    return {}
   }
 
   async get(key: string): Promise<StoredRecord | undefined> {
     return this.readRecord(key)
+  }
+
+  async getMany(keys: string[]): Promise<ReadResult[]> {
+    return keys.map((key) => {
+      try {
+        return {key, record: this.readRecord(key)}
+      } catch (error) {
+        return {error: error as Error, key}
+      }
+    })
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -96,6 +109,11 @@ export class LocalStore implements BlockStore {
       await writeFileAtomic(file, JSON.stringify({revision, ...value}, null, 2) + '\n')
       return revision
     })
+  }
+
+  /** Files carry no summary apart from their content: the caller reads them (getMany). */
+  async scan(prefix: string): Promise<ScannedRecord[]> {
+    return (await this.list(prefix)).map((key) => ({key}))
   }
 
   where(key: string): string {

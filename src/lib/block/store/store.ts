@@ -1,7 +1,7 @@
 /**
  * Where block documents and registered block types are kept. Commands and the library never
- * see files: they go through this interface, so a shared team store on an existing service
- * (a database row per key, an S3 object with a version id, ...) can be added later.
+ * see files or secrets: they go through this interface. Two implementations: the embedded
+ * local store (local.ts) and the team store on AWS Secrets Manager (aws.ts).
  *
  * Keys are slash-separated names, e.g. `documents/snowflake-credentials/prod` or
  * `types/my-type`. Every record carries a revision, a number the store increases on each
@@ -15,20 +15,64 @@ export interface StoredRecord {
   value: Record<string, unknown>
 }
 
+/** One key of a batched read: the record, undefined when absent, or why it could not be read. */
+export interface ReadResult {
+  error?: Error
+  key: string
+  record?: StoredRecord
+}
+
+/** A key found by scan, with the summary written with its last put when the store keeps one. */
+export interface ScannedRecord {
+  key: string
+  revision?: number
+  summary?: Record<string, unknown>
+}
+
+export interface DeleteOptions {
+  /** aws: days before a scheduled deletion happens (7-30); 0 deletes at once. local: ignored. */
+  recoveryDays?: number
+}
+
+export interface DeleteOutcome {
+  /** When the deletion will happen, if it was scheduled rather than done. */
+  deletionDate?: string
+}
+
+export interface PutOptions {
+  /** Small metadata that scan() returns without reading the value (names, dates; never secrets). */
+  summary?: Record<string, unknown>
+}
+
+export type StoreKind = 'aws' | 'local'
+
 export interface BlockStore {
-  delete(key: string, expectedRevision?: number): Promise<void>
+  delete(key: string, expectedRevision?: number, options?: DeleteOptions): Promise<DeleteOutcome>
+  /**
+   * Who encrypts literal secret values at rest: `keyring`, keyflow with the master key before
+   * writing (the local store); `store`, the store itself (KMS for Secrets Manager), so the
+   * values are written as they are and any machine allowed to read the store can use them.
+   */
+  readonly encryption: 'keyring' | 'store'
   /** undefined when absent; throws a KeyflowError (INTEGRITY) naming the record when it is corrupt. */
   get(key: string): Promise<StoredRecord | undefined>
+  /** Many records at once, in as few round trips as the store allows; results in the order of `keys`. */
+  getMany(keys: string[]): Promise<ReadResult[]>
+  readonly kind: StoreKind
   /** Keys directly or indirectly under `prefix` (e.g. `documents/`), sorted. */
   list(prefix: string): Promise<string[]>
-  /** Where the store lives, for messages: a directory, a URL. */
+  /** Where the store lives, for messages: a directory, a region and prefix. */
   readonly location: string
   /**
    * Writes `value`. `expectedRevision`: the revision read (the record must still have it),
    * null (the record must not exist yet), or undefined (unconditional, e.g. replacing a
    * corrupt record). Returns the new revision.
    */
-  put(key: string, value: Record<string, unknown>, expectedRevision?: null | number): Promise<number>
+  put(key: string, value: Record<string, unknown>, expectedRevision?: null | number, options?: PutOptions): Promise<number>
+  /** Cancels a scheduled deletion (aws); returns the revision the record has again. */
+  restore?(key: string): Promise<number>
+  /** Keys under `prefix` with their summaries where kept (without reading values), sorted by key. */
+  scan(prefix: string): Promise<ScannedRecord[]>
   /** Where a record lives, for messages. */
   where(key: string): string
 }

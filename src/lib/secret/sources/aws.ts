@@ -1,7 +1,7 @@
 import type {SecretPayload, SecretsManagerApi} from '../../aws/secrets-manager.js'
 
+import {connectFromSettings} from '../../aws/connection.js'
 import {awsFailure, classifyAwsError, credentialsFailure} from '../../aws/errors.js'
-import {warn} from '../../output/warn.js'
 import {ResolvedSettings} from '../../settings/settings.js'
 import {failure, hit, LookupRequest, miss, Outcome, SecretSource} from '../source.js'
 
@@ -34,21 +34,7 @@ export function awsSecretId(settings: Pick<ResolvedSettings, 'awsPrefix'>, reque
 export function awsSource(settings: ResolvedSettings): SecretSource {
   let api: Promise<SecretsManagerApi> | undefined
   const context = {attempts: settings.awsMaxAttempts, region: settings.awsRegion}
-  const open = async () => {
-      const {connectSecretsManager} = await import('../../aws/secrets-manager.js')
-      return connectSecretsManager({
-        connectTimeoutMs: settings.awsConnectTimeoutMs,
-        maxAttempts: settings.awsMaxAttempts,
-        onRetryableError({attempt, errorName, kind}) {
-          const what = kind === 'throttled' ? 'is throttling requests' : kind === 'unreachable' ? 'did not answer' : 'failed'
-          warn(`AWS Secrets Manager ${what} (${errorName}); retrying with backoff (attempt ${attempt} of ${settings.awsMaxAttempts} failed).`)
-        },
-        profile: settings.awsProfile,
-        region: settings.awsRegion,
-        requestTimeoutMs: settings.awsRequestTimeoutMs,
-        retryMode: settings.awsRetryMode,
-      })
-  }
+  const open = connectFromSettings(settings)
 
   const notFound = (secretId: string, pin?: Pick<LookupRequest, 'versionId' | 'versionStage'>): Outcome => {
     const region = settings.awsRegion ? ` (${settings.awsRegion})` : ''
