@@ -1,5 +1,6 @@
 import {Flags} from '@oclif/core'
 
+import {storeFlags} from '../lib/block/flags.js'
 import {BaseCommand} from '../lib/cli/base-command.js'
 import {resolverFlags} from '../lib/cli/resolver-flags.js'
 import {ExitCode, KeyflowError} from '../lib/errors.js'
@@ -23,6 +24,7 @@ Output that is not a terminal has every injected value replaced by *****. keyflo
   static fastPath = 'command-after-dashes'
   static flags = {
     ...resolverFlags,
+    ...storeFlags,
     block: Flags.string({description: 'A block to inject, TYPE/NAME: each field as TYPE__NAME__FIELD, styled by --env-style (docs/blocks.md). Repeatable.', multiple: true}),
     'env-style': Flags.option({description: 'prefect: PREFECT__CONTEXT__SECRETS__NAME; plain: NAME; both: both (default prefect, or run.envStyle).', options: ENV_STYLES})(),
     mask: Flags.option({description: 'Mask injected values in output: auto (when not a terminal), always, never (default auto, or run.mask).', options: MASK_MODES})(),

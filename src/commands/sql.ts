@@ -1,5 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
+import {storeFlags} from '../lib/block/flags.js'
 import {BaseCommand} from '../lib/cli/base-command.js'
 import {resolverFlags} from '../lib/cli/resolver-flags.js'
 import {settingsFlags} from '../lib/settings/settings.js'
@@ -20,6 +21,7 @@ Rows are written as they arrive: a table for people, or --format json|ndjson|csv
   ]
   static flags = {
     ...resolverFlags,
+    ...storeFlags,
     bind: Flags.string({description: 'A positional bind value (text), for ? or :1 placeholders; repeat in order.', multiple: true, multipleNonGreedy: true}),
     'binds-json': Flags.string({description: 'All bind values as a JSON array, for numbers, booleans and nulls.'}),
     block: Flags.string({description: 'The snowflake-connector block to connect with, TYPE/NAME (keyflow block create snowflake-connector NAME ...).', required: true}),

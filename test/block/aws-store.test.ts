@@ -9,6 +9,7 @@ import {KeyflowError} from '../../src/lib/errors.js'
 import {tempDir} from '../support/cli.js'
 import {ACCESS_DENIED, FaultProxy, INTERNAL_ERROR, startFaultProxy, THROTTLING} from '../support/fault-proxy.js'
 import {Moto, MOTO_REGION, motoClient, requireMoto, startMoto} from '../support/moto.js'
+import {rejected, wideType} from './fixtures.js'
 
 /**
  * The aws block store in process, against moto's server and the real SDK: the
@@ -16,22 +17,7 @@ import {Moto, MOTO_REGION, motoClient, requireMoto, startMoto} from '../support/
  * window, restore, batched reads, and faults through the fault proxy.
  */
 
-async function rejected(promise: Promise<unknown>): Promise<KeyflowError> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof KeyflowError) return error
-    throw error
-  }
 
-  throw new Error('expected a KeyflowError')
-}
-
-const wide = {
-  fields: {properties: Object.fromEntries(Array.from({length: 20}, (_, index) => [`f${index}`, {type: 'string'}])), type: 'object'},
-  name: 'Wide',
-  slug: 'wide',
-}
 
 describe('aws block store (in process, moto)', () => {
   let moto: Moto
@@ -78,7 +64,7 @@ describe('aws block store (in process, moto)', () => {
 
   it('keeps the record as the local store does, named and tagged by the layout', async () => {
     const ctx = blocksOn()
-    await ctx.registry.register([wide], 'test')
+    await ctx.registry.register([wideType], 'test')
     await createBlock(ctx, 'wide', 'one', {field: ['f0=a'], input: false})
     const sm = await motoClient(moto)
     const value = await sm.client.send(new sm.sdk.GetSecretValueCommand({SecretId: 'kf/blocks/wide/one'}))
@@ -106,7 +92,7 @@ describe('aws block store (in process, moto)', () => {
 
   it('20 concurrent updates of different fields of one document all land', async () => {
     const setup = blocksOn()
-    await setup.registry.register([wide], 'test')
+    await setup.registry.register([wideType], 'test')
     await createBlock(setup, 'wide', 'shared', {field: ['f0=start'], input: false})
     // Each writer has its own store and context, as separate processes would.
     const results = await Promise.all(Array.from({length: 20}, (_, index) => updateBlock(blocksOn(), 'wide/shared', {field: [`f${index}=v${index}`]})))
@@ -118,7 +104,7 @@ describe('aws block store (in process, moto)', () => {
 
   it('20 racing creates of one name: exactly one succeeds, 19 get ALREADY_EXISTS', async () => {
     const setup = blocksOn()
-    await setup.registry.register([wide], 'test')
+    await setup.registry.register([wideType], 'test')
     const settled = await Promise.allSettled(Array.from({length: 20}, (_, index) => createBlock(blocksOn(), 'wide', 'race', {field: [`f0=w${index}`], input: false})))
     const winners = settled.filter((result) => result.status === 'fulfilled')
     const losers = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as KeyflowError] : []))
@@ -144,7 +130,7 @@ describe('aws block store (in process, moto)', () => {
 
   it('delete schedules the deletion behind a tombstone; restore brings the document back', async () => {
     const ctx = blocksOn()
-    await ctx.registry.register([wide], 'test')
+    await ctx.registry.register([wideType], 'test')
     await createBlock(ctx, 'wide', 'gone', {field: ['f0=keep-me'], input: false})
     const stale = store()
     const staleRead = await stale.get('documents/wide/gone')
@@ -209,7 +195,7 @@ describe('aws block store (in process, moto)', () => {
   describe('faults', () => {
     it('throttling past the retries: exit 4 naming the call and the secret, nothing written', async () => {
       const ctx = blocksOn(store(proxy.url, {maxAttempts: 2}))
-      await ctx.registry.register([wide], 'test')
+      await ctx.registry.register([wideType], 'test')
       await createBlock(ctx, 'wide', 't', {field: ['f0=a'], input: false})
       proxy.reset([{fault: THROTTLING, operation: 'UpdateSecret'}])
       const error = await rejected(updateBlock(ctx, 'wide/t', {field: ['f0=b']}))

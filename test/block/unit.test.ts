@@ -20,6 +20,7 @@ import {validateData} from '../../src/lib/block/validate.js'
 import {KeyflowError} from '../../src/lib/errors.js'
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
 import {tempDir} from '../support/cli.js'
+import {rejected} from './fixtures.js'
 
 const builtin = (slug: string) => BUILTIN_TYPES.get(slug)!
 
@@ -34,16 +35,6 @@ function thrown(fn: () => unknown): KeyflowError {
   throw new Error('expected a KeyflowError')
 }
 
-async function rejected(promise: Promise<unknown>): Promise<KeyflowError> {
-  try {
-    await promise
-  } catch (error) {
-    if (error instanceof KeyflowError) return error
-    throw error
-  }
-
-  throw new Error('expected a KeyflowError')
-}
 
 describe('blocks (unit)', () => {
   describe('blocks: names', () => {

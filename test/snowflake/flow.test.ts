@@ -22,9 +22,12 @@ describe('examples/snowflake-flow under keyflow run', () => {
     requireMoto(this)
     moto = await startMoto()
     env = {...baseEnv(home.path), ...moto.env}
-    // The seed's aws-credentials block: keys left blank, so the standard chain supplies them.
-    const created = await runCli(['block', 'create', 'aws-credentials', 'my-aws-creds', '--field', 'region_name=us-east-1'], {env})
-    expect(created.code, created.stderr).to.equal(0)
+    // The seed's aws-credentials block: keys left blank, so the standard chain supplies them; in both stores.
+    for (const store of ['local', 'aws']) {
+      // eslint-disable-next-line no-await-in-loop
+      const created = await runCli(['block', 'create', '--store', store, 'aws-credentials', 'my-aws-creds', '--field', 'region_name=us-east-1'], {env})
+      expect(created.code, created.stderr).to.equal(0)
+    }
   })
 
   after(async () => {
@@ -32,16 +35,17 @@ describe('examples/snowflake-flow under keyflow run', () => {
     home.cleanup()
   })
 
-  async function runFlow(fixture: Fixture, args: string[]) {
-    const result = await runCli(['run', '--', process.execPath, ...flow, ...args], {cwd: ROOT, env})
+  async function runFlow(fixture: Fixture, args: string[], store: string) {
+    // The flow's loadBlock() takes the store from KEYFLOW_BLOCK_STORE, as a team's CI would set it.
+    const result = await runCli(['run', '--', process.execPath, ...flow, ...args], {cwd: ROOT, env: {...env, KEYFLOW_BLOCK_STORE: store}})
     assertNoCanary(result.stdout, fixture.canaries, 'the flow output')
     assertNoCanary(result.stderr, fixture.canaries, 'the flow stderr')
     assertNoCanaryInTree(home.path, fixture.canaries)
     return result
   }
 
-  for (const variant of ['unsaved', 'saved'] as const) {
-    it(`${variant}: creates, inserts with executeMany, pages with fetchMany(2) until empty`, async () => {
+  for (const [store, variant] of [['local', 'unsaved'], ['local', 'saved'], ['aws', 'unsaved'], ['aws', 'saved']] as const) {
+    it(`${variant}, blocks in the ${store} store: creates, inserts with executeMany, pages with fetchMany(2) until empty`, async () => {
       const fixture = await startFixture()
       try {
         const aws = await motoClient(moto)
@@ -49,18 +53,18 @@ describe('examples/snowflake-flow under keyflow run', () => {
         await aws.create('my-snowflake-pw', fixture.password)
         if (variant === 'saved') {
           const credentials = await runCli(
-            ['block', 'create', 'snowflake-credentials', 'my-snowflake-creds', '--overwrite', '--field', `account=${fixture.server.account}`, '--field', `user=${USER}`, '--field', 'password=aws-sm://my-snowflake-pw'],
+            ['block', 'create', '--store', store, 'snowflake-credentials', 'my-snowflake-creds', '--overwrite', '--field', `account=${fixture.server.account}`, '--field', `user=${USER}`, '--field', 'password=aws-sm://my-snowflake-pw'],
             {env},
           )
           expect(credentials.code, credentials.stderr).to.equal(0)
           const connector = await runCli(
-            ['block', 'create', 'snowflake-connector', 'my-snowflake-connector', '--overwrite', '--field', 'credentials=my-snowflake-creds', '--field', 'database=MY_DATABASE', '--field', 'schema=MY_SCHEMA', '--field', 'warehouse=COMPUTE_WH', '--field', `access_url=${fixture.server.url}`],
+            ['block', 'create', '--store', store, 'snowflake-connector', 'my-snowflake-connector', '--overwrite', '--field', 'credentials=my-snowflake-creds', '--field', 'database=MY_DATABASE', '--field', 'schema=MY_SCHEMA', '--field', 'warehouse=COMPUTE_WH', '--field', `access_url=${fixture.server.url}`],
             {env},
           )
           expect(connector.code, connector.stderr).to.equal(0)
         }
 
-        const result = await runFlow(fixture, variant === 'saved' ? ['saved'] : ['unsaved', fixture.server.account, USER, fixture.server.url])
+        const result = await runFlow(fixture, variant === 'saved' ? ['saved'] : ['unsaved', fixture.server.account, USER, fixture.server.url], store)
         expect(result.code, result.stderr).to.equal(0)
         const lines = result.stdout.trim().split('\n')
         expect(lines.at(-1)).to.equal('[[2 rows], [1 row]]')

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
-import {openBlocks} from '../../lib/block/context.js'
-import {fieldFlags} from '../../lib/block/flags.js'
+import {openBlocksFor} from '../../lib/block/context.js'
+import {blockCommandFlags, fieldFlags} from '../../lib/block/flags.js'
 import {renderWrite} from '../../lib/block/render.js'
 import {createBlock, WriteResult} from '../../lib/block/service.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
@@ -30,6 +30,7 @@ Values come from --from-file (a JSON file, or - for stdin), --field, --stdin-fie
     {command: '<%= config.bin %> <%= command.id %> aws-credentials dev --from-file - < dev.json', description: 'Fields as JSON on stdin'},
   ]
   static flags = {
+    ...blockCommandFlags,
     ...fieldFlags,
     input: Flags.boolean({allowNo: true, default: true, description: 'Prompt for missing required fields when stdin is a terminal (--no-input never prompts).'}),
     overwrite: Flags.boolean({description: 'Replace the document if it exists. Secret fields given as ******** keep their stored value.'}),
@@ -37,7 +38,7 @@ Values come from --from-file (a JSON file, or - for stdin), --field, --stdin-fie
 
   async run(): Promise<WriteResult> {
     const {args, flags} = await this.parse(BlockCreate)
-    const result = await createBlock(openBlocks(), args.type, args.name, flags)
+    const result = await createBlock(openBlocksFor(flags), args.type, args.name, flags)
     this.writeData(renderWrite(result))
     return result
   }

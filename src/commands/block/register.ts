@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {openBlocks} from '../../lib/block/context.js'
+import {openBlocksFor} from '../../lib/block/context.js'
+import {blockCommandFlags} from '../../lib/block/flags.js'
 import {renderRegister} from '../../lib/block/render.js'
 import {registerBlockTypes, RegisterResult} from '../../lib/block/types.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
@@ -15,13 +16,14 @@ A module (an installed package name, resolved from the working directory, or a p
     {command: '<%= config.bin %> <%= command.id %> -m prefect_snowflake', description: 'The built-in Snowflake types (always registered)'},
   ]
   static flags = {
+    ...blockCommandFlags,
     file: Flags.string({char: 'f', description: 'A .js, .mjs, .cjs or .json file of block type definitions.', exclusive: ['module']}),
     module: Flags.string({char: 'm', description: 'A package name or a path to a module that exports block type definitions.', exclusive: ['file']}),
   }
 
   async run(): Promise<RegisterResult> {
     const {flags} = await this.parse(BlockRegister)
-    const result = await registerBlockTypes(openBlocks(), {cwd: process.cwd(), file: flags.file, module: flags.module})
+    const result = await registerBlockTypes(openBlocksFor(flags), {cwd: process.cwd(), file: flags.file, module: flags.module})
     this.writeData(renderRegister(result))
     return result
   }

@@ -1,4 +1,5 @@
-import {openBlocks} from '../../lib/block/context.js'
+import {openBlocksFor} from '../../lib/block/context.js'
+import {blockCommandFlags} from '../../lib/block/flags.js'
 import {RekeyResult, rekeyStore} from '../../lib/block/rekey.js'
 import {renderRekey} from '../../lib/block/render.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
@@ -11,10 +12,11 @@ With the key file ($KEYFLOW_HOME/master.key) keyflow makes the new key. With KEY
     '<%= config.bin %> <%= command.id %>',
     {command: 'KEYFLOW_NEW_MASTER_KEY="$(openssl rand -base64 32)" <%= config.bin %> <%= command.id %>', description: 'When the key is in KEYFLOW_MASTER_KEY'},
   ]
+static flags = {...blockCommandFlags}
 
   async run(): Promise<RekeyResult> {
-    await this.parse(BlockRekey)
-    const result = await rekeyStore(openBlocks())
+    const {flags} = await this.parse(BlockRekey)
+    const result = await rekeyStore(openBlocksFor(flags))
     this.writeData(renderRekey(result))
     return result
   }

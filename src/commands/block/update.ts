@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
-import {openBlocks} from '../../lib/block/context.js'
-import {fieldFlags} from '../../lib/block/flags.js'
+import {openBlocksFor} from '../../lib/block/context.js'
+import {blockCommandFlags, fieldFlags} from '../../lib/block/flags.js'
 import {renderWrite} from '../../lib/block/render.js'
 import {updateBlock, WriteResult} from '../../lib/block/service.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
@@ -17,13 +17,14 @@ The other fields keep their values. A secret field given as ******** (e.g. from 
     {command: 'printf %s "$NEW_PW" | <%= config.bin %> <%= command.id %> snowflake-credentials/prod --stdin-field password', description: 'Rotate a secret field'},
   ]
   static flags = {
+    ...blockCommandFlags,
     ...fieldFlags,
     unset: Flags.string({description: 'Remove this field (dotted path). Repeatable.', multiple: true}),
   }
 
   async run(): Promise<WriteResult> {
     const {args, flags} = await this.parse(BlockUpdate)
-    const result = await updateBlock(openBlocks(), args.block, flags)
+    const result = await updateBlock(openBlocksFor(flags), args.block, flags)
     this.writeData(renderWrite(result))
     return result
   }

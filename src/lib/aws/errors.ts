@@ -46,6 +46,9 @@ export function classifyAwsError(error: unknown): AwsErrorKind {
   if (NETWORK.has(name) || name === 'TimeoutError' || name === 'RequestTimeout' || name === 'AbortError') return 'unreachable'
   if (name === 'InvalidRequestException') return 'deleted'
   if (name === 'InvalidParameterException' || name === 'ValidationException') return 'invalid'
+  // Another error the service modelled as the caller's (ResourceExistsException, LimitExceededException):
+  // not a server fault, so not retried. Unknown names without that mark stay server faults.
+  if (name !== 'InternalServiceError' && (error as {$fault?: unknown})?.$fault === 'client') return 'invalid'
   return 'server'
 }
 

@@ -8,9 +8,10 @@ import {isPlainObject} from '../settings/json-file.js'
 import {resolveSettings} from '../settings/settings.js'
 import {BlockContext, openBlocks} from './context.js'
 import {BlockData, isBlockMarker, isRefMarker, visitPath} from './document.js'
-import {openData, requireDocument} from './documents.js'
+import {documentKey, openData, requireDocument} from './documents.js'
 import {BlockAddress, formatAddress, parseBlockAddress} from './names.js'
-import {BlockStore} from './store/store.js'
+import {prefetchDocuments} from './store/prefetch.js'
+import {BlockStore, StoreKind} from './store/store.js'
 import {validateData, validationError} from './validate.js'
 
 /**
@@ -74,8 +75,8 @@ export type BlockOf<Address extends string> = Address extends `${infer Type}/${s
   : Record<string, unknown>
 
 export interface LoadBlockOptions extends ResolveOptions {
-  /** Another store; default: the local store under $KEYFLOW_HOME/blocks. */
-  store?: BlockStore
+  /** `local`, `aws`, or a store object; default: the `blocks.store` setting (KEYFLOW_BLOCK_STORE, keyflow.json), else local. */
+  store?: BlockStore | StoreKind
 }
 
 export interface ResolvedBlock {
@@ -85,6 +86,8 @@ export interface ResolvedBlock {
   secretPaths: string[]
   /** The secret values, to mask in output (run uses this). */
   secretValues: string[]
+  /** Which store answered. */
+  store: StoreKind
   type: string
 }
 
@@ -133,41 +136,82 @@ async function materialize(context: BlockContext, address: BlockAddress, chain: 
   return {data, secretPaths}
 }
 
-/** Loads a document with nested blocks and references resolved; see loadBlock for the plain data. */
-export async function resolveBlock(address: string, options: LoadBlockOptions = {}): Promise<ResolvedBlock> {
-  const context = openBlocks({env: options.env, store: options.store})
-  const parsed = parseBlockAddress(address)
-  await context.registry.all()
-  const {data, secretPaths} = await materialize(context, parsed, [])
+/**
+ * Loads documents with nested blocks and references resolved, all of them together: one
+ * batch per level of nesting from the store, one resolution of every secret reference. Each
+ * entry settles on its own, so one missing block does not hide the others.
+ */
+export async function resolveBlocks(addresses: string[], options: LoadBlockOptions = {}): Promise<Array<PromiseSettledResult<ResolvedBlock>>> {
+  const settings = resolveSettings({cwd: options.cwd, env: options.env, flags: options.settings})
+  const context = openBlocks({settings, store: options.store})
+  const parsed = addresses.map((address) => {
+    try {
+      return parseBlockAddress(address)
+    } catch (error) {
+      return error as Error
+    }
+  })
+  const keys = parsed.flatMap((address) => (address instanceof Error ? [] : [documentKey(address)]))
+  const loading = {...context, store: await prefetchDocuments(context.store, keys)}
+  const materialized = await Promise.allSettled(
+    parsed.map(async (address) => {
+      if (address instanceof Error) throw address
+      return {address, ...(await materialize(loading, address, []))}
+    }),
+  )
 
   // Only secret fields hold references: a {"$ref"} anywhere else is plain data, never resolved.
-  const holders: Array<{holder: Record<string, unknown>; key: string}> = []
-  for (const path of secretPaths) {
-    visitPath(data, path, (holder, key) => {
-      if (isRefMarker(holder[key])) holders.push({holder, key})
-    })
-  }
-
-  if (holders.length > 0) {
-    const references = holders.map(({holder, key}) => parseReference((holder[key] as {$ref: string}).$ref))
-    const settings = resolveSettings({cwd: options.cwd, env: options.env, flags: options.settings})
-    const resolutions = await resolveReferences(references, settings)
-    const failure = combinedFailure(resolutions)
-    if (failure) throw failure
-    for (const [index, {holder, key}] of holders.entries()) {
-      holder[key] = text((resolutions[index] as Extract<Resolution, {ok: true}>).value, references[index].text)
+  const holders: Array<{entry: number; holder: Record<string, unknown>; key: string}> = []
+  for (const [entry, result] of materialized.entries()) {
+    if (result.status === 'rejected') continue
+    for (const path of result.value.secretPaths) {
+      visitPath(result.value.data, path, (holder, key) => {
+        if (isRefMarker(holder[key])) holders.push({entry, holder, key})
+      })
     }
   }
 
-  const secretValues: string[] = []
-  for (const path of secretPaths) {
-    visitPath(data, path, (holder, key) => {
-      const value = holder[key]
-      if (value !== undefined && value !== null && value !== '') secretValues.push(typeof value === 'string' ? value : JSON.stringify(value))
-    })
+  const failed = new Map<number, unknown>()
+  if (holders.length > 0) {
+    const references = holders.map(({holder, key}) => parseReference((holder[key] as {$ref: string}).$ref))
+    const resolutions = await resolveReferences(references, settings)
+    for (const entry of new Set(holders.map((holder) => holder.entry))) {
+      const mine = holders.flatMap((holder, index) => (holder.entry === entry ? [index] : []))
+      const failure = combinedFailure(mine.map((index) => resolutions[index]))
+      if (failure) {
+        failed.set(entry, failure)
+        continue
+      }
+
+      try {
+        for (const index of mine) holders[index].holder[holders[index].key] = text((resolutions[index] as Extract<Resolution, {ok: true}>).value, references[index].text)
+      } catch (error) {
+        failed.set(entry, error)
+      }
+    }
   }
 
-  return {address: formatAddress(parsed), data, secretPaths, secretValues, type: parsed.type}
+  return materialized.map((result, entry): PromiseSettledResult<ResolvedBlock> => {
+    if (result.status === 'rejected') return result
+    if (failed.has(entry)) return {reason: failed.get(entry), status: 'rejected'}
+    const {address, data, secretPaths} = result.value
+    const secretValues: string[] = []
+    for (const path of secretPaths) {
+      visitPath(data, path, (holder, key) => {
+        const value = holder[key]
+        if (value !== undefined && value !== null && value !== '') secretValues.push(typeof value === 'string' ? value : JSON.stringify(value))
+      })
+    }
+
+    return {status: 'fulfilled', value: {address: formatAddress(address), data, secretPaths, secretValues, store: context.store.kind, type: address.type}}
+  })
+}
+
+/** Loads a document with nested blocks and references resolved; see loadBlock for the plain data. */
+export async function resolveBlock(address: string, options: LoadBlockOptions = {}): Promise<ResolvedBlock> {
+  const [result] = await resolveBlocks([address], options)
+  if (result.status === 'rejected') throw result.reason
+  return result.value
 }
 
 /** A block's data, typed for the built-in types, with nested blocks and references resolved. */
@@ -205,12 +249,30 @@ export function blockEnvPrefix(address: string): string {
  * out. `secret` marks values to mask.
  */
 export async function blockEnv(address: string, options: BlockEnvOptions = {}): Promise<BlockEnvEntry[]> {
-  const block = await resolveBlock(address, options)
-  const prefix = options.prefix === undefined ? blockEnvPrefix(address) : options.prefix
-  if (prefix !== '' && !/^[A-Z_a-z]\w*$/.test(prefix)) {
+  const [result] = await blockEnvs([address], options)
+  if (result.status === 'rejected') throw result.reason
+  return result.value
+}
+
+/** blockEnv of several blocks, loaded together (one batch per level of nesting); each settles on its own. */
+export async function blockEnvs(addresses: string[], options: BlockEnvOptions = {}): Promise<Array<PromiseSettledResult<BlockEnvEntry[]>>> {
+  const {prefix} = options
+  if (prefix !== undefined && prefix !== '' && !/^[A-Z_a-z]\w*$/.test(prefix)) {
     throw new KeyflowError(`${JSON.stringify(prefix)} is not a valid environment variable prefix.`, {code: 'USAGE', exit: ExitCode.USAGE, fix: 'Use letters, digits and underscores.'})
   }
 
+  const blocks = await resolveBlocks(addresses, options)
+  return blocks.map((result, index) => {
+    if (result.status === 'rejected') return result
+    try {
+      return {status: 'fulfilled', value: envEntries(result.value, prefix ?? blockEnvPrefix(addresses[index]))}
+    } catch (error) {
+      return {reason: error, status: 'rejected'}
+    }
+  })
+}
+
+function envEntries(block: ResolvedBlock, prefix: string): BlockEnvEntry[] {
   const secret = new Set(block.secretPaths)
   const entries: BlockEnvEntry[] = []
   const walk = (value: unknown, path: string[], inSecret: boolean) => {

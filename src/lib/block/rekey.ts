@@ -87,6 +87,19 @@ function startRotation(keyring: Keyring): MasterKey {
 
 export async function rekeyStore(context: BlockContext): Promise<RekeyResult> {
   const {keyring, store} = context
+  if (store.encryption !== 'keyring') {
+    throw new KeyflowError(`The ${store.kind} store has no keyflow master key to rotate: AWS KMS encrypts its secrets at rest.`, {
+      code: 'REKEY_NOT_APPLICABLE',
+      details: [
+        'Secrets Manager encrypts each secret with a KMS key: aws/secretsmanager unless blocks.kmsKeyId names a customer-managed key.',
+        'Rotate that key in KMS (automatic yearly rotation: aws kms enable-key-rotation --key-id KEY); Secrets Manager needs nothing re-encrypted.',
+      ],
+      exit: ExitCode.USAGE,
+      fix: '`keyflow block rekey` rotates the local store\'s master key: run it with --store local.',
+      where: store.location,
+    })
+  }
+
   const previousKeyId = keyring.keys().current?.id
   const key = startRotation(keyring)
   const rewritten = new Set<string>()

@@ -1,5 +1,6 @@
+import {CopyResult} from './copy.js'
 import {RekeyResult} from './rekey.js'
-import {InspectedBlock, ListedBlock, WriteResult} from './service.js'
+import {DeleteResult, InspectedBlock, ListedBlock, WriteResult} from './service.js'
 import {RegisterResult, TypeDetails, TypeSummary} from './types.js'
 
 /** Plain-text renderings of block command results, for stdout. */
@@ -76,4 +77,22 @@ export function renderRekey(result: RekeyResult): string {
   const lines = [`Re-encrypted ${result.values} secret value(s) in ${result.documents} document(s) with master key ${result.keyId}${result.previousKeyId ? ` (was ${result.previousKeyId})` : ''}.`]
   if (result.next) lines.push(result.next)
   return lines.join('\n') + '\n'
+}
+
+export function renderDelete(result: DeleteResult): string {
+  if (!result.deleted) return 'Not deleted.\n'
+  if (!result.deletionDate) return `Deleted Block '${result.address}'.\n`
+  return `Deleted Block '${result.address}': its secret is scheduled for deletion on ${result.deletionDate}; \`keyflow block restore ${result.address}\` brings it back until then.\n`
+}
+
+export function renderCopy(result: CopyResult): string {
+  const rows = [
+    ...result.types.map((type) => [`type ${type.slug}`, type.status]),
+    ...result.documents.map((document) => [document.address, document.status]),
+  ]
+  const changed = rows.filter(([, status]) => status !== 'unchanged').length
+  const heading = result.dryRun
+    ? `Dry run: copying from the ${result.from} store to the ${result.to} store would change ${changed} of ${rows.length}; nothing was written.`
+    : `Copied from the ${result.from} store to the ${result.to} store: ${changed} of ${rows.length} changed.`
+  return `${heading}\n${table(['WHAT', result.dryRun ? 'WOULD BE' : 'STATUS'], rows)}`
 }

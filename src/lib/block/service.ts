@@ -130,7 +130,7 @@ export async function createBlock(context: BlockContext, typeSlug: string, name:
  * the two, whichever writes second sees the other: the delete then refuses, or the write is
  * undone and fails. Works alike on every store, as it needs only compare-and-swap.
  */
-async function pinReferences(context: BlockContext, label: string, written: {previous?: DocumentRecord; record: DocumentRecord; revision: number}): Promise<void> {
+export async function pinReferences(context: BlockContext, label: string, written: {previous?: DocumentRecord; record: DocumentRecord; revision: number}): Promise<void> {
   for (const target of new Set(blockReferences(written.record.data))) {
     const address = parseBlockAddress(target)
     try {
@@ -260,6 +260,8 @@ export interface Unreadable {
 
 export interface BlockList {
   blocks: ListedBlock[]
+  /** Where that store is: a directory, or a region and prefix. */
+  location: string
   /** Which store answered. */
   store: StoreKind
   unreadable: Unreadable[]
@@ -295,7 +297,7 @@ export async function listBlocks(context: BlockContext, options: {type?: string}
   }
 
   for (const entry of unreadable) warn(`${entry.address}: ${entry.problem} (${entry.where})`)
-  return {blocks, store: context.store.kind, unreadable}
+  return {blocks, location: context.store.location, store: context.store.kind, unreadable}
 }
 
 const isListable = (summary: Record<string, unknown> | undefined): summary is {references: string[]; updated: string} =>
@@ -310,6 +312,8 @@ export interface InspectedBlock {
   revision: number
   schema: DocumentRecord['schema']
   secretFields: string[]
+  /** Which store answered. */
+  store: StoreKind
   type: string
   updated: string
 }
@@ -329,7 +333,7 @@ export async function inspectBlock(context: BlockContext, target: string, option
   }
 
   const {created, schema, updated} = document.record
-  return {address: document.address, created, data, name: address.name, revealed: Boolean(options.reveal), revision: document.revision, schema, secretFields: paths, type: address.type, updated}
+  return {address: document.address, created, data, name: address.name, revealed: Boolean(options.reveal), revision: document.revision, schema, secretFields: paths, store: context.store.kind, type: address.type, updated}
 }
 
 /**

@@ -4,3 +4,8 @@ import {style} from './style.js'
 export function warn(message: string): void {
   process.stderr.write(`${style.yellow('Warning:')} ${message}\n`)
 }
+
+/** An informational line on stderr (which store answered, say), kept off stdout so data stays parseable. */
+export function note(message: string): void {
+  process.stderr.write(`${style.dim(message)}\n`)
+}

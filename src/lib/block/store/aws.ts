@@ -5,7 +5,7 @@ import type {SecretMetadata, SecretsManagerApi} from '../../aws/secrets-manager.
 import {awsFailure, classifyAwsError, errorName} from '../../aws/errors.js'
 import {ExitCode, KeyflowError} from '../../errors.js'
 import {isPlainObject} from '../../settings/json-file.js'
-import {BlockStore, DeleteOptions, DeleteOutcome, PutOptions, ReadResult, ScannedRecord, StoredRecord} from './store.js'
+import {BlockStore, DeleteOptions, DeleteOutcome, PutOptions, ReadResult, ScannedRecord, storeConflict, StoredRecord} from './store.js'
 
 /**
  * The team store: one AWS Secrets Manager secret per record, so a laptop, a teammate and a CI
@@ -225,13 +225,8 @@ export class AwsStore implements BlockStore {
     }
   }
 
-  private conflict(key: string, why: string, code = 'CONFLICT'): KeyflowError {
-    return new KeyflowError(`Cannot write ${key}: ${why}.`, {
-      code,
-      exit: ExitCode.CONFLICT,
-      fix: code === 'ALREADY_EXISTS' ? 'Choose another name, or pass --overwrite to replace it.' : 'Read it again and retry.',
-      where: this.where(key),
-    })
+  private conflict(key: string, why: string, code?: string): KeyflowError {
+    return storeConflict(key, why, this.where(key), code)
   }
 
   private async connection(): Promise<SecretsManagerApi> {

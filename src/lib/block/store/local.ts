@@ -5,7 +5,7 @@ import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../../errors.j
 import {isPlainObject, jsonErrorLocation} from '../../settings/json-file.js'
 import {ensurePrivateDir, removeDurably, writeFileAtomic} from './fs-atomic.js'
 import {withLock} from './lock.js'
-import {BlockStore, DeleteOutcome, ReadResult, ScannedRecord, StoredRecord} from './store.js'
+import {BlockStore, DeleteOutcome, ReadResult, ScannedRecord, storeConflict, StoredRecord} from './store.js'
 
 /**
  * The embedded store: one JSON file per record under a directory (by default
@@ -120,13 +120,8 @@ export class LocalStore implements BlockStore {
     return join(this.location, ...this.segments(key)) + '.json'
   }
 
-  private conflict(key: string, why: string, code = 'CONFLICT'): KeyflowError {
-    return new KeyflowError(`Cannot write ${key}: ${why}.`, {
-      code,
-      exit: ExitCode.CONFLICT,
-      fix: code === 'ALREADY_EXISTS' ? 'Choose another name, or pass --overwrite to replace it.' : 'Read it again and retry.',
-      where: this.where(key),
-    })
+  private conflict(key: string, why: string, code?: string): KeyflowError {
+    return storeConflict(key, why, this.where(key), code)
   }
 
   /** Runs a write under the store lock; a failing disk is a clear error, not a crash. */

@@ -15,6 +15,18 @@ export interface StoredRecord {
   value: Record<string, unknown>
 }
 
+import {ExitCode, KeyflowError} from '../../errors.js'
+
+/** A compare-and-swap that failed, or a create of a name in use (ALREADY_EXISTS), as every store reports it. */
+export function storeConflict(key: string, why: string, where: string, code = 'CONFLICT'): KeyflowError {
+  return new KeyflowError(`Cannot write ${key}: ${why}.`, {
+    code,
+    exit: ExitCode.CONFLICT,
+    fix: code === 'ALREADY_EXISTS' ? 'Choose another name, or pass --overwrite to replace it.' : 'Read it again and retry.',
+    where,
+  })
+}
+
 /** One key of a batched read: the record, undefined when absent, or why it could not be read. */
 export interface ReadResult {
   error?: Error
