@@ -1,8 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {storeFlags} from '../lib/block/flags.js'
 import {BaseCommand} from '../lib/cli/base-command.js'
-import {resolverFlags} from '../lib/cli/resolver-flags.js'
+import {resolverFlags, storeFlags} from '../lib/cli/resolver-flags.js'
 import {ExitCode, KeyflowError} from '../lib/errors.js'
 import {ENV_STYLES, MASK_MODES} from '../lib/run/project.js'
 import {runWithSecrets} from '../lib/run/run.js'
@@ -45,7 +44,7 @@ Output that is not a terminal has every injected value replaced by *****. keyflo
     }
 
     const {flags} = await this.parse(Run, argv.slice(0, dashes))
-    const code = await runWithSecrets(argv.slice(dashes + 1), flags)
+    const code = await runWithSecrets(this.invocation(flags), argv.slice(dashes + 1), flags)
     // keyflow's exit code is the command's; oclif's this.exit() would render it as an error.
     // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit
     process.exit(code)

@@ -2,10 +2,10 @@ import {expect} from 'chai'
 import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
 
 import {connectSecretsManager} from '../../src/lib/aws/secrets-manager.js'
-import {openBlocks} from '../../src/lib/block/context.js'
-import {createBlock, deleteBlock, inspectBlock, listBlocks, restoreBlock, updateBlock} from '../../src/lib/block/service.js'
+import {createBlock, deleteBlock, inspectBlock, listBlocks, restoreBlock, updateBlock} from '../../src/lib/block/documents/operations.js'
 import {AwsStore, versionToken} from '../../src/lib/block/store/aws.js'
 import {KeyflowError} from '../../src/lib/errors.js'
+import {createInvocation} from '../../src/lib/invocation.js'
 import {tempDir} from '../support/cli.js'
 import {ACCESS_DENIED, FaultProxy, INTERNAL_ERROR, startFaultProxy, THROTTLING} from '../support/fault-proxy.js'
 import {Moto, MOTO_REGION, motoClient, requireMoto, startMoto} from '../support/moto.js'
@@ -41,7 +41,7 @@ describe('aws block store (in process, moto)', () => {
       region: MOTO_REGION,
       tags: {team: 'data'},
     })
-  const blocksOn = (s = store()) => openBlocks({env: {KEYFLOW_HOME: dir.path}, store: s})
+  const blocksOn = async (s = store()) => createInvocation({env: {KEYFLOW_HOME: dir.path}, store: s}).blocks()
 
   before(async function () {
     requireMoto(this)
@@ -63,7 +63,7 @@ describe('aws block store (in process, moto)', () => {
   afterEach(() => dir.cleanup())
 
   it('keeps the record as the local store does, named and tagged by the layout', async () => {
-    const ctx = blocksOn()
+    const ctx = await blocksOn()
     await ctx.registry.register([wideType], 'test')
     await createBlock(ctx, 'wide', 'one', {field: ['f0=a'], input: false})
     const sm = await motoClient(moto)
@@ -91,21 +91,21 @@ describe('aws block store (in process, moto)', () => {
   })
 
   it('20 concurrent updates of different fields of one document all land', async () => {
-    const setup = blocksOn()
+    const setup = await blocksOn()
     await setup.registry.register([wideType], 'test')
     await createBlock(setup, 'wide', 'shared', {field: ['f0=start'], input: false})
     // Each writer has its own store and context, as separate processes would.
-    const results = await Promise.all(Array.from({length: 20}, (_, index) => updateBlock(blocksOn(), 'wide/shared', {field: [`f${index}=v${index}`]})))
+    const results = await Promise.all(Array.from({length: 20}, async (_, index) => updateBlock(await blocksOn(), 'wide/shared', {field: [`f${index}=v${index}`]})))
     expect(results.map((result) => result.status)).to.deep.equal(Array.from({length: 20}, () => 'updated'))
-    const final = await inspectBlock(blocksOn(), 'wide/shared')
+    const final = await inspectBlock(await blocksOn(), 'wide/shared')
     expect(final.data).to.deep.equal(Object.fromEntries(Array.from({length: 20}, (_, index) => [`f${index}`, `v${index}`])))
     expect(final.revision).to.equal(21)
   })
 
   it('20 racing creates of one name: exactly one succeeds, 19 get ALREADY_EXISTS', async () => {
-    const setup = blocksOn()
+    const setup = await blocksOn()
     await setup.registry.register([wideType], 'test')
-    const settled = await Promise.allSettled(Array.from({length: 20}, (_, index) => createBlock(blocksOn(), 'wide', 'race', {field: [`f0=w${index}`], input: false})))
+    const settled = await Promise.allSettled(Array.from({length: 20}, async (_, index) => createBlock(await blocksOn(), 'wide', 'race', {field: [`f0=w${index}`], input: false})))
     const winners = settled.filter((result) => result.status === 'fulfilled')
     const losers = settled.flatMap((result) => (result.status === 'rejected' ? [result.reason as KeyflowError] : []))
     expect(winners).to.have.length(1)
@@ -115,11 +115,11 @@ describe('aws block store (in process, moto)', () => {
   })
 
   it('ls answers from ListSecrets alone: no value is read', async () => {
-    const ctx = blocksOn(store(proxy.url))
+    const ctx = await blocksOn(store(proxy.url))
     await createBlock(ctx, 'snowflake-credentials', 'prod', {field: ['account=a', 'user=u', 'password=env://PW'], input: false})
     await createBlock(ctx, 'snowflake-connector', 'prod', {field: ['credentials=prod', 'database=D', 'schema=S', 'warehouse=W'], input: false})
     proxy.reset()
-    const listed = await listBlocks(blocksOn(store(proxy.url)))
+    const listed = await listBlocks(await blocksOn(store(proxy.url)))
     expect(listed.store).to.equal('aws')
     expect(listed.blocks.map((block) => [block.address, block.references])).to.deep.equal([
       ['snowflake-connector/prod', ['snowflake-credentials/prod']],
@@ -129,30 +129,30 @@ describe('aws block store (in process, moto)', () => {
   })
 
   it('delete schedules the deletion behind a tombstone; restore brings the document back', async () => {
-    const ctx = blocksOn()
+    const ctx = await blocksOn()
     await ctx.registry.register([wideType], 'test')
     await createBlock(ctx, 'wide', 'gone', {field: ['f0=keep-me'], input: false})
     const stale = store()
     const staleRead = await stale.get('documents/wide/gone')
     const deleted = await deleteBlock(ctx, 'wide/gone', {yes: true})
     expect(deleted.deletionDate).to.be.a('string')
-    expect((await listBlocks(blocksOn())).blocks).to.deep.equal([])
+    expect((await listBlocks(await blocksOn())).blocks).to.deep.equal([])
     // A writer that read the document before the delete cannot bring it back.
     expect((await rejected(stale.put('documents/wide/gone', {...staleRead!.value}, staleRead!.revision))).exit).to.equal(7)
-    const again = await rejected(createBlock(blocksOn(), 'wide', 'gone', {field: ['f0=new'], input: false}))
+    const again = await rejected(createBlock(await blocksOn(), 'wide', 'gone', {field: ['f0=new'], input: false}))
     expect(again.code).to.equal('SCHEDULED_FOR_DELETION')
-    const restored = await restoreBlock(blocksOn(), 'wide/gone')
+    const restored = await restoreBlock(await blocksOn(), 'wide/gone')
     expect(restored.revision).to.equal(3)
-    expect((await inspectBlock(blocksOn(), 'wide/gone')).data).to.deep.equal({f0: 'keep-me'})
-    await deleteBlock(blocksOn(), 'wide/gone', {forceDeleteNow: true, yes: true})
-    expect((await createBlock(blocksOn(), 'wide', 'gone', {field: ['f0=fresh'], input: false})).revision).to.equal(1)
+    expect((await inspectBlock(await blocksOn(), 'wide/gone')).data).to.deep.equal({f0: 'keep-me'})
+    await deleteBlock(await blocksOn(), 'wide/gone', {forceDeleteNow: true, yes: true})
+    expect((await createBlock(await blocksOn(), 'wide', 'gone', {field: ['f0=fresh'], input: false})).revision).to.equal(1)
   })
 
   it('a document referenced by another is not deleted; a reference to a deleted document is not saved', async () => {
-    const ctx = blocksOn()
+    const ctx = await blocksOn()
     await createBlock(ctx, 'snowflake-credentials', 'c', {field: ['account=a', 'user=u', 'password=env://PW'], input: false})
     await createBlock(ctx, 'snowflake-connector', 'k', {field: ['credentials=c', 'database=D', 'schema=S', 'warehouse=W'], input: false})
-    const refused = await rejected(deleteBlock(blocksOn(), 'snowflake-credentials/c', {yes: true}))
+    const refused = await rejected(deleteBlock(await blocksOn(), 'snowflake-credentials/c', {yes: true}))
     expect([refused.code, refused.exit]).to.deep.equal(['BLOCK_REFERENCED', 7])
     expect(((await store().get('documents/snowflake-credentials/c'))!.value.referrers as string[])).to.deep.equal(['snowflake-connector/k'])
   })
@@ -162,16 +162,17 @@ describe('aws block store (in process, moto)', () => {
       // eslint-disable-next-line no-await-in-loop
       await moto.reset()
       // eslint-disable-next-line no-await-in-loop
-      await createBlock(blocksOn(), 'snowflake-credentials', 'c', {field: ['account=a', 'user=u', 'password=env://PW'], input: false})
+      await createBlock(await blocksOn(), 'snowflake-credentials', 'c', {field: ['account=a', 'user=u', 'password=env://PW'], input: false})
       // eslint-disable-next-line no-await-in-loop
       const outcomes = await Promise.allSettled([
-        deleteBlock(blocksOn(), 'snowflake-credentials/c', {forceDeleteNow: true, yes: true}),
-        ...Array.from({length: 4}, (_, index) =>
-          createBlock(blocksOn(), 'snowflake-connector', `k${index}`, {field: ['credentials=c', 'database=D', 'schema=S', 'warehouse=W'], input: false}),
+        // eslint-disable-next-line no-await-in-loop
+        deleteBlock(await blocksOn(), 'snowflake-credentials/c', {forceDeleteNow: true, yes: true}),
+        ...Array.from({length: 4}, async (_, index) =>
+          createBlock(await blocksOn(), 'snowflake-connector', `k${index}`, {field: ['credentials=c', 'database=D', 'schema=S', 'warehouse=W'], input: false}),
         ),
       ])
       // eslint-disable-next-line no-await-in-loop
-      const {blocks} = await listBlocks(blocksOn())
+      const {blocks} = await listBlocks(await blocksOn())
       const present = new Set(blocks.map((block) => block.address))
       for (const block of blocks) for (const reference of block.references) expect(present, `${block.address} -> ${reference}`).to.include(reference)
       expect(outcomes[0].status === 'fulfilled').to.equal(!present.has('snowflake-credentials/c'))
@@ -179,7 +180,7 @@ describe('aws block store (in process, moto)', () => {
   })
 
   it('reads a connector and its credentials, and many documents, in batches', async () => {
-    const ctx = blocksOn()
+    const ctx = await blocksOn()
     for (let index = 0; index < 45; index++) {
       // eslint-disable-next-line no-await-in-loop
       await ctx.store.put(`documents/secret/s${index}`, {v: index}, null)
@@ -194,7 +195,7 @@ describe('aws block store (in process, moto)', () => {
 
   describe('faults', () => {
     it('throttling past the retries: exit 4 naming the call and the secret, nothing written', async () => {
-      const ctx = blocksOn(store(proxy.url, {maxAttempts: 2}))
+      const ctx = await blocksOn(store(proxy.url, {maxAttempts: 2}))
       await ctx.registry.register([wideType], 'test')
       await createBlock(ctx, 'wide', 't', {field: ['f0=a'], input: false})
       proxy.reset([{fault: THROTTLING, operation: 'UpdateSecret'}])
@@ -203,12 +204,12 @@ describe('aws block store (in process, moto)', () => {
       expect(error.where).to.include('UpdateSecret').and.include('kf/blocks/wide/t')
       expect(proxy.counts.UpdateSecret).to.equal(2)
       proxy.reset()
-      expect((await inspectBlock(blocksOn(), 'wide/t')).data).to.deep.equal({f0: 'a'})
+      expect((await inspectBlock(await blocksOn(), 'wide/t')).data).to.deep.equal({f0: 'a'})
     })
 
     it('AccessDenied on CreateSecret: a clear "not allowed" exit 4, not "not found"', async () => {
       proxy.reset([{fault: ACCESS_DENIED, operation: 'CreateSecret'}])
-      const error = await rejected(createBlock(blocksOn(store(proxy.url)), 'secret', 'no', {field: ['value=env://X'], input: false}))
+      const error = await rejected(createBlock(await blocksOn(store(proxy.url)), 'secret', 'no', {field: ['value=env://X'], input: false}))
       expect([error.code, error.exit]).to.deep.equal(['AWS_DENIED', 4])
       expect(error.message).to.include('not allowed to call CreateSecret')
       expect(error.fix).to.include('secretsmanager:CreateSecret')
@@ -216,19 +217,19 @@ describe('aws block store (in process, moto)', () => {
 
     it('a stalled call gives up after the request timeout: exit 4', async () => {
       proxy.reset([{fault: {kind: 'stall'}, operation: 'GetSecretValue'}])
-      const error = await rejected(inspectBlock(blocksOn(store(proxy.url, {requestTimeoutMs: 300})), 'secret/x'))
+      const error = await rejected(inspectBlock(await blocksOn(store(proxy.url, {requestTimeoutMs: 300})), 'secret/x'))
       expect([error.code, error.exit]).to.deep.equal(['AWS_UNREACHABLE', 4])
       expect(error.where).to.include('GetSecretValue')
     })
 
     it('a create whose reference cannot be recorded is undone: no document that looks valid is left', async () => {
-      const ctx = blocksOn(store(proxy.url))
+      const ctx = await blocksOn(store(proxy.url))
       await createBlock(ctx, 'snowflake-credentials', 'c', {field: ['account=a', 'user=u', 'password=env://PW'], input: false})
       proxy.reset([{fault: INTERNAL_ERROR, match: 'snowflake-credentials/c', operation: 'UpdateSecret'}])
       const error = await rejected(createBlock(ctx, 'snowflake-connector', 'k', {field: ['credentials=c', 'database=D', 'schema=S', 'warehouse=W'], input: false}))
       expect(error.exit).to.equal(4)
       proxy.reset()
-      expect((await listBlocks(blocksOn())).blocks.map((block) => block.address)).to.deep.equal(['snowflake-credentials/c'])
+      expect((await listBlocks(await blocksOn())).blocks.map((block) => block.address)).to.deep.equal(['snowflake-credentials/c'])
     })
   })
 })

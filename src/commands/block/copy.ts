@@ -1,11 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {openBlocks} from '../../lib/block/context.js'
 import {copyBlocks, CopyResult} from '../../lib/block/copy.js'
-import {blockCommandFlags} from '../../lib/block/flags.js'
-import {renderCopy} from '../../lib/block/render.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
-import {resolveSettings, settingsFlags} from '../../lib/settings/settings.js'
+import {blockCommandFlags} from '../../lib/cli/block-flags.js'
+import {renderCopy} from '../../lib/cli/block-render.js'
 
 export default class BlockCopy extends BaseCommand {
   // Positional: the key order is the argument order.
@@ -30,9 +28,8 @@ Secret values go from memory to memory, never through argv, a file or the termin
 
   async run(): Promise<CopyResult> {
     const {args, flags} = await this.parse(BlockCopy)
-    const settings = resolveSettings({flags: settingsFlags(flags)})
-    const from = openBlocks({settings, store: args.from as 'aws' | 'local'})
-    const to = openBlocks({settings, store: args.to as 'aws' | 'local'})
+    const invocation = this.invocation(flags)
+    const [from, to] = await Promise.all([invocation.blocks(args.from as 'aws' | 'local'), invocation.blocks(args.to as 'aws' | 'local')])
     const result = await copyBlocks(from, to, {dryRun: flags['dry-run'], what: args.what})
     this.writeData(renderCopy(result))
     return result

@@ -1,10 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {openBlocksFor} from '../../lib/block/context.js'
-import {blockCommandFlags} from '../../lib/block/flags.js'
-import {renderDelete} from '../../lib/block/render.js'
-import {deleteBlock, DeleteResult} from '../../lib/block/service.js'
+import {deleteBlock, DeleteResult} from '../../lib/block/documents/operations.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
+import {blockCommandFlags} from '../../lib/cli/block-flags.js'
+import {renderDelete} from '../../lib/cli/block-render.js'
 
 export default class BlockDelete extends BaseCommand {
   static args = {block: Args.string({description: 'The document, as TYPE/NAME.', required: true})}
@@ -28,7 +27,7 @@ On the aws store the deletion is scheduled: the secret can be brought back with 
 
   async run(): Promise<DeleteResult> {
     const {args, flags} = await this.parse(BlockDelete)
-    const result = await deleteBlock(openBlocksFor(flags), args.block, {
+    const result = await deleteBlock(await this.invocation(flags).blocks(), args.block, {
       force: flags.force,
       forceDeleteNow: flags['force-delete-now'],
       recoveryDays: flags['recovery-days'],

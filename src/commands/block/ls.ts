@@ -1,10 +1,9 @@
 import {Flags} from '@oclif/core'
 
-import {openBlocksFor} from '../../lib/block/context.js'
-import {blockCommandFlags} from '../../lib/block/flags.js'
-import {renderList} from '../../lib/block/render.js'
-import {BlockList, listBlocks} from '../../lib/block/service.js'
+import {BlockList, listBlocks} from '../../lib/block/documents/operations.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
+import {blockCommandFlags} from '../../lib/cli/block-flags.js'
+import {renderList} from '../../lib/cli/block-render.js'
 import {note} from '../../lib/output/warn.js'
 
 export default class BlockLs extends BaseCommand {
@@ -14,7 +13,7 @@ export default class BlockLs extends BaseCommand {
 
   async run(): Promise<BlockList> {
     const {flags} = await this.parse(BlockLs)
-    const result = await listBlocks(openBlocksFor(flags), {type: flags.type})
+    const result = await listBlocks(await this.invocation(flags).blocks(), {type: flags.type})
     this.writeData(renderList(result.blocks))
     if (!this.jsonEnabled()) note(`store: ${result.store} (${result.location})`)
     return result

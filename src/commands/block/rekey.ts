@@ -1,8 +1,7 @@
-import {openBlocksFor} from '../../lib/block/context.js'
-import {blockCommandFlags} from '../../lib/block/flags.js'
-import {RekeyResult, rekeyStore} from '../../lib/block/rekey.js'
-import {renderRekey} from '../../lib/block/render.js'
+import {RekeyResult, rekeyStore} from '../../lib/block/keys/rekey.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
+import {blockCommandFlags} from '../../lib/cli/block-flags.js'
+import {renderRekey} from '../../lib/cli/block-render.js'
 
 export default class BlockRekey extends BaseCommand {
   static description = `Rotate the master key: re-encrypt every secret value in the block store with a new key.
@@ -16,7 +15,7 @@ static flags = {...blockCommandFlags}
 
   async run(): Promise<RekeyResult> {
     const {flags} = await this.parse(BlockRekey)
-    const result = await rekeyStore(openBlocksFor(flags))
+    const result = await rekeyStore(await this.invocation(flags).blocks())
     this.writeData(renderRekey(result))
     return result
   }

@@ -1,9 +1,8 @@
 import {Args} from '@oclif/core'
 
-import {openBlocksFor} from '../../lib/block/context.js'
-import {blockCommandFlags} from '../../lib/block/flags.js'
-import {restoreBlock} from '../../lib/block/service.js'
+import {restoreBlock} from '../../lib/block/documents/operations.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
+import {blockCommandFlags} from '../../lib/cli/block-flags.js'
 
 export default class BlockRestore extends BaseCommand {
   static args = {block: Args.string({description: 'The document, as TYPE/NAME.', required: true})}
@@ -15,7 +14,7 @@ export default class BlockRestore extends BaseCommand {
 
   async run(): Promise<{address: string; revision: number; store: string}> {
     const {args, flags} = await this.parse(BlockRestore)
-    const result = await restoreBlock(openBlocksFor(flags), args.block)
+    const result = await restoreBlock(await this.invocation(flags).blocks(), args.block)
     this.writeData(`Restored Block '${result.address}' (revision ${result.revision}).\n`)
     return result
   }

@@ -1,16 +1,18 @@
+import type {ConnectSecretsManager} from '../secret/source.js'
+import type {AwsSettings} from '../secret/sources/aws.js'
 import type {SecretsManagerApi} from './secrets-manager.js'
 
 import {warn} from '../output/warn.js'
-import {ResolvedSettings} from '../settings/settings.js'
 
 /**
- * A Secrets Manager connection as the settings describe it (region, profile, timeouts,
- * retries), for the chain's aws source and the aws block store alike. The SDK module loads on
- * the first call, never before.
+ * A Secrets Manager connection as the AWS settings describe it (region, profile, timeouts,
+ * retries), for the chain's aws source and the aws block store alike. The SDK loads on the
+ * first call, never before (README "Start-up time"); `connect` replaces it (tests, a library
+ * caller's own client).
  */
-export function connectFromSettings(settings: ResolvedSettings): () => Promise<SecretsManagerApi> {
+export function connectFromSettings(settings: AwsSettings, connect?: ConnectSecretsManager): () => Promise<SecretsManagerApi> {
   return async () => {
-    const {connectSecretsManager} = await import('./secrets-manager.js')
+    const connectSecretsManager = connect ?? (await import('./secrets-manager.js')).connectSecretsManager
     return connectSecretsManager({
       connectTimeoutMs: settings.awsConnectTimeoutMs,
       maxAttempts: settings.awsMaxAttempts,

@@ -63,23 +63,29 @@ export interface SecretWrite {
   value: string
 }
 
+/** The reads the chain's aws source needs. */
 export interface SecretsManagerApi {
   batchGet(secretIds: string[]): Promise<BatchResult>
   /** undefined when usable; otherwise why not (no region, no credentials anywhere). */
   checkConfigured(): Promise<string | undefined>
+  get(request: {secretId: string; versionId?: string; versionStage?: string}): Promise<SecretPayload>
+  readonly region?: string
+}
+
+/** Those reads plus what the aws block store writes and lists with. */
+export interface SecretsManagerStoreApi extends SecretsManagerApi {
   create(request: Omit<SecretWrite, 'secretId'> & {kmsKeyId?: string; name: string; tags: Record<string, string>}): Promise<{arn: string; versionId?: string}>
   /** Schedules deletion after `recoveryDays` (7-30), or deletes at once with `recoveryDays: 0`. */
   delete(request: {recoveryDays: number; secretId: string}): Promise<{deletionDate?: Date}>
   describe(secretId: string): Promise<SecretMetadata>
-  get(request: {secretId: string; versionId?: string; versionStage?: string}): Promise<SecretPayload>
   /** Every secret matching all `filters`, paged through (100 a page). */
   list(request: {filters: SecretFilter[]; includePlannedDeletion?: boolean}): Promise<SecretMetadata[]>
-  readonly region?: string
   restore(secretId: string): Promise<void>
-  tag(secretId: string, tags: Record<string, string>): Promise<void>
   /** A new version (UpdateSecret: value and description in one call). */
   update(request: SecretWrite): Promise<{arn: string; versionId?: string}>
 }
+
+export const isStoreApi = (api: SecretsManagerApi): api is SecretsManagerStoreApi => typeof (api as Partial<SecretsManagerStoreApi>).update === 'function'
 
 const tagList = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({Key, Value}))
 
@@ -133,7 +139,7 @@ function awsCredentialSourceConfigured(env: NodeJS.ProcessEnv = process.env): bo
   })
 }
 
-export async function connectSecretsManager(connection: AwsConnection): Promise<SecretsManagerApi> {
+export async function connectSecretsManager(connection: AwsConnection): Promise<SecretsManagerStoreApi> {
   const [sdk, {fromNodeProviderChain}] = await Promise.all([
     import('@aws-sdk/client-secrets-manager'),
     import('@aws-sdk/credential-providers'),
@@ -261,9 +267,6 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
     },
     async restore(secretId) {
       await client.send(new sdk.RestoreSecretCommand({SecretId: secretId}))
-    },
-    async tag(secretId, tags) {
-      await client.send(new sdk.TagResourceCommand({SecretId: secretId, Tags: tagList(tags)}))
     },
     async update({clientRequestToken, description, secretId, value}) {
       const output = await client.send(

@@ -1,39 +1,68 @@
 import {join} from 'node:path'
 
+import type {ConnectSecretsManager} from '../secret/source.js'
+import type {AwsSettings} from '../secret/sources/aws.js'
+import type {Prompter} from './documents/operations.js'
+import type {BlockStoreSettings} from './store/settings.js'
+
 import {connectFromSettings} from '../aws/connection.js'
 import {credentialsFailure} from '../aws/errors.js'
-import {keyflowHome, ResolvedSettings, resolveSettings, settingsFlags} from '../settings/settings.js'
-import {Keyring} from './crypto.js'
-import {Registry} from './registry.js'
+import {isStoreApi} from '../aws/secrets-manager.js'
+import {ExitCode, KeyflowError} from '../errors.js'
+import {Keyring} from './keys/crypto.js'
 import {AwsStore} from './store/aws.js'
 import {LocalStore} from './store/local.js'
 import {BlockStore, StoreKind} from './store/store.js'
+import {BuiltinTypes} from './types/builtin.js'
+import {Registry} from './types/registry.js'
 
-/** What every block operation works on: the store, the master key and the type registry. */
+/** What every block operation works on: the store, the master key, the type registry, and who to ask. */
 export interface BlockContext {
   env: NodeJS.ProcessEnv
   home: string
   keyring: Keyring
+  prompter: Prompter
   registry: Registry
   store: BlockStore
 }
 
 export interface BlockContextOptions {
-  env?: NodeJS.ProcessEnv
-  /** Settings already resolved (they choose the store); resolved from `env` when absent. */
-  settings?: ResolvedSettings
-  /** A store, or which one; default: the `blocks.store` setting (local unless set). */
-  store?: BlockStore | StoreKind
+  /** The built-in types (src/lib/block-types.ts registers them from their domains). */
+  builtins: BuiltinTypes
+  env: NodeJS.ProcessEnv
+  home: string
+  prompter?: Prompter
+  /** Another store implementation; default: the local store under $KEYFLOW_HOME/blocks. */
+  store?: BlockStore
 }
 
-/** The store the settings (or `kind`) name: $KEYFLOW_HOME/blocks, or Secrets Manager under `blocks.prefix`. */
-export function storeFor(settings: ResolvedSettings, kind: StoreKind = settings.blockStore): BlockStore {
+/** A prompter for where nobody can answer (pipes, libraries): prompts are skipped or refused. */
+export const NO_PROMPTER: Prompter = {
+  async ask() {
+    throw new Error('no terminal to ask')
+  },
+  canPrompt: () => false,
+  async confirm() {
+    return false
+  },
+}
+
+export function openBlocks(options: BlockContextOptions): BlockContext {
+  const {env, home} = options
+  const store = options.store ?? new LocalStore(join(home, 'blocks'))
+  return {env, home, keyring: new Keyring(home, env), prompter: options.prompter ?? NO_PROMPTER, registry: new Registry(store, options.builtins), store}
+}
+
+/** The store `kind` names: $KEYFLOW_HOME/blocks, or Secrets Manager under `blocks.prefix` (docs/blocks.md "The aws store"). */
+export function storeFor(kind: StoreKind, settings: AwsSettings & BlockStoreSettings, connectSecretsManager?: ConnectSecretsManager): BlockStore {
   if (kind === 'local') return new LocalStore(join(settings.home, 'blocks'))
-  const connect = connectFromSettings(settings)
+  const connect = connectFromSettings(settings, connectSecretsManager)
   return new AwsStore({
     attempts: settings.awsMaxAttempts,
     async connect() {
       const api = await connect()
+      // A Secrets Manager client injected for the chain alone (a test's fake) cannot back a store.
+      if (!isStoreApi(api)) throw new KeyflowError('The Secrets Manager client in use cannot write: the aws block store needs the full client.', {code: 'INTERNAL', exit: ExitCode.INTERNAL})
       // A set-up that fails (an expired SSO session) is a failure naming the profile, as in the chain.
       await api.checkConfigured().catch((error: unknown) => {
         throw credentialsFailure(error, settings.awsProfile)
@@ -45,22 +74,4 @@ export function storeFor(settings: ResolvedSettings, kind: StoreKind = settings.
     region: settings.awsRegion,
     tags: settings.blocksTags,
   })
-}
-
-export function openBlocks(options: BlockContextOptions = {}): BlockContext {
-  const env = options.settings?.env ?? options.env ?? process.env
-  let store: BlockStore
-  if (typeof options.store === 'object') store = options.store
-  else {
-    const settings = options.settings ?? resolveSettings({env})
-    store = storeFor(settings, options.store)
-  }
-
-  const home = options.settings?.home ?? keyflowHome(env)
-  return {env, home, keyring: new Keyring(home, env), registry: new Registry(store), store}
-}
-
-/** The block context of a command: its --store, --region and --profile flags over the settings. */
-export function openBlocksFor(flags: Record<string, unknown>): BlockContext {
-  return openBlocks({settings: resolveSettings({flags: settingsFlags(flags)})})
 }

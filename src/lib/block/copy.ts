@@ -1,13 +1,13 @@
 import {ExitCode, KeyflowError} from '../errors.js'
-import {pythonJson} from './canonical.js'
 import {BlockContext} from './context.js'
-import {BlockType} from './definition.js'
-import {blockReferences, sealSecrets} from './document.js'
-import {documentKey, DocumentRecord, openData, putDocument, stampOf, StoredDocument, toDocument} from './documents.js'
+import {blockReferences, sealSecrets} from './documents/fields.js'
+import {pinReferences} from './documents/operations.js'
+import {documentKey, DocumentRecord, openData, putDocument, stampOf, StoredDocument, toDocument} from './documents/records.js'
+import {validateData, validationError} from './documents/validate.js'
 import {checkSlug, formatAddress, isBlockAddress, parseBlockAddress} from './names.js'
-import {pinReferences} from './service.js'
 import {StoreKind} from './store/store.js'
-import {validateData, validationError} from './validate.js'
+import {pythonJson} from './types/canonical.js'
+import {BlockType} from './types/definition.js'
 
 /**
  * `keyflow block copy FROM TO [WHAT]`: documents, the documents they reference and the

@@ -1,47 +1,28 @@
-import {Flags} from '@oclif/core'
+import {Flags, Interfaces} from '@oclif/core'
 
-import {SOURCE_KINDS} from '../settings/settings.js'
+import {BLOCK_STORE_SETTINGS} from '../block/store/settings.js'
+import {CHAIN_SETTINGS} from '../invocation.js'
+import {flagDescription, SettingSpec} from '../settings/spec.js'
 
 /**
- * Flags that choose how secrets are resolved, shared by every command that resolves one.
- * No flag takes its default from the environment here: settings.ts reads KEYFLOW_* itself,
- * and an env-derived default would be baked into the published manifest.
+ * Flags that choose how secrets are resolved, shared by every command that resolves one,
+ * generated from the settings' one description (each source declares its own settings). No
+ * flag takes its default from the environment here: the settings engine reads KEYFLOW_*
+ * itself, and an env-derived default would be baked into the published manifest.
  */
-export const resolverFlags = {
-  'aws-connect-timeout': Flags.integer({
-    description: 'Milliseconds to wait for a connection to AWS (default 3000).',
-    helpGroup: 'AWS',
-    min: 1,
-  }),
-  'aws-max-attempts': Flags.integer({
-    description: 'Attempts per AWS call, retries included, with backoff (default 3).',
-    helpGroup: 'AWS',
-    max: 20,
-    min: 1,
-  }),
-  'aws-request-timeout': Flags.integer({
-    description: 'Milliseconds to wait for an AWS answer (default 10000).',
-    helpGroup: 'AWS',
-    min: 1,
-  }),
-  'aws-retry-mode': Flags.string({
-    description: 'The AWS SDK retry strategy.',
-    helpGroup: 'AWS',
-    options: ['standard', 'adaptive'],
-  }),
-  'env-file': Flags.string({
-    description: 'A dotenv file to read, instead of ./.env and $KEYFLOW_HOME/secrets.env. Repeatable; the first file that has the name wins.',
-    helpGroup: 'SOURCES',
-    multiple: true,
-  }),
-  prefix: Flags.string({
-    description: 'Prefix for AWS secret names looked up through the chain, e.g. prod/.',
-    helpGroup: 'AWS',
-  }),
-  profile: Flags.string({description: 'AWS profile from the shared config files.', helpGroup: 'AWS'}),
-  region: Flags.string({description: 'AWS region of Secrets Manager.', helpGroup: 'AWS'}),
-  sources: Flags.string({
-    description: `Sources to try, in order, comma-separated (default ${SOURCE_KINDS.join(',')}).`,
-    helpGroup: 'SOURCES',
-  }),
+function flagFor(spec: SettingSpec<unknown>) {
+  const common = {description: flagDescription(spec), helpGroup: spec.helpGroup}
+  const shape = spec.parse.flag
+  if (shape.type === 'integer') return Flags.integer({...common, max: shape.max, min: shape.min})
+  if (shape.multiple) return Flags.string({...common, multiple: true})
+  return Flags.string({...common, options: shape.options ? [...shape.options] : undefined})
 }
+
+// Typed as oclif's own flag input: a union of flag types under an index signature is not one.
+const flagsOf = (specs: Record<string, SettingSpec<unknown>>) =>
+  Object.fromEntries(Object.values(specs).map((spec) => [spec.flag, flagFor(spec)])) as Interfaces.FlagInput
+
+export const resolverFlags = flagsOf(CHAIN_SETTINGS as Record<string, SettingSpec<unknown>>)
+
+/** Which block store (`--store local|aws`) and how the aws one names and tags its secrets. */
+export const storeFlags = flagsOf(BLOCK_STORE_SETTINGS as Record<string, SettingSpec<unknown>>)

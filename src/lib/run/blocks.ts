@@ -1,14 +1,7 @@
-import {blockEnvs} from '../block/api.js'
+import {blockEnvs} from '../block/documents/load.js'
 import {toKeyflowError} from '../output/render-error.js'
-import {ResolvedSettings, Settings} from '../settings/settings.js'
 import {InjectionProvider, ProviderResult} from './plan.js'
 import {RunDeclarations} from './project.js'
-
-/** The settings already resolved for this run, handed on so blocks load from the same store and resolve their references the same way. */
-function sameSettings(settings: ResolvedSettings): Partial<Settings> {
-  const {awsConnectTimeoutMs, awsMaxAttempts, awsPrefix, awsProfile, awsRegion, awsRequestTimeoutMs, awsRetryMode, blocksKmsKeyId, blocksPrefix, blocksTags, blockStore, envFiles, sources} = settings
-  return {awsConnectTimeoutMs, awsMaxAttempts, awsPrefix, awsProfile, awsRegion, awsRequestTimeoutMs, awsRetryMode, blocksKmsKeyId, blocksPrefix, blocksTags, blockStore, envFiles, sources}
-}
 
 /**
  * `--block TYPE/NAME` and the project file's `run.blocks`: every field of the block, nested
@@ -17,12 +10,9 @@ function sameSettings(settings: ResolvedSettings): Partial<Settings> {
  * fields are masked: masking a database or schema name would garble ordinary output.
  */
 export function blockProvider(blocks: RunDeclarations['blocks']): InjectionProvider {
-  return async (settings) => {
+  return async (invocation) => {
     const result: ProviderResult = {injections: [], notes: [], problems: []}
-    const loaded = await blockEnvs(
-      blocks.map(({name}) => name),
-      {cwd: settings.cwd, env: settings.env, settings: sameSettings(settings)},
-    )
+    const loaded = await blockEnvs(invocation, blocks.map(({name}) => name))
     for (const [index, outcome] of loaded.entries()) {
       const {name, optional, origin} = blocks[index]
       if (outcome.status === 'fulfilled') {

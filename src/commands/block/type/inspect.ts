@@ -1,10 +1,9 @@
 import {Args} from '@oclif/core'
 
-import {openBlocksFor} from '../../../lib/block/context.js'
-import {blockCommandFlags} from '../../../lib/block/flags.js'
-import {renderTypeDetails} from '../../../lib/block/render.js'
-import {inspectBlockType, TypeDetails} from '../../../lib/block/types.js'
+import {inspectBlockType, TypeDetails} from '../../../lib/block/types/register.js'
 import {BaseCommand} from '../../../lib/cli/base-command.js'
+import {blockCommandFlags} from '../../../lib/cli/block-flags.js'
+import {renderTypeDetails} from '../../../lib/cli/block-render.js'
 
 export default class BlockTypeInspect extends BaseCommand {
   static args = {slug: Args.string({description: 'The block type slug, e.g. snowflake-credentials.', required: true})}
@@ -14,7 +13,7 @@ static flags = {...blockCommandFlags}
 
   async run(): Promise<TypeDetails> {
     const {args, flags} = await this.parse(BlockTypeInspect)
-    const details = await inspectBlockType(openBlocksFor(flags), args.slug)
+    const details = await inspectBlockType(await this.invocation(flags).blocks(), args.slug)
     this.writeData(renderTypeDetails(details))
     return details
   }

@@ -1,8 +1,7 @@
-import {openBlocksFor} from '../../../lib/block/context.js'
-import {blockCommandFlags} from '../../../lib/block/flags.js'
-import {renderTypes} from '../../../lib/block/render.js'
-import {listBlockTypes, TypeSummary} from '../../../lib/block/types.js'
+import {listBlockTypes, TypeSummary} from '../../../lib/block/types/register.js'
 import {BaseCommand} from '../../../lib/cli/base-command.js'
+import {blockCommandFlags} from '../../../lib/cli/block-flags.js'
+import {renderTypes} from '../../../lib/cli/block-render.js'
 
 export default class BlockTypeLs extends BaseCommand {
   static description = 'List the block types: the built-in ones and those registered.'
@@ -11,7 +10,7 @@ static flags = {...blockCommandFlags}
 
   async run(): Promise<{types: TypeSummary[]}> {
     const {flags} = await this.parse(BlockTypeLs)
-    const types = await listBlockTypes(openBlocksFor(flags))
+    const types = await listBlockTypes(await this.invocation(flags).blocks())
     this.writeData(renderTypes(types))
     return {types}
   }

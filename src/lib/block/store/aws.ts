@@ -1,10 +1,10 @@
 import {createHash, randomUUID} from 'node:crypto'
 
-import type {SecretMetadata, SecretsManagerApi} from '../../aws/secrets-manager.js'
+import type {SecretMetadata, SecretsManagerStoreApi} from '../../aws/secrets-manager.js'
 
 import {awsFailure, classifyAwsError, errorName} from '../../aws/errors.js'
 import {ExitCode, KeyflowError} from '../../errors.js'
-import {isPlainObject} from '../../settings/json-file.js'
+import {isPlainObject} from '../../util/json.js'
 import {BlockStore, DeleteOptions, DeleteOutcome, PutOptions, ReadResult, ScannedRecord, storeConflict, StoredRecord} from './store.js'
 
 /**
@@ -43,7 +43,7 @@ export const TYPE_TAG = 'keyflow:type'
 
 export interface AwsStoreOptions {
   attempts: number
-  connect: () => Promise<SecretsManagerApi>
+  connect: () => Promise<SecretsManagerStoreApi>
   kmsKeyId?: string
   /** Prepended to every secret name, e.g. `keyflow/` or `team-a/keyflow/`. */
   prefix: string
@@ -71,7 +71,7 @@ export class AwsStore implements BlockStore {
   readonly encryption = 'store'
   readonly kind = 'aws'
   readonly location: string
-  private api?: Promise<SecretsManagerApi>
+  private api?: Promise<SecretsManagerStoreApi>
   /** The ARN each key was last read at: writes go to that secret and no other. */
   private readonly arns = new Map<string, string>()
   private readonly options: AwsStoreOptions
@@ -215,7 +215,7 @@ export class AwsStore implements BlockStore {
     return `AWS Secrets Manager${this.options.region ? ` (${this.options.region})` : ''}, secret ${JSON.stringify(this.secretName(key))}`
   }
 
-  private async call<T>(operation: string, secretId: string, task: (sm: SecretsManagerApi) => Promise<T>, passThrough: string[] = []): Promise<T> {
+  private async call<T>(operation: string, secretId: string, task: (sm: SecretsManagerStoreApi) => Promise<T>, passThrough: string[] = []): Promise<T> {
     const sm = await this.connection()
     try {
       return await task(sm)
@@ -229,7 +229,7 @@ export class AwsStore implements BlockStore {
     return storeConflict(key, why, this.where(key), code)
   }
 
-  private async connection(): Promise<SecretsManagerApi> {
+  private async connection(): Promise<SecretsManagerStoreApi> {
     this.api ??= (async () => {
       const sm = await this.options.connect()
       const notConfigured = await sm.checkConfigured()

@@ -1,4 +1,4 @@
-import {blockReferences} from '../document.js'
+import {blockReferences} from '../documents/fields.js'
 import {parseBlockAddress} from '../names.js'
 import {BlockStore, ReadResult} from './store.js'
 

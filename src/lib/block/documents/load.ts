@@ -1,82 +1,26 @@
-import type {SnowflakeConnectorConfig, SnowflakeCredentialsConfig} from '../snowflake/config.js'
-
-import {ExitCode, KeyflowError} from '../errors.js'
-import {ResolveOptions} from '../secret/api.js'
-import {combinedFailure, Resolution, resolveReferences} from '../secret/chain.js'
-import {parseReference} from '../secret/reference.js'
-import {isPlainObject} from '../settings/json-file.js'
-import {resolveSettings} from '../settings/settings.js'
-import {BlockContext, openBlocks} from './context.js'
-import {BlockData, isBlockMarker, isRefMarker, visitPath} from './document.js'
-import {documentKey, openData, requireDocument} from './documents.js'
-import {BlockAddress, formatAddress, parseBlockAddress} from './names.js'
-import {prefetchDocuments} from './store/prefetch.js'
-import {BlockStore, StoreKind} from './store/store.js'
+import {ExitCode, KeyflowError} from '../../errors.js'
+import {Chain, combinedFailure, Resolution, resolveReferences} from '../../secret/chain.js'
+import {parseReference} from '../../secret/reference.js'
+import {isPlainObject} from '../../util/json.js'
+import {BlockContext} from '../context.js'
+import {BlockAddress, formatAddress, parseBlockAddress} from '../names.js'
+import {prefetchDocuments} from '../store/prefetch.js'
+import {StoreKind} from '../store/store.js'
+import {BlockData, isBlockMarker, isRefMarker, visitPath} from './fields.js'
+import {documentKey, openData, requireDocument} from './records.js'
 import {validateData, validationError} from './validate.js'
 
 /**
- * Blocks as a library, for TypeScript flows:
- *
- *   import {loadBlock} from 'keyflow'
- *   const sf = await loadBlock('snowflake-connector/prod')   // typed SnowflakeConnectorBlock
- *   sf.credentials.password                                     // resolved, decrypted
- *
- * Nested documents are loaded in place, secret references are resolved through the chain
- * (all at once, AWS in batches), literal secrets are decrypted. Settings come from the same
- * places as on the command line; `options` overrides them as flags would.
+ * Loading a block for use: nested documents are loaded in place, secret references are
+ * resolved through the invocation's chain (all at once, AWS in batches), literal secrets are
+ * decrypted. The library's loadBlock and blockEnv (src/lib/library.ts), `run --block` and
+ * `sql --block` all come here.
  */
 
-export interface AwsClientParameters {
-  api_version?: string
-  config?: Record<string, unknown>
-  endpoint_url?: string
-  use_ssl?: boolean
-  verify?: boolean | string
-  verify_cert_path?: string
-}
-
-export interface AwsCredentialsBlock {
-  assume_role_arn?: string
-  assume_role_kwargs?: Record<string, unknown>
-  aws_access_key_id?: string
-  aws_client_parameters?: AwsClientParameters
-  aws_secret_access_key?: string
-  aws_session_token?: string
-  profile_name?: string
-  region_name?: string
-}
-
-export interface AwsSecretBlock {
-  aws_credentials: AwsCredentialsBlock
-  secret_name: string
-}
-
-export interface SecretBlock {
-  value: string
-}
-
-/** The snowflake-credentials and snowflake-connector blocks are exactly what the connector takes. */
-export type SnowflakeCredentialsBlock = SnowflakeCredentialsConfig
-export type SnowflakeConnectorBlock = SnowflakeConnectorConfig
-
-export interface BuiltinBlocks {
-  'aws-credentials': AwsCredentialsBlock
-  'aws-secret': AwsSecretBlock
-  secret: SecretBlock
-  'snowflake-connector': SnowflakeConnectorBlock
-  'snowflake-credentials': SnowflakeCredentialsBlock
-}
-
-/** The data type of a `type/name` address: a built-in's interface, else a plain record. */
-export type BlockOf<Address extends string> = Address extends `${infer Type}/${string}`
-  ? Type extends keyof BuiltinBlocks
-    ? BuiltinBlocks[Type]
-    : Record<string, unknown>
-  : Record<string, unknown>
-
-export interface LoadBlockOptions extends ResolveOptions {
-  /** `local`, `aws`, or a store object; default: the `blocks.store` setting (KEYFLOW_BLOCK_STORE, keyflow.json), else local. */
-  store?: BlockStore | StoreKind
+/** What loading needs of the invocation (src/lib/invocation.ts): its block context and its chain. */
+export interface Invocation {
+  blocks(): Promise<BlockContext>
+  readonly chain: Chain
 }
 
 export interface ResolvedBlock {
@@ -137,13 +81,13 @@ async function materialize(context: BlockContext, address: BlockAddress, chain: 
 }
 
 /**
- * Loads documents with nested blocks and references resolved, all of them together: one
- * batch per level of nesting from the store, one resolution of every secret reference. Each
- * entry settles on its own, so one missing block does not hide the others.
+ * Loads documents with nested blocks and references resolved, all of them together: one store
+ * batch per level of nesting (a connector and its credentials: two round trips on the aws
+ * store), one resolution of every secret reference. Each entry settles on its own, so one
+ * missing block does not hide the others.
  */
-export async function resolveBlocks(addresses: string[], options: LoadBlockOptions = {}): Promise<Array<PromiseSettledResult<ResolvedBlock>>> {
-  const settings = resolveSettings({cwd: options.cwd, env: options.env, flags: options.settings})
-  const context = openBlocks({settings, store: options.store})
+export async function resolveBlocks(invocation: Invocation, addresses: string[]): Promise<Array<PromiseSettledResult<ResolvedBlock>>> {
+  const context = await invocation.blocks()
   const parsed = addresses.map((address) => {
     try {
       return parseBlockAddress(address)
@@ -174,7 +118,7 @@ export async function resolveBlocks(addresses: string[], options: LoadBlockOptio
   const failed = new Map<number, unknown>()
   if (holders.length > 0) {
     const references = holders.map(({holder, key}) => parseReference((holder[key] as {$ref: string}).$ref))
-    const resolutions = await resolveReferences(references, settings)
+    const resolutions = await resolveReferences(references, invocation.chain)
     for (const entry of new Set(holders.map((holder) => holder.entry))) {
       const mine = holders.flatMap((holder, index) => (holder.entry === entry ? [index] : []))
       const failure = combinedFailure(mine.map((index) => resolutions[index]))
@@ -208,15 +152,10 @@ export async function resolveBlocks(addresses: string[], options: LoadBlockOptio
 }
 
 /** Loads a document with nested blocks and references resolved; see loadBlock for the plain data. */
-export async function resolveBlock(address: string, options: LoadBlockOptions = {}): Promise<ResolvedBlock> {
-  const [result] = await resolveBlocks([address], options)
+export async function resolveBlock(invocation: Invocation, address: string): Promise<ResolvedBlock> {
+  const [result] = await resolveBlocks(invocation, [address])
   if (result.status === 'rejected') throw result.reason
   return result.value
-}
-
-/** A block's data, typed for the built-in types, with nested blocks and references resolved. */
-export async function loadBlock<Address extends string>(address: Address, options: LoadBlockOptions = {}): Promise<BlockOf<Address>> {
-  return (await resolveBlock(address, options)).data as BlockOf<Address>
 }
 
 export interface BlockEnvEntry {
@@ -228,10 +167,6 @@ export interface BlockEnvEntry {
   value: string
 }
 
-export interface BlockEnvOptions extends LoadBlockOptions {
-  /** Replaces the TYPE__NAME part of every variable name. */
-  prefix?: string
-}
 
 const envPart = (text: string) => text.toUpperCase().replaceAll(/\W/g, '_')
 
@@ -248,24 +183,23 @@ export function blockEnvPrefix(address: string): string {
  * they are, numbers and booleans as JSON text, arrays as JSON; null and absent fields are left
  * out. `secret` marks values to mask.
  */
-export async function blockEnv(address: string, options: BlockEnvOptions = {}): Promise<BlockEnvEntry[]> {
-  const [result] = await blockEnvs([address], options)
+export async function blockEnv(invocation: Invocation, address: string, prefixOption?: string): Promise<BlockEnvEntry[]> {
+  const [result] = await blockEnvs(invocation, [address], prefixOption)
   if (result.status === 'rejected') throw result.reason
   return result.value
 }
 
-/** blockEnv of several blocks, loaded together (one batch per level of nesting); each settles on its own. */
-export async function blockEnvs(addresses: string[], options: BlockEnvOptions = {}): Promise<Array<PromiseSettledResult<BlockEnvEntry[]>>> {
-  const {prefix} = options
-  if (prefix !== undefined && prefix !== '' && !/^[A-Z_a-z]\w*$/.test(prefix)) {
-    throw new KeyflowError(`${JSON.stringify(prefix)} is not a valid environment variable prefix.`, {code: 'USAGE', exit: ExitCode.USAGE, fix: 'Use letters, digits and underscores.'})
+/** blockEnv of several blocks, loaded together (one store batch per level of nesting); each settles on its own. */
+export async function blockEnvs(invocation: Invocation, addresses: string[], prefixOption?: string): Promise<Array<PromiseSettledResult<BlockEnvEntry[]>>> {
+  if (prefixOption !== undefined && prefixOption !== '' && !/^[A-Z_a-z]\w*$/.test(prefixOption)) {
+    throw new KeyflowError(`${JSON.stringify(prefixOption)} is not a valid environment variable prefix.`, {code: 'USAGE', exit: ExitCode.USAGE, fix: 'Use letters, digits and underscores.'})
   }
 
-  const blocks = await resolveBlocks(addresses, options)
+  const blocks = await resolveBlocks(invocation, addresses)
   return blocks.map((result, index) => {
     if (result.status === 'rejected') return result
     try {
-      return {status: 'fulfilled', value: envEntries(result.value, prefix ?? blockEnvPrefix(addresses[index]))}
+      return {status: 'fulfilled', value: envEntries(result.value, prefixOption ?? blockEnvPrefix(addresses[index]))}
     } catch (error) {
       return {reason: error, status: 'rejected'}
     }

@@ -1,9 +1,9 @@
-import {ExitCode, KeyflowError} from '../errors.js'
-import {warn} from '../output/warn.js'
-import {isPlainObject} from '../settings/json-file.js'
-import {BUILTIN_TYPES} from './builtins.js'
+import {ExitCode, KeyflowError} from '../../errors.js'
+import {warn} from '../../output/warn.js'
+import {isPlainObject} from '../../util/json.js'
+import {BlockStore} from '../store/store.js'
+import {BuiltinTypes} from './builtin.js'
 import {BlockType, checkDefinition, FieldsSchema, secretPaths} from './definition.js'
-import {BlockStore} from './store/store.js'
 
 /**
  * The block type registry: the built-in types, always there, plus the types registered from
@@ -59,11 +59,13 @@ function fromRecord(value: Record<string, unknown>, where: string): BlockType {
 }
 
 export class Registry {
+  readonly builtins: BuiltinTypes
   private loaded?: Map<string, BlockType>
   private readonly store: BlockStore
 
-  constructor(store: BlockStore) {
+  constructor(store: BlockStore, builtins: BuiltinTypes) {
     this.store = store
+    this.builtins = builtins
   }
 
   /** Every type, built-ins first; an unreadable registered type is skipped with a warning. */
@@ -73,7 +75,7 @@ export class Registry {
 
   async get(slug: string): Promise<BlockType> {
     // A built-in needs no store round trip: what a connector and its credentials cost to load.
-    const builtin = BUILTIN_TYPES.get(slug)
+    const builtin = this.builtins.types.get(slug)
     if (builtin) return builtin
     const types = await this.load()
     const type = types.get(slug)
@@ -91,7 +93,7 @@ export class Registry {
 
   /** A loaded type, for code that has already awaited `all()` or `get()`. */
   lookup(slug: string): BlockType | undefined {
-    return this.loaded?.get(slug) ?? BUILTIN_TYPES.get(slug)
+    return this.loaded?.get(slug) ?? this.builtins.types.get(slug)
   }
 
   /**
@@ -149,7 +151,7 @@ export class Registry {
 
   private async load(): Promise<Map<string, BlockType>> {
     if (this.loaded) return this.loaded
-    const types = new Map(BUILTIN_TYPES)
+    const types = new Map(this.builtins.types)
     for (const {error, key, record} of await this.store.getMany(await this.store.list('types/'))) {
       try {
         if (error) throw error

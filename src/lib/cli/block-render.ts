@@ -1,7 +1,7 @@
-import {CopyResult} from './copy.js'
-import {RekeyResult} from './rekey.js'
-import {DeleteResult, InspectedBlock, ListedBlock, WriteResult} from './service.js'
-import {RegisterResult, TypeDetails, TypeSummary} from './types.js'
+import {CopyResult} from '../block/copy.js'
+import {DeleteResult, InspectedBlock, ListedBlock, WriteResult} from '../block/documents/operations.js'
+import {RekeyResult} from '../block/keys/rekey.js'
+import {RegisterResult, TypeDetails, TypeSummary} from '../block/types/register.js'
 
 /** Plain-text renderings of block command results, for stdout. */
 

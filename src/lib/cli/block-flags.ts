@@ -1,0 +1,21 @@
+import {Flags} from '@oclif/core'
+
+import {resolverFlags, storeFlags} from './resolver-flags.js'
+
+/** Flags that give field values, shared by `block create` and `block update`. */
+export const fieldFlags = {
+  field: Flags.string({
+    description: 'FIELD=VALUE, repeatable; dotted paths reach nested fields (credentials.account=...). Secret fields take only a reference here (aws-sm://..., env://...).',
+    multiple: true,
+  }),
+  'from-file': Flags.string({description: 'A JSON object of fields, or - for stdin. {"$ref": "REFERENCE"} puts a reference in a secret field.'}),
+  'stdin-field': Flags.string({description: 'Read the value of this field from stdin (one trailing newline removed): the way to pass one secret.'}),
+}
+
+const AWS_CONNECTION_FLAGS = new Set(['aws-connect-timeout', 'aws-max-attempts', 'aws-request-timeout', 'aws-retry-mode', 'profile', 'region'])
+
+/** The store flags and the AWS connection flags (not the chain's --prefix or --sources), for commands that only work on blocks. */
+export const blockCommandFlags = {
+  ...storeFlags,
+  ...(Object.fromEntries(Object.entries(resolverFlags).filter(([name]) => AWS_CONNECTION_FLAGS.has(name))) as typeof resolverFlags),
+}
