@@ -34,9 +34,11 @@ export function requireMoto(context: Mocha.Context): void {
 
 export const MOTO_REGION = 'us-east-1'
 
-export async function startMoto(): Promise<Moto> {
+/** `env`: for the server itself, e.g. INITIAL_NO_AUTH_ACTION_COUNT to enforce IAM after that many calls. */
+export async function startMoto(options: {env?: Record<string, string>} = {}): Promise<Moto> {
   const port = await freePort()
   const child: ChildProcess = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+    env: {...process.env, ...options.env},
     stdio: ['ignore', 'ignore', 'pipe'],
   })
   let stderr = ''

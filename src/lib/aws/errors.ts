@@ -70,7 +70,9 @@ function awsMessage(error: unknown): string {
   const message = (fromAws || aboutConnection) && error instanceof Error ? error.message : ''
   const status = (error as {$metadata?: {httpStatusCode?: number}})?.$metadata?.httpStatusCode
   const text = message.length > 300 ? message.slice(0, 300) + '...' : message
-  return [errorName(error), status ? `HTTP ${status}` : '', text].filter(Boolean).join(': ')
+  // An XML 403 the JSON protocol could not parse is still a refusal, and says so.
+  const name = status === 403 && errorName(error) === 'SyntaxError' ? 'AccessDenied' : errorName(error)
+  return [name, status ? `HTTP ${status}` : '', text].filter(Boolean).join(': ')
 }
 
 export interface AwsCallContext {
