@@ -137,8 +137,7 @@ export async function copyBlocks(from: BlockContext, to: BlockContext, options: 
   if (!dryRun && changedTypes.length > 0) await to.registry.register(changedTypes.map((type) => definitionOf(type)), `${from.store.kind} store`)
 
   const existing = new Map((await to.store.getMany(documents.map((document) => documentKey(parseBlockAddress(document.address))))).map((result) => [result.key, result]))
-  const documentResults: CopyResult['documents'] = []
-  for (const document of documents) {
+  const plans = documents.map((document) => {
     const address = parseBlockAddress(document.address)
     const key = documentKey(address)
     const data = openData(from, document)
@@ -147,13 +146,57 @@ export async function copyBlocks(from: BlockContext, to: BlockContext, options: 
     const target = current?.record ? toDocument(address, current.record, to.store.where(key)) : undefined
     const same = target && target.record.schema.checksum === document.record.schema.checksum && pythonJson(openData(to, target)) === pythonJson(data)
     const status: CopyStatus = same ? 'unchanged' : target ? 'updated' : 'created'
-    documentResults.push({address: document.address, status})
-    if (dryRun || same) continue
-    // eslint-disable-next-line no-await-in-loop
-    await writeCopy(to, document, {data, target})
+    return {data, document, status, target}
+  })
+
+  if (!dryRun) {
+    // A level's documents reference only earlier levels: each level is written in parallel.
+    for (const level of dependencyLevels(plans.filter((plan) => plan.status !== 'unchanged').map((plan) => plan.document))) {
+      const inLevel = plans.filter((plan) => level.has(plan.document.address))
+      // eslint-disable-next-line no-await-in-loop
+      await inParallel(inLevel, WRITE_CONCURRENCY, (plan) => writeCopy(to, plan.document, plan))
+    }
   }
 
-  return {documents: documentResults, dryRun, from: from.store.kind, to: to.store.kind, types: typeResults}
+  return {documents: plans.map(({document, status}) => ({address: document.address, status})), dryRun, from: from.store.kind, to: to.store.kind, types: typeResults}
+}
+
+/** Writes in flight at once: AWS allows 50 PutSecretValue a second, and each write is one call. */
+const WRITE_CONCURRENCY = 10
+
+/** The documents by depth: those referencing none of the others first, then those referencing only the first, and so on. */
+function dependencyLevels(documents: StoredDocument[]): Array<Set<string>> {
+  const byAddress = new Map(documents.map((document) => [document.address, document]))
+  const depth = new Map<string, number>()
+  const depthOf = (document: StoredDocument, seen: Set<string>): number => {
+    const known = depth.get(document.address)
+    if (known !== undefined) return known
+    const references = blockReferences(document.record.data).flatMap((reference) => {
+      const referenced = byAddress.get(reference)
+      return referenced && !seen.has(reference) ? [referenced] : []
+    })
+    const value = references.length === 0 ? 0 : 1 + Math.max(...references.map((referenced) => depthOf(referenced, new Set([document.address, ...seen]))))
+    depth.set(document.address, value)
+    return value
+  }
+
+  for (const document of documents) depthOf(document, new Set([document.address]))
+  const levels: Array<Set<string>> = []
+  for (const [address, value] of depth) (levels[value] ??= new Set()).add(address)
+  return levels.filter(Boolean)
+}
+
+async function inParallel<T>(items: T[], limit: number, task: (item: T) => Promise<void>): Promise<void> {
+  let next = 0
+  const worker = async () => {
+    while (next < items.length) {
+      const item = items[next++]
+      // eslint-disable-next-line no-await-in-loop
+      await task(item)
+    }
+  }
+
+  await Promise.all(Array.from({length: Math.min(limit, items.length)}, worker))
 }
 
 /** One document into the destination: checked against the destination's types, sealed for it, references pinned. */

@@ -1,0 +1,126 @@
+#!/usr/bin/env node
+/* eslint-disable no-await-in-loop -- a bench measures one thing after another */
+/**
+ * The aws block store behind a proxy adding 50 ms to every Secrets Manager call (docs/blocks.md
+ * "The aws store"). Standalone: needs a built tree (npm run build) and python3 with moto.
+ * For each case: API calls per run against the fewest the API allows, and wall time (median of
+ * 3, through the built CLI) against the latency floor (the sequential round trips the API
+ * needs x 50 ms) and against keyflow's own start-up in the same run (`block ls` of an empty
+ * local store).
+ *
+ *   ls     `block ls --store aws` of 500 documents: ListSecrets pages of 100, sequential -> 5 calls
+ *   run    `run --store aws --block snowflake-connector/prod -- true`, credentials referenced:
+ *          the connector, then what it references -> 2 sequential calls
+ *   copy   `block copy local aws` of 100 new documents: one batch of reads (5 BatchGetSecretValue
+ *          in parallel) and 100 CreateSecret (no batch write exists; parallel) -> 2 round trips
+ */
+import {spawn} from 'node:child_process'
+import {appendFileSync, mkdtempSync, rmSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {dirname, join, resolve} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {startCountingProxy} from '../test/support/counting-proxy.mjs'
+
+const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
+const BIN = join(ROOT, 'bin', 'run.js')
+const DELAY_MS = 50
+const dir = mkdtempSync(join(tmpdir(), 'keyflow-bench-store-'))
+const base = {AWS_ACCESS_KEY_ID: 'bench', AWS_EC2_METADATA_DISABLED: 'true', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_SECRET_ACCESS_KEY: 'bench', HOME: dir, KEYFLOW_PROJECT_FILE: '', LANG: 'C.UTF-8', NO_COLOR: '1', PATH: process.env.PATH}
+
+const median = (samples) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)]
+
+/** Runs the built CLI without blocking this process, whose event loop runs the proxy. */
+async function cli(args, env) {
+  const start = process.hrtime.bigint()
+  const child = spawn(process.execPath, ['--', BIN, ...args], {env, stdio: ['ignore', 'ignore', 'pipe']})
+  let stderr = ''
+  child.stderr.on('data', (chunk) => {
+    stderr += chunk
+  })
+  const code = await new Promise((resolvePromise) => {
+    child.on('close', resolvePromise)
+  })
+  if (code !== 0) throw new Error(`keyflow ${args.join(' ')} exited ${code}: ${stderr}`)
+  return Number(process.hrtime.bigint() - start) / 1e6
+}
+
+async function freePort() {
+  return new Promise((resolvePromise) => {
+    const server = createServer()
+    server.listen(0, '127.0.0.1', () => {
+      const {port} = server.address()
+      server.close(() => resolvePromise(port))
+    })
+  })
+}
+
+function report(metric, figures) {
+  console.log(`${metric.padEnd(44)} ${Object.entries(figures).map(([key, value]) => `${key}=${value}`).join('  ')}`)
+  if (process.env.BENCH_SUMMARY) appendFileSync(process.env.BENCH_SUMMARY, JSON.stringify({bench: 'block-store-aws', metric, ...figures}) + '\n')
+}
+
+/** Runs `args` 3 times through the proxy (`env`: an object, or a function of the run's number); calls per run and the median wall time. */
+async function measure(proxy, args, env) {
+  const times = []
+  proxy.reset()
+  for (let run = 0; run < 3; run++) times.push(await cli(args, typeof env === 'function' ? env(run) : env))
+
+  return {calls: proxy.total() / 3, ms: median(times)}
+}
+
+const port = await freePort()
+const moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {stdio: 'ignore'})
+const motoUrl = `http://127.0.0.1:${port}`
+try {
+  for (let ready = false; !ready; ) {
+    try {
+      ready = (await fetch(`${motoUrl}/moto-api/data.json`)).ok
+    } catch {
+      await new Promise((resolvePromise) => {
+        setTimeout(resolvePromise, 100)
+      })
+    }
+  }
+
+  const proxy = await startCountingProxy(motoUrl, {delayMs: DELAY_MS})
+  const direct = {...base, AWS_ENDPOINT_URL: motoUrl, KEYFLOW_BLOCK_STORE: 'aws', KEYFLOW_HOME: join(dir, 'seed')}
+  const viaProxy = {...base, AWS_ENDPOINT_URL: proxy.url, KEYFLOW_HOME: join(dir, 'reader')}
+
+  // Seeding goes straight to moto, in process, 20 at a time: not what is measured. The SDK
+  // reads its credentials and endpoint from this process's environment.
+  Object.assign(process.env, direct)
+  const {createInvocation} = await import(join(ROOT, 'dist', 'lib', 'invocation.js'))
+  const {createBlock} = await import(join(ROOT, 'dist', 'lib', 'block', 'documents', 'operations.js'))
+  const seed = await createInvocation({env: direct}).blocks()
+  const names = Array.from({length: 500}, (_, index) => `s${String(index).padStart(3, '0')}`)
+  for (let index = 0; index < names.length; index += 20) {
+    await Promise.all(names.slice(index, index + 20).map((name) => createBlock(seed, 'secret', name, {field: ['value=env://BENCH_VALUE'], input: false})))
+  }
+
+  await createBlock(seed, 'snowflake-credentials', 'prod', {field: ['account=a', 'user=u', 'password=env://BENCH_PW'], input: false})
+  await createBlock(seed, 'snowflake-connector', 'prod', {field: ['credentials=prod', 'database=D', 'schema=S', 'warehouse=W'], input: false})
+
+  const startupRuns = []
+  for (let run = 0; run < 3; run++) startupRuns.push(await cli(['block', 'ls', '--store', 'local', '--json'], {...viaProxy, KEYFLOW_HOME: join(dir, 'empty')}))
+  const startupMs = median(startupRuns)
+  report('start-up: block ls, empty local store', {ms: startupMs.toFixed(0)})
+
+  const ls = await measure(proxy, ['block', 'ls', '--store', 'aws', '--json'], viaProxy)
+  report('ls: 502 documents', {calls: ls.calls, floorMs: 6 * DELAY_MS, minCalls: 6, ms: ls.ms.toFixed(0), overStartupMs: (ls.ms - startupMs).toFixed(0)})
+
+  const run = await measure(proxy, ['run', '--store', 'aws', '--block', 'snowflake-connector/prod', '--', 'true'], {...viaProxy, BENCH_PW: 'bench-password'})
+  report('run --block connector + credentials', {calls: run.calls, floorMs: 2 * DELAY_MS, minCalls: 2, ms: run.ms.toFixed(0), overStartupMs: (run.ms - startupMs).toFixed(0)})
+
+  // 100 local documents, copied each run to a fresh prefix: every one is a CreateSecret.
+  const local = {...base, AWS_ENDPOINT_URL: motoUrl, KEYFLOW_HOME: join(dir, 'local')}
+  const localBlocks = await createInvocation({env: local, store: 'local'}).blocks()
+  for (let index = 0; index < 100; index++) await createBlock(localBlocks, 'secret', `c${index}`, {field: ['value=env://BENCH_VALUE'], input: false})
+  const copy = await measure(proxy, ['block', 'copy', 'local', 'aws', '--json'], (run) => ({...viaProxy, KEYFLOW_BLOCKS_PREFIX: `copy${run}/`, KEYFLOW_HOME: join(dir, 'local')}))
+  report('copy local -> aws: 100 new documents', {calls: copy.calls, floorMs: 2 * DELAY_MS, minCalls: 105, ms: copy.ms.toFixed(0), overStartupMs: (copy.ms - startupMs).toFixed(0)})
+  await proxy.stop()
+} finally {
+  moto.kill('SIGTERM')
+  rmSync(dir, {force: true, recursive: true})
+}
