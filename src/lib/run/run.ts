@@ -2,10 +2,11 @@ import {ExitCode, KeyflowError} from '../errors.js'
 import {warn} from '../output/warn.js'
 import {parseAliasedReference} from '../secret/reference.js'
 import {resolveSettings, settingsFlags} from '../settings/settings.js'
-import {childEnvironment} from './environment.js'
+import {MASK_ENCODINGS, MaskEncoding, maskForms, parseMaskEncodings} from './encodings.js'
+import {checkSourceKeys, childEnvironment, WithholdGroup} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
 import {checkKeys, Injection, referenceProvider, resolvePlan} from './plan.js'
-import {declared, EnvStyle, MaskMode, parseRunSection, parseSource, SecretDeclaration, SourceDeclaration} from './project.js'
+import {declared, EnvStyle, MaskMode, parseDuration, parseRunSection, parseSource, SecretDeclaration, SourceDeclaration} from './project.js'
 import {supervise} from './supervise.js'
 
 /**
@@ -16,13 +17,17 @@ import {supervise} from './supervise.js'
 
 export interface RunFlags {
   [setting: string]: unknown
+  'allow-source-key'?: string[]
   /** TYPE/NAME of blocks to inject. */
   block?: string[]
   'env-style'?: EnvStyle
+  'kill-after'?: string
   mask?: MaskMode
+  'mask-encodings'?: string
   pristine?: boolean
   secret?: string[]
   source?: string[]
+  withhold?: WithholdGroup[]
 }
 
 /** Every injected value, and the string leaves of JSON values (a flow may print one field of a JSON secret). */
@@ -52,7 +57,7 @@ function maskValues(injections: Injection[]): {short: string[]; values: string[]
   return {short: [...short], values}
 }
 
-function masking(injections: Injection[], mode: MaskMode) {
+function masking(injections: Injection[], mode: MaskMode, encodings: readonly MaskEncoding[]) {
   const stdout = mode === 'always' || (mode === 'auto' && process.stdout.isTTY !== true)
   const stderr = mode === 'always' || (mode === 'auto' && process.stderr.isTTY !== true)
   if (mode === 'never' || (!stdout && !stderr)) return
@@ -61,7 +66,7 @@ function masking(injections: Injection[], mode: MaskMode) {
     warn(`${short.length === 1 ? 'The value of' : 'Values of'} ${short.join(', ')} ${short.length === 1 ? 'is' : 'are'} shorter than ${MIN_MASK_BYTES} bytes and will not be masked in the output.`)
   }
 
-  const set = new MaskSet(values)
+  const set = new MaskSet(values.flatMap((value) => maskForms(value, encodings)))
   return set.size === 0 ? undefined : {set, stderr, stdout}
 }
 
@@ -73,6 +78,9 @@ export async function runWithSecrets(command: string[], flags: RunFlags): Promis
 
   const settings = resolveSettings({flags: settingsFlags(flags)})
   const project = parseRunSection(settings.projectConfig.run, settings.projectFile)
+  // Checked before anything is resolved: a typo must not cost an AWS round trip.
+  if (flags['kill-after'] !== undefined) parseDuration(flags['kill-after'], '--kill-after')
+  const encodings = flags['mask-encodings'] === undefined ? (project.maskEncodings ?? MASK_ENCODINGS) : parseMaskEncodings(flags['mask-encodings'], '--mask-encodings')
   const flagSecrets: SecretDeclaration[] = (flags.secret ?? []).map((text) =>
     declared(`--secret ${text}`, () => ({...parseAliasedReference(text), optional: false, origin: `--secret ${text}`})),
   )
@@ -95,11 +103,22 @@ export async function runWithSecrets(command: string[], flags: RunFlags): Promis
   const plan = await resolvePlan(providers, settings)
   for (const note of plan.notes) warn(note)
   const style = flags['env-style'] ?? project.envStyle ?? 'prefect'
-  const {env, warnings} = childEnvironment(settings.env, plan.injections, style, flags.pristine ?? project.pristine ?? false)
+  checkSourceKeys(plan.injections, style, [...(flags['allow-source-key'] ?? []), ...project.allowSourceKeys])
+  const {env, warnings} = childEnvironment(settings.env, plan.injections, {
+    pristine: flags.pristine ?? project.pristine ?? false,
+    style,
+    withhold: [...new Set([...(flags.withhold ?? []), ...project.withhold])],
+  })
   for (const warning of warnings) warn(warning)
 
   const [program, ...args] = command
-  const exit = await supervise({args, command: program, env, masking: masking(plan.injections, flags.mask ?? project.mask ?? 'auto')})
+  const exit = await supervise({
+    args,
+    command: program,
+    env,
+    killAfterMs: flags['kill-after'] === undefined ? project.killAfterMs : parseDuration(flags['kill-after'], '--kill-after'),
+    masking: masking(plan.injections, flags.mask ?? project.mask ?? 'auto', encodings),
+  })
   // Like shells, silent about SIGPIPE: it is how a pipeline tells a writer its reader is done.
   if (exit.signal && exit.signal.name !== 'SIGPIPE') {
     process.stderr.write(`keyflow: ${program} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)
