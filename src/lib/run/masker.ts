@@ -13,7 +13,7 @@
  * is judged by its last 3 bytes, and a table says how far the window may move before those
  * bytes could line up with the first m bytes of some secret; ordinary output moves by nearly
  * m bytes at a time. Only where the table says 0 does the automaton run, from that byte until
- * it is back at its root (no secret can be under way), and then the filter takes over again.
+ * what may still be under way is too short to be a secret, and then the filter takes over again.
  *
  * Memory is bounded: only the bytes that may still begin a secret (the automaton's current
  * depth, less than the longest secret) are held back; everything else is released at once,
@@ -159,7 +159,7 @@ export class MaskSet {
    */
   scan(buffer: Uint8Array, state: number, found: (start: number, end: number) => void): number {
     if (this.size === 0) return ROOT
-    const {edgeByte, edgeStart, edgeTarget, fail, longest, rowOf, rows, shift, window} = this
+    const {depth, edgeByte, edgeStart, edgeTarget, fail, longest, rowOf, rows, shift, window} = this
     const {length} = buffer
     const lastWindow = length - window
     let at = 0
@@ -174,8 +174,11 @@ export class MaskSet {
         if (at >= length) break
       }
 
-      // From here until the automaton is back at its root, byte by byte.
-      do {
+      // From here, byte by byte, until no secret of MIN_MASK_BYTES or more can be under way
+      // before the last few bytes: the filter then resumes where the oldest one could start.
+      // (Rescanning those few bytes cannot find a secret twice: they are too short for one.)
+      const entry = at
+      for (;;) {
         const byte = buffer[at++]
         for (;;) {
           const row = rowOf[state]
@@ -202,7 +205,14 @@ export class MaskSet {
 
         const matched = longest[state]
         if (matched > 0) found(at - matched, at)
-      } while (state !== ROOT && at < length)
+        if (at >= length) return state
+        const live = depth[state]
+        if (live < MIN_MASK_BYTES && at - live > entry && at <= lastWindow) {
+          at -= live
+          state = ROOT
+          break
+        }
+      }
     }
 
     return state
