@@ -1,3 +1,5 @@
+import type {TerminalOptions} from './terminal.js'
+
 import {ExitCode, KeyflowError} from '../errors.js'
 import {warn} from '../output/warn.js'
 import {parseAliasedReference} from '../secret/reference.js'
@@ -7,7 +9,7 @@ import {checkSourceKeys, childEnvironment, WithholdGroup} from './environment.js
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
 import {checkKeys, Injection, referenceProvider, resolvePlan} from './plan.js'
 import {declared, EnvStyle, MaskMode, parseDuration, parseRunSection, parseSource, SecretDeclaration, SourceDeclaration} from './project.js'
-import {supervise} from './supervise.js'
+import {ChildExit, supervise} from './supervise.js'
 
 /**
  * `keyflow run [FLAGS] -- COMMAND [ARGS...]` (docs/run.md): gather what the flow needs from
@@ -70,6 +72,20 @@ function masking(injections: Injection[], mode: MaskMode, encodings: readonly Ma
   return set.size === 0 ? undefined : {set, stderr, stdout}
 }
 
+/**
+ * Masking where keyflow's stdin, stdout and stderr are all a terminal: the child gets a
+ * pseudo-terminal, so it keeps colours, line editing and raw mode. Undefined where that does
+ * not apply, or where the pty library cannot load (then, with a notice, the child writes to
+ * pipes as before).
+ */
+async function inTerminal(options: TerminalOptions): Promise<ChildExit | undefined> {
+  if (!process.stdin.isTTY || !process.stdout.isTTY || !process.stderr.isTTY) return undefined
+  const {loadPty, superviseInTerminal} = await import('./terminal.js')
+  const pty = await loadPty()
+  if (pty) return superviseInTerminal(pty, options)
+  warn('The pseudo-terminal library (@lydell/node-pty) cannot be loaded here: the command writes to masking pipes and sees no terminal.')
+}
+
 /** Runs the command; resolves to the exit code keyflow must exit with. */
 export async function runWithSecrets(command: string[], flags: RunFlags): Promise<number> {
   if (command.length === 0 || command[0] === '') {
@@ -112,13 +128,14 @@ export async function runWithSecrets(command: string[], flags: RunFlags): Promis
   for (const warning of warnings) warn(warning)
 
   const [program, ...args] = command
-  const exit = await supervise({
+  const mask = masking(plan.injections, flags.mask ?? project.mask ?? 'auto', encodings)
+  const exit = (mask && (await inTerminal({args, command: program, env, set: mask.set}))) || (await supervise({
     args,
     command: program,
     env,
     killAfterMs: flags['kill-after'] === undefined ? project.killAfterMs : parseDuration(flags['kill-after'], '--kill-after'),
-    masking: masking(plan.injections, flags.mask ?? project.mask ?? 'auto', encodings),
-  })
+    masking: mask,
+  }))
   // Like shells, silent about SIGPIPE: it is how a pipeline tells a writer its reader is done.
   if (exit.signal && exit.signal.name !== 'SIGPIPE') {
     process.stderr.write(`keyflow: ${program} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)

@@ -59,7 +59,7 @@ export function terminalDeliversKeyboardSignals(): boolean {
   }
 }
 
-function spawnError(command: string, error: unknown): KeyflowError {
+export function spawnError(command: string, error: unknown): KeyflowError {
   const code = errnoCode(error)
   let exists = false
   try {
