@@ -39,6 +39,50 @@ const blockHash = (bytes: Uint8Array, end: number) =>
 
 const EMPTY = Buffer.alloc(0)
 
+/**
+ * The trie of the sorted secrets, as flat arrays: a new state for every byte past the prefix
+ * shared with the previous secret, so each state's children come in byte order.
+ */
+function buildTrie(patterns: Buffer[], maxLength: number) {
+  const capacity = 1 + patterns.reduce((sum, bytes) => sum + bytes.length, 0)
+  const parent = new Int32Array(capacity)
+  const label = new Uint8Array(capacity)
+  const depth = new Int32Array(capacity)
+  const ends = new Uint8Array(capacity)
+  const path = new Int32Array(maxLength + 1)
+  let states = 1
+  let previous: Buffer = EMPTY
+  for (const bytes of patterns) {
+    let shared = 0
+    while (shared < previous.length && shared < bytes.length && previous[shared] === bytes[shared]) shared++
+    for (let index = shared; index < bytes.length; index++) {
+      parent[states] = path[index]
+      label[states] = bytes[index]
+      depth[states] = index + 1
+      path[index + 1] = states++
+    }
+
+    ends[path[bytes.length]] = 1
+    previous = bytes
+  }
+
+  return {depth, ends, label, parent, states}
+}
+
+/** How far a window ending in each block may move before it could line up with a secret's first `window` bytes. */
+function shiftTable(patterns: Buffer[], window: number): Uint8Array {
+  // Nothing to mask: no table at all.
+  const shift = new Uint8Array(patterns.length === 0 ? 0 : 1 << HASH_BITS).fill(Math.max(1, window - BLOCK + 1))
+  for (const bytes of patterns) {
+    for (let end = BLOCK - 1; end < window; end++) {
+      const index = blockHash(bytes, end)
+      shift[index] = Math.min(shift[index], window - 1 - end)
+    }
+  }
+
+  return shift
+}
+
 /** The secrets to mask, indexed once for any number of streams. */
 export class MaskSet {
   readonly maxLength: number
@@ -72,39 +116,9 @@ export class MaskSet {
     this.maxLength = Math.max(0, ...lengths)
     this.minLength = patterns.length === 0 ? 0 : Math.min(...lengths)
     this.window = Math.min(this.minLength, MAX_WINDOW)
-    // Nothing to mask: no tables at all.
-    this.shift = new Uint8Array(patterns.length === 0 ? 0 : 1 << HASH_BITS).fill(Math.max(1, this.window - BLOCK + 1))
-    for (const bytes of patterns) {
-      for (let end = BLOCK - 1; end < this.window; end++) {
-        const index = blockHash(bytes, end)
-        this.shift[index] = Math.min(this.shift[index], this.window - 1 - end)
-      }
-    }
+    this.shift = shiftTable(patterns, this.window)
 
-    // The trie, built from the sorted secrets: a new state for every byte past the prefix
-    // shared with the previous secret, so each state's children come in byte order.
-    const capacity = 1 + lengths.reduce((sum, length) => sum + length, 0)
-    const parent = new Int32Array(capacity)
-    const label = new Uint8Array(capacity)
-    const depth = new Int32Array(capacity)
-    const ends = new Uint8Array(capacity)
-    const path = new Int32Array(this.maxLength + 1)
-    let states = 1
-    let previous: Buffer = EMPTY
-    for (const bytes of patterns) {
-      let shared = 0
-      while (shared < previous.length && shared < bytes.length && previous[shared] === bytes[shared]) shared++
-      for (let index = shared; index < bytes.length; index++) {
-        parent[states] = path[index]
-        label[states] = bytes[index]
-        depth[states] = index + 1
-        path[index + 1] = states++
-      }
-
-      ends[path[bytes.length]] = 1
-      previous = bytes
-    }
-
+    const {depth, ends, label, parent, states} = buildTrie(patterns, this.maxLength)
     this.depth = depth.slice(0, states)
     this.edgeStart = new Int32Array(states + 1)
     for (let state = 1; state < states; state++) this.edgeStart[parent[state] + 1]++
