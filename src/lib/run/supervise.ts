@@ -102,7 +102,9 @@ function realPipes(count: number): Array<[number, number]> | undefined {
   const dir = mkdtempSync(join(tmpdir(), 'keyflow-run-'))
   try {
     const paths = Array.from({length: count}, (_, index) => join(dir, String(index)))
-    if (spawnSync('mkfifo', ['-m', '600', ...paths], {stdio: 'ignore'}).status !== 0) return undefined
+    // Only PATH: under NODE_DEBUG, Node traces a spawn's options, environment included.
+    const made = withoutSpawnTrace(() => spawnSync('mkfifo', ['-m', '600', ...paths], {env: {PATH: process.env.PATH}, stdio: 'ignore'}))
+    if (made.status !== 0) return undefined
     // Opening the read end first, without waiting for a writer, lets the write end open at once.
     return paths.map((path) => {
       // eslint-disable-next-line no-bitwise -- open(2) flags
