@@ -1,3 +1,4 @@
+import {arnRegion} from '../aws/arn.js'
 import {awsFailure, classifyAwsError} from '../aws/errors.js'
 import {ExitCode, KeyflowError} from '../errors.js'
 import {resolveSettings} from '../settings/settings.js'
@@ -20,11 +21,13 @@ export async function readAwsSecret(
   const settings = resolveSettings()
   const accessKeyId = present(credentials.aws_access_key_id)
   const secretAccessKey = present(credentials.aws_secret_access_key)
-  const region = present(credentials.region_name) ?? settings.awsRegion
-  const {connectSecretsManager} = await import('../aws/secrets-manager.js')
+  // An ARN names its region, as in the chain; a name is asked in the block's region.
+  const region = arnRegion(block.secret_name) ?? present(credentials.region_name) ?? settings.awsRegion
+  const {awsDeadline, connectSecretsManager} = await import('../aws/secrets-manager.js')
   const sm = await connectSecretsManager({
     connectTimeoutMs: settings.awsConnectTimeoutMs,
     credentials: accessKeyId && secretAccessKey ? {accessKeyId, secretAccessKey, sessionToken: present(credentials.aws_session_token)} : undefined,
+    deadline: awsDeadline(settings.awsTotalTimeoutMs),
     endpoint: present(credentials.aws_client_parameters?.endpoint_url),
     maxAttempts: settings.awsMaxAttempts,
     profile: present(credentials.profile_name) ?? settings.awsProfile,
@@ -44,6 +47,6 @@ export async function readAwsSecret(
       })
     }
 
-    throw awsFailure(error, block.secret_name, {attempts: settings.awsMaxAttempts, region})
+    throw awsFailure(error, block.secret_name, {attempts: settings.awsMaxAttempts, operation: 'GetSecretValue', region})
   }
 }

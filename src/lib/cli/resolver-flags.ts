@@ -20,7 +20,7 @@ export const resolverFlags = {
     min: 1,
   }),
   'aws-request-timeout': Flags.integer({
-    description: 'Milliseconds to wait for an AWS answer (default 10000).',
+    description: 'Milliseconds for each AWS attempt, the whole answer included (default 10000).',
     helpGroup: 'AWS',
     min: 1,
   }),
@@ -28,6 +28,11 @@ export const resolverFlags = {
     description: 'The AWS SDK retry strategy.',
     helpGroup: 'AWS',
     options: ['standard', 'adaptive'],
+  }),
+  'aws-total-timeout': Flags.integer({
+    description: 'Milliseconds for all AWS work of one resolution, retries and backoff included (default 60000).',
+    helpGroup: 'AWS',
+    min: 1,
   }),
   'env-file': Flags.string({
     description: 'A dotenv file to read, instead of ./.env and $KEYFLOW_HOME/secrets.env. Repeatable; the first file that has the name wins.',

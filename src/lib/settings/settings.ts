@@ -29,6 +29,7 @@ export interface Settings {
   awsRegion?: string
   awsRequestTimeoutMs: number
   awsRetryMode: 'adaptive' | 'standard'
+  awsTotalTimeoutMs: number
   /** Env files named by the user; undefined means the defaults (./.env, then $KEYFLOW_HOME/secrets.env). */
   envFiles?: string[]
   sources: SourceKind[]
@@ -157,6 +158,12 @@ export const SETTINGS: {[K in SettingKey]-?: SettingSpec<Settings[K]>} = {
     default: 'standard',
     env: ['KEYFLOW_AWS_RETRY_MODE'],
     parse: oneOf(['standard', 'adaptive'] as const),
+  },
+  awsTotalTimeoutMs: {
+    configPath: ['aws', 'totalTimeoutMs'],
+    default: 60_000,
+    env: ['KEYFLOW_AWS_TOTAL_TIMEOUT_MS'],
+    parse: integer(1, 3_600_000),
   },
   envFiles: {configPath: ['envFiles'], env: ['KEYFLOW_ENV_FILES'], parse: list(text, /:/), paths: true},
   sources: {configPath: ['sources'], default: [...SOURCE_KINDS], env: ['KEYFLOW_SOURCES'], parse: sourceList},
@@ -325,6 +332,7 @@ export function flagName(key: SettingKey): string {
     awsRegion: 'region',
     awsRequestTimeoutMs: 'aws-request-timeout',
     awsRetryMode: 'aws-retry-mode',
+    awsTotalTimeoutMs: 'aws-total-timeout',
     envFiles: 'env-file',
     sources: 'sources',
   }
