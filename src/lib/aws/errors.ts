@@ -117,18 +117,19 @@ export function awsFailure(error: unknown, secretId: string, context: {attempts:
 
 /**
  * The credential chain failed outright (a named profile that cannot give credentials, an SSO
- * session that expired, a credential_process that failed). Only the error's name is shown: the
- * SDK's message can quote a credential_process command line, tokens included.
+ * session that expired, a credential_process that failed, a role that cannot be assumed). Only the
+ * error's name is shown: the SDK's message can quote a credential_process command line, tokens included.
  */
-export function credentialsFailure(error: unknown, profile: string | undefined): KeyflowError {
-  return new KeyflowError('AWS credentials could not be loaded.', {
+export function credentialsFailure(error: unknown, profile: string | undefined, role?: string): KeyflowError {
+  const profileFix = profile
+    ? `Check that profile "${profile}" exists in the AWS config or credentials file (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) and can give credentials, or drop --profile.`
+    : 'Check the AWS credentials in use: env vars, the shared config and credentials files, SSO (aws sso login).'
+  return new KeyflowError(role ? `AWS credentials could not be loaded, or role ${JSON.stringify(role)} could not be assumed.` : 'AWS credentials could not be loaded.', {
     cause: error,
     code: 'AWS_CREDENTIALS',
     details: [errorName(error)],
     exit: ExitCode.SOURCE_FAILURE,
-    fix: profile
-      ? `Check that profile "${profile}" exists in the AWS config or credentials file (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) and can give credentials, or drop --profile.`
-      : 'Check the AWS credentials in use: env vars, the shared config and credentials files, SSO (aws sso login).',
-    where: profile ? `AWS profile "${profile}"` : 'the AWS credential chain',
+    fix: role ? `${profileFix} Check the role ARN (--aws-role, KEYFLOW_AWS_ROLE, aws.role) and that its trust policy lets these credentials call sts:AssumeRole.` : profileFix,
+    where: [profile ? `AWS profile "${profile}"` : 'the AWS credential chain', role ? `AWS role "${role}"` : ''].filter(Boolean).join(', '),
   })
 }

@@ -1,5 +1,6 @@
 import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 
+import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
@@ -28,6 +29,12 @@ export interface AwsConnection {
   /** Each attempt, from the request to the last byte of the answer. */
   requestTimeoutMs: number
   retryMode: 'adaptive' | 'standard'
+  /**
+   * A role to assume with STS AssumeRole, from the credentials above, before calling Secrets
+   * Manager: its ARN and AssumeRole's other parameters (RoleSessionName, DurationSeconds,
+   * ExternalId, Policy, ...), as Metaflow's `role` and prefect-aws's assume_role_arn/kwargs.
+   */
+  role?: {arn: string; params?: Record<string, unknown>}
 }
 
 export interface SecretPayload {
@@ -165,23 +172,32 @@ export function awsDeadline(totalTimeoutMs: number): AbortSignal {
 
 export async function connectSecretsManager(connection: AwsConnection): Promise<SecretsManagerApi> {
   const {deadline} = connection
-  const [sdk, {fromNodeProviderChain}] = await withinDeadline(deadline, async () =>
+  const [sdk, {fromNodeProviderChain, fromTemporaryCredentials}] = await withinDeadline(deadline, async () =>
     Promise.all([import('@aws-sdk/client-secrets-manager'), import('@aws-sdk/credential-providers')]),
   )
+  const credentials = connection.credentials ?? fromNodeProviderChain(connection.profile ? {profile: connection.profile} : {})
+  // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and
+  // goes on waiting, so a stalled endpoint would hang keyflow for good.
+  const requestHandler = {
+    connectionTimeout: connection.connectTimeoutMs,
+    requestTimeout: connection.requestTimeoutMs,
+    throwOnRequestTimeout: true,
+  }
   const client: SecretsManagerClient = withQuietNodeWarning(
     () =>
       new sdk.SecretsManagerClient({
-        credentials: connection.credentials ?? fromNodeProviderChain(connection.profile ? {profile: connection.profile} : {}),
+        credentials: connection.role
+          ? fromTemporaryCredentials({
+              clientConfig: {maxAttempts: connection.maxAttempts, region: connection.region, requestHandler},
+              masterCredentials: credentials,
+              // A session name like prefect-aws's (prefect-session-<8 hex>), overridable by the params.
+              params: {RoleSessionName: `keyflow-${randomBytes(4).toString('hex')}`, ...connection.role.params, RoleArn: connection.role.arn},
+            })
+          : credentials,
         ...(connection.endpoint ? {endpoint: connection.endpoint} : {}),
         maxAttempts: connection.maxAttempts,
         region: connection.region,
-        // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and
-        // goes on waiting, so a stalled endpoint would hang keyflow for good.
-        requestHandler: {
-          connectionTimeout: connection.connectTimeoutMs,
-          requestTimeout: connection.requestTimeoutMs,
-          throwOnRequestTimeout: true,
-        },
+        requestHandler,
         retryMode: connection.retryMode,
         ...(connection.profile ? {profile: connection.profile} : {}),
       }),
@@ -253,7 +269,7 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
           // Only a machine with no AWS set-up at all is "not configured". A chain that is set up
           // but fails (an expired SSO session, a failing credential_process, a broken role chain)
           // is a failure, never a quiet miss that lets another source answer instead.
-          if (connection.profile || connection.credentials || errorName(error) !== 'CredentialsProviderError' || awsCredentialSourceConfigured()) throw error
+          if (connection.profile || connection.credentials || connection.role || errorName(error) !== 'CredentialsProviderError' || awsCredentialSourceConfigured()) throw error
           return 'no AWS credentials were found (env, shared config/credentials files, SSO, process, web identity, container or instance metadata)'
         }
 

@@ -29,6 +29,10 @@ export const resolverFlags = {
     helpGroup: 'AWS',
     options: ['standard', 'adaptive'],
   }),
+  'aws-role': Flags.string({
+    description: 'An IAM role ARN to assume with STS for every Secrets Manager call.',
+    helpGroup: 'AWS',
+  }),
   'aws-total-timeout': Flags.integer({
     description: 'Milliseconds for all AWS work of one resolution, retries and backoff included (default 60000).',
     helpGroup: 'AWS',

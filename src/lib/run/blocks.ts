@@ -6,8 +6,8 @@ import {RunDeclarations} from './project.js'
 
 /** The settings already resolved for this run, handed on so blocks resolve their references the same way. */
 function sameSettings(settings: ResolvedSettings): Partial<Settings> {
-  const {awsConnectTimeoutMs, awsMaxAttempts, awsPrefix, awsProfile, awsRegion, awsRequestTimeoutMs, awsRetryMode, awsTotalTimeoutMs, envFiles, sources} = settings
-  return {awsConnectTimeoutMs, awsMaxAttempts, awsPrefix, awsProfile, awsRegion, awsRequestTimeoutMs, awsRetryMode, awsTotalTimeoutMs, envFiles, sources}
+  const {awsConnectTimeoutMs, awsMaxAttempts, awsPrefix, awsProfile, awsRegion, awsRequestTimeoutMs, awsRetryMode, awsRole, awsTotalTimeoutMs, envFiles, sources} = settings
+  return {awsConnectTimeoutMs, awsMaxAttempts, awsPrefix, awsProfile, awsRegion, awsRequestTimeoutMs, awsRetryMode, awsRole, awsTotalTimeoutMs, envFiles, sources}
 }
 
 /**

@@ -29,6 +29,8 @@ export interface Settings {
   awsRegion?: string
   awsRequestTimeoutMs: number
   awsRetryMode: 'adaptive' | 'standard'
+  /** A role to assume with STS for Secrets Manager calls (Metaflow's default secrets role). */
+  awsRole?: string
   awsTotalTimeoutMs: number
   /** Env files named by the user; undefined means the defaults (./.env, then $KEYFLOW_HOME/secrets.env). */
   envFiles?: string[]
@@ -159,6 +161,7 @@ export const SETTINGS: {[K in SettingKey]-?: SettingSpec<Settings[K]>} = {
     env: ['KEYFLOW_AWS_RETRY_MODE'],
     parse: oneOf(['standard', 'adaptive'] as const),
   },
+  awsRole: {configPath: ['aws', 'role'], env: ['KEYFLOW_AWS_ROLE', 'METAFLOW_DEFAULT_SECRETS_ROLE', 'METAFLOW_AWS_SECRETS_MANAGER_DEFAULT_ROLE'], parse: text},
   awsTotalTimeoutMs: {
     configPath: ['aws', 'totalTimeoutMs'],
     default: 60_000,
@@ -332,6 +335,7 @@ export function flagName(key: SettingKey): string {
     awsRegion: 'region',
     awsRequestTimeoutMs: 'aws-request-timeout',
     awsRetryMode: 'aws-retry-mode',
+    awsRole: 'aws-role',
     awsTotalTimeoutMs: 'aws-total-timeout',
     envFiles: 'env-file',
     sources: 'sources',

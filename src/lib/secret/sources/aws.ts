@@ -52,6 +52,7 @@ export function awsSource(settings: ResolvedSettings): SecretSource {
         region,
         requestTimeoutMs: settings.awsRequestTimeoutMs,
         retryMode: settings.awsRetryMode,
+        role: settings.awsRole ? {arn: settings.awsRole} : undefined,
       })
   }
 
@@ -138,7 +139,7 @@ export function awsSource(settings: ResolvedSettings): SecretSource {
     const sm = await connection(region)
     const notConfigured = await sm.checkConfigured().catch((error: unknown) => {
       if (classifyAwsError(error) === 'deadline') return error
-      throw credentialsFailure(error, settings.awsProfile)
+      throw credentialsFailure(error, settings.awsProfile, settings.awsRole)
     })
     if (notConfigured instanceof Error) return requests.map((request) => failed(notConfigured, awsSecretId(settings, request), isPinned(request) ? 'GetSecretValue' : 'BatchGetSecretValue'))
     if (notConfigured) return requests.map(() => miss(`skipped: ${notConfigured}`))
