@@ -7,6 +7,7 @@ import {pathToFileURL} from 'node:url'
 
 import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, CliResult, ROOT, runCli, tempDir} from '../support/cli.js'
+import {startFaultProxy} from '../support/fault-proxy.js'
 import {Moto, MOTO_REGION, motoClient, requireMoto, startMoto} from '../support/moto.js'
 import {freePort} from '../support/ports.js'
 
@@ -73,6 +74,22 @@ describe('AssumeRole (moto STS)', () => {
     expect(result.stderr).to.contain(`AWS role "${ROLE}"`)
     expect(result.stderr).to.contain(`role "${ROLE}" could not be assumed`)
     expect(result.stderr).to.not.contain('not found')
+  })
+
+  it('a stalled STS is cut off by --aws-total-timeout: exit 4, AWS_DEADLINE, naming the credentials step', async () => {
+    const proxy = await startFaultProxy(moto.url, moto.env)
+    try {
+      proxy.reset([{fault: {kind: 'stall'}, operation: 'unknown'}])
+      const args = ['secret', 'get', 'aws-sm://team/token', '--aws-role', ROLE, '--aws-total-timeout', '1500', '--aws-request-timeout', '4000', '--json']
+      const result = await keyflow(args, {AWS_ENDPOINT_URL_STS: proxy.url})
+      expect(result.code).to.equal(4)
+      const {error} = JSON.parse(result.stderr.slice(result.stderr.indexOf('{')))
+      expect(error.code).to.equal('AWS_DEADLINE')
+      expect(error.details).to.deep.equal(['credentials: all AWS calls must finish within 1500 ms (--aws-total-timeout)'])
+      expect(proxy.counts.unknown).to.equal(1)
+    } finally {
+      await proxy.stop()
+    }
   })
 
   it("readAwsSecret honours an aws-credentials block's assume_role_arn and assume_role_kwargs", async () => {

@@ -89,7 +89,8 @@ function awsMessage(error: unknown): string {
   return [label, status ? `HTTP ${status}` : '', text].filter(Boolean).join(': ')
 }
 
-export type AwsOperation = 'BatchGetSecretValue' | 'GetSecretValue'
+/** The call that failed, or the credential chain (with AssumeRole) that it waited for. */
+export type AwsOperation = 'BatchGetSecretValue' | 'credentials' | 'GetSecretValue'
 
 export function awsFailure(error: unknown, secretId: string, context: {attempts: number; operation: AwsOperation; region?: string}): KeyflowError {
   const kind = classifyAwsError(error)

@@ -183,12 +183,19 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
     requestTimeout: connection.requestTimeoutMs,
     throwOnRequestTimeout: true,
   }
+  // The STS client behind a role is built by the credential provider, and its AssumeRole call
+  // takes no abort signal: its requests go through this client's HTTP handler with the deadline
+  // added, so a stalled STS stops with everything else instead of keeping keyflow alive.
+  type Handler = SecretsManagerClient['config']['requestHandler']
+  const deadlineBound = () => ({
+    handle: (async (request, options) => client.config.requestHandler.handle(request, {...options, abortSignal: deadline})) as Handler['handle'],
+  })
   const client: SecretsManagerClient = withQuietNodeWarning(
     () =>
       new sdk.SecretsManagerClient({
         credentials: connection.role
           ? fromTemporaryCredentials({
-              clientConfig: {maxAttempts: connection.maxAttempts, region: connection.region, requestHandler},
+              clientConfig: {maxAttempts: connection.maxAttempts, region: connection.region, requestHandler: deadlineBound()},
               masterCredentials: credentials,
               // A session name like prefect-aws's (prefect-session-<8 hex>), overridable by the params.
               params: {RoleSessionName: `keyflow-${randomBytes(4).toString('hex')}`, ...connection.role.params, RoleArn: connection.role.arn},

@@ -141,7 +141,7 @@ export function awsSource(settings: ResolvedSettings): SecretSource {
       if (classifyAwsError(error) === 'deadline') return error
       throw credentialsFailure(error, settings.awsProfile, settings.awsRole)
     })
-    if (notConfigured instanceof Error) return requests.map((request) => failed(notConfigured, awsSecretId(settings, request), isPinned(request) ? 'GetSecretValue' : 'BatchGetSecretValue'))
+    if (notConfigured instanceof Error) return requests.map((request) => failed(notConfigured, awsSecretId(settings, request), 'credentials'))
     if (notConfigured) return requests.map(() => miss(`skipped: ${notConfigured}`))
 
     const pinned = requests.filter((request) => isPinned(request))
