@@ -113,6 +113,6 @@ describe('AssumeRole (moto STS)', () => {
       })
     })
     assertNoCanary(child.stdout + child.stderr, [value], 'readAwsSecret output')
-    expect(JSON.parse(child.stdout || 'null'), child.stderr).to.deep.equal(['AWS_SECRET_NOT_FOUND', 'value', 'value', 'INVALID_ASSUME_ROLE_KWARGS'])
+    expect(JSON.parse(child.stdout || 'null'), child.stderr).to.deep.equal(['SECRET_NOT_FOUND', 'value', 'value', 'INVALID_ASSUME_ROLE_KWARGS'])
   })
 })

@@ -4,7 +4,8 @@ import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {resolveSettings, settingsFlags, SettingsInput} from '../../src/lib/settings/settings.js'
+import {resolveSettings, settingsFlags} from '../../src/lib/invocation.js'
+import {SettingsInput} from '../../src/lib/settings/settings.js'
 import {tempDir} from '../support/cli.js'
 
 describe('settings', () => {

@@ -1,5 +1,4 @@
-import {MASTER_KEY_ENV, NEW_MASTER_KEY_ENV} from '../block/crypto.js'
-import {contextVariable} from '../secret/sources/context-env.js'
+import {contextVariable, MASTER_KEY_ENV, NEW_MASTER_KEY_ENV} from '../env-names.js'
 import {Injection} from './plan.js'
 import {EnvStyle} from './project.js'
 

@@ -1,8 +1,8 @@
-import {ExitCode, KeyflowError} from '../errors.js'
-import {combineErrors, Resolution, resolveReferences} from '../secret/chain.js'
+import {combineErrors, ExitCode, KeyflowError} from '../errors.js'
+import {Invocation} from '../invocation.js'
+import {Resolution, resolveReferences} from '../secret/chain.js'
 import {jsonTextOf} from '../secret/json-path.js'
 import {defaultKey, ENV_NAME} from '../secret/reference.js'
-import {ResolvedSettings} from '../settings/settings.js'
 import {SecretDeclaration, SourceDeclaration} from './project.js'
 
 /**
@@ -36,7 +36,7 @@ export interface ProviderResult {
   problems: Problem[]
 }
 
-export type InjectionProvider = (settings: ResolvedSettings) => Promise<ProviderResult>
+export type InjectionProvider = (invocation: Invocation) => Promise<ProviderResult>
 
 function badValue(message: string, label: string, fix: string): Problem {
   return {error: new KeyflowError(message, {code: 'BAD_INJECTION', exit: ExitCode.BAD_VALUE, fix}), label}
@@ -105,8 +105,9 @@ function expandSource(resolution: Extract<Resolution, {ok: true}>, value: string
  */
 function binaryInjection(resolution: Extract<Resolution, {ok: true}>, key: string | undefined, origin: string, label: string): ProviderResult {
   const value = Buffer.from(resolution.value).toString('base64')
-  const name = resolution.provenance.source === 'aws' ? resolution.provenance.name : ''
-  const {injections, problems} = key === undefined ? sourceKeys({[name || defaultKey(resolution.reference)]: value}, label) : {injections: [{key, value}], problems: []}
+  const {name} = resolution.provenance
+  const secretName = resolution.provenance.source === 'aws' && typeof name === 'string' ? name : ''
+  const {injections, problems} = key === undefined ? sourceKeys({[secretName || defaultKey(resolution.reference)]: value}, label) : {injections: [{key, value}], problems: []}
   return {
     injections: injections.map((injection) => ({key: injection.key, origin, value})),
     notes: injections.map((injection) => `${label} is binary: ${injection.key} gets it base64-encoded, as Metaflow gives binary secrets.`),
@@ -118,8 +119,8 @@ const isOptionalMiss = (declaration: {optional: boolean}, resolution: Resolution
   declaration.optional && !resolution.ok && resolution.error.code === 'SECRET_NOT_FOUND'
 
 export function referenceProvider(secrets: SecretDeclaration[], sources: SourceDeclaration[]): InjectionProvider {
-  return async (settings) => {
-    const resolutions = await resolveReferences([...secrets, ...sources].map(({reference}) => reference), settings)
+  return async (invocation) => {
+    const resolutions = await resolveReferences([...secrets, ...sources].map(({reference}) => reference), invocation.chain)
     const result: ProviderResult = {injections: [], notes: [], problems: []}
     for (const [index, declaration] of [...secrets, ...sources].entries()) {
       const resolution = resolutions[index]
@@ -167,8 +168,8 @@ export interface Plan {
 }
 
 /** Runs every provider in parallel; throws one error listing every problem, collisions included. */
-export async function resolvePlan(providers: InjectionProvider[], settings: ResolvedSettings): Promise<Plan> {
-  const results = await Promise.all(providers.map((provider) => provider(settings)))
+export async function resolvePlan(providers: InjectionProvider[], invocation: Invocation): Promise<Plan> {
+  const results = await Promise.all(providers.map((provider) => provider(invocation)))
   const injections = results.flatMap((result) => result.injections)
   const problems = results.flatMap((result) => result.problems)
   const first = new Map<string, Injection>()

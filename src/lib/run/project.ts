@@ -1,6 +1,6 @@
 import {ExitCode, isKeyflowError, KeyflowError} from '../errors.js'
 import {AliasedReference, parseAliasedReference, parseReference} from '../secret/reference.js'
-import {isPlainObject} from '../settings/json-file.js'
+import {isPlainObject} from '../util/json.js'
 
 /**
  * The `run` section of keyflow.json (docs/run.md "The project file"): what a flow needs, so

@@ -1,7 +1,7 @@
 import {ExitCode, KeyflowError} from '../errors.js'
+import {Invocation} from '../invocation.js'
 import {warn} from '../output/warn.js'
 import {parseAliasedReference} from '../secret/reference.js'
-import {resolveSettings, settingsFlags} from '../settings/settings.js'
 import {childEnvironment} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
 import {checkKeys, Injection, referenceProvider, resolvePlan} from './plan.js'
@@ -66,12 +66,12 @@ function masking(injections: Injection[], mode: MaskMode) {
 }
 
 /** Runs the command; resolves to the exit code keyflow must exit with. */
-export async function runWithSecrets(command: string[], flags: RunFlags): Promise<number> {
+export async function runWithSecrets(invocation: Invocation, command: string[], flags: RunFlags): Promise<number> {
   if (command.length === 0 || command[0] === '') {
     throw new KeyflowError('No command to run.', {code: 'USAGE', exit: ExitCode.USAGE, fix: 'Put the command after --: keyflow run --secret DB_PASSWORD -- python flow.py'})
   }
 
-  const settings = resolveSettings({flags: settingsFlags(flags)})
+  const {settings} = invocation
   const project = parseRunSection(settings.projectConfig.run, settings.projectFile)
   const flagSecrets: SecretDeclaration[] = (flags.secret ?? []).map((text) =>
     declared(`--secret ${text}`, () => ({...parseAliasedReference(text), optional: false, origin: `--secret ${text}`})),
@@ -92,7 +92,7 @@ export async function runWithSecrets(command: string[], flags: RunFlags): Promis
     providers.push(blockProvider(blocks))
   }
 
-  const plan = await resolvePlan(providers, settings)
+  const plan = await resolvePlan(providers, invocation)
   for (const note of plan.notes) warn(note)
   const style = flags['env-style'] ?? project.envStyle ?? 'prefect'
   const {env, warnings} = childEnvironment(settings.env, plan.injections, style, flags.pristine ?? project.pristine ?? false)

@@ -3,8 +3,94 @@ import type {SecretPayload, SecretsManagerApi} from '../../aws/secrets-manager.j
 import {arnRegion} from '../../aws/arn.js'
 import {AwsCallError, awsFailure, AwsOperation, classifyAwsError, credentialsFailure} from '../../aws/errors.js'
 import {warn} from '../../output/warn.js'
-import {ResolvedSettings} from '../../settings/settings.js'
-import {failure, hit, LookupRequest, miss, Outcome, SecretSource} from '../source.js'
+import {SettingsBase} from '../../settings/settings.js'
+import {integer, oneOf, SettingValues, text} from '../../settings/spec.js'
+import {ConnectSecretsManager, defineSource, failure, hit, LookupRequest, miss, Outcome, SecretSource} from '../source.js'
+
+const awsSettings = {
+  awsConnectTimeoutMs: {
+    configPath: ['aws', 'connectTimeoutMs'],
+    default: 3000,
+    description: 'Milliseconds to wait for a connection to AWS.',
+    env: ['KEYFLOW_AWS_CONNECT_TIMEOUT_MS'],
+    flag: 'aws-connect-timeout',
+    helpGroup: 'AWS',
+    parse: integer(1, 600_000),
+  },
+  awsMaxAttempts: {
+    configPath: ['aws', 'maxAttempts'],
+    default: 3,
+    description: 'Attempts per AWS call, retries included, with backoff.',
+    env: ['KEYFLOW_AWS_MAX_ATTEMPTS'],
+    flag: 'aws-max-attempts',
+    helpGroup: 'AWS',
+    parse: integer(1, 20),
+  },
+  awsPrefix: {
+    configPath: ['aws', 'prefix'],
+    default: '',
+    description: 'Prefix for AWS secret names looked up through the chain, e.g. prod/.',
+    env: ['KEYFLOW_AWS_PREFIX'],
+    flag: 'prefix',
+    helpGroup: 'AWS',
+    parse: text,
+  },
+  awsProfile: {
+    configPath: ['aws', 'profile'],
+    description: 'AWS profile from the shared config files.',
+    env: ['KEYFLOW_AWS_PROFILE', 'AWS_PROFILE'],
+    flag: 'profile',
+    helpGroup: 'AWS',
+    parse: text,
+  },
+  awsRegion: {
+    configPath: ['aws', 'region'],
+    description: 'AWS region of Secrets Manager.',
+    env: ['KEYFLOW_AWS_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'],
+    flag: 'region',
+    helpGroup: 'AWS',
+    parse: text,
+  },
+  awsRequestTimeoutMs: {
+    configPath: ['aws', 'requestTimeoutMs'],
+    default: 10_000,
+    description: 'Milliseconds for each AWS attempt, the whole answer included.',
+    env: ['KEYFLOW_AWS_REQUEST_TIMEOUT_MS'],
+    flag: 'aws-request-timeout',
+    helpGroup: 'AWS',
+    parse: integer(1, 600_000),
+  },
+  awsRetryMode: {
+    configPath: ['aws', 'retryMode'],
+    default: 'standard',
+    description: 'The AWS SDK retry strategy.',
+    env: ['KEYFLOW_AWS_RETRY_MODE'],
+    flag: 'aws-retry-mode',
+    helpGroup: 'AWS',
+    parse: oneOf(['standard', 'adaptive'] as const),
+  },
+  awsRole: {
+    configPath: ['aws', 'role'],
+    description: 'An IAM role ARN to assume with STS for every Secrets Manager call.',
+    env: ['KEYFLOW_AWS_ROLE', 'METAFLOW_DEFAULT_SECRETS_ROLE', 'METAFLOW_AWS_SECRETS_MANAGER_DEFAULT_ROLE'],
+    flag: 'aws-role',
+    helpGroup: 'AWS',
+    parse: text,
+  },
+  awsTotalTimeoutMs: {
+    configPath: ['aws', 'totalTimeoutMs'],
+    default: 60_000,
+    description: 'Milliseconds for all AWS work of one resolution, retries and backoff included.',
+    env: ['KEYFLOW_AWS_TOTAL_TIMEOUT_MS'],
+    flag: 'aws-total-timeout',
+    helpGroup: 'AWS',
+    parse: integer(1, 3_600_000),
+  },
+}
+
+export type AwsSettings = SettingsBase & SettingValues<typeof awsSettings>
+
+export type AwsProvenance = {arn: string; name: string; source: 'aws'; versionId?: string; versionStages?: string[]}
 
 /** BatchGetSecretValue takes at most 20 ids per call. */
 export const BATCH_SIZE = 20
@@ -22,7 +108,7 @@ const outcomeOf = (payload: SecretPayload): Outcome =>
     versionStages: payload.versionStages,
   })
 
-export function awsSecretId(settings: Pick<ResolvedSettings, 'awsPrefix'>, request: LookupRequest): string {
+export function awsSecretId(settings: Pick<AwsSettings, 'awsPrefix'>, request: LookupRequest): string {
   return request.direct ? request.name : settings.awsPrefix + request.name
 }
 
@@ -34,11 +120,13 @@ export function awsSecretId(settings: Pick<ResolvedSettings, 'awsPrefix'>, reque
  * region, no credentials) is a miss; anything else that goes wrong is a failure. All AWS work
  * of one resolution shares one deadline (--aws-total-timeout), from the first lookup on.
  */
-export function awsSource(settings: ResolvedSettings): SecretSource {
+export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager): SecretSource {
   const apis = new Map<string | undefined, Promise<SecretsManagerApi>>()
   let deadline: AbortSignal | undefined
   const open = async (region: string | undefined) => {
-      const {awsDeadline, connectSecretsManager} = await import('../../aws/secrets-manager.js')
+      // The SDK loads only when the chain reaches AWS (README "Start-up time").
+      const {awsDeadline, connectSecretsManager: connectDefault} = await import('../../aws/secrets-manager.js')
+      const connectSecretsManager = connect ?? connectDefault
       deadline ??= awsDeadline(settings.awsTotalTimeoutMs)
       return connectSecretsManager({
         connectTimeoutMs: settings.awsConnectTimeoutMs,
@@ -177,3 +265,24 @@ export function awsSource(settings: ResolvedSettings): SecretSource {
     },
   }
 }
+
+/** arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-6RANDOM -> NAME */
+export function awsNameFromArn(arn: string): string {
+  const name = arn.split(':').slice(6).join(':')
+  return name.replace(/-[\dA-Za-z]{6}$/, '') || arn
+}
+
+export const awsPlugin = defineSource<AwsProvenance, typeof awsSettings>({
+  claims: (text) => text.startsWith('arn:'),
+  defaultKey: (name) => (name.startsWith('arn:') ? awsNameFromArn(name) : name),
+  describe(provenance) {
+    const version = provenance.versionId ? ` version ${provenance.versionId}` : ''
+    const stages = provenance.versionStages?.length ? ` (${provenance.versionStages.join(', ')})` : ''
+    return `${provenance.arn}${version}${stages}`
+  },
+  kind: 'aws',
+  open: ({connectSecretsManager, settings}) => awsSource(settings, connectSecretsManager),
+  schemes: ['aws-sm', 'aws'],
+  settings: awsSettings,
+  versioned: true,
+})
