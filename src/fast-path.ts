@@ -1,5 +1,7 @@
 import {readFileSync} from 'node:fs'
 
+import type {Invocation} from './lib/invocation.js'
+
 /**
  * Start-up fast path. `PW=$(keyflow secret get NAME)` runs once per secret in many scripts, and
  * importing @oclif/core alone costs about as much as starting node. bin/run.js therefore
@@ -7,7 +9,7 @@ import {readFileSync} from 'node:fs'
  * with the flag specs oclif itself wrote into oclif.manifest.json and calls the same lib
  * function the oclif command calls. Anything it does not fully understand (help, an unknown
  * flag, a value outside a flag's options, a missing argument) goes to oclif instead, which
- * owns every message about usage. test/cli/fast-path.test.ts checks both paths agree.
+ * owns every message about usage. test/fuzz/parsers.test.ts checks both paths agree.
  */
 
 interface ManifestFlag {
@@ -27,18 +29,18 @@ interface ManifestCommand {
   id: string
 }
 
-type Handler = (argv: string[], flags: Record<string, unknown>) => Promise<{json: unknown; stdout: string | Uint8Array}>
+type Handler = (invocation: Invocation, argv: string[], flags: Record<string, unknown>) => Promise<{json: unknown; stdout: string | Uint8Array}>
 
 const HANDLERS: Record<string, Handler> = {
-  async run(argv, flags) {
+  async run(invocation, argv, flags) {
     const {runWithSecrets} = await import('./lib/run/run.js')
     // keyflow's exit code is the command's, as in the oclif command.
     // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit
-    process.exit(await runWithSecrets(argv, flags))
+    process.exit(await runWithSecrets(invocation, argv, flags))
   },
-  async 'secret:get'(argv, flags) {
+  async 'secret:get'(invocation, argv, flags) {
     const {secretGet} = await import('./lib/secret/get.js')
-    return secretGet(argv, flags)
+    return secretGet(invocation, argv, flags)
   },
 }
 
@@ -143,21 +145,14 @@ export async function runFastPath(tokens: string[]): Promise<boolean> {
   if (!found) return false
   const parsed = parseArgv(found.command, found.rest)
   if (!parsed) return false
-  const json = parsed.flags.json === true || process.env.KEYFLOW_CONTENT_TYPE?.toLowerCase() === 'json'
+  // Loaded only once the fast path is sure it serves the command: other commands go to oclif.
+  const [{createInvocation, settingsFlags}, {emit}] = await Promise.all([import('./lib/invocation.js'), import('./lib/output/emit.js')])
+  const invocation = createInvocation({flags: settingsFlags(parsed.flags), output: parsed.flags.json === true ? {json: true} : undefined})
   try {
-    const output = await HANDLERS[found.command.id](parsed.argv, parsed.flags)
-    // A reader that went away (`| head -c1`) is not an error, as on oclif's path. (`run` never
-    // gets here: it exits with its child's code and has its own SIGPIPE handling.)
-    process.stdout.on('error', (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') throw error
-      // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit
-      process.exit(process.exitCode ?? 0)
-    })
-    if (!json) process.stdout.write(output.stdout)
-    else if (output.json !== undefined) process.stdout.write(JSON.stringify(output.json, null, 2) + '\n')
+    emit(await HANDLERS[found.command.id](invocation, parsed.argv, parsed.flags), invocation.output.json)
   } catch (error) {
     const {reportError} = await import('./lib/output/render-error.js')
-    reportError(error, json)
+    reportError(error, invocation.output.json)
   }
 
   return true

@@ -4,39 +4,36 @@
  * docs/blocks.md, docs/snowflake.md, docs/run.md (masking).
  */
 
-export {blockEnv, blockEnvPrefix, loadBlock, resolveBlock} from './lib/block/api.js'
+export type {AwsClientParameters, AwsCredentialsBlock, AwsSecretBlock} from './lib/aws/block-types.js'
+export type {BlockStore, StoredRecord} from './lib/block/store/store.js'
+export type {BlockTypeDefinition} from './lib/block/types/definition.js'
+export {ExitCode, KeyflowError} from './lib/errors.js'
+export {createInvocation} from './lib/invocation.js'
+export type {Invocation, InvocationOptions} from './lib/invocation.js'
+export {blockEnv, blockEnvPrefix, explainSecret, loadBlock, readAwsSecret, resolveBlock, resolveSecret, resolveSecrets} from './lib/library.js'
 export type {
-  AwsClientParameters,
-  AwsCredentialsBlock,
-  AwsSecretBlock,
   BlockEnvEntry,
   BlockEnvOptions,
   BlockOf,
   BuiltinBlocks,
+  Explanation,
   LoadBlockOptions,
   ResolvedBlock,
+  ResolvedSecret,
+  ResolveOptions,
   SecretBlock,
   SnowflakeConnectorBlock,
   SnowflakeCredentialsBlock,
-} from './lib/block/api.js'
-export {readAwsSecret} from './lib/block/aws-secret.js'
-export type {BlockTypeDefinition} from './lib/block/definition.js'
-export type {BlockStore, StoredRecord} from './lib/block/store/store.js'
-export {ExitCode, KeyflowError} from './lib/errors.js'
+} from './lib/library.js'
 export {MASK, MaskSet, MIN_MASK_BYTES, StreamMasker} from './lib/run/masker.js'
-export {explainSecret, resolveSecret, resolveSecrets} from './lib/secret/api.js'
-export type {Explanation, ResolvedSecret, ResolveOptions} from './lib/secret/api.js'
-
 export type {Resolution, TraceStep} from './lib/secret/chain.js'
 export {parseReference} from './lib/secret/reference.js'
 export type {SecretReference} from './lib/secret/reference.js'
-export type {Provenance} from './lib/secret/source.js'
-export {SOURCE_KINDS} from './lib/settings/settings.js'
-
-export type {SourceKind} from './lib/settings/settings.js'
+export type {Provenance, SourcePlugin} from './lib/secret/source.js'
+export {BUILTIN_SOURCES, SOURCE_KINDS} from './lib/secret/sources/index.js'
+export type {BuiltinSourceKind as SourceKind} from './lib/secret/sources/index.js'
 export type {SnowflakeAuthenticator, SnowflakeConnectorConfig, SnowflakeCredentialsConfig} from './lib/snowflake/config.js'
 export {SnowflakeConnector} from './lib/snowflake/connector.js'
 export type {Bind, ExecuteResult, Params, ResultStream, Row} from './lib/snowflake/connector.js'
 export {runBatchInsert, runSql, SQL_FORMATS} from './lib/snowflake/sql.js'
-
 export type {BatchInsertOptions, BatchInsertResult, RunSqlOptions, RunSqlResult, SqlFormat} from './lib/snowflake/sql.js'

@@ -48,7 +48,7 @@ Output that is not a terminal has every injected value replaced by *****. keyflo
     }
 
     const {flags} = await this.parse(Run, argv.slice(0, dashes))
-    const code = await runWithSecrets(argv.slice(dashes + 1), flags)
+    const code = await runWithSecrets(this.invocation(flags), argv.slice(dashes + 1), flags)
     // keyflow's exit code is the command's; oclif's this.exit() would render it as an error.
     // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit
     process.exit(code)

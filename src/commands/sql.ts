@@ -2,7 +2,6 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../lib/cli/base-command.js'
 import {resolverFlags} from '../lib/cli/resolver-flags.js'
-import {settingsFlags} from '../lib/settings/settings.js'
 import {sqlCommand} from '../lib/snowflake/sql-command.js'
 import {SQL_FORMATS} from '../lib/snowflake/sql.js'
 
@@ -35,14 +34,13 @@ Rows are written as they arrive: a table for people, or --format json|ndjson|csv
 
   async run(): Promise<unknown> {
     const {args, flags} = await this.parse(Sql)
-    const result = await sqlCommand({
+    const result = await sqlCommand(this.invocation(flags), {
       binds: flags.bind,
       bindsJson: flags['binds-json'],
       connection: {block: flags.block},
       format: this.jsonEnabled() ? 'json' : flags.format,
       out: process.stdout,
       rowsFile: flags.rows,
-      settings: settingsFlags(flags),
       sql: args.sql,
       sqlFile: flags.file,
       stdin: process.stdin,

@@ -128,3 +128,20 @@ export function describeFsError(error: unknown): string {
     }
   }
 }
+
+/** One error listing several, each under its label; `summary` follows the count ("2 of 5 ..."). */
+export function combineErrors(failed: Array<{error: KeyflowError; label: string}>, summary: string): KeyflowError | undefined {
+  if (failed.length === 0) return undefined
+  if (failed.length === 1) return failed[0].error
+  const rank = [ExitCode.SOURCE_FAILURE, ExitCode.BAD_VALUE, ExitCode.NOT_FOUND]
+  const exit = rank.find((code) => failed.some(({error}) => error.exit === code)) ?? failed[0].error.exit
+  return new KeyflowError(`${failed.length} ${summary}`, {
+    code: 'SECRETS_UNRESOLVED',
+    details: failed.flatMap(({error, label}) => [
+      `${label}: ${error.message}${error.where ? ` (${error.where})` : ''}`,
+      ...error.details.map((detail) => `    ${detail}`),
+    ]),
+    exit,
+    fix: 'Fix each secret listed above; resolve one alone with --explain to see every source it tried.',
+  })
+}

@@ -12,11 +12,11 @@ import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
 import {harness} from './harness.js'
 
 /**
- * The library API (dist/lib/block/api.js) in a child process: references resolved from moto
+ * The library API (dist/index.js, what `import 'keyflow'` gets) in a child process: references resolved from moto
  * only when the block is loaded, nested blocks loaded in place, env-var flattening.
  */
 
-const API = pathToFileURL(join(ROOT, 'dist', 'lib', 'block', 'api.js')).href
+const API = pathToFileURL(join(ROOT, 'dist', 'index.js')).href
 
 const SCRIPT = `
 const {blockEnv, loadBlock} = await import(process.env.API_URL)

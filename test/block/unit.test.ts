@@ -6,18 +6,19 @@ import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'nod
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 
-import type {BlockOf} from '../../src/lib/block/api.js'
+import type {BlockOf} from '../../src/lib/library.js'
 
-import {BUILTIN_TYPES} from '../../src/lib/block/builtins.js'
-import {checksumOf, pythonJson} from '../../src/lib/block/canonical.js'
-import {openBlocks} from '../../src/lib/block/context.js'
-import {keyId, Keyring, seal, unseal} from '../../src/lib/block/crypto.js'
-import {checkDefinition} from '../../src/lib/block/definition.js'
-import {maskSecrets, resealSecrets, sealSecrets, unsealSecrets} from '../../src/lib/block/document.js'
+import {BUILTIN_TYPES} from '../../src/lib/block-types.js'
+import {BlockContext} from '../../src/lib/block/context.js'
+import {maskSecrets, resealSecrets, sealSecrets, unsealSecrets} from '../../src/lib/block/documents/fields.js'
+import {validateData} from '../../src/lib/block/documents/validate.js'
+import {keyId, Keyring, seal, unseal} from '../../src/lib/block/keys/crypto.js'
 import {checkDocumentName, checkSlug, parseBlockAddress} from '../../src/lib/block/names.js'
 import {LocalStore} from '../../src/lib/block/store/local.js'
-import {validateData} from '../../src/lib/block/validate.js'
+import {checksumOf, pythonJson} from '../../src/lib/block/types/canonical.js'
+import {checkDefinition} from '../../src/lib/block/types/definition.js'
 import {KeyflowError} from '../../src/lib/errors.js'
+import {createInvocation} from '../../src/lib/invocation.js'
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
 import {tempDir} from '../support/cli.js'
 
@@ -92,8 +93,8 @@ describe('blocks (unit)', () => {
       }
     })
 
-    it('builds the built-ins with Prefect secret fields, nested ones included', () => {
-      const context = openBlocks({env: {KEYFLOW_HOME: '/nonexistent'}})
+    it('builds the built-ins with Prefect secret fields, nested ones included', async () => {
+      const context = await createInvocation({env: {KEYFLOW_HOME: '/nonexistent'}}).blocks()
       expect(context.registry.secretPaths(builtin('snowflake-credentials'))).to.have.members(['password', 'private_key', 'private_key_passphrase', 'token'])
       // Before all() the registry has not loaded the nested type; load them through the built-in map instead.
       const connector = builtin('snowflake-connector')
@@ -112,11 +113,11 @@ describe('blocks (unit)', () => {
 
   describe('blocks: validation', () => {
     let dir: ReturnType<typeof tempDir>
-    let context: ReturnType<typeof openBlocks>
+    let context: BlockContext
 
     before(async () => {
       dir = tempDir()
-      context = openBlocks({env: {KEYFLOW_HOME: dir.path}})
+      context = await createInvocation({env: {KEYFLOW_HOME: dir.path}}).blocks()
       await context.registry.all()
     })
 

@@ -1,11 +1,11 @@
-import {openBlocks} from '../../src/lib/block/context.js'
-import {openData, readDocument} from '../../src/lib/block/documents.js'
+import {openData, readDocument} from '../../src/lib/block/documents/records.js'
 import {parseBlockAddress} from '../../src/lib/block/names.js'
+import {createInvocation} from '../../src/lib/invocation.js'
 import {Harness} from '../block/harness.js'
 
 /** Every document, opened in this process with a fresh keyring: address → its data. */
 export async function openAll(h: Harness): Promise<Map<string, Record<string, unknown>>> {
-  const context = openBlocks({env: h.env() as NodeJS.ProcessEnv})
+  const context = await createInvocation({env: h.env() as NodeJS.ProcessEnv}).blocks()
   const opened = new Map<string, Record<string, unknown>>()
   for (const key of await context.store.list('documents/')) {
     const address = parseBlockAddress(key.slice('documents/'.length))

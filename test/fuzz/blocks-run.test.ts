@@ -4,16 +4,16 @@ import {after, before, describe, it} from 'mocha'
 import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {BUILTIN_TYPES} from '../../src/lib/block/builtins.js'
-import {openBlocks} from '../../src/lib/block/context.js'
-import {checkDefinition} from '../../src/lib/block/definition.js'
-import {openData, readDocument} from '../../src/lib/block/documents.js'
-import {gatherInput, unsetPath} from '../../src/lib/block/input.js'
+import {BUILTIN_TYPES} from '../../src/lib/block-types.js'
+import {BlockContext} from '../../src/lib/block/context.js'
+import {gatherInput, unsetPath} from '../../src/lib/block/documents/input.js'
+import {openData, readDocument} from '../../src/lib/block/documents/records.js'
+import {validateData} from '../../src/lib/block/documents/validate.js'
 import {isBlockAddress, parseBlockAddress} from '../../src/lib/block/names.js'
-import {validateData} from '../../src/lib/block/validate.js'
+import {checkDefinition} from '../../src/lib/block/types/definition.js'
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
+import {createInvocation,resolveSettings} from '../../src/lib/invocation.js'
 import {parseRunSection, parseSource} from '../../src/lib/run/project.js'
-import {resolveSettings} from '../../src/lib/settings/settings.js'
 import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, runCli, tempDir} from '../support/cli.js'
 
@@ -137,7 +137,7 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
   it('block type definitions through the registry: registered, or exit 6 with every problem', async () => {
     const dir = tempDir()
     try {
-      const context = openBlocks({env: {KEYFLOW_HOME: join(dir.path, 'home'), KEYFLOW_MASTER_KEY: MASTER_KEY}})
+      const context = await createInvocation({env: {KEYFLOW_HOME: join(dir.path, 'home'), KEYFLOW_MASTER_KEY: MASTER_KEY}}).blocks()
       await fc.assert(
         fc.asyncProperty(fc.array(definitionShaped, {maxLength: 3}), async (definitions) => {
           const result = await clearly([ExitCode.VALIDATION, ExitCode.USAGE], context.registry.register(definitions, 'def.json'))
@@ -152,7 +152,7 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
 
   describe('block documents', () => {
     let dir: ReturnType<typeof tempDir>
-    let context: ReturnType<typeof openBlocks>
+    let context: BlockContext
     const secret = canary('doc')
     let file: string
     let original: Buffer
@@ -162,7 +162,7 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
       const env = {...baseEnv(dir.path), KEYFLOW_MASTER_KEY: MASTER_KEY}
       const created = await runCli(['block', 'create', 'secret', 'x', '--stdin-field', 'value'], {env, input: secret})
       expect(created.code, created.stderr).to.equal(0)
-      context = openBlocks({env})
+      context = await createInvocation({env}).blocks()
       file = join(dir.path, '.keyflow', 'blocks', 'documents', 'secret', 'x.json')
       original = readFileSync(file)
     })
@@ -259,7 +259,7 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
     const dir = tempDir()
     const before = Object.getOwnPropertyNames(Object.prototype).sort()
     try {
-      const context = openBlocks({env: {KEYFLOW_HOME: join(dir.path, 'home'), KEYFLOW_MASTER_KEY: MASTER_KEY}})
+      const context = await createInvocation({env: {KEYFLOW_HOME: join(dir.path, 'home'), KEYFLOW_MASTER_KEY: MASTER_KEY}}).blocks()
       await context.registry.register([{fields: {properties: {plain: {type: 'object'}, text: {type: 'string'}}}, name: 'Obj', slug: 'obj'}], 'test')
       const type = await context.registry.get('obj')
       const segment = fc.constantFrom('__proto__', 'constructor', 'prototype', 'plain', 'text', 'polluted', 'toString', 'hasOwnProperty')
@@ -305,7 +305,7 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
 
   it('flag values (--aws-max-attempts, --aws-retry-mode, timeouts, --sources, --env-files): settings, or exit 2 naming the flag', () => {
     const dir = tempDir()
-    const flags = ['awsMaxAttempts', 'awsRetryMode', 'awsConnectTimeoutMs', 'awsRequestTimeoutMs', 'sources', 'envFiles', 'awsRegion', 'awsPrefix'] as const
+    const flags = ['awsMaxAttempts', 'awsRetryMode', 'awsConnectTimeoutMs', 'awsRequestTimeoutMs', 'awsTotalTimeoutMs', 'sources', 'envFiles', 'awsRegion', 'awsPrefix'] as const
     const value = fc.oneof(
       fc.string({unit: 'grapheme'}),
       fc.constantFrom('0', '-1', '1e3', '3.5', '99999999999999999999', 'NaN', 'standard', 'adaptive', 'env,aws', 'env,,aws', 'vault', ' env ', '1', '30000'),

@@ -5,10 +5,10 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
+import {resolveSettings} from '../../src/lib/invocation.js'
 import {formatSecrets} from '../../src/lib/secret/format.js'
 import {LookupRequest} from '../../src/lib/secret/source.js'
-import {dotenvSource} from '../../src/lib/secret/sources/dotenv.js'
-import {resolveSettings} from '../../src/lib/settings/settings.js'
+import {DotenvProvenance, dotenvSource} from '../../src/lib/secret/sources/dotenv.js'
 import {tempDir} from '../support/cli.js'
 
 const runs = (count: number) => ({numRuns: Number(process.env.FC_RUNS ?? count)})
@@ -93,7 +93,7 @@ describe('property: dotenv files', () => {
           expect(outcome.kind).to.equal('hit')
           if (outcome.kind !== 'hit' || outcome.provenance.source !== 'dotenv') continue
           expect(outcome.value === list[index].value).to.equal(true)
-          const line = lines[(outcome.provenance.line ?? 0) - 1]
+          const line = lines[((outcome.provenance as DotenvProvenance).line ?? 0) - 1]
           expect(line.replace(/^export /, '').startsWith(`${list[index].key}=`)).to.equal(true)
         }
       }),

@@ -6,8 +6,8 @@ import {join} from 'node:path'
 
 import {parseArgv} from '../../src/fast-path.js'
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
+import {resolveSettings} from '../../src/lib/invocation.js'
 import {parseAliasedReference, parseReference} from '../../src/lib/secret/reference.js'
-import {resolveSettings} from '../../src/lib/settings/settings.js'
 import {ROOT, tempDir} from '../support/cli.js'
 
 /**

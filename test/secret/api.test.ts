@@ -4,7 +4,7 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {explainSecret, resolveSecret, resolveSecrets} from '../../src/lib/secret/api.js'
+import {explainSecret, resolveSecret, resolveSecrets} from '../../src/lib/library.js'
 import {assertNoCanary, canary} from '../support/canary.js'
 import {tempDir} from '../support/cli.js'
 

@@ -2,10 +2,11 @@ import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {combinedFailure, Resolution, resolveReferences, SourceSet} from '../../src/lib/secret/chain.js'
+import {ResolvedSettings, resolveSettings} from '../../src/lib/invocation.js'
+import {Chain, combinedFailure, Resolution, resolveReferences} from '../../src/lib/secret/chain.js'
 import {parseReference} from '../../src/lib/secret/reference.js'
 import {failure, hit, LookupRequest, miss, Outcome, SecretSource} from '../../src/lib/secret/source.js'
-import {ResolvedSettings, resolveSettings, SourceKind} from '../../src/lib/settings/settings.js'
+import {BUILTIN_SOURCES, BuiltinSourceKind as SourceKind} from '../../src/lib/secret/sources/index.js'
 import {assertNoCanary, canary} from '../support/canary.js'
 import {tempDir} from '../support/cli.js'
 
@@ -64,11 +65,10 @@ describe('resolver chain', () => {
   after(() => dir.cleanup())
 
   const withSources = (sources: SourceKind[]): ResolvedSettings => ({...settings, sources})
-  const resolve = (refs: string[], sources: SourceSet, using = settings) =>
+  const resolve = (refs: string[], sources: Chain['sources'], using = settings) =>
     resolveReferences(
       refs.map((ref) => parseReference(ref)),
-      using,
-      sources,
+      {order: using.sources, plugins: BUILTIN_SOURCES, sources},
     )
 
   it('walks context, env, dotenv, aws by default: the first hit wins and later sources are not asked', async () => {

@@ -2,7 +2,8 @@ import {expect} from 'chai'
 import {describe, it} from 'mocha'
 
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {awsNameFromArn, defaultKey, parseAliasedReference, parseReference} from '../../src/lib/secret/reference.js'
+import {defaultKey, parseAliasedReference, parseReference} from '../../src/lib/secret/reference.js'
+import {awsNameFromArn} from '../../src/lib/secret/sources/aws.js'
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbC123'
 const VERSION_ID = 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111'
@@ -47,19 +48,19 @@ describe('reference grammar', () => {
     })
 
     it('addresses AWS by name (aws-sm:// and aws://) or by bare ARN', () => {
-      expect(parseReference('aws-sm://prod/db').target).to.deep.equal({kind: 'aws', secretId: 'prod/db'})
-      expect(parseReference('aws://prod/db').target).to.deep.equal({kind: 'aws', secretId: 'prod/db'})
-      expect(parseReference(ARN).target).to.deep.equal({kind: 'aws', secretId: ARN})
-      expect(parseReference(`aws-sm://${ARN}`).target).to.deep.equal({kind: 'aws', secretId: ARN})
+      expect(parseReference('aws-sm://prod/db').target).to.deep.equal({kind: 'aws', name: 'prod/db'})
+      expect(parseReference('aws://prod/db').target).to.deep.equal({kind: 'aws', name: 'prod/db'})
+      expect(parseReference(ARN).target).to.deep.equal({kind: 'aws', name: ARN})
+      expect(parseReference(`aws-sm://${ARN}`).target).to.deep.equal({kind: 'aws', name: ARN})
     })
 
     it('pins a version stage or a VersionId', () => {
-      expect(parseReference('aws-sm://db?stage=AWSPREVIOUS').target).to.deep.equal({kind: 'aws', secretId: 'db', versionStage: 'AWSPREVIOUS'})
+      expect(parseReference('aws-sm://db?stage=AWSPREVIOUS').target).to.deep.equal({kind: 'aws', name: 'db', versionStage: 'AWSPREVIOUS'})
       expect(parseReference('aws-sm://db?version-stage=custom').target).to.include({versionStage: 'custom'})
       expect(parseReference(`aws-sm://db?version-id=${VERSION_ID}`).target).to.include({versionId: VERSION_ID})
       expect(parseReference(`${ARN}?stage=AWSCURRENT&version-id=${VERSION_ID}#password`)).to.deep.equal({
         path: ['password'],
-        target: {kind: 'aws', secretId: ARN, versionId: VERSION_ID, versionStage: 'AWSCURRENT'},
+        target: {kind: 'aws', name: ARN, versionId: VERSION_ID, versionStage: 'AWSCURRENT'},
         text: `${ARN}?stage=AWSCURRENT&version-id=${VERSION_ID}#password`,
       })
     })
@@ -91,7 +92,7 @@ describe('reference grammar', () => {
       expect(parseAliasedReference('PW=db#password').reference.path).to.deep.equal(['password'])
       expect(parseAliasedReference('a-b=c').reference.target).to.deep.equal({kind: 'chain', name: 'a-b=c'})
       expect(parseAliasedReference('=x').key).to.equal('=x')
-      expect(parseAliasedReference('X=aws-sm://y=z').reference.target).to.deep.equal({kind: 'aws', secretId: 'y=z'})
+      expect(parseAliasedReference('X=aws-sm://y=z').reference.target).to.deep.equal({kind: 'aws', name: 'y=z'})
     })
   })
 

@@ -4,11 +4,11 @@ import {mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ExitCode} from '../../src/lib/errors.js'
+import {resolveSettings} from '../../src/lib/invocation.js'
 import {LookupRequest, Outcome} from '../../src/lib/secret/source.js'
 import {contextSource} from '../../src/lib/secret/sources/context-env.js'
 import {dotenvSource} from '../../src/lib/secret/sources/dotenv.js'
 import {envSource} from '../../src/lib/secret/sources/env.js'
-import {resolveSettings} from '../../src/lib/settings/settings.js'
 import {assertNoCanary, canary} from '../support/canary.js'
 import {tempDir} from '../support/cli.js'
 

@@ -4,7 +4,8 @@ import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {resolveSettings, settingsFlags, SettingsInput} from '../../src/lib/settings/settings.js'
+import {resolveSettings, settingsFlags} from '../../src/lib/invocation.js'
+import {SettingsInput} from '../../src/lib/settings/settings.js'
 import {tempDir} from '../support/cli.js'
 
 describe('settings', () => {
@@ -46,6 +47,7 @@ describe('settings', () => {
       awsPrefix: '',
       awsRequestTimeoutMs: 10_000,
       awsRetryMode: 'standard',
+      awsTotalTimeoutMs: 60_000,
       home,
       sources: ['context', 'env', 'dotenv', 'aws'],
     })

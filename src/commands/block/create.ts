@@ -1,10 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {openBlocks} from '../../lib/block/context.js'
-import {fieldFlags} from '../../lib/block/flags.js'
-import {renderWrite} from '../../lib/block/render.js'
-import {createBlock, WriteResult} from '../../lib/block/service.js'
+import {createBlock, WriteResult} from '../../lib/block/documents/operations.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
+import {fieldFlags} from '../../lib/cli/block-flags.js'
+import {renderWrite} from '../../lib/cli/block-render.js'
 
 export default class BlockCreate extends BaseCommand {
   // Positional: the key order is the argument order.
@@ -37,7 +36,7 @@ Values come from --from-file (a JSON file, or - for stdin), --field, --stdin-fie
 
   async run(): Promise<WriteResult> {
     const {args, flags} = await this.parse(BlockCreate)
-    const result = await createBlock(openBlocks(), args.type, args.name, flags)
+    const result = await createBlock(await this.invocation().blocks(), args.type, args.name, flags)
     this.writeData(renderWrite(result))
     return result
   }

@@ -1,7 +1,6 @@
 import {Args, Flags} from '@oclif/core'
 
-import {openBlocks} from '../../lib/block/context.js'
-import {deleteBlock} from '../../lib/block/service.js'
+import {deleteBlock} from '../../lib/block/documents/operations.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 
 export default class BlockDelete extends BaseCommand {
@@ -17,7 +16,7 @@ Asks for confirmation when stdin is a terminal, unless --yes. A document that ot
 
   async run(): Promise<{address: string; deleted: boolean; referrers: string[]}> {
     const {args, flags} = await this.parse(BlockDelete)
-    const result = await deleteBlock(openBlocks(), args.block, flags)
+    const result = await deleteBlock(await this.invocation().blocks(), args.block, flags)
     this.writeData(result.deleted ? `Deleted Block '${result.address}'.\n` : 'Not deleted.\n')
     return result
   }

@@ -1,9 +1,8 @@
 import {Args, Flags} from '@oclif/core'
 
-import {openBlocks} from '../../lib/block/context.js'
-import {renderInspect} from '../../lib/block/render.js'
-import {inspectBlock, InspectedBlock} from '../../lib/block/service.js'
+import {inspectBlock, InspectedBlock} from '../../lib/block/documents/operations.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
+import {renderInspect} from '../../lib/cli/block-render.js'
 
 export default class BlockInspect extends BaseCommand {
   static args = {block: Args.string({description: 'The document, as TYPE/NAME.', required: true})}
@@ -16,7 +15,7 @@ export default class BlockInspect extends BaseCommand {
 
   async run(): Promise<InspectedBlock> {
     const {args, flags} = await this.parse(BlockInspect)
-    const block = await inspectBlock(openBlocks(), args.block, {reveal: flags.reveal})
+    const block = await inspectBlock(await this.invocation().blocks(), args.block, {reveal: flags.reveal})
     this.writeData(renderInspect(block))
     return block
   }

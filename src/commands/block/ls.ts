@@ -1,9 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {openBlocks} from '../../lib/block/context.js'
-import {renderList} from '../../lib/block/render.js'
-import {listBlocks, ListedBlock, Unreadable} from '../../lib/block/service.js'
+import {listBlocks, ListedBlock, Unreadable} from '../../lib/block/documents/operations.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
+import {renderList} from '../../lib/cli/block-render.js'
 
 export default class BlockLs extends BaseCommand {
   static description = 'List the saved block documents. Unreadable ones are named on stderr; the others are listed.'
@@ -12,7 +11,7 @@ export default class BlockLs extends BaseCommand {
 
   async run(): Promise<{blocks: ListedBlock[]; unreadable: Unreadable[]}> {
     const {flags} = await this.parse(BlockLs)
-    const result = await listBlocks(openBlocks(), {type: flags.type})
+    const result = await listBlocks(await this.invocation().blocks(), {type: flags.type})
     this.writeData(renderList(result.blocks))
     return result
   }

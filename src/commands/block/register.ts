@@ -1,9 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {openBlocks} from '../../lib/block/context.js'
-import {renderRegister} from '../../lib/block/render.js'
-import {registerBlockTypes, RegisterResult} from '../../lib/block/types.js'
+import {registerBlockTypes, RegisterResult} from '../../lib/block/types/register.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
+import {renderRegister} from '../../lib/cli/block-render.js'
 
 export default class BlockRegister extends BaseCommand {
   static description = `Register block types from a Node module or a file.
@@ -21,7 +20,7 @@ A module (an installed package name, resolved from the working directory, or a p
 
   async run(): Promise<RegisterResult> {
     const {flags} = await this.parse(BlockRegister)
-    const result = await registerBlockTypes(openBlocks(), {cwd: process.cwd(), file: flags.file, module: flags.module})
+    const result = await registerBlockTypes(await this.invocation().blocks(), {cwd: process.cwd(), file: flags.file, module: flags.module})
     this.writeData(renderRegister(result))
     return result
   }

@@ -1,7 +1,6 @@
-import {openBlocks} from '../../lib/block/context.js'
-import {RekeyResult, rekeyStore} from '../../lib/block/rekey.js'
-import {renderRekey} from '../../lib/block/render.js'
+import {RekeyResult, rekeyStore} from '../../lib/block/keys/rekey.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
+import {renderRekey} from '../../lib/cli/block-render.js'
 
 export default class BlockRekey extends BaseCommand {
   static description = `Rotate the master key: re-encrypt every secret value in the block store with a new key.
@@ -14,7 +13,7 @@ With the key file ($KEYFLOW_HOME/master.key) keyflow makes the new key. With KEY
 
   async run(): Promise<RekeyResult> {
     await this.parse(BlockRekey)
-    const result = await rekeyStore(openBlocks())
+    const result = await rekeyStore(await this.invocation().blocks())
     this.writeData(renderRekey(result))
     return result
   }

@@ -1,10 +1,9 @@
 import {Args, Flags} from '@oclif/core'
 
-import {openBlocks} from '../../lib/block/context.js'
-import {fieldFlags} from '../../lib/block/flags.js'
-import {renderWrite} from '../../lib/block/render.js'
-import {updateBlock, WriteResult} from '../../lib/block/service.js'
+import {updateBlock, WriteResult} from '../../lib/block/documents/operations.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
+import {fieldFlags} from '../../lib/cli/block-flags.js'
+import {renderWrite} from '../../lib/cli/block-render.js'
 
 export default class BlockUpdate extends BaseCommand {
   static args = {block: Args.string({description: 'The document, as TYPE/NAME.', required: true})}
@@ -23,7 +22,7 @@ The other fields keep their values. A secret field given as ******** (e.g. from 
 
   async run(): Promise<WriteResult> {
     const {args, flags} = await this.parse(BlockUpdate)
-    const result = await updateBlock(openBlocks(), args.block, flags)
+    const result = await updateBlock(await this.invocation().blocks(), args.block, flags)
     this.writeData(renderWrite(result))
     return result
   }

@@ -33,7 +33,7 @@ static strict = false
 
   async run(): Promise<SecretGetResult> {
     const {argv, flags} = await this.parse(SecretGet)
-    const output = await secretGet(argv as string[], flags)
+    const output = await secretGet(this.invocation(flags), argv as string[], flags)
     this.writeData(output.stdout)
     return output.json
   }

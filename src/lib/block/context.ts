@@ -1,29 +1,46 @@
 import {join} from 'node:path'
 
-import {keyflowHome} from '../settings/settings.js'
-import {Keyring} from './crypto.js'
-import {Registry} from './registry.js'
+import type {Prompter} from './documents/operations.js'
+
+import {Keyring} from './keys/crypto.js'
 import {LocalStore} from './store/local.js'
 import {BlockStore} from './store/store.js'
+import {BuiltinTypes} from './types/builtin.js'
+import {Registry} from './types/registry.js'
 
-/** What every block operation works on: the store, the master key and the type registry. */
+/** What every block operation works on: the store, the master key, the type registry, and who to ask. */
 export interface BlockContext {
   env: NodeJS.ProcessEnv
   home: string
   keyring: Keyring
+  prompter: Prompter
   registry: Registry
   store: BlockStore
 }
 
 export interface BlockContextOptions {
-  env?: NodeJS.ProcessEnv
+  /** The built-in types (src/lib/block-types.ts registers them from their domains). */
+  builtins: BuiltinTypes
+  env: NodeJS.ProcessEnv
+  home: string
+  prompter?: Prompter
   /** Another store implementation; default: the local store under $KEYFLOW_HOME/blocks. */
   store?: BlockStore
 }
 
-export function openBlocks(options: BlockContextOptions = {}): BlockContext {
-  const env = options.env ?? process.env
-  const home = keyflowHome(env)
+/** A prompter for where nobody can answer (pipes, libraries): prompts are skipped or refused. */
+export const NO_PROMPTER: Prompter = {
+  async ask() {
+    throw new Error('no terminal to ask')
+  },
+  canPrompt: () => false,
+  async confirm() {
+    return false
+  },
+}
+
+export function openBlocks(options: BlockContextOptions): BlockContext {
+  const {env, home} = options
   const store = options.store ?? new LocalStore(join(home, 'blocks'))
-  return {env, home, keyring: new Keyring(home, env), registry: new Registry(store), store}
+  return {env, home, keyring: new Keyring(home, env), prompter: options.prompter ?? NO_PROMPTER, registry: new Registry(store, options.builtins), store}
 }

@@ -1,47 +1,22 @@
 import {Flags} from '@oclif/core'
 
-import {SOURCE_KINDS} from '../settings/settings.js'
+import {SETTINGS} from '../invocation.js'
+import {flagDescription, SettingSpec} from '../settings/spec.js'
 
 /**
- * Flags that choose how secrets are resolved, shared by every command that resolves one.
- * No flag takes its default from the environment here: settings.ts reads KEYFLOW_* itself,
- * and an env-derived default would be baked into the published manifest.
+ * Flags that choose how secrets are resolved, shared by every command that resolves one,
+ * generated from the settings' one description (each source declares its own settings). No
+ * flag takes its default from the environment here: the settings engine reads KEYFLOW_*
+ * itself, and an env-derived default would be baked into the published manifest.
  */
-export const resolverFlags = {
-  'aws-connect-timeout': Flags.integer({
-    description: 'Milliseconds to wait for a connection to AWS (default 3000).',
-    helpGroup: 'AWS',
-    min: 1,
-  }),
-  'aws-max-attempts': Flags.integer({
-    description: 'Attempts per AWS call, retries included, with backoff (default 3).',
-    helpGroup: 'AWS',
-    max: 20,
-    min: 1,
-  }),
-  'aws-request-timeout': Flags.integer({
-    description: 'Milliseconds to wait for an AWS answer (default 10000).',
-    helpGroup: 'AWS',
-    min: 1,
-  }),
-  'aws-retry-mode': Flags.string({
-    description: 'The AWS SDK retry strategy.',
-    helpGroup: 'AWS',
-    options: ['standard', 'adaptive'],
-  }),
-  'env-file': Flags.string({
-    description: 'A dotenv file to read, instead of ./.env and $KEYFLOW_HOME/secrets.env. Repeatable; the first file that has the name wins.',
-    helpGroup: 'SOURCES',
-    multiple: true,
-  }),
-  prefix: Flags.string({
-    description: 'Prefix for AWS secret names looked up through the chain, e.g. prod/.',
-    helpGroup: 'AWS',
-  }),
-  profile: Flags.string({description: 'AWS profile from the shared config files.', helpGroup: 'AWS'}),
-  region: Flags.string({description: 'AWS region of Secrets Manager.', helpGroup: 'AWS'}),
-  sources: Flags.string({
-    description: `Sources to try, in order, comma-separated (default ${SOURCE_KINDS.join(',')}).`,
-    helpGroup: 'SOURCES',
-  }),
+function flagFor(spec: SettingSpec<unknown>) {
+  const common = {description: flagDescription(spec), helpGroup: spec.helpGroup}
+  const shape = spec.parse.flag
+  if (shape.type === 'integer') return Flags.integer({...common, max: shape.max, min: shape.min})
+  if (shape.multiple) return Flags.string({...common, multiple: true})
+  return Flags.string({...common, options: shape.options ? [...shape.options] : undefined})
 }
+
+export const resolverFlags = Object.fromEntries(
+  Object.values(SETTINGS as Record<string, SettingSpec<unknown>>).map((spec) => [spec.flag, flagFor(spec)]),
+) as Record<string, ReturnType<typeof flagFor>>

@@ -1,14 +1,7 @@
-import {blockEnv} from '../block/api.js'
+import {blockEnv} from '../block/documents/load.js'
 import {toKeyflowError} from '../output/render-error.js'
-import {ResolvedSettings, Settings} from '../settings/settings.js'
 import {InjectionProvider, ProviderResult} from './plan.js'
 import {RunDeclarations} from './project.js'
-
-/** The settings already resolved for this run, handed on so blocks resolve their references the same way. */
-function sameSettings(settings: ResolvedSettings): Partial<Settings> {
-  const {awsConnectTimeoutMs, awsMaxAttempts, awsPrefix, awsProfile, awsRegion, awsRequestTimeoutMs, awsRetryMode, envFiles, sources} = settings
-  return {awsConnectTimeoutMs, awsMaxAttempts, awsPrefix, awsProfile, awsRegion, awsRequestTimeoutMs, awsRetryMode, envFiles, sources}
-}
 
 /**
  * `--block TYPE/NAME` and the project file's `run.blocks`: every field of the block, nested
@@ -17,12 +10,12 @@ function sameSettings(settings: ResolvedSettings): Partial<Settings> {
  * ordinary output.
  */
 export function blockProvider(blocks: RunDeclarations['blocks']): InjectionProvider {
-  return async (settings) => {
+  return async (invocation) => {
     const result: ProviderResult = {injections: [], notes: [], problems: []}
     await Promise.all(
       blocks.map(async ({name, optional, origin}) => {
         try {
-          const entries = await blockEnv(name, {cwd: settings.cwd, env: settings.env, settings: sameSettings(settings)})
+          const entries = await blockEnv(invocation, name)
           for (const entry of entries) result.injections.push({key: entry.name, origin, secret: entry.secret, value: entry.value})
         } catch (error) {
           const keyflowError = toKeyflowError(error)

@@ -1,6 +1,5 @@
-import {MASTER_KEY_ENV, NEW_MASTER_KEY_ENV} from '../block/crypto.js'
+import {contextVariable, MASTER_KEY_ENV, NEW_MASTER_KEY_ENV} from '../env-names.js'
 import {ExitCode, KeyflowError} from '../errors.js'
-import {contextVariable} from '../secret/sources/context-env.js'
 import {Injection} from './plan.js'
 import {EnvStyle} from './project.js'
 

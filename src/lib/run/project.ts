@@ -1,6 +1,6 @@
 import {ExitCode, isKeyflowError, KeyflowError} from '../errors.js'
 import {AliasedReference, ENV_NAME, parseAliasedReference, parseReference} from '../secret/reference.js'
-import {isPlainObject} from '../settings/json-file.js'
+import {isPlainObject} from '../util/json.js'
 import {MaskEncoding, parseMaskEncodings} from './encodings.js'
 import {WITHHOLD_GROUPS, WithholdGroup} from './environment.js'
 

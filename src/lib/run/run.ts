@@ -1,9 +1,9 @@
 import type {TerminalOptions} from './terminal.js'
 
 import {ExitCode, KeyflowError} from '../errors.js'
+import {Invocation} from '../invocation.js'
 import {warn} from '../output/warn.js'
 import {parseAliasedReference} from '../secret/reference.js'
-import {resolveSettings, settingsFlags} from '../settings/settings.js'
 import {MASK_ENCODINGS, MaskEncoding, maskForms, parseMaskEncodings} from './encodings.js'
 import {checkSourceKeys, childEnvironment, WithholdGroup} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
@@ -87,12 +87,12 @@ async function inTerminal(options: TerminalOptions): Promise<ChildExit | undefin
 }
 
 /** Runs the command; resolves to the exit code keyflow must exit with. */
-export async function runWithSecrets(command: string[], flags: RunFlags): Promise<number> {
+export async function runWithSecrets(invocation: Invocation, command: string[], flags: RunFlags): Promise<number> {
   if (command.length === 0 || command[0] === '') {
     throw new KeyflowError('No command to run.', {code: 'USAGE', exit: ExitCode.USAGE, fix: 'Put the command after --: keyflow run --secret DB_PASSWORD -- python flow.py'})
   }
 
-  const settings = resolveSettings({flags: settingsFlags(flags)})
+  const {settings} = invocation
   const project = parseRunSection(settings.projectConfig.run, settings.projectFile)
   // Checked before anything is resolved: a typo must not cost an AWS round trip.
   if (flags['kill-after'] !== undefined) parseDuration(flags['kill-after'], '--kill-after')
@@ -116,7 +116,7 @@ export async function runWithSecrets(command: string[], flags: RunFlags): Promis
     providers.push(blockProvider(blocks))
   }
 
-  const plan = await resolvePlan(providers, settings)
+  const plan = await resolvePlan(providers, invocation)
   for (const note of plan.notes) warn(note)
   const style = flags['env-style'] ?? project.envStyle ?? 'prefect'
   checkSourceKeys(plan.injections, style, [...(flags['allow-source-key'] ?? []), ...project.allowSourceKeys])

@@ -1,14 +1,11 @@
-import {ExitCode, KeyflowError} from '../errors.js'
-import {ResolvedSettings, SourceKind} from '../settings/settings.js'
+import {combineErrors, ExitCode, KeyflowError} from '../errors.js'
 import {extractJsonPath} from './json-path.js'
 import {SecretReference} from './reference.js'
-import {LookupRequest, Outcome, Provenance, SecretSource} from './source.js'
-import {contextSource} from './sources/context-env.js'
-import {dotenvSource} from './sources/dotenv.js'
-import {envSource} from './sources/env.js'
+import {LookupRequest, Outcome, Provenance, SecretSource, SourcePlugin} from './source.js'
 
 /**
- * The resolver chain, composed here and only here (README "The resolver chain").
+ * The resolver chain (README "The resolver chain"), composed per invocation from the source
+ * plug-ins (src/lib/invocation.ts, from sources/index.ts).
  *
  * A name walks the configured sources in order (default: context, env, dotenv, aws): the first
  * hit wins, a miss moves on, a failure stops the walk with that error. A reference that
@@ -21,33 +18,32 @@ import {envSource} from './sources/env.js'
  * per name.
  */
 
-export type SourceSet = Record<SourceKind, SecretSource>
-
-export function createSources(settings: ResolvedSettings): SourceSet {
-  return {
-    aws: lazySource('aws', async () => (await import('./sources/aws.js')).awsSource(settings)),
-    context: contextSource(settings.env),
-    dotenv: dotenvSource(settings),
-    env: envSource(settings.env),
-  }
+export interface Chain {
+  /** The kinds a name walks, in order (the `sources` setting). */
+  readonly order: readonly string[]
+  readonly plugins: readonly SourcePlugin[]
+  readonly sources: Readonly<Record<string, SecretSource>>
 }
 
-/** A source whose module loads on its first lookup: a hit earlier in the chain never pays for it. */
-function lazySource(kind: SourceKind, load: () => Promise<SecretSource>): SecretSource {
-  let source: Promise<SecretSource> | undefined
-  return {
-    kind,
-    async lookup(requests) {
-      source ??= load()
-      return (await source).lookup(requests)
-    },
-  }
+/** Opens every plug-in for one invocation; a source does no work before its first lookup. */
+export function openChain(plugins: readonly SourcePlugin[], order: readonly string[], open: (plugin: SourcePlugin) => SecretSource): Chain {
+  return {order, plugins, sources: Object.fromEntries(plugins.map((plugin) => [plugin.kind, open(plugin)]))}
+}
+
+/** The one rendering of a provenance: `env $NAME`, `dotenv FILE:LINE`, `aws ARN version V (STAGES)`. */
+export function describeProvenance(plugins: readonly SourcePlugin[], provenance: Provenance): string {
+  return `${provenance.source} ${describeHit(plugins, provenance)}`
+}
+
+function describeHit(plugins: readonly SourcePlugin[], provenance: Provenance): string {
+  const plugin = plugins.find((candidate) => candidate.kind === provenance.source)
+  return plugin ? plugin.describe(provenance) : ''
 }
 
 export interface TraceStep {
   detail: string
   outcome: 'failure' | 'hit' | 'miss' | 'not-tried'
-  source: SourceKind
+  source: string
 }
 
 export type Resolution =
@@ -57,18 +53,15 @@ export type Resolution =
 interface Pending {
   hints: string[]
   index: number
-  kinds: SourceKind[]
+  kinds: string[]
   request: LookupRequest
   trace: TraceStep[]
 }
 
 function requestFor(reference: SecretReference): LookupRequest {
   const {target} = reference
-  if (target.kind === 'aws') {
-    return {direct: true, name: target.secretId, versionId: target.versionId, versionStage: target.versionStage}
-  }
-
-  return {direct: target.kind !== 'chain', name: target.name}
+  if (target.kind === 'chain') return {direct: false, name: target.name}
+  return {direct: true, name: target.name, versionId: target.versionId, versionStage: target.versionStage}
 }
 
 function notFound(reference: SecretReference, trace: TraceStep[], hints: string[]): KeyflowError {
@@ -81,22 +74,19 @@ function notFound(reference: SecretReference, trace: TraceStep[], hints: string[
   })
 }
 
-export async function resolveReferences(
-  references: SecretReference[],
-  settings: ResolvedSettings,
-  sources: SourceSet = createSources(settings),
-): Promise<Resolution[]> {
+export async function resolveReferences(references: SecretReference[], chain: Chain): Promise<Resolution[]> {
+  const {sources} = chain
   const results: Resolution[] = Array.from({length: references.length})
   let pending: Pending[] = references.map((reference, index) => ({
     hints: [],
     index,
-    kinds: reference.target.kind === 'chain' ? [...settings.sources] : [reference.target.kind],
+    kinds: reference.target.kind === 'chain' ? [...chain.order] : [reference.target.kind],
     request: requestFor(reference),
     trace: [],
   }))
 
   while (pending.length > 0) {
-    const bySource = new Map<SourceKind, Pending[]>()
+    const bySource = new Map<string, Pending[]>()
     for (const item of pending) bySource.set(item.kinds[0], [...(bySource.get(item.kinds[0]) ?? []), item])
 
     // eslint-disable-next-line no-await-in-loop
@@ -136,7 +126,7 @@ export async function resolveReferences(
         continue
       }
 
-      item.trace.push({detail: describeHit(outcome.provenance), outcome: 'hit', source: kind}, ...notTried)
+      item.trace.push({detail: `found ${describeHit(chain.plugins, outcome.provenance)}`, outcome: 'hit', source: kind}, ...notTried)
       results[item.index] = pickPath(reference, outcome.value, outcome.provenance, item.trace)
     }
 
@@ -144,22 +134,6 @@ export async function resolveReferences(
   }
 
   return results
-}
-
-function describeHit(provenance: Provenance): string {
-  switch (provenance.source) {
-    case 'aws': {
-      return `found ${provenance.arn}${provenance.versionId ? ` version ${provenance.versionId}` : ''}`
-    }
-
-    case 'dotenv': {
-      return `found in ${provenance.file}${provenance.line ? `:${provenance.line}` : ''}`
-    }
-
-    default: {
-      return `found $${provenance.variable}`
-    }
-  }
 }
 
 function pickPath(reference: SecretReference, value: string | Uint8Array, provenance: Provenance, trace: TraceStep[]): Resolution {
@@ -184,19 +158,3 @@ export function combinedFailure(resolutions: Resolution[]): KeyflowError | undef
   )
 }
 
-/** One error listing several, each under its label; `summary` follows the count ("2 of 5 ..."). */
-export function combineErrors(failed: Array<{error: KeyflowError; label: string}>, summary: string): KeyflowError | undefined {
-  if (failed.length === 0) return undefined
-  if (failed.length === 1) return failed[0].error
-  const rank = [ExitCode.SOURCE_FAILURE, ExitCode.BAD_VALUE, ExitCode.NOT_FOUND]
-  const exit = rank.find((code) => failed.some(({error}) => error.exit === code)) ?? failed[0].error.exit
-  return new KeyflowError(`${failed.length} ${summary}`, {
-    code: 'SECRETS_UNRESOLVED',
-    details: failed.flatMap(({error, label}) => [
-      `${label}: ${error.message}${error.where ? ` (${error.where})` : ''}`,
-      ...error.details.map((detail) => `    ${detail}`),
-    ]),
-    exit,
-    fix: 'Fix each secret listed above; resolve one alone with --explain to see every source it tried.',
-  })
-}

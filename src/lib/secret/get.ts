@@ -1,9 +1,9 @@
 import {ExitCode, KeyflowError} from '../errors.js'
-import {ResolvedSettings, resolveSettings, settingsFlags} from '../settings/settings.js'
-import {combinedFailure, resolveReferences, TraceStep} from './chain.js'
+import {Invocation} from '../invocation.js'
+import {combinedFailure, describeProvenance, resolveReferences, TraceStep} from './chain.js'
 import {formatSecrets, SecretFormat} from './format.js'
 import {ENV_NAME, parseAliasedReference} from './reference.js'
-import {describeProvenance, Provenance} from './source.js'
+import {Provenance} from './source.js'
 
 /**
  * `keyflow secret get`: shared by the oclif command and bin/run.js's fast path, which both
@@ -50,12 +50,12 @@ function encode(value: string | Uint8Array, base64: boolean | undefined): {encod
   return {encoding: 'utf8', text: value}
 }
 
-export async function secretGet(names: string[], flags: SecretGetFlags): Promise<SecretGetOutput> {
+export async function secretGet(invocation: Invocation, names: string[], flags: SecretGetFlags): Promise<SecretGetOutput> {
   if (names.length === 0) {
     throw new KeyflowError('Name at least one secret.', {code: 'USAGE', exit: ExitCode.USAGE, fix: 'keyflow secret get DB_PASSWORD'})
   }
 
-  const wanted = names.map((name) => parseAliasedReference(name))
+  const wanted = names.map((name) => parseAliasedReference(name, invocation.plugins))
   // Name/value output holds each name once; two references with one name would lose a value.
   if ((flags.format || wanted.length > 1) && !flags.explain && !flags.json) {
     const seen = new Map<string, string>()
@@ -73,13 +73,12 @@ export async function secretGet(names: string[], flags: SecretGetFlags): Promise
     }
   }
 
-  const settings = resolveSettings({flags: settingsFlags(flags)})
   const resolutions = await resolveReferences(
     wanted.map(({reference}) => reference),
-    settings,
+    invocation.chain,
   )
 
-  if (flags.explain) return explain(wanted.map(({key}) => key), resolutions, settings)
+  if (flags.explain) return explain(invocation, wanted.map(({key}) => key), resolutions)
 
   const failure = combinedFailure(resolutions)
   if (failure) throw failure
@@ -131,7 +130,8 @@ export async function secretGet(names: string[], flags: SecretGetFlags): Promise
   return {json, stdout: formatSecrets(entries.map(({key, value}) => ({key, value: value!})), format)}
 }
 
-function explain(keys: string[], resolutions: Awaited<ReturnType<typeof resolveReferences>>, settings: ResolvedSettings): SecretGetOutput {
+function explain(invocation: Invocation, keys: string[], resolutions: Awaited<ReturnType<typeof resolveReferences>>): SecretGetOutput {
+  const {settings} = invocation
   const secrets = resolutions.map((resolution, index): SecretEntry => ({
     found: resolution.ok,
     key: keys[index],
@@ -148,12 +148,12 @@ function explain(keys: string[], resolutions: Awaited<ReturnType<typeof resolveR
       lines.push(`  ${step + 1}. ${entry.source.padEnd(8)} ${entry.outcome.padEnd(9)} ${entry.detail}`)
     }
 
-    if (resolution.ok) lines.push(`  => ${describeProvenance(resolution.provenance)}`)
+    if (resolution.ok) lines.push(`  => ${describeProvenance(invocation.plugins, resolution.provenance)}`)
     else lines.push(`  => ${resolution.error.message}`, ...resolution.error.details.filter(() => resolution.error.code !== 'SECRET_NOT_FOUND').map((detail) => `     ${detail}`))
   }
 
   const used = Object.fromEntries(
-    Object.entries(settings.origins).map(([key, origin]) => [key, {from: origin, value: settings[key as keyof typeof settings]}]),
+    Object.entries(settings.origins).map(([key, origin]) => [key, {from: origin, value: settings[key as keyof typeof settings] as unknown}]),
   )
   lines.push('', 'settings:')
   for (const [key, {from, value}] of Object.entries(used)) {

@@ -1,5 +1,5 @@
 import {ExitCode, KeyflowError} from '../errors.js'
-import {isPlainObject} from '../settings/json-file.js'
+import {isPlainObject} from '../util/json.js'
 import {SecretReference} from './reference.js'
 
 /**

@@ -1,4 +1,6 @@
 import {ExitCode, KeyflowError} from '../errors.js'
+import {SourcePlugin} from './source.js'
+import {BUILTIN_SOURCES} from './sources/index.js'
 
 /**
  * The one reference grammar, used wherever a secret is named (README "References"):
@@ -13,12 +15,14 @@ import {ExitCode, KeyflowError} from '../errors.js'
  * name (`%23` for `#`, `%3F` for `?`).
  */
 
-export type DirectSource = 'context' | 'dotenv' | 'env'
-
-export type ReferenceTarget =
-  | {kind: 'aws'; secretId: string; versionId?: string; versionStage?: string}
-  | {kind: 'chain'; name: string}
-  | {kind: DirectSource; name: string}
+/** Through the chain, or one source alone (its kind), by name or id, optionally pinned to a version. */
+export interface ReferenceTarget {
+  /** 'chain', or the kind of the one source the reference addresses. */
+  kind: string
+  name: string
+  versionId?: string
+  versionStage?: string
+}
 
 export interface SecretReference {
   /** Keys to walk in a JSON value; empty for the whole value. */
@@ -28,12 +32,9 @@ export interface SecretReference {
   text: string
 }
 
-const SCHEMES: Record<string, 'aws' | DirectSource> = {
-  aws: 'aws',
-  'aws-sm': 'aws',
-  context: 'context',
-  dotenv: 'dotenv',
-  env: 'env',
+/** The schemes the source plug-ins declare; `plugins` defaults to the built-in sources. */
+function schemeTable(plugins: readonly SourcePlugin[]): Record<string, SourcePlugin> {
+  return Object.fromEntries(plugins.flatMap((plugin) => plugin.schemes.map((scheme) => [scheme, plugin])))
 }
 
 const MAX_NAME_LENGTH = 2048
@@ -101,7 +102,7 @@ function decodeSegments(segments: string[], separator: string, text: string, off
   })
 }
 
-function parseAwsParameters(query: string, text: string, offset: number): {versionId?: string; versionStage?: string} {
+function parseVersionParameters(query: string, text: string, offset: number): {versionId?: string; versionStage?: string} {
   const result: {versionId?: string; versionStage?: string} = {}
   let position = offset
   for (const pair of query.split('&')) {
@@ -130,28 +131,28 @@ function parseAwsParameters(query: string, text: string, offset: number): {versi
   return result
 }
 
-export function parseReference(text: string): SecretReference {
+export function parseReference(text: string, plugins: readonly SourcePlugin[] = BUILTIN_SOURCES): SecretReference {
   if (typeof text !== 'string' || text === '') {
     throw referenceError(String(text ?? ''), 0, 1, 'the reference is empty.', 'Name a secret, e.g. DB_PASSWORD.')
   }
 
-  let kind: 'aws' | 'chain' | DirectSource = 'chain'
+  const schemes = schemeTable(plugins)
+  let plugin: SourcePlugin | undefined
   let rest = text
   let offset = 0
   const scheme = /^([a-z][\d+.a-z-]*):\/\//i.exec(text)
   if (scheme) {
     const lower = scheme[1].toLowerCase()
     // Own keys only: "constructor" is a property of every object.
-    const mapped = Object.hasOwn(SCHEMES, lower) ? SCHEMES[lower] : undefined
-    if (!mapped) {
-      throw referenceError(text, 0, scheme[1].length, `unknown scheme "${scheme[1]}".`, `Known schemes: ${Object.keys(SCHEMES).join('://, ')}://.`)
+    plugin = Object.hasOwn(schemes, lower) ? schemes[lower] : undefined
+    if (!plugin) {
+      throw referenceError(text, 0, scheme[1].length, `unknown scheme "${scheme[1]}".`, `Known schemes: ${Object.keys(schemes).sort().join('://, ')}://.`)
     }
 
-    kind = mapped
     offset = scheme[0].length
     rest = text.slice(offset)
-  } else if (text.startsWith('arn:')) {
-    kind = 'aws'
+  } else {
+    plugin = plugins.find((candidate) => candidate.claims?.(text))
   }
 
   const hash = rest.indexOf('#')
@@ -162,30 +163,21 @@ export function parseReference(text: string): SecretReference {
   const name = percentDecode(rawName, text, offset)
   checkName(name, rawName, text, offset)
 
-  if (question !== -1 && kind !== 'aws') {
+  if (question !== -1 && !plugin?.versioned) {
     throw referenceError(text, offset + question, main.length - question, 'version parameters apply only to AWS references.', 'Write aws-sm://NAME?stage=STAGE to pin a version.')
   }
 
-  if (kind === 'aws') {
-    const parameters = question === -1 ? {} : parseAwsParameters(main.slice(question + 1), text, offset + question + 1)
-    return {path, target: {kind, secretId: name, ...parameters}, text}
-  }
-
-  return {path, target: {kind, name}, text}
+  if (!plugin) return {path, target: {kind: 'chain', name}, text}
+  const parameters = question === -1 ? {} : parseVersionParameters(main.slice(question + 1), text, offset + question + 1)
+  return {path, target: {kind: plugin.kind, name, ...parameters}, text}
 }
 
 /** The name a reference is known by in env output and run injection when no alias is given. */
-export function defaultKey(reference: SecretReference): string {
+export function defaultKey(reference: SecretReference, plugins: readonly SourcePlugin[] = BUILTIN_SOURCES): string {
   const {target} = reference
-  const base =
-    target.kind === 'aws' ? (target.secretId.startsWith('arn:') ? awsNameFromArn(target.secretId) : target.secretId) : target.name
+  const plugin = plugins.find((candidate) => candidate.kind === target.kind)
+  const base = plugin?.defaultKey ? plugin.defaultKey(target.name) : target.name
   return reference.path.length === 0 ? base : reference.path.at(-1)!
-}
-
-/** arn:aws:secretsmanager:REGION:ACCOUNT:secret:NAME-6RANDOM -> NAME */
-export function awsNameFromArn(arn: string): string {
-  const name = arn.split(':').slice(6).join(':')
-  return name.replace(/-[\dA-Za-z]{6}$/, '') || arn
 }
 
 export const ENV_NAME = /^[A-Z_a-z]\w*$/
@@ -200,12 +192,12 @@ export interface AliasedReference {
  * `ALIAS=REFERENCE` or a plain reference. The text before the first `=` is an alias only if it
  * is a valid environment variable name; write `%3D` for an `=` that belongs to a name.
  */
-export function parseAliasedReference(text: string): AliasedReference {
+export function parseAliasedReference(text: string, plugins: readonly SourcePlugin[] = BUILTIN_SOURCES): AliasedReference {
   const equals = text.indexOf('=')
   if (equals > 0 && ENV_NAME.test(text.slice(0, equals))) {
-    return {key: text.slice(0, equals), reference: parseReference(text.slice(equals + 1))}
+    return {key: text.slice(0, equals), reference: parseReference(text.slice(equals + 1), plugins)}
   }
 
-  const reference = parseReference(text)
-  return {key: defaultKey(reference), reference}
+  const reference = parseReference(text, plugins)
+  return {key: defaultKey(reference, plugins), reference}
 }

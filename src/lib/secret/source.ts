@@ -1,11 +1,18 @@
+import type {AwsConnection, SecretsManagerApi} from '../aws/secrets-manager.js'
+import type {SettingsBase} from '../settings/settings.js'
+import type {SettingSpecs, SettingValues} from '../settings/spec.js'
+
 import {KeyflowError} from '../errors.js'
-import {SourceKind} from '../settings/settings.js'
 
 /**
  * A source answers lookups with, for each request, a hit (value plus provenance), a typed
  * miss (with the reason and how to set the secret there), or a failure (a KeyflowError).
  * Lookups come in batches so a remote source can fetch many names in few calls; a local
  * source just answers each. A source that throws fails every request of the batch.
+ *
+ * A source plugs in as one `SourcePlugin` (one file under sources/) plus one line in
+ * sources/index.ts: the plug-in declares its kind, the reference schemes that address it, the
+ * settings it reads, how its provenance reads, and how it opens for an invocation.
  */
 
 export interface LookupRequest {
@@ -17,10 +24,11 @@ export interface LookupRequest {
   versionStage?: string
 }
 
-export type Provenance =
-  | {arn: string; name: string; source: 'aws'; versionId?: string; versionStages?: string[]}
-  | {file: string; line?: number; source: 'dotenv'}
-  | {source: 'context' | 'env'; variable: string}
+/** Where a value came from: the source's kind plus what that source says about it (never the value). */
+export interface Provenance {
+  readonly [detail: string]: unknown
+  readonly source: string
+}
 
 export interface Hit {
   kind: 'hit'
@@ -43,28 +51,40 @@ export interface Failure {
 export type Outcome = Failure | Hit | Miss
 
 export interface SecretSource {
-  readonly kind: SourceKind
+  readonly kind: string
   lookup(requests: LookupRequest[]): Promise<Outcome[]>
 }
+
+/** Opens a Secrets Manager client; the invocation may inject one (tests, a block's own credentials). */
+export type ConnectSecretsManager = (connection: AwsConnection) => Promise<SecretsManagerApi>
+
+/** What a source gets when it opens: its settings, already resolved, and the shared connections. */
+export interface SourceContext<S extends SettingSpecs> {
+  connectSecretsManager?: ConnectSecretsManager
+  settings: SettingsBase & SettingValues<S>
+}
+
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- a list of plug-ins holds each with its own provenance and settings
+export interface SourcePlugin<P extends Provenance = any, S extends SettingSpecs = any> {
+  /** A bare reference (no scheme) that addresses this source alone, e.g. an ARN. */
+  claims?(text: string): boolean
+  /** The variable name a direct reference is injected as when no alias is given. */
+  defaultKey?(name: string): string
+  /** How a hit reads in --explain and traces: `$NAME`, `FILE:LINE`, an ARN. Never the value. */
+  describe(provenance: P): string
+  readonly kind: string
+  open(context: SourceContext<S>): SecretSource
+  /** Reference schemes that address this source alone: `env` for env://NAME. */
+  readonly schemes: readonly string[]
+  /** The settings it reads; their flags, env vars and config keys come with them. */
+  readonly settings: S
+  /** Whether references may pin a version (?stage=, ?version-id=). */
+  readonly versioned?: boolean
+}
+
+/** Declares a plug-in with its types checked against its own settings and provenance. */
+export const defineSource = <P extends Provenance, S extends SettingSpecs>(plugin: SourcePlugin<P, S>): SourcePlugin<P, S> => plugin
 
 export const hit = (value: string | Uint8Array, provenance: Provenance): Hit => ({kind: 'hit', provenance, value})
 export const miss = (reason: string, hint?: string): Miss => ({hint, kind: 'miss', reason})
 export const failure = (error: KeyflowError): Failure => ({error, kind: 'failure'})
-
-export function describeProvenance(provenance: Provenance): string {
-  switch (provenance.source) {
-    case 'aws': {
-      const version = provenance.versionId ? ` version ${provenance.versionId}` : ''
-      const stages = provenance.versionStages?.length ? ` (${provenance.versionStages.join(', ')})` : ''
-      return `aws ${provenance.arn}${version}${stages}`
-    }
-
-    case 'dotenv': {
-      return `dotenv ${provenance.file}${provenance.line ? `:${provenance.line}` : ''}`
-    }
-
-    default: {
-      return `${provenance.source} $${provenance.variable}`
-    }
-  }
-}

@@ -3,7 +3,8 @@ import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 
 import {ExitCode, KeyflowError} from '../errors.js'
-import {isPlainObject, readJsonFile} from './json-file.js'
+import {isPlainObject, readJsonFile} from '../util/json.js'
+import {SettingSpec, SettingSpecs, SettingValues, settingError as usage} from './spec.js'
 
 /**
  * Settings and where each one came from. Precedence, highest first (README "Configuration"):
@@ -12,164 +13,35 @@ import {isPlainObject, readJsonFile} from './json-file.js'
  *   3. the project file, keyflow.json, found from the working directory upward
  *   4. the user config file, $KEYFLOW_HOME/config.json
  *   5. built-in defaults
- * Every setting is described once in SETTINGS; flags, env vars, files and --explain all read
- * that table.
+ * This module is the engine; the table of settings is composed from the sources that declare
+ * them (src/lib/secret/sources/index.ts), and resolved once per invocation (src/lib/invocation.ts).
  */
-
-export const SOURCE_KINDS = ['context', 'env', 'dotenv', 'aws'] as const
-export type SourceKind = (typeof SOURCE_KINDS)[number]
 
 export const PROJECT_FILE_NAME = 'keyflow.json'
 
-export interface Settings {
-  awsConnectTimeoutMs: number
-  awsMaxAttempts: number
-  awsPrefix: string
-  awsProfile?: string
-  awsRegion?: string
-  awsRequestTimeoutMs: number
-  awsRetryMode: 'adaptive' | 'standard'
-  /** Env files named by the user; undefined means the defaults (./.env, then $KEYFLOW_HOME/secrets.env). */
-  envFiles?: string[]
-  sources: SourceKind[]
-}
-
-export type SettingKey = keyof Settings
-
-export interface ResolvedSettings extends Settings {
+/** What every resolution knows besides the settings themselves. */
+export interface SettingsBase {
   cwd: string
   /** The environment keyflow was started with; sources read it, nothing writes it. */
   env: NodeJS.ProcessEnv
   home: string
   /** Where each setting came from, for --explain. */
-  origins: Partial<Record<SettingKey, string>>
+  origins: Record<string, string>
   /** The project file's raw content, for sections other modules own (e.g. `run`). */
   projectConfig: Record<string, unknown>
   projectFile?: string
 }
 
-type Parser<T> = (raw: unknown, where: string) => T
+export type ResolvedSettingsOf<S extends SettingSpecs> = SettingsBase & SettingValues<S>
 
-interface SettingSpec<T> {
-  /** Path in keyflow.json and config.json, e.g. ['aws', 'region']. */
-  configPath: string[]
-  default?: T
-  /** Env vars, first set wins. */
-  env: string[]
-  parse: Parser<T>
-  /** Relative paths in a config file are taken from the file's directory. */
-  paths?: boolean
-}
-
-function usage(message: string, where: string, fix: string): KeyflowError {
-  return new KeyflowError(message, {code: 'INVALID_SETTING', exit: ExitCode.USAGE, fix, where})
-}
-
-const text: Parser<string> = (raw, where) => {
-  if (typeof raw !== 'string') throw usage(`Expected a string.`, where, 'Give a text value.')
-  return raw
-}
-
-function integer(min: number, max: number): Parser<number> {
-  return (raw, where) => {
-    const value = typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : raw
-    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
-      throw usage(`Expected a whole number from ${min} to ${max}.`, where, `Set a number from ${min} to ${max}.`)
-    }
-
-    return value
-  }
-}
-
-function oneOf<T extends string>(options: readonly T[]): Parser<T> {
-  return (raw, where) => {
-    if (typeof raw !== 'string' || !options.includes(raw as T)) {
-      throw usage(`Expected one of: ${options.join(', ')}.`, where, `Use one of: ${options.join(', ')}.`)
-    }
-
-    return raw as T
-  }
-}
-
-/**
- * A list given as an array (config files, repeated flags), taken item by item, or as one
- * separated string (an env var, a single flag), split: a path in an array may hold a `:`.
- */
-function list<T>(item: Parser<T>, separator: RegExp): Parser<T[]> {
-  return (raw, where) => {
-    let parts: unknown[]
-    if (Array.isArray(raw)) parts = raw
-    else if (typeof raw === 'string') parts = raw.split(separator)
-    else throw usage('Expected a list.', where, 'Give a list of values.')
-    return parts.filter((part) => part !== '').map((part) => item(part, where))
-  }
-}
-
-const sourceKind: Parser<SourceKind> = (raw, where) => {
-  const value = typeof raw === 'string' ? raw.trim() : raw
-  if (typeof value !== 'string' || !(SOURCE_KINDS as readonly string[]).includes(value)) {
-    throw usage(
-      `Unknown source ${JSON.stringify(value)}.`,
-      where,
-      `Sources are: ${SOURCE_KINDS.join(', ')} (comma-separated, in the order to try them).`,
-    )
-  }
-
-  return value as SourceKind
-}
-
-const sourceList: Parser<SourceKind[]> = (raw, where) => {
-  const sources = list(sourceKind, /,/)(raw, where)
-  if (sources.length === 0) throw usage('The source list is empty.', where, `Name at least one of: ${SOURCE_KINDS.join(', ')}.`)
-  const duplicate = sources.find((source, index) => sources.indexOf(source) !== index)
-  if (duplicate) throw usage(`Source "${duplicate}" is listed twice.`, where, 'Name each source once.')
-  return sources
-}
-
-export const SETTINGS: {[K in SettingKey]-?: SettingSpec<Settings[K]>} = {
-  awsConnectTimeoutMs: {
-    configPath: ['aws', 'connectTimeoutMs'],
-    default: 3000,
-    env: ['KEYFLOW_AWS_CONNECT_TIMEOUT_MS'],
-    parse: integer(1, 600_000),
-  },
-  awsMaxAttempts: {
-    configPath: ['aws', 'maxAttempts'],
-    default: 3,
-    env: ['KEYFLOW_AWS_MAX_ATTEMPTS'],
-    parse: integer(1, 20),
-  },
-  awsPrefix: {configPath: ['aws', 'prefix'], default: '', env: ['KEYFLOW_AWS_PREFIX'], parse: text},
-  awsProfile: {configPath: ['aws', 'profile'], env: ['KEYFLOW_AWS_PROFILE', 'AWS_PROFILE'], parse: text},
-  awsRegion: {
-    configPath: ['aws', 'region'],
-    env: ['KEYFLOW_AWS_REGION', 'AWS_REGION', 'AWS_DEFAULT_REGION'],
-    parse: text,
-  },
-  awsRequestTimeoutMs: {
-    configPath: ['aws', 'requestTimeoutMs'],
-    default: 10_000,
-    env: ['KEYFLOW_AWS_REQUEST_TIMEOUT_MS'],
-    parse: integer(1, 600_000),
-  },
-  awsRetryMode: {
-    configPath: ['aws', 'retryMode'],
-    default: 'standard',
-    env: ['KEYFLOW_AWS_RETRY_MODE'],
-    parse: oneOf(['standard', 'adaptive'] as const),
-  },
-  envFiles: {configPath: ['envFiles'], env: ['KEYFLOW_ENV_FILES'], parse: list(text, /:/), paths: true},
-  sources: {configPath: ['sources'], default: [...SOURCE_KINDS], env: ['KEYFLOW_SOURCES'], parse: sourceList},
-}
-
-/** Top-level keys a config file may hold; other modules own some of them (e.g. `run`). */
-const CONFIG_KEYS = new Set(['$schema', 'aws', 'blocks', 'envFiles', 'run', 'sources'])
+/** Top-level sections of a config file that other modules own (`run`) or that name a schema. */
+const OTHER_SECTIONS = ['$schema', 'blocks', 'run']
 
 export interface SettingsInput {
   cwd?: string
   env?: NodeJS.ProcessEnv
   /** Values from command-line flags, keyed by setting. */
-  flags?: Partial<{[K in SettingKey]: unknown}>
+  flags?: Record<string, unknown>
 }
 
 export function keyflowHome(env: NodeJS.ProcessEnv = process.env): string {
@@ -216,25 +88,26 @@ function checkConfigTrust(path: string, what: string): void {
   }
 }
 
-function loadConfig(path: string, what: string): Record<string, unknown> {
+function loadConfig(specs: SettingSpecs, path: string, what: string): Record<string, unknown> {
   checkConfigTrust(path, what)
   const content = readJsonFile(path, what)
   if (!isPlainObject(content)) {
     throw usage(`The ${what} must hold a JSON object.`, path, 'Wrap the settings in { }.')
   }
 
-  const unknown = Object.keys(content).filter((key) => !CONFIG_KEYS.has(key))
+  const configKeys = new Set([...Object.values(specs).map(({configPath}) => configPath[0]), ...OTHER_SECTIONS])
+  const unknown = Object.keys(content).filter((key) => !configKeys.has(key))
   if (unknown.length > 0) {
     throw usage(
       `Unknown key${unknown.length > 1 ? 's' : ''} ${unknown.map((key) => `"${key}"`).join(', ')} in the ${what}.`,
       path,
-      `Known keys: ${[...CONFIG_KEYS].filter((key) => key !== '$schema').join(', ')}.`,
+      `Known keys: ${[...configKeys].filter((key) => key !== '$schema').sort().join(', ')}.`,
     )
   }
 
   // A misspelt setting would otherwise be ignored without a word, e.g. aws.regoin.
   if (content.aws !== undefined) {
-    const known = Object.values(SETTINGS).flatMap(({configPath}) => (configPath[0] === 'aws' ? [configPath[1]] : []))
+    const known = Object.values(specs).flatMap(({configPath}) => (configPath[0] === 'aws' ? [configPath[1]] : []))
     if (!isPlainObject(content.aws)) throw usage(`"aws" in the ${what} must be an object.`, path, `Write "aws": {"region": "eu-west-1"}, for example.`)
     const unknownAws = Object.keys(content.aws).filter((key) => !known.includes(key))
     if (unknownAws.length > 0) {
@@ -259,47 +132,50 @@ function lookupPath(object: Record<string, unknown>, path: string[]): unknown {
   return current
 }
 
-export function resolveSettings(input: SettingsInput = {}): ResolvedSettings {
+export function resolveSettings<S extends SettingSpecs>(specs: S, input: SettingsInput = {}): ResolvedSettingsOf<S> {
   const env = input.env ?? process.env
   const cwd = resolve(input.cwd ?? process.cwd())
   const home = keyflowHome(env)
   const projectFile = findProjectFile(cwd, env)
-  const projectConfig = projectFile ? loadConfig(projectFile, 'project file') : {}
+  const projectConfig = projectFile ? loadConfig(specs, projectFile, 'project file') : {}
   const userFile = join(home, 'config.json')
-  const userConfig = existsSync(userFile) ? loadConfig(userFile, 'user config file') : {}
-  const layers: Array<{config: Record<string, unknown>; dir: string; file: string}> = [
+  const userConfig = existsSync(userFile) ? loadConfig(specs, userFile, 'user config file') : {}
+  const layers: Layer[] = [
     ...(projectFile ? [{config: projectConfig, dir: dirname(projectFile), file: projectFile}] : []),
     {config: userConfig, dir: home, file: userFile},
   ]
 
-  const origins: Partial<Record<SettingKey, string>> = {}
-  const values: Partial<Settings> = {}
-  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
-    const spec = SETTINGS[key] as SettingSpec<unknown>
-    const found = pickSetting(key, spec, input.flags?.[key], env, layers)
+  const origins: Record<string, string> = {}
+  const values: Record<string, unknown> = {}
+  for (const [key, spec] of Object.entries(specs) as Array<[string, SettingSpec<unknown>]>) {
+    const found = pickSetting(spec, input.flags?.[key], env, layers)
     if (found) {
       const parsed = spec.parse(found.raw, found.where)
-      ;(values as Record<string, unknown>)[key] =
-        spec.paths && Array.isArray(parsed) ? parsed.map((path) => resolve(found.baseDir ?? cwd, String(path))) : parsed
+      values[key] = spec.paths && Array.isArray(parsed) ? parsed.map((path) => resolve(found.baseDir ?? cwd, String(path))) : parsed
       origins[key] = found.where
     } else if (spec.default !== undefined) {
-      ;(values as Record<string, unknown>)[key] = spec.default
+      values[key] = spec.default
       origins[key] = 'default'
     }
   }
 
-  return {...(values as Settings), cwd, env, home, origins, projectConfig, projectFile}
+  return {...(values as SettingValues<S>), cwd, env, home, origins, projectConfig, projectFile}
+}
+
+interface Layer {
+  config: Record<string, unknown>
+  dir: string
+  file: string
 }
 
 function pickSetting(
-  key: SettingKey,
   spec: SettingSpec<unknown>,
   flagValue: unknown,
   env: NodeJS.ProcessEnv,
-  layers: Array<{config: Record<string, unknown>; dir: string; file: string}>,
+  layers: Layer[],
 ): undefined | {baseDir?: string; raw: unknown; where: string} {
   if (flagValue !== undefined && !(Array.isArray(flagValue) && flagValue.length === 0)) {
-    return {raw: flagValue, where: `flag --${flagName(key)}`}
+    return {raw: flagValue, where: `flag --${spec.flag}`}
   }
 
   for (const name of spec.env) {
@@ -315,27 +191,11 @@ function pickSetting(
   return undefined
 }
 
-/** The command-line flag that sets a setting: awsRegion -> region, envFiles -> env-file. */
-export function flagName(key: SettingKey): string {
-  const names: Record<SettingKey, string> = {
-    awsConnectTimeoutMs: 'aws-connect-timeout',
-    awsMaxAttempts: 'aws-max-attempts',
-    awsPrefix: 'prefix',
-    awsProfile: 'profile',
-    awsRegion: 'region',
-    awsRequestTimeoutMs: 'aws-request-timeout',
-    awsRetryMode: 'aws-retry-mode',
-    envFiles: 'env-file',
-    sources: 'sources',
-  }
-  return names[key]
-}
-
 /** Settings given as command-line flags, keyed by flag name, turned into SettingsInput.flags. */
-export function settingsFlags(flags: Record<string, unknown>): SettingsInput['flags'] {
+export function settingsFlags(specs: SettingSpecs, flags: Record<string, unknown>): Record<string, unknown> {
   const result: Record<string, unknown> = {}
-  for (const key of Object.keys(SETTINGS) as SettingKey[]) {
-    const value = flags[flagName(key)]
+  for (const [key, spec] of Object.entries(specs)) {
+    const value = flags[spec.flag]
     if (value !== undefined) result[key] = value
   }
 

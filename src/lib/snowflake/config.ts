@@ -73,7 +73,85 @@ function invalid(message: string, fix: string): KeyflowError {
   return new KeyflowError(message, {code: 'SNOWFLAKE_CONFIG', exit: ExitCode.VALIDATION, fix, where: 'snowflake credentials'})
 }
 
-/** Prefect's cross-field rules for SnowflakeCredentials, with its messages where it has them. */
+/** A broken rule: the field it is about ('' for the whole object), Prefect's message, and the fix. */
+export interface ConfigViolation {
+  fix: string
+  message: string
+  path: string
+}
+
+const given = (value: unknown) => value !== undefined && value !== null && value !== ''
+
+/** The Okta URL: `endpoint`, or Prefect's legacy key `okta_endpoint`. */
+const oktaEndpoint = (credentials: Record<string, unknown>) => (given(credentials.endpoint) ? credentials.endpoint : credentials.okta_endpoint)
+
+/**
+ * Prefect's SnowflakeCredentials validators, with its messages: the one statement of these
+ * rules, used by the snowflake-credentials block type and by the connector.
+ */
+export function credentialViolations(credentials: Record<string, unknown>): ConfigViolation[] {
+  const violations: ConfigViolation[] = []
+  const auth = ['password', 'private_key', 'private_key_path', 'authenticator', 'token', 'workload_identity_provider']
+  if (!auth.some((field) => given(credentials[field]))) {
+    violations.push({fix: 'Add a password, a private key, a token or an authenticator to the credentials.', message: `One of the authentication keys must be provided: ${auth.join(', ')}`, path: ''})
+  }
+
+  if (given(credentials.private_key) && given(credentials.private_key_path)) {
+    violations.push({fix: 'Remove one of private_key and private_key_path.', message: 'Do not provide both private_key and private_key_path; select one.', path: 'private_key_path'})
+  }
+
+  if (given(credentials.password) && given(credentials.private_key_passphrase)) {
+    violations.push({
+      fix: 'Remove password: the private key passphrase is enough for key-pair authentication.',
+      message: 'Do not provide both password and private_key_passphrase; specify private_key_passphrase only instead.',
+      path: 'private_key_passphrase',
+    })
+  }
+
+  // A non-string authenticator is already a schema violation; formatting it into a message could throw.
+  if (given(credentials.authenticator) && typeof credentials.authenticator !== 'string') return violations
+  const authenticator = given(credentials.authenticator) ? (credentials.authenticator as string) : 'snowflake'
+  if (authenticator === 'oauth' && !given(credentials.token)) {
+    violations.push({fix: 'Add the OAuth access token as `token`.', message: 'If authenticator is set to `oauth`, `token` must be provided', path: 'token'})
+  }
+
+  if (authenticator === 'okta_endpoint' && !given(oktaEndpoint(credentials))) {
+    violations.push({fix: 'Add the Okta URL as `endpoint`.', message: 'If authenticator is set to `okta_endpoint`, `endpoint` must be provided', path: 'endpoint'})
+  }
+
+  if (authenticator === 'workload_identity') {
+    if (!given(credentials.workload_identity_provider)) {
+      violations.push({fix: 'Set workload_identity_provider to aws, azure, gcp or oidc.', message: 'If authenticator is set to `workload_identity`, `workload_identity_provider` must be provided', path: 'workload_identity_provider'})
+    } else if (credentials.workload_identity_provider === 'oidc' && !given(credentials.token)) {
+      violations.push({fix: 'Add the OIDC token as `token`.', message: 'The oidc workload identity provider needs a `token`', path: 'token'})
+    }
+  } else if (!given(credentials.user)) {
+    violations.push({fix: 'Add the Snowflake login name as `user`.', message: `If authenticator is set to \`${authenticator}\`, \`user\` must be provided`, path: 'user'})
+  }
+
+  return violations
+}
+
+/** Where the connector connects: access_url, or host with optional port and protocol. */
+export function connectorViolations(config: Record<string, unknown>): ConfigViolation[] {
+  const violations: ConfigViolation[] = []
+  const fix = 'Give access_url, or host (with port and protocol if needed).'
+  if (given(config.access_url)) {
+    if (typeof config.access_url === 'string' && !/^https?:\/\/[^\s/?#]+\/?$/i.test(config.access_url)) {
+      violations.push({fix, message: 'must be http(s)://host[:port], without a path', path: 'access_url'})
+    }
+
+    for (const field of ['host', 'port', 'protocol']) {
+      if (given(config[field])) violations.push({fix, message: 'give either access_url or host/port/protocol, not both', path: field})
+    }
+  } else if ((given(config.port) || given(config.protocol)) && !given(config.host)) {
+    violations.push({fix, message: 'port and protocol need host', path: 'host'})
+  }
+
+  return violations
+}
+
+/** The connector's check before it connects: the fields it needs, then the rules above. */
 export function validateConfig(config: SnowflakeConnectorConfig): void {
   const {credentials} = config
   if (!credentials || typeof credentials !== 'object') throw invalid('The connector has no credentials.', 'Give a `credentials` object with at least `account`.')
@@ -82,44 +160,14 @@ export function validateConfig(config: SnowflakeConnectorConfig): void {
     if (!config[field]) throw invalid(`The connector has no ${field}.`, `Set \`${field}\` on the connector.`)
   }
 
-  validateAuthentication(credentials)
+  const [first] = [
+    ...credentialViolations(credentials as unknown as Record<string, unknown>),
+    ...connectorViolations(config as unknown as Record<string, unknown>).map((violation) => ({...violation, message: `${violation.path} ${violation.message}`})),
+  ]
+  if (first) throw invalid(/[.!?]$/.test(first.message) ? first.message : `${first.message}.`, first.fix)
   for (const field of ['fetch_size', 'poll_frequency_s'] as const) {
     const value = config[field]
     if (value !== undefined && !(typeof value === 'number' && value > 0)) throw invalid(`\`${field}\` must be a positive number.`, `Fix \`${field}\` on the connector.`)
-  }
-}
-
-function validateAuthentication(credentials: SnowflakeCredentialsConfig): void {
-  const auth = [credentials.password, credentials.private_key, credentials.private_key_path, credentials.authenticator, credentials.token, credentials.workload_identity_provider]
-  if (!auth.some(Boolean)) {
-    throw invalid(
-      'One of the authentication keys must be provided: password, private_key, private_key_path, authenticator, token, workload_identity_provider',
-      'Add a password, a private key, a token or an authenticator to the credentials.',
-    )
-  }
-
-  if (credentials.private_key && credentials.private_key_path) {
-    throw invalid('Do not provide both private_key and private_key_path; select one.', 'Remove one of private_key and private_key_path.')
-  }
-
-  if (credentials.password && credentials.private_key_passphrase) {
-    throw invalid(
-      'Do not provide both password and private_key_passphrase; specify private_key_passphrase only instead.',
-      'Remove password: the private key passphrase is enough for key-pair authentication.',
-    )
-  }
-
-  const authenticator = credentials.authenticator ?? 'snowflake'
-  if (authenticator === 'oauth' && !credentials.token) throw invalid('If authenticator is set to `oauth`, `token` must be provided.', 'Add the OAuth access token as `token`.')
-  if (authenticator === 'okta_endpoint' && !(credentials.endpoint ?? credentials.okta_endpoint)) {
-    throw invalid('If authenticator is set to `okta_endpoint`, `endpoint` must be provided.', 'Add the Okta URL as `endpoint`.')
-  }
-
-  if (authenticator === 'workload_identity') {
-    if (!credentials.workload_identity_provider) throw invalid('If authenticator is set to `workload_identity`, `workload_identity_provider` must be provided.', 'Set workload_identity_provider to aws, azure, gcp or oidc.')
-    if (credentials.workload_identity_provider === 'oidc' && !credentials.token) throw invalid('The oidc workload identity provider needs a `token`.', 'Add the OIDC token as `token`.')
-  } else if (!credentials.user) {
-    throw invalid(`If authenticator is set to \`${authenticator}\`, \`user\` must be provided.`, 'Add the Snowflake login name as `user`.')
   }
 }
 

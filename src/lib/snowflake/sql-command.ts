@@ -3,8 +3,8 @@ import type {Writable} from 'node:stream'
 import {readFile} from 'node:fs/promises'
 
 import {describeFsError, ExitCode, KeyflowError} from '../errors.js'
-import {parseJsonText} from '../settings/json-file.js'
-import {SettingsInput} from '../settings/settings.js'
+import {Invocation} from '../invocation.js'
+import {parseJsonText} from '../util/json.js'
 import {SnowflakeConnectorConfig} from './config.js'
 import {Bind, SnowflakeConnector} from './connector.js'
 import {BatchInsertResult, runBatchInsert, runSql, RunSqlResult, SqlFormat} from './sql.js'
@@ -23,8 +23,6 @@ export interface SqlCommandInput {
   out: Writable
   /** A rows file for a batch insert (executeMany). */
   rowsFile?: string
-  /** Resolver settings for the block's references, as flags give them. */
-  settings?: SettingsInput['flags']
   sql?: string
   sqlFile?: string
   stdin: NodeJS.ReadableStream & {isTTY?: boolean}
@@ -80,22 +78,22 @@ function bindsOf(input: SqlCommandInput): Bind[] | undefined {
  * (e.g. a password kept in AWS Secrets Manager) resolved. Connection settings live in the
  * encrypted block store, never in a plain file a password could be left in.
  */
-async function loadConnection(address: string, settings: SqlCommandInput['settings']): Promise<SnowflakeConnectorConfig> {
+async function loadConnection(invocation: Invocation, address: string): Promise<SnowflakeConnectorConfig> {
   const {parseBlockAddress} = await import('../block/names.js')
   const {name, type} = parseBlockAddress(address)
   if (type !== 'snowflake-connector') {
     throw usage(`Block ${address} is a ${type} block, not a snowflake-connector.`, 'Name a snowflake-connector block: --block snowflake-connector/NAME (keyflow block ls --type snowflake-connector).')
   }
 
-  const {loadBlock} = await import('../block/api.js')
-  return loadBlock(`snowflake-connector/${name}`, {settings})
+  const {resolveBlock} = await import('../block/documents/load.js')
+  return (await resolveBlock(invocation, `snowflake-connector/${name}`)).data as unknown as SnowflakeConnectorConfig
 }
 
-export async function sqlCommand(input: SqlCommandInput): Promise<SqlCommandResult> {
+export async function sqlCommand(invocation: Invocation, input: SqlCommandInput): Promise<SqlCommandResult> {
   const sql = await sqlText(input)
   const binds = bindsOf(input)
   if (input.rowsFile !== undefined && binds) throw usage('--rows cannot be combined with --bind: each row carries its own values.', 'Drop --bind.')
-  await using connector = new SnowflakeConnector('block' in input.connection ? await loadConnection(input.connection.block, input.settings) : input.connection.config)
+  await using connector = new SnowflakeConnector('block' in input.connection ? await loadConnection(invocation, input.connection.block) : input.connection.config)
   if (input.rowsFile !== undefined) return {kind: 'insert', ...(await runBatchInsert(connector, {file: input.rowsFile, sql}))}
   return {kind: 'query', ...(await runSql(connector, {binds, format: input.format, out: input.out, sql}))}
 }

@@ -1,9 +1,8 @@
 import {Args} from '@oclif/core'
 
-import {openBlocks} from '../../../lib/block/context.js'
-import {renderTypeDetails} from '../../../lib/block/render.js'
-import {inspectBlockType, TypeDetails} from '../../../lib/block/types.js'
+import {inspectBlockType, TypeDetails} from '../../../lib/block/types/register.js'
 import {BaseCommand} from '../../../lib/cli/base-command.js'
+import {renderTypeDetails} from '../../../lib/cli/block-render.js'
 
 export default class BlockTypeInspect extends BaseCommand {
   static args = {slug: Args.string({description: 'The block type slug, e.g. snowflake-credentials.', required: true})}
@@ -12,7 +11,7 @@ export default class BlockTypeInspect extends BaseCommand {
 
   async run(): Promise<TypeDetails> {
     const {args} = await this.parse(BlockTypeInspect)
-    const details = await inspectBlockType(openBlocks(), args.slug)
+    const details = await inspectBlockType(await this.invocation().blocks(), args.slug)
     this.writeData(renderTypeDetails(details))
     return details
   }

@@ -1,7 +1,6 @@
-import {openBlocks} from '../../../lib/block/context.js'
-import {renderTypes} from '../../../lib/block/render.js'
-import {listBlockTypes, TypeSummary} from '../../../lib/block/types.js'
+import {listBlockTypes, TypeSummary} from '../../../lib/block/types/register.js'
 import {BaseCommand} from '../../../lib/cli/base-command.js'
+import {renderTypes} from '../../../lib/cli/block-render.js'
 
 export default class BlockTypeLs extends BaseCommand {
   static description = 'List the block types: the built-in ones and those registered.'
@@ -9,7 +8,7 @@ export default class BlockTypeLs extends BaseCommand {
 
   async run(): Promise<{types: TypeSummary[]}> {
     await this.parse(BlockTypeLs)
-    const types = await listBlockTypes(openBlocks())
+    const types = await listBlockTypes(await this.invocation().blocks())
     this.writeData(renderTypes(types))
     return {types}
   }

@@ -2,7 +2,7 @@ import {readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../../errors.js'
-import {isPlainObject, jsonErrorLocation} from '../../settings/json-file.js'
+import {isPlainObject, jsonErrorLocation} from '../../util/json.js'
 import {ensurePrivateDir, removeDurably, writeFileAtomic} from './fs-atomic.js'
 import {withLock} from './lock.js'
 import {BlockStore, StoredRecord} from './store.js'

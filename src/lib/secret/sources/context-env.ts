@@ -1,16 +1,12 @@
-import {hit, miss, SecretSource} from '../source.js'
+import {CONTEXT_PREFIX} from '../../env-names.js'
+import {defineSource, hit, miss, SecretSource} from '../source.js'
 import {envValue} from './env.js'
 
 /**
  * Prefect 1's context secrets: PREFECT__CONTEXT__SECRETS__NAME, the name keeping its case
  * (Prefect rewrites only the CONTEXT__SECRETS part, so the all-lowercase spelling works too).
  */
-export const CONTEXT_PREFIX = 'PREFECT__CONTEXT__SECRETS__'
 const LOWERCASE_PREFIX = 'PREFECT__context__secrets__'
-
-export function contextVariable(name: string): string {
-  return CONTEXT_PREFIX + name
-}
 
 export function contextSource(env: NodeJS.ProcessEnv): SecretSource {
   return {
@@ -27,3 +23,11 @@ export function contextSource(env: NodeJS.ProcessEnv): SecretSource {
     },
   }
 }
+
+export const contextPlugin = defineSource<{source: 'context'; variable: string}, Record<never, never>>({
+  describe: (provenance) => `$${provenance.variable}`,
+  kind: 'context',
+  open: ({settings}) => contextSource(settings.env),
+  schemes: ['context'],
+  settings: {},
+})

@@ -4,8 +4,23 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../../errors.js'
-import {ResolvedSettings} from '../../settings/settings.js'
-import {failure, hit, miss, Outcome, SecretSource} from '../source.js'
+import {SettingsBase} from '../../settings/settings.js'
+import {list, SettingValues, text} from '../../settings/spec.js'
+import {defineSource, failure, hit, miss, Outcome, SecretSource} from '../source.js'
+
+const dotenvSettings = {
+  envFiles: {
+    configPath: ['envFiles'],
+    description: 'A dotenv file to read, instead of ./.env and $KEYFLOW_HOME/secrets.env. Repeatable; the first file that has the name wins.',
+    env: ['KEYFLOW_ENV_FILES'],
+    flag: 'env-file',
+    helpGroup: 'SOURCES',
+    parse: list(text, /:/, true),
+    paths: true,
+  },
+}
+
+type DotenvSettings = SettingsBase & SettingValues<typeof dotenvSettings>
 
 interface EnvFile {
   /** Named by the user (--env-file, KEYFLOW_ENV_FILES, envFiles): a missing one is an error. */
@@ -17,7 +32,7 @@ type Parsed = {error: KeyflowError} | {missing: true} | {text: string; values: R
 type Parse = (text: string) => DotenvParseOutput
 
 /** The env files to read, in order; the first that holds a name wins. */
-export function envFiles(settings: ResolvedSettings): EnvFile[] {
+export function envFiles(settings: DotenvSettings): EnvFile[] {
   if (settings.envFiles) return settings.envFiles.map((path) => ({explicit: true, path}))
   return [
     {explicit: false, path: join(settings.cwd, '.env')},
@@ -113,7 +128,7 @@ function lineOf(text: string, name: string): number | undefined {
   return undefined
 }
 
-export function dotenvSource(settings: ResolvedSettings): SecretSource {
+export function dotenvSource(settings: DotenvSettings): SecretSource {
   const files = envFiles(settings)
   const cache = new Map<string, Parsed>()
   const read = (file: EnvFile, parse: Parse): Parsed => {
@@ -154,3 +169,13 @@ export function dotenvSource(settings: ResolvedSettings): SecretSource {
     },
   }
 }
+
+export type DotenvProvenance = {file: string; line?: number; source: 'dotenv'}
+
+export const dotenvPlugin = defineSource<DotenvProvenance, typeof dotenvSettings>({
+  describe: (provenance) => `${provenance.file}${provenance.line ? `:${provenance.line}` : ''}`,
+  kind: 'dotenv',
+  open: ({settings}) => dotenvSource(settings),
+  schemes: ['dotenv'],
+  settings: dotenvSettings,
+})

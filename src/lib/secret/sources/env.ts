@@ -1,4 +1,4 @@
-import {hit, miss, SecretSource} from '../source.js'
+import {defineSource, hit, miss, SecretSource} from '../source.js'
 
 /**
  * The value of an environment variable, if set. Own properties only: process.env inherits
@@ -21,3 +21,11 @@ export function envSource(env: NodeJS.ProcessEnv): SecretSource {
     },
   }
 }
+
+export const envPlugin = defineSource<{source: 'env'; variable: string}, Record<never, never>>({
+  describe: (provenance) => `$${provenance.variable}`,
+  kind: 'env',
+  open: ({settings}) => envSource(settings.env),
+  schemes: ['env'],
+  settings: {},
+})

@@ -1,8 +1,8 @@
 import {Ajv} from 'ajv'
 
-import {isPlainObject} from '../settings/json-file.js'
+import {isPlainObject} from '../../util/json.js'
+import {checkSlug} from '../names.js'
 import {checksumOf} from './canonical.js'
-import {checkSlug} from './names.js'
 
 /**
  * Block types: the definition an author writes (in a module, a JSON file, or keyflow's

@@ -1,10 +1,10 @@
-import {ExitCode, KeyflowError} from '../errors.js'
-import {isPlainObject} from '../settings/json-file.js'
-import {BlockContext} from './context.js'
-import {BlockType} from './definition.js'
-import {BlockData, unsealSecrets} from './document.js'
-import {BlockAddress, formatAddress} from './names.js'
-import {StoredRecord} from './store/store.js'
+import {ExitCode, KeyflowError} from '../../errors.js'
+import {isPlainObject} from '../../util/json.js'
+import {BlockContext} from '../context.js'
+import {BlockAddress, formatAddress} from '../names.js'
+import {StoredRecord} from '../store/store.js'
+import {BlockType} from '../types/definition.js'
+import {BlockData, unsealSecrets} from './fields.js'
 
 /**
  * Block documents as records of the store: `documents/<type>/<name>` holding

@@ -1,5 +1,5 @@
-import {isPlainObject} from '../settings/json-file.js'
-import {Keyring, MasterKey, seal, unseal} from './crypto.js'
+import {isPlainObject} from '../../util/json.js'
+import {Keyring, MasterKey, seal, unseal} from '../keys/crypto.js'
 
 /**
  * The data of a block document and the markers it may hold in place of values:

@@ -3,8 +3,8 @@ import {createRequire} from 'node:module'
 import {dirname, extname, join, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
-import {ExitCode, KeyflowError} from '../errors.js'
-import {isPlainObject, readJsonFile} from '../settings/json-file.js'
+import {ExitCode, KeyflowError} from '../../errors.js'
+import {isPlainObject, readJsonFile} from '../../util/json.js'
 
 /**
  * Finds block type definitions in a Node module or a file (docs/blocks.md "Defining block

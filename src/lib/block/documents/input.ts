@@ -1,10 +1,10 @@
-import {ExitCode, KeyflowError} from '../errors.js'
-import {parseReference} from '../secret/reference.js'
-import {isPlainObject, parseJsonText, readJsonFile} from '../settings/json-file.js'
-import {BlockType} from './definition.js'
-import {BlockData, isBlockMarker, isRefMarker, isSecretMarker, visitPath} from './document.js'
-import {isBlockAddress, parseBlockAddress} from './names.js'
-import {Registry} from './registry.js'
+import {ExitCode, KeyflowError} from '../../errors.js'
+import {parseReference} from '../../secret/reference.js'
+import {isPlainObject, parseJsonText, readJsonFile} from '../../util/json.js'
+import {isBlockAddress, parseBlockAddress} from '../names.js'
+import {BlockType} from '../types/definition.js'
+import {Registry} from '../types/registry.js'
+import {BlockData, isBlockMarker, isRefMarker, isSecretMarker, visitPath} from './fields.js'
 
 /**
  * Field values for `block create` and `block update`, from a JSON file or stdin, `--field

@@ -1,12 +1,12 @@
 import type {ErrorObject, ValidateFunction} from 'ajv'
 
-import {ExitCode, KeyflowError} from '../errors.js'
-import {isPlainObject} from '../settings/json-file.js'
-import {BlockType, createAjv, Violation} from './definition.js'
-import {BlockData, isBlockMarker, isRefMarker, visitPath} from './document.js'
-import {formatAddress, parseBlockAddress} from './names.js'
-import {Registry} from './registry.js'
-import {BlockStore} from './store/store.js'
+import {ExitCode, KeyflowError} from '../../errors.js'
+import {isPlainObject} from '../../util/json.js'
+import {formatAddress, parseBlockAddress} from '../names.js'
+import {BlockStore} from '../store/store.js'
+import {BlockType, createAjv, Violation} from '../types/definition.js'
+import {Registry} from '../types/registry.js'
+import {BlockData, isBlockMarker, isRefMarker, visitPath} from './fields.js'
 
 /**
  * Checks a document's data against its type: the JSON Schema (ajv), unknown fields, nested

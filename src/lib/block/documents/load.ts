@@ -1,81 +1,24 @@
-import type {SnowflakeConnectorConfig, SnowflakeCredentialsConfig} from '../snowflake/config.js'
-
-import {ExitCode, KeyflowError} from '../errors.js'
-import {ResolveOptions} from '../secret/api.js'
-import {combinedFailure, Resolution, resolveReferences} from '../secret/chain.js'
-import {parseReference} from '../secret/reference.js'
-import {isPlainObject} from '../settings/json-file.js'
-import {resolveSettings} from '../settings/settings.js'
-import {BlockContext, openBlocks} from './context.js'
-import {BlockData, isBlockMarker, isRefMarker, visitPath} from './document.js'
-import {openData, requireDocument} from './documents.js'
-import {BlockAddress, formatAddress, parseBlockAddress} from './names.js'
-import {BlockStore} from './store/store.js'
+import {ExitCode, KeyflowError} from '../../errors.js'
+import {Chain, combinedFailure, Resolution, resolveReferences} from '../../secret/chain.js'
+import {parseReference} from '../../secret/reference.js'
+import {isPlainObject} from '../../util/json.js'
+import {BlockContext} from '../context.js'
+import {BlockAddress, formatAddress, parseBlockAddress} from '../names.js'
+import {BlockData, isBlockMarker, isRefMarker, visitPath} from './fields.js'
+import {openData, requireDocument} from './records.js'
 import {validateData, validationError} from './validate.js'
 
 /**
- * Blocks as a library, for TypeScript flows:
- *
- *   import {loadBlock} from 'keyflow'
- *   const sf = await loadBlock('snowflake-connector/prod')   // typed SnowflakeConnectorBlock
- *   sf.credentials.password                                     // resolved, decrypted
- *
- * Nested documents are loaded in place, secret references are resolved through the chain
- * (all at once, AWS in batches), literal secrets are decrypted. Settings come from the same
- * places as on the command line; `options` overrides them as flags would.
+ * Loading a block for use: nested documents are loaded in place, secret references are
+ * resolved through the invocation's chain (all at once, AWS in batches), literal secrets are
+ * decrypted. The library's loadBlock and blockEnv (src/lib/library.ts), `run --block` and
+ * `sql --block` all come here.
  */
 
-export interface AwsClientParameters {
-  api_version?: string
-  config?: Record<string, unknown>
-  endpoint_url?: string
-  use_ssl?: boolean
-  verify?: boolean | string
-  verify_cert_path?: string
-}
-
-export interface AwsCredentialsBlock {
-  assume_role_arn?: string
-  assume_role_kwargs?: Record<string, unknown>
-  aws_access_key_id?: string
-  aws_client_parameters?: AwsClientParameters
-  aws_secret_access_key?: string
-  aws_session_token?: string
-  profile_name?: string
-  region_name?: string
-}
-
-export interface AwsSecretBlock {
-  aws_credentials: AwsCredentialsBlock
-  secret_name: string
-}
-
-export interface SecretBlock {
-  value: string
-}
-
-/** The snowflake-credentials and snowflake-connector blocks are exactly what the connector takes. */
-export type SnowflakeCredentialsBlock = SnowflakeCredentialsConfig
-export type SnowflakeConnectorBlock = SnowflakeConnectorConfig
-
-export interface BuiltinBlocks {
-  'aws-credentials': AwsCredentialsBlock
-  'aws-secret': AwsSecretBlock
-  secret: SecretBlock
-  'snowflake-connector': SnowflakeConnectorBlock
-  'snowflake-credentials': SnowflakeCredentialsBlock
-}
-
-/** The data type of a `type/name` address: a built-in's interface, else a plain record. */
-export type BlockOf<Address extends string> = Address extends `${infer Type}/${string}`
-  ? Type extends keyof BuiltinBlocks
-    ? BuiltinBlocks[Type]
-    : Record<string, unknown>
-  : Record<string, unknown>
-
-export interface LoadBlockOptions extends ResolveOptions {
-  /** Another store; default: the local store under $KEYFLOW_HOME/blocks. */
-  store?: BlockStore
+/** What loading needs of the invocation (src/lib/invocation.ts): its block context and its chain. */
+export interface Invocation {
+  blocks(): Promise<BlockContext>
+  readonly chain: Chain
 }
 
 export interface ResolvedBlock {
@@ -134,8 +77,8 @@ async function materialize(context: BlockContext, address: BlockAddress, chain: 
 }
 
 /** Loads a document with nested blocks and references resolved; see loadBlock for the plain data. */
-export async function resolveBlock(address: string, options: LoadBlockOptions = {}): Promise<ResolvedBlock> {
-  const context = openBlocks({env: options.env, store: options.store})
+export async function resolveBlock(invocation: Invocation, address: string): Promise<ResolvedBlock> {
+  const context = await invocation.blocks()
   const parsed = parseBlockAddress(address)
   await context.registry.all()
   const {data, secretPaths} = await materialize(context, parsed, [])
@@ -150,8 +93,7 @@ export async function resolveBlock(address: string, options: LoadBlockOptions = 
 
   if (holders.length > 0) {
     const references = holders.map(({holder, key}) => parseReference((holder[key] as {$ref: string}).$ref))
-    const settings = resolveSettings({cwd: options.cwd, env: options.env, flags: options.settings})
-    const resolutions = await resolveReferences(references, settings)
+    const resolutions = await resolveReferences(references, invocation.chain)
     const failure = combinedFailure(resolutions)
     if (failure) throw failure
     for (const [index, {holder, key}] of holders.entries()) {
@@ -170,11 +112,6 @@ export async function resolveBlock(address: string, options: LoadBlockOptions = 
   return {address: formatAddress(parsed), data, secretPaths, secretValues, type: parsed.type}
 }
 
-/** A block's data, typed for the built-in types, with nested blocks and references resolved. */
-export async function loadBlock<Address extends string>(address: Address, options: LoadBlockOptions = {}): Promise<BlockOf<Address>> {
-  return (await resolveBlock(address, options)).data as BlockOf<Address>
-}
-
 export interface BlockEnvEntry {
   /** The environment variable name. */
   name: string
@@ -184,10 +121,6 @@ export interface BlockEnvEntry {
   value: string
 }
 
-export interface BlockEnvOptions extends LoadBlockOptions {
-  /** Replaces the TYPE__NAME part of every variable name. */
-  prefix?: string
-}
 
 const envPart = (text: string) => text.toUpperCase().replaceAll(/\W/g, '_')
 
@@ -204,9 +137,9 @@ export function blockEnvPrefix(address: string): string {
  * they are, numbers and booleans as JSON text, arrays as JSON; null and absent fields are left
  * out. `secret` marks values to mask.
  */
-export async function blockEnv(address: string, options: BlockEnvOptions = {}): Promise<BlockEnvEntry[]> {
-  const block = await resolveBlock(address, options)
-  const prefix = options.prefix === undefined ? blockEnvPrefix(address) : options.prefix
+export async function blockEnv(invocation: Invocation, address: string, prefixOption?: string): Promise<BlockEnvEntry[]> {
+  const block = await resolveBlock(invocation, address)
+  const prefix = prefixOption === undefined ? blockEnvPrefix(address) : prefixOption
   if (prefix !== '' && !/^[A-Z_a-z]\w*$/.test(prefix)) {
     throw new KeyflowError(`${JSON.stringify(prefix)} is not a valid environment variable prefix.`, {code: 'USAGE', exit: ExitCode.USAGE, fix: 'Use letters, digits and underscores.'})
   }

@@ -1,14 +1,20 @@
-import {ExitCode, KeyflowError} from '../errors.js'
-import {warn} from '../output/warn.js'
-import {isPlainObject} from '../settings/json-file.js'
-import {BlockContext} from './context.js'
-import {BlockType} from './definition.js'
-import {BlockData, blockReferences, hasSealedValues, isBlockMarker, isRefMarker, MASK, maskSecrets, sealSecrets, visitPath} from './document.js'
-import {documentKey, DocumentRecord, openData, readDocument, requireDocument, stampOf, StoredDocument, toDocument} from './documents.js'
+import {ExitCode, KeyflowError} from '../../errors.js'
+import {warn} from '../../output/warn.js'
+import {isPlainObject} from '../../util/json.js'
+import {BlockContext} from '../context.js'
+import {BlockAddress, checkDocumentName, checkSlug, formatAddress, parseBlockAddress} from '../names.js'
+import {BlockType} from '../types/definition.js'
+import {BlockData, blockReferences, hasSealedValues, isBlockMarker, isRefMarker, MASK, maskSecrets, sealSecrets, visitPath} from './fields.js'
 import {FieldInputFlags, gatherInput, promptMissing, unsetPath} from './input.js'
-import {BlockAddress, checkDocumentName, checkSlug, formatAddress, parseBlockAddress} from './names.js'
-import {ask, canPrompt, confirm} from './prompt.js'
+import {documentKey, DocumentRecord, openData, readDocument, requireDocument, stampOf, StoredDocument, toDocument} from './records.js'
 import {validateData, validationError} from './validate.js'
+
+/** Asks the person at the terminal; the CLI gives a real one (src/lib/cli/prompt.ts), libraries none. */
+export interface Prompter {
+  ask(question: string, options?: {hidden?: boolean}): Promise<string>
+  canPrompt(): boolean
+  confirm(question: string): Promise<boolean>
+}
 
 /**
  * Block documents: create, update, delete, list, inspect. Each write validates the whole
@@ -99,8 +105,8 @@ export async function createBlock(context: BlockContext, typeSlug: string, name:
   const type = await context.registry.get(address.type)
   const {existing, unreadable} = await existingFor(context, address, Boolean(options.overwrite))
   const data = await gatherInput(context.registry, type, options)
-  if (options.input !== false && canPrompt() && options['from-file'] !== '-' && !options['stdin-field']) {
-    await promptMissing(context.registry, type, data, ask)
+  if (options.input !== false && context.prompter.canPrompt() && options['from-file'] !== '-' && !options['stdin-field']) {
+    await promptMissing(context.registry, type, data, (question, askOptions) => context.prompter.ask(question, askOptions))
   }
 
   const previous = existing && hasSealedValues(existing.record.data) ? openData(context, existing) : existing?.record.data
@@ -280,8 +286,8 @@ export async function deleteBlock(context: BlockContext, target: string, options
   }
 
   if (!options.yes) {
-    if (canPrompt()) {
-      if (!(await confirm(`Are you sure you want to delete block with slug '${label}'?`))) {
+    if (context.prompter.canPrompt()) {
+      if (!(await context.prompter.confirm(`Are you sure you want to delete block with slug '${label}'?`))) {
         return {address: label, deleted: false, referrers}
       }
     } else if (!options.force) {

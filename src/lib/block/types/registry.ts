@@ -1,9 +1,9 @@
-import {ExitCode, KeyflowError} from '../errors.js'
-import {warn} from '../output/warn.js'
-import {isPlainObject} from '../settings/json-file.js'
-import {BUILTIN_TYPES} from './builtins.js'
+import {ExitCode, KeyflowError} from '../../errors.js'
+import {warn} from '../../output/warn.js'
+import {isPlainObject} from '../../util/json.js'
+import {BlockStore} from '../store/store.js'
+import {BuiltinTypes} from './builtin.js'
 import {BlockType, checkDefinition, FieldsSchema, secretPaths} from './definition.js'
-import {BlockStore} from './store/store.js'
 
 /**
  * The block type registry: the built-in types, always there, plus the types registered from
@@ -59,11 +59,13 @@ function fromRecord(value: Record<string, unknown>, where: string): BlockType {
 }
 
 export class Registry {
+  readonly builtins: BuiltinTypes
   private loaded?: Map<string, BlockType>
   private readonly store: BlockStore
 
-  constructor(store: BlockStore) {
+  constructor(store: BlockStore, builtins: BuiltinTypes) {
     this.store = store
+    this.builtins = builtins
   }
 
   /** Every type, built-ins first; an unreadable registered type is skipped with a warning. */
@@ -146,7 +148,7 @@ export class Registry {
 
   private async load(): Promise<Map<string, BlockType>> {
     if (this.loaded) return this.loaded
-    const types = new Map(BUILTIN_TYPES)
+    const types = new Map(this.builtins.types)
     for (const key of await this.store.list('types/')) {
       try {
         // eslint-disable-next-line no-await-in-loop

@@ -1,8 +1,7 @@
-import {ExitCode, KeyflowError} from '../errors.js'
-import {BUILTIN_COLLECTIONS, BUILTIN_TYPES} from './builtins.js'
-import {BlockContext} from './context.js'
+import {ExitCode, KeyflowError} from '../../errors.js'
+import {BlockContext} from '../context.js'
+import {checkSlug} from '../names.js'
 import {loadFileDefinitions, loadModuleDefinitions} from './module-loader.js'
-import {checkSlug} from './names.js'
 import {RegisterOutcome} from './registry.js'
 
 /** `keyflow block register` and `keyflow block type ls|inspect`. */
@@ -29,13 +28,14 @@ export async function registerBlockTypes(context: BlockContext, input: RegisterI
 
   const source = input.module ?? input.file!
   // Own keys only: a module named constructor or toString is looked up as a package, not found on Object.prototype.
-  const builtin = input.module && Object.hasOwn(BUILTIN_COLLECTIONS, input.module) ? BUILTIN_COLLECTIONS[input.module] : undefined
+  const {collections, types} = context.registry.builtins
+  const builtin = input.module && Object.hasOwn(collections, input.module) ? collections[input.module] : undefined
   if (builtin) {
     // Built-in types are always registered; the seed's `-m prefect_aws` keeps working and says so.
     return {
       source,
       types: builtin.map((slug) => {
-        const type = BUILTIN_TYPES.get(slug)!
+        const type = types.get(slug)!
         return {checksum: type.checksum, schemaNumber: 1, slug, status: 'unchanged', version: type.version}
       }),
     }

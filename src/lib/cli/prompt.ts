@@ -1,3 +1,5 @@
+import type {Prompter} from '../block/documents/operations.js'
+
 import {ExitCode, KeyflowError} from '../errors.js'
 
 /**
@@ -49,3 +51,5 @@ export async function ask(question: string, options: {hidden?: boolean} = {}): P
 export async function confirm(question: string): Promise<boolean> {
   return /^y(es)?$/i.test((await ask(`${question} [y/N] `)).trim())
 }
+
+export const terminalPrompter: Prompter = {ask, canPrompt, confirm}

@@ -1,6 +1,6 @@
-import {RekeyResult} from './rekey.js'
-import {InspectedBlock, ListedBlock, WriteResult} from './service.js'
-import {RegisterResult, TypeDetails, TypeSummary} from './types.js'
+import {InspectedBlock, ListedBlock, WriteResult} from '../block/documents/operations.js'
+import {RekeyResult} from '../block/keys/rekey.js'
+import {RegisterResult, TypeDetails, TypeSummary} from '../block/types/register.js'
 
 /** Plain-text renderings of block command results, for stdout. */
 

@@ -2,9 +2,10 @@ import {createCipheriv, createDecipheriv, createHash, randomBytes} from 'node:cr
 import {closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../errors.js'
-import {isPlainObject} from '../settings/json-file.js'
-import {ensurePrivateDir, tempPath} from './store/fs-atomic.js'
+import {MASTER_KEY_ENV, NEW_MASTER_KEY_ENV} from '../../env-names.js'
+import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../../errors.js'
+import {isPlainObject} from '../../util/json.js'
+import {ensurePrivateDir, tempPath} from '../store/fs-atomic.js'
 
 /**
  * Encryption of literal secret field values at rest: AES-256-GCM, a fresh 96-bit IV per value,
@@ -19,8 +20,6 @@ import {ensurePrivateDir, tempPath} from './store/fs-atomic.js'
  * KEYFLOW_NEW_MASTER_KEY) exists; new values are encrypted with it and both keys decrypt.
  */
 
-export const MASTER_KEY_ENV = 'KEYFLOW_MASTER_KEY'
-export const NEW_MASTER_KEY_ENV = 'KEYFLOW_NEW_MASTER_KEY'
 const KEY_BYTES = 32
 const ALGORITHM = 'A256GCM'
 

@@ -1,10 +1,11 @@
-import {ExitCode, KeyflowError} from '../errors.js'
-import {BlockContext} from './context.js'
-import {Keyring, MASTER_KEY_ENV, MasterKey, NEW_MASTER_KEY_ENV} from './crypto.js'
-import {resealSecrets, sealedKeyIds} from './document.js'
-import {toDocument} from './documents.js'
-import {formatAddress} from './names.js'
-import {BlockStore} from './store/store.js'
+import {MASTER_KEY_ENV, NEW_MASTER_KEY_ENV} from '../../env-names.js'
+import {ExitCode, KeyflowError} from '../../errors.js'
+import {BlockContext} from '../context.js'
+import {resealSecrets, sealedKeyIds} from '../documents/fields.js'
+import {toDocument} from '../documents/records.js'
+import {formatAddress} from '../names.js'
+import {BlockStore} from '../store/store.js'
+import {Keyring, MasterKey} from './crypto.js'
 
 /**
  * `keyflow block rekey`: re-encrypts every document's secret values with a new master key.

@@ -1,0 +1,13 @@
+/**
+ * Environment variable names more than one domain knows: Prefect 1's context secrets (a
+ * source reads them, `run` writes them) and keyflow's own master keys (the block store reads
+ * them, `run` withholds them from children).
+ */
+
+/** PREFECT__CONTEXT__SECRETS__NAME, the name keeping its case. */
+export const CONTEXT_PREFIX = 'PREFECT__CONTEXT__SECRETS__'
+
+export const contextVariable = (name: string): string => CONTEXT_PREFIX + name
+
+export const MASTER_KEY_ENV = 'KEYFLOW_MASTER_KEY'
+export const NEW_MASTER_KEY_ENV = 'KEYFLOW_NEW_MASTER_KEY'

@@ -1,0 +1,100 @@
+import type {BlockContext} from './block/context.js'
+import type {Prompter} from './block/documents/operations.js'
+import type {BlockStore} from './block/store/store.js'
+
+import {Chain, openChain} from './secret/chain.js'
+import {ConnectSecretsManager, SourcePlugin} from './secret/source.js'
+import {BUILTIN_SOURCES, chainSettings} from './secret/sources/index.js'
+import {settingsFlags as flagsToSettings, keyflowHome, ResolvedSettingsOf, resolveSettings as resolveWith, SettingsInput} from './settings/settings.js'
+
+/**
+ * The composition root: one Invocation per CLI run or library call, built by the base command,
+ * the fast path and the library entry points, and handed to every lib function. It holds the
+ * settings, resolved once with their origins; the chain of sources opened from them; the block
+ * context (store, type registry, master key), opened on first use; and the output policy.
+ * Nothing below it resolves settings or opens a store again.
+ *
+ * What plugs in here: a source (sources/index.ts, or `sources` below for a one-off), a block
+ * store (`store`), a Secrets Manager client (`connectSecretsManager`), a prompter.
+ */
+
+/** Every setting of the built-in chain, described once (each source declares its own). */
+export const SETTINGS = chainSettings(BUILTIN_SOURCES)
+
+export type Settings = ResolvedSettingsOf<typeof SETTINGS>
+export type ResolvedSettings = Settings
+export type SettingKey = keyof typeof SETTINGS
+
+export interface OutputPolicy {
+  /** --json, or KEYFLOW_CONTENT_TYPE=json: one JSON document on stdout, errors as JSON on stderr. */
+  json: boolean
+}
+
+export interface InvocationOptions extends SettingsInput {
+  /** Opens Secrets Manager clients; default: the AWS SDK (tests inject a fake or moto's). */
+  connectSecretsManager?: ConnectSecretsManager
+  output?: Partial<OutputPolicy>
+  /** How block commands ask for missing fields and confirmations; default: never ask. */
+  prompter?: Prompter
+  /** The source plug-ins, in default order; default: BUILTIN_SOURCES. */
+  sources?: readonly SourcePlugin[]
+  /** Another block store; default: the local store under $KEYFLOW_HOME/blocks. */
+  store?: BlockStore
+}
+
+export interface Invocation {
+  /** The block store, registry and key, opened on first use (a `secret get` never loads them). */
+  blocks(): Promise<BlockContext>
+  /** The chain of sources, opened from the settings on first use. */
+  readonly chain: Chain
+  /** Opens Secrets Manager clients for the AWS source and aws-secret blocks; undefined: the AWS SDK. */
+  readonly connectSecretsManager?: ConnectSecretsManager
+  readonly env: NodeJS.ProcessEnv
+  readonly home: string
+  readonly output: OutputPolicy
+  readonly plugins: readonly SourcePlugin[]
+  /** Resolved on first use, so a command that never reads a setting never reads keyflow.json; a plug-in's own settings are there too. */
+  readonly settings: Readonly<Record<string, unknown>> & Settings
+}
+
+/** Settings as command-line flags give them (keyed by flag name), keyed by setting. */
+export const settingsFlags = (flags: Record<string, unknown>): SettingsInput['flags'] => flagsToSettings(SETTINGS, flags)
+
+/** Resolves the built-in settings table; an Invocation does this once. */
+export const resolveSettings = (input: SettingsInput = {}): Settings => resolveWith(SETTINGS, input)
+
+export function createInvocation(options: InvocationOptions = {}): Invocation {
+  const env = options.env ?? process.env
+  const plugins = options.sources ?? BUILTIN_SOURCES
+  const specs = plugins === BUILTIN_SOURCES ? SETTINGS : chainSettings(plugins)
+  let settings: Invocation['settings'] | undefined
+  let chain: Chain | undefined
+  let blocks: Promise<BlockContext> | undefined
+  const invocation: Invocation = {
+    blocks() {
+      blocks ??= (async () => {
+        // The built-in block types, registered from their domains; loaded only by block work.
+        const [{openBlocks}, {BUILTIN_BLOCK_TYPES}] = await Promise.all([import('./block/context.js'), import('./block-types.js')])
+        return openBlocks({builtins: BUILTIN_BLOCK_TYPES, env, home: invocation.home, prompter: options.prompter, store: options.store})
+      })()
+      return blocks
+    },
+    get chain() {
+      const resolved = invocation.settings
+      chain ??= openChain(plugins, resolved.sources, (plugin) =>
+        plugin.open({connectSecretsManager: options.connectSecretsManager, settings: resolved}),
+      )
+      return chain
+    },
+    connectSecretsManager: options.connectSecretsManager,
+    env,
+    home: keyflowHome(env),
+    output: {json: options.output?.json ?? env.KEYFLOW_CONTENT_TYPE?.toLowerCase() === 'json'},
+    plugins,
+    get settings() {
+      settings ??= resolveWith(specs, {cwd: options.cwd, env, flags: options.flags}) as Invocation['settings']
+      return settings
+    },
+  }
+  return invocation
+}
