@@ -67,7 +67,7 @@ describe('IAM policies of docs/blocks.md, enforced by moto', () => {
     await moto?.stop()
   })
 
-  it('the editor creates, updates and lists; the reader lists, inspects and runs, and is told clearly it may not write', async () => {
+  it('the editor creates, updates and lists; the reader lists, inspects and runs, and is told clearly it is not allowed to write', async () => {
     for (const args of [
       ['block', 'create', 'snowflake-credentials', 'prod', '--field', 'account=a', '--field', 'user=u', '--field', 'password=env://SF_PW'],
       ['block', 'create', 'snowflake-connector', 'prod', '--field', 'credentials=prod', '--field', 'database=D', '--field', 'schema=S', '--field', 'warehouse=W'],
@@ -98,8 +98,9 @@ describe('IAM policies of docs/blocks.md, enforced by moto', () => {
       expect(denied.code, denied.stderr).to.equal(4)
       const {error} = JSON.parse(denied.stderr)
       expect(error.code).to.equal('AWS_DENIED')
-      expect(error.message).to.equal(`AWS denied access: not allowed to call ${call}.`)
-      expect(error.fix).to.include(`secretsmanager:${call}`)
+      expect(error.message).to.equal('AWS denied access.')
+      expect(error.fix).to.include(`Not allowed to call secretsmanager:${call} on this secret`)
+      expect(error.details[0]).to.match(new RegExp(`^${call}: AccessDenied`))
     }
 
     const unchanged = await as('editor', ['block', 'inspect', 'snowflake-connector/prod', '--json'])

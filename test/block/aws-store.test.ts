@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
 
-import {connectSecretsManager} from '../../src/lib/aws/secrets-manager.js'
+import {awsDeadline, connectSecretsManager} from '../../src/lib/aws/secrets-manager.js'
 import {createBlock, deleteBlock, inspectBlock, listBlocks, restoreBlock, updateBlock} from '../../src/lib/block/documents/operations.js'
 import {AwsStore, versionToken} from '../../src/lib/block/store/aws.js'
 import {KeyflowError} from '../../src/lib/errors.js'
@@ -31,6 +31,7 @@ describe('aws block store (in process, moto)', () => {
         connectSecretsManager({
           connectTimeoutMs: 2000,
           credentials: {accessKeyId: 'testing', secretAccessKey: 'testing'},
+          deadline: awsDeadline(60_000),
           endpoint,
           maxAttempts,
           region: MOTO_REGION,
@@ -201,7 +202,8 @@ describe('aws block store (in process, moto)', () => {
       proxy.reset([{fault: THROTTLING, operation: 'UpdateSecret'}])
       const error = await rejected(updateBlock(ctx, 'wide/t', {field: ['f0=b']}))
       expect([error.code, error.exit]).to.deep.equal(['AWS_THROTTLED', 4])
-      expect(error.where).to.include('UpdateSecret').and.include('kf/blocks/wide/t')
+      expect(error.where).to.include('kf/blocks/wide/t')
+      expect(error.details[0]).to.match(/^UpdateSecret: /)
       expect(proxy.counts.UpdateSecret).to.equal(2)
       proxy.reset()
       expect((await inspectBlock(await blocksOn(), 'wide/t')).data).to.deep.equal({f0: 'a'})
@@ -211,15 +213,16 @@ describe('aws block store (in process, moto)', () => {
       proxy.reset([{fault: ACCESS_DENIED, operation: 'CreateSecret'}])
       const error = await rejected(createBlock(await blocksOn(store(proxy.url)), 'secret', 'no', {field: ['value=env://X'], input: false}))
       expect([error.code, error.exit]).to.deep.equal(['AWS_DENIED', 4])
-      expect(error.message).to.include('not allowed to call CreateSecret')
-      expect(error.fix).to.include('secretsmanager:CreateSecret')
+      expect(error.message).to.equal('AWS denied access.')
+      expect(error.fix).to.include('Not allowed to call secretsmanager:CreateSecret')
+      expect(error.details[0]).to.match(/^CreateSecret: AccessDeniedException/)
     })
 
     it('a stalled call gives up after the request timeout: exit 4', async () => {
       proxy.reset([{fault: {kind: 'stall'}, operation: 'GetSecretValue'}])
       const error = await rejected(inspectBlock(await blocksOn(store(proxy.url, {requestTimeoutMs: 300})), 'secret/x'))
       expect([error.code, error.exit]).to.deep.equal(['AWS_UNREACHABLE', 4])
-      expect(error.where).to.include('GetSecretValue')
+      expect(error.details[0]).to.match(/^GetSecretValue: /)
     })
 
     it('a create whose reference cannot be recorded is undone: no document that looks valid is left', async () => {

@@ -5,16 +5,18 @@ import type {SecretsManagerApi} from './secrets-manager.js'
 import {warn} from '../output/warn.js'
 
 /**
- * A Secrets Manager connection as the AWS settings describe it (region, profile, timeouts,
- * retries), for the chain's aws source and the aws block store alike. The SDK loads on the
- * first call, never before (README "Start-up time"); `connect` replaces it (tests, a library
- * caller's own client).
+ * The aws block store's Secrets Manager connection, as the AWS settings describe it (region,
+ * profile, role, timeouts, retries; one --aws-total-timeout deadline for the command). The SDK
+ * loads on the first call, never before (README "Start-up time"); `connect` replaces it (tests,
+ * a library caller's own client).
  */
 export function connectFromSettings(settings: AwsSettings, connect?: ConnectSecretsManager): () => Promise<SecretsManagerApi> {
   return async () => {
-    const connectSecretsManager = connect ?? (await import('./secrets-manager.js')).connectSecretsManager
+    const {awsDeadline, connectSecretsManager: connectDefault} = await import('./secrets-manager.js')
+    const connectSecretsManager = connect ?? connectDefault
     return connectSecretsManager({
       connectTimeoutMs: settings.awsConnectTimeoutMs,
+      deadline: awsDeadline(settings.awsTotalTimeoutMs),
       maxAttempts: settings.awsMaxAttempts,
       onRetryableError({attempt, errorName, kind}) {
         const what = kind === 'throttled' ? 'is throttling requests' : kind === 'unreachable' ? 'did not answer' : 'failed'
@@ -24,6 +26,7 @@ export function connectFromSettings(settings: AwsSettings, connect?: ConnectSecr
       region: settings.awsRegion,
       requestTimeoutMs: settings.awsRequestTimeoutMs,
       retryMode: settings.awsRetryMode,
+      role: settings.awsRole ? {arn: settings.awsRole} : undefined,
     })
   }
 }

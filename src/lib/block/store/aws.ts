@@ -2,7 +2,7 @@ import {createHash, randomUUID} from 'node:crypto'
 
 import type {SecretMetadata, SecretsManagerStoreApi} from '../../aws/secrets-manager.js'
 
-import {awsFailure, classifyAwsError, errorName} from '../../aws/errors.js'
+import {awsFailure, AwsOperation, classifyAwsError, errorName} from '../../aws/errors.js'
 import {ExitCode, KeyflowError} from '../../errors.js'
 import {isPlainObject} from '../../util/json.js'
 import {BlockStore, DeleteOptions, DeleteOutcome, PutOptions, ReadResult, ScannedRecord, storeConflict, StoredRecord} from './store.js'
@@ -215,7 +215,7 @@ export class AwsStore implements BlockStore {
     return `AWS Secrets Manager${this.options.region ? ` (${this.options.region})` : ''}, secret ${JSON.stringify(this.secretName(key))}`
   }
 
-  private async call<T>(operation: string, secretId: string, task: (sm: SecretsManagerStoreApi) => Promise<T>, passThrough: string[] = []): Promise<T> {
+  private async call<T>(operation: AwsOperation, secretId: string, task: (sm: SecretsManagerStoreApi) => Promise<T>, passThrough: string[] = []): Promise<T> {
     const sm = await this.connection()
     try {
       return await task(sm)
@@ -247,7 +247,7 @@ export class AwsStore implements BlockStore {
     return this.api
   }
 
-  private context(operation: string) {
+  private context(operation: AwsOperation) {
     return {attempts: this.options.attempts, operation, region: this.options.region}
   }
 
@@ -388,7 +388,7 @@ export class AwsStore implements BlockStore {
   /** Writes revision `revision` with the token every writer derives for it: the compare-and-swap. */
   private async write(
     key: string,
-    operation: string,
+    operation: AwsOperation,
     {arn, exists, revision, summary, token, value}: {arn: string; exists?: boolean; revision: number; summary?: Record<string, unknown>; token?: string; value: Record<string, unknown>},
   ): Promise<void> {
     const name = this.secretName(key)
