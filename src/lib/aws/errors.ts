@@ -67,12 +67,20 @@ function awsMessage(error: unknown): string {
   return [errorName(error), status ? `HTTP ${status}` : '', text].filter(Boolean).join(': ')
 }
 
-export function awsFailure(error: unknown, secretId: string, context: {attempts: number; region?: string}): KeyflowError {
+export interface AwsFailureContext {
+  attempts: number
+  /** The IAM actions the call needs, for the "denied" fix; reads by default. */
+  permissions?: string
+  region?: string
+}
+
+export function awsFailure(error: unknown, secretId: string, context: AwsFailureContext): KeyflowError {
   const kind = classifyAwsError(error)
   const where = `AWS Secrets Manager${context.region ? ` (${context.region})` : ''}, secret ${JSON.stringify(secretId)}`
+  const permissions = context.permissions ?? 'secretsmanager:GetSecretValue (and BatchGetSecretValue for batches)'
   const messages: Record<AwsErrorKind, [string, string]> = {
-    deleted: ['AWS refused the request: the secret may be scheduled for deletion.', 'Restore it with `aws secretsmanager restore-secret`, or use another secret.'],
-    denied: ['AWS denied access.', 'Check the credentials in use (profile, env vars) and the IAM policy: keyflow needs secretsmanager:GetSecretValue (and BatchGetSecretValue for batches).'],
+    deleted: ['AWS refused the request: the secret may be scheduled for deletion.', `Restore it with \`keyflow secret restore aws-sm://${secretId}\`, or use another secret.`],
+    denied: ['AWS denied access.', `Check the credentials in use (profile, env vars) and the IAM policy: keyflow needs ${permissions}.`],
     invalid: ['AWS rejected the request as invalid.', 'Check the secret id, version stage and version id.'],
     'not-found': ['The secret does not exist.', 'Check the name and the region.'],
     server: ['AWS Secrets Manager failed.', `It failed after ${context.attempts} attempt(s); try again later, or raise --aws-max-attempts.`],

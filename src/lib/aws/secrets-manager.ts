@@ -39,13 +39,61 @@ export interface BatchResult {
   values: SecretPayload[]
 }
 
+export interface SecretMetadata {
+  description?: string
+  kmsKeyId?: string
+  tags?: Array<{key: string; value: string}>
+}
+
+export interface WrittenVersion {
+  arn: string
+  name: string
+  versionId?: string
+}
+
+export interface ListedSecret {
+  arn: string
+  /** Set when the secret is scheduled for deletion. */
+  deletedDate?: Date
+  description?: string
+  lastChangedDate?: Date
+  name: string
+  /** Version id -> its stages (AWSCURRENT, AWSPREVIOUS, ...). */
+  versionStages: Record<string, string[]>
+}
+
+export interface SecretVersion {
+  createdDate?: Date
+  stages: string[]
+  versionId: string
+}
+
 export interface SecretsManagerApi {
   batchGet(secretIds: string[]): Promise<BatchResult>
   /** undefined when usable; otherwise why not (no region, no credentials anywhere). */
   checkConfigured(): Promise<string | undefined>
+  create(request: SecretMetadata & {name: string; value: string | Uint8Array}): Promise<WrittenVersion>
+  delete(request: {forceDeleteWithoutRecovery?: boolean; recoveryWindowInDays?: number; secretId: string}): Promise<WrittenVersion & {deletionDate?: Date}>
+  /** Closes the client's connections (a library caller's process may live on). */
+  destroy(): void
   get(request: {secretId: string; versionId?: string; versionStage?: string}): Promise<SecretPayload>
+  /** One ListSecrets page (at most 100 secrets), optionally only names starting with `namePrefix`. */
+  listPage(request: {includePlannedDeletion?: boolean; namePrefix?: string; nextToken?: string}): Promise<{nextToken?: string; secrets: ListedSecret[]}>
+  /** Every version, deprecated ones included, in the order AWS lists them. */
+  listVersions(secretId: string): Promise<{arn: string; name: string; versions: SecretVersion[]}>
+  /** UpdateSecretVersionStage: AWS refuses the move when `stage` is not on `from`, which makes it a compare-and-swap. */
+  moveStage(request: {from?: string; secretId: string; stage: string; to?: string}): Promise<void>
+  /** A new version; it becomes AWSCURRENT unless `stages` says otherwise. */
+  put(request: {secretId: string; stages?: string[]; value: string | Uint8Array}): Promise<WrittenVersion>
   readonly region?: string
+  restore(secretId: string): Promise<WrittenVersion>
+  tag(secretId: string, tags: Array<{key: string; value: string}>): Promise<void>
+  /** UpdateSecret: a new value with a new description or KMS key, for an existing secret. */
+  update(request: Omit<SecretMetadata, 'tags'> & {secretId: string; value: string | Uint8Array}): Promise<WrittenVersion>
 }
+
+const secretValue = (value: string | Uint8Array) => (typeof value === 'string' ? {SecretString: value} : {SecretBinary: value})
+const written = (output: {ARN?: string; Name?: string; VersionId?: string}): WrittenVersion => ({arn: output.ARN ?? '', name: output.Name ?? '', versionId: output.VersionId})
 
 function payload(output: {
   ARN?: string
@@ -169,14 +217,92 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
       })()
       return configured
     },
+    async create({description, kmsKeyId, name, tags, value}) {
+      return written(
+        await client.send(
+          new sdk.CreateSecretCommand({
+            Description: description,
+            KmsKeyId: kmsKeyId,
+            Name: name,
+            Tags: tags?.map(({key, value: tagValue}) => ({Key: key, Value: tagValue})),
+            ...secretValue(value),
+          }),
+        ),
+      )
+    },
+    async delete({forceDeleteWithoutRecovery, recoveryWindowInDays, secretId}) {
+      const output = await client.send(
+        new sdk.DeleteSecretCommand({ForceDeleteWithoutRecovery: forceDeleteWithoutRecovery, RecoveryWindowInDays: recoveryWindowInDays, SecretId: secretId}),
+      )
+      return {...written(output), deletionDate: output.DeletionDate}
+    },
+    destroy() {
+      client.destroy()
+    },
     async get({secretId, versionId, versionStage}) {
       const output = await client.send(
         new sdk.GetSecretValueCommand({SecretId: secretId, VersionId: versionId, VersionStage: versionStage}),
       )
       return payload(output)
     },
+    async listPage({includePlannedDeletion, namePrefix, nextToken}) {
+      const output = await client.send(
+        new sdk.ListSecretsCommand({
+          Filters: namePrefix ? [{Key: 'name', Values: [namePrefix]}] : undefined,
+          IncludePlannedDeletion: includePlannedDeletion,
+          MaxResults: 100,
+          NextToken: nextToken,
+        }),
+      )
+      return {
+        // moto answers an empty string on the last page.
+        nextToken: output.NextToken || undefined,
+        secrets: (output.SecretList ?? []).map((entry) => ({
+          arn: entry.ARN ?? '',
+          deletedDate: entry.DeletedDate,
+          description: entry.Description,
+          lastChangedDate: entry.LastChangedDate,
+          name: entry.Name ?? '',
+          versionStages: entry.SecretVersionsToStages ?? {},
+        })),
+      }
+    },
+    async listVersions(secretId) {
+      const versions: SecretVersion[] = []
+      let arn = ''
+      let name = ''
+      let nextToken: string | undefined
+      do {
+        // eslint-disable-next-line no-await-in-loop
+        const output = await client.send(new sdk.ListSecretVersionIdsCommand({IncludeDeprecated: true, MaxResults: 100, NextToken: nextToken, SecretId: secretId}))
+        arn = output.ARN ?? arn
+        name = output.Name ?? name
+        for (const version of output.Versions ?? []) {
+          versions.push({createdDate: version.CreatedDate, stages: version.VersionStages ?? [], versionId: version.VersionId ?? ''})
+        }
+
+        nextToken = output.NextToken || undefined
+      } while (nextToken)
+
+      return {arn, name, versions}
+    },
+    async moveStage({from, secretId, stage, to}) {
+      await client.send(new sdk.UpdateSecretVersionStageCommand({MoveToVersionId: to, RemoveFromVersionId: from, SecretId: secretId, VersionStage: stage}))
+    },
+    async put({secretId, stages, value}) {
+      return written(await client.send(new sdk.PutSecretValueCommand({SecretId: secretId, VersionStages: stages, ...secretValue(value)})))
+    },
     get region() {
       return connection.region
+    },
+    async restore(secretId) {
+      return written(await client.send(new sdk.RestoreSecretCommand({SecretId: secretId})))
+    },
+    async tag(secretId, tags) {
+      await client.send(new sdk.TagResourceCommand({SecretId: secretId, Tags: tags.map(({key, value}) => ({Key: key, Value: value}))}))
+    },
+    async update({description, kmsKeyId, secretId, value}) {
+      return written(await client.send(new sdk.UpdateSecretCommand({Description: description, KmsKeyId: kmsKeyId, SecretId: secretId, ...secretValue(value)})))
     },
   }
 }

@@ -157,7 +157,7 @@ function explain(invocation: Invocation, keys: string[], resolutions: Awaited<Re
   )
   lines.push('', 'settings:')
   for (const [key, {from, value}] of Object.entries(used)) {
-    lines.push(`  ${key.padEnd(20)} ${(Array.isArray(value) ? value.join(',') : String(value)).padEnd(24)} ${from}`)
+    lines.push(`  ${key.padEnd(20)} ${(Array.isArray(value) ? value.join(',') : typeof value === 'object' ? JSON.stringify(value) : String(value)).padEnd(24)} ${from}`)
   }
 
   const failure = combinedFailure(resolutions)

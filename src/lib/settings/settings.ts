@@ -106,15 +106,17 @@ function loadConfig(specs: SettingSpecs, path: string, what: string): Record<str
   }
 
   // A misspelt setting would otherwise be ignored without a word, e.g. aws.regoin.
-  if (content.aws !== undefined) {
-    const known = Object.values(specs).flatMap(({configPath}) => (configPath[0] === 'aws' ? [configPath[1]] : []))
-    if (!isPlainObject(content.aws)) throw usage(`"aws" in the ${what} must be an object.`, path, `Write "aws": {"region": "eu-west-1"}, for example.`)
-    const unknownAws = Object.keys(content.aws).filter((key) => !known.includes(key))
-    if (unknownAws.length > 0) {
+  const sections = new Set(Object.values(specs).flatMap(({configPath}) => (configPath.length > 1 ? [configPath[0]] : [])))
+  for (const section of sections) {
+    if (content[section] === undefined) continue
+    const known = Object.values(specs).flatMap(({configPath}) => (configPath[0] === section ? [configPath[1]] : []))
+    if (!isPlainObject(content[section])) throw usage(`"${section}" in the ${what} must be an object.`, path, `Write "${section}": {"${known[0]}": ...}, for example.`)
+    const unknownKeys = Object.keys(content[section]).filter((key) => !known.includes(key))
+    if (unknownKeys.length > 0) {
       throw usage(
-        `Unknown key${unknownAws.length > 1 ? 's' : ''} ${unknownAws.map((key) => `"aws.${key}"`).join(', ')} in the ${what}.`,
+        `Unknown key${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.map((key) => `"${section}.${key}"`).join(', ')} in the ${what}.`,
         path,
-        `Known keys under aws: ${known.join(', ')}.`,
+        `Known keys under ${section}: ${known.join(', ')}.`,
       )
     }
   }
@@ -151,7 +153,7 @@ export function resolveSettings<S extends SettingSpecs>(specs: S, input: Setting
     const found = pickSetting(spec, input.flags?.[key], env, layers)
     if (found) {
       const parsed = spec.parse(found.raw, found.where)
-      values[key] = spec.paths && Array.isArray(parsed) ? parsed.map((path) => resolve(found.baseDir ?? cwd, String(path))) : parsed
+      values[key] = spec.paths ? withBaseDir(parsed, found.baseDir ?? cwd) : parsed
       origins[key] = found.where
     } else if (spec.default !== undefined) {
       values[key] = spec.default
@@ -160,6 +162,13 @@ export function resolveSettings<S extends SettingSpecs>(specs: S, input: Setting
   }
 
   return {...(values as SettingValues<S>), cwd, env, home, origins, projectConfig, projectFile}
+}
+
+/** Relative paths in a setting (a list of paths, or a target's path) taken from `dir`. */
+function withBaseDir(value: unknown, dir: string): unknown {
+  if (Array.isArray(value)) return value.map((path) => resolve(dir, String(path)))
+  if (isPlainObject(value) && typeof value.path === 'string') return {...value, path: resolve(dir, value.path)}
+  return value
 }
 
 interface Layer {

@@ -5,13 +5,13 @@ import {BlockContext} from '../context.js'
 import {BlockAddress, checkDocumentName, checkSlug, formatAddress, parseBlockAddress} from '../names.js'
 import {BlockType} from '../types/definition.js'
 import {BlockData, blockReferences, hasSealedValues, isBlockMarker, isRefMarker, MASK, maskSecrets, sealSecrets, visitPath} from './fields.js'
-import {FieldInputFlags, gatherInput, promptMissing, unsetPath} from './input.js'
+import {AskOptions, FieldInputFlags, gatherInput, promptMissing, unsetPath} from './input.js'
 import {documentKey, DocumentRecord, openData, readDocument, requireDocument, stampOf, StoredDocument, toDocument} from './records.js'
 import {validateData, validationError} from './validate.js'
 
 /** Asks the person at the terminal; the CLI gives a real one (src/lib/cli/prompt.ts), libraries none. */
 export interface Prompter {
-  ask(question: string, options?: {hidden?: boolean}): Promise<string>
+  ask(question: string, options?: AskOptions): Promise<string>
   canPrompt(): boolean
   confirm(question: string): Promise<boolean>
 }
@@ -106,7 +106,7 @@ export async function createBlock(context: BlockContext, typeSlug: string, name:
   const {existing, unreadable} = await existingFor(context, address, Boolean(options.overwrite))
   const data = await gatherInput(context.registry, type, options)
   if (options.input !== false && context.prompter.canPrompt() && options['from-file'] !== '-' && !options['stdin-field']) {
-    await promptMissing(context.registry, type, data, (question, askOptions) => context.prompter.ask(question, askOptions))
+    await promptMissing(context.registry, type, data, (question, askOptions) => context.prompter.ask(question, askOptions), async (candidate) => validateData(context, type, candidate))
   }
 
   const previous = existing && hasSealedValues(existing.record.data) ? openData(context, existing) : existing?.record.data

@@ -4,7 +4,7 @@ import {awsFailure, classifyAwsError, credentialsFailure} from '../../aws/errors
 import {warn} from '../../output/warn.js'
 import {SettingsBase} from '../../settings/settings.js'
 import {integer, oneOf, SettingValues, text} from '../../settings/spec.js'
-import {ConnectSecretsManager, defineSource, failure, hit, LookupRequest, miss, Outcome, SecretSource} from '../source.js'
+import {ConnectSecretsManager, defineSource, failure, hit, ListedName, LookupRequest, miss, Outcome, SecretSource} from '../source.js'
 
 const awsSettings = {
   awsConnectTimeoutMs: {
@@ -95,6 +95,26 @@ export function awsSecretId(settings: Pick<AwsSettings, 'awsPrefix'>, request: L
 }
 
 /**
+ * A Secrets Manager client for the settings, through the invocation's `connect` when it has
+ * one; it warns on stderr before each retry. The SDK loads only here (README "Start-up time").
+ */
+export async function connectAws(settings: AwsSettings, connect?: ConnectSecretsManager): Promise<SecretsManagerApi> {
+  const connectSecretsManager = connect ?? (await import('../../aws/secrets-manager.js')).connectSecretsManager
+  return connectSecretsManager({
+    connectTimeoutMs: settings.awsConnectTimeoutMs,
+    maxAttempts: settings.awsMaxAttempts,
+    onRetryableError({attempt, errorName, kind}) {
+      const what = kind === 'throttled' ? 'is throttling requests' : kind === 'unreachable' ? 'did not answer' : 'failed'
+      warn(`AWS Secrets Manager ${what} (${errorName}); retrying with backoff (attempt ${attempt} of ${settings.awsMaxAttempts} failed).`)
+    },
+    profile: settings.awsProfile,
+    region: settings.awsRegion,
+    requestTimeoutMs: settings.awsRequestTimeoutMs,
+    retryMode: settings.awsRetryMode,
+  })
+}
+
+/**
  * AWS Secrets Manager. Unpinned lookups are fetched with BatchGetSecretValue, 20 ids a call,
  * all calls in parallel; a lone id, a pinned version or a caller not allowed to batch use
  * GetSecretValue. Not configured at all (no region, no credentials) is a miss; anything else
@@ -103,22 +123,11 @@ export function awsSecretId(settings: Pick<AwsSettings, 'awsPrefix'>, request: L
 export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager): SecretSource {
   let api: Promise<SecretsManagerApi> | undefined
   const context = {attempts: settings.awsMaxAttempts, region: settings.awsRegion}
-  const open = async () => {
-      // The SDK loads only when the chain reaches AWS (README "Start-up time").
-      const connectSecretsManager = connect ?? (await import('../../aws/secrets-manager.js')).connectSecretsManager
-      return connectSecretsManager({
-        connectTimeoutMs: settings.awsConnectTimeoutMs,
-        maxAttempts: settings.awsMaxAttempts,
-        onRetryableError({attempt, errorName, kind}) {
-          const what = kind === 'throttled' ? 'is throttling requests' : kind === 'unreachable' ? 'did not answer' : 'failed'
-          warn(`AWS Secrets Manager ${what} (${errorName}); retrying with backoff (attempt ${attempt} of ${settings.awsMaxAttempts} failed).`)
-        },
-        profile: settings.awsProfile,
-        region: settings.awsRegion,
-        requestTimeoutMs: settings.awsRequestTimeoutMs,
-        retryMode: settings.awsRetryMode,
-      })
-  }
+  const open = async () => connectAws(settings, connect)
+  const configured = async (sm: SecretsManagerApi) =>
+    sm.checkConfigured().catch((error: unknown) => {
+      throw credentialsFailure(error, settings.awsProfile)
+    })
 
   const notFound = (secretId: string, pin?: Pick<LookupRequest, 'versionId' | 'versionStage'>): Outcome => {
     const region = settings.awsRegion ? ` (${settings.awsRegion})` : ''
@@ -193,12 +202,42 @@ export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager
 
   return {
     kind: 'aws',
+    /** The secrets under the prefix, by chain name: ListSecrets, 100 a page, each page after the last. */
+    async list() {
+      api ??= open()
+      const sm = await api
+      const notConfigured = await configured(sm)
+      if (notConfigured) return {names: [], skipped: notConfigured}
+      const names: ListedName[] = []
+      let calls = 0
+      let nextToken: string | undefined
+      try {
+        do {
+          calls++
+          // eslint-disable-next-line no-await-in-loop
+          const page = await sm.listPage({namePrefix: settings.awsPrefix || undefined, nextToken})
+          // AWS's name filter also matches words inside names; only true prefixes are the chain's.
+          for (const secret of page.secrets.filter(({name}) => name.startsWith(settings.awsPrefix))) {
+            names.push({
+              lastChanged: secret.lastChangedDate?.toISOString(),
+              name: secret.name.slice(settings.awsPrefix.length),
+              stages: [...new Set(Object.values(secret.versionStages).flat())].sort(),
+              where: secret.arn,
+            })
+          }
+
+          nextToken = page.nextToken
+        } while (nextToken)
+      } catch (error) {
+        throw awsFailure(error, settings.awsPrefix || '*', {...context, permissions: 'secretsmanager:ListSecrets'})
+      }
+
+      return {calls, detail: settings.awsPrefix ? `prefix ${settings.awsPrefix}` : undefined, names}
+    },
     async lookup(requests) {
       api ??= open()
       const sm = await api
-      const notConfigured = await sm.checkConfigured().catch((error: unknown) => {
-        throw credentialsFailure(error, settings.awsProfile)
-      })
+      const notConfigured = await configured(sm)
       if (notConfigured) return requests.map(() => miss(`skipped: ${notConfigured}`))
 
       const pinned = requests.filter((request) => isPinned(request))
