@@ -39,7 +39,8 @@ function fakeSecretsManager(secrets: Record<string, string>, options: {batchDeni
         return payload(secretId)
       },
       region: connection.region,
-    }
+      // The source only reads; a write method called here would throw and fail the test.
+    } as SecretsManagerApi
   }
 
   return {calls, connect, connections}

@@ -141,7 +141,9 @@ export async function setAwsJsonKey(session: AwsSession, secretId: string, path:
     let current
     try {
       // eslint-disable-next-line no-await-in-loop
-      current = await sm.get({secretId})
+      // The stage named, not implied: the compare-and-swap is on the AWSCURRENT label. (moto's
+      // implied read also lags behind UpdateSecretVersionStage; AWS's does not.)
+      current = await sm.get({secretId, versionStage: 'AWSCURRENT'})
     } catch (error) {
       if (classifyAwsError(error) !== 'not-found') throw fail(error)
       // eslint-disable-next-line no-await-in-loop
@@ -185,7 +187,7 @@ export async function setAwsJsonKey(session: AwsSession, secretId: string, path:
 async function movedByOther(session: AwsSession, secretId: string, readVersion: string | undefined, error: unknown): Promise<boolean> {
   if (classifyAwsError(error) !== 'invalid') return false
   try {
-    return (await session.sm.get({secretId})).versionId !== readVersion
+    return (await session.sm.get({secretId, versionStage: 'AWSCURRENT'})).versionId !== readVersion
   } catch {
     return false
   }

@@ -129,6 +129,14 @@ export async function writePlanned(invocation: Invocation, {parsed, place}: Writ
     return {file: place.file, key, line: written.line, name: place.name, reference: parsed.text, status: written.status, target: 'dotenv'}
   }
 
+  if (value.length === 0) {
+    throw new KeyflowError('AWS Secrets Manager cannot hold an empty value (1 to 65,536 bytes); nothing was written.', {
+      code: 'EMPTY_VALUE',
+      exit: ExitCode.BAD_VALUE,
+      fix: 'Give a value, or keep an empty one in a dotenv file (--to dotenv --allow-empty).',
+    })
+  }
+
   const session = await openAws(invocation)
   try {
     const tags = options.tags ? Object.entries(options.tags).map(([tagKey, tagValue]) => ({key: tagKey, value: tagValue})) : undefined
