@@ -1,13 +1,13 @@
 #!/usr/bin/env node
 /**
- * `npm run demo`: keyflow's main job from a fresh clone, no cloud account. It writes random
- * demo secrets to a private dotenv file (0600 in a 0700 temp dir, removed afterwards), then
- * runs the example flows under `keyflow run`, which reads what to inject from this
- * directory's keyflow.json.
+ * `npm run demo`: keyflow's main job from a fresh clone, no cloud account. It stores random
+ * demo secrets with `keyflow secret set` (value on stdin) in a private dotenv file (0600 in a
+ * 0700 temp dir, removed afterwards), then runs the example flows under `keyflow run`, which
+ * reads what to inject from this directory's keyflow.json.
  */
 import {spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
-import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
+import {existsSync, mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -23,7 +23,7 @@ if (!existsSync(join(root, 'dist', 'commands', 'run.js'))) {
 
 const dir = mkdtempSync(join(tmpdir(), 'keyflow-demo-'))
 const envFile = join(dir, 'secrets.env')
-writeFileSync(envFile, `DB_PASSWORD=${randomBytes(12).toString('hex')}\nAPI_TOKEN=tok_${randomBytes(16).toString('hex')}\n`, {mode: 0o600})
+const secrets = {API_TOKEN: `tok_${randomBytes(16).toString('hex')}`, DB_PASSWORD: randomBytes(12).toString('hex')}
 
 const hasPython = spawnSync('python3', ['--version'], {stdio: 'ignore'}).status === 0
 const flows = [
@@ -32,6 +32,12 @@ const flows = [
 ]
 let status = 0
 try {
+  for (const [name, value] of Object.entries(secrets)) {
+    console.error(`$ printf %s "$${name}" | keyflow secret set ${name} --to dotenv=${envFile}`)
+    status = spawnSync(process.execPath, [bin, 'secret', 'set', name, '--to', `dotenv=${envFile}`], {input: value, stdio: ['pipe', 'ignore', 'inherit']}).status ?? 1
+    if (status !== 0) return status
+  }
+
   for (const flow of flows) {
     console.error(`\n$ keyflow run --env-file ${envFile} -- ${flow.map((part) => (part === process.execPath ? 'node' : part.replace(root + '/', ''))).join(' ')}`)
     const result = spawnSync(process.execPath, [bin, 'run', '--env-file', envFile, '--', ...flow], {

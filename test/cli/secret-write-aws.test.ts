@@ -1,3 +1,4 @@
+/* eslint-disable camelcase -- JSON keys as users write them */
 import {expect} from 'chai'
 import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
 import {writeFileSync} from 'node:fs'

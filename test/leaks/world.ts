@@ -30,6 +30,10 @@ export interface Canaries {
   dotenvOther: string
   env: string
   newMasterKey: string
+  /** Stored by `secret set`: to AWS, into a key of a JSON secret, into a dotenv file outside the scanned directories. */
+  setAws: string
+  setDotenv: string
+  setKey: string
   sfPassword: string
   sfWrong: string
   wrongMasterKey: string
@@ -59,6 +63,9 @@ export async function startServers(): Promise<Servers> {
     dotenvOther: canary('dotenvother'),
     env: canary('env'),
     newMasterKey: randomBytes(32).toString('base64'),
+    setAws: canary('setaws'),
+    setDotenv: canary('setdotenv'),
+    setKey: canary('setkey'),
     sfPassword: fixture.password,
     sfWrong: canary('sfwrong'),
     wrongMasterKey: randomBytes(32).toString('base64'),
@@ -98,6 +105,8 @@ export interface World {
   root: string
   /** Where the user's Snowflake client config asks the driver to log. */
   sfLogDir: string
+  /** The dotenv file `secret set --to dotenv=...` writes: outside HOME and cwd, so the scans do not see it. */
+  writtenDotenv: string
 }
 
 export const TYPES_FILE = 'types.json'
@@ -162,6 +171,7 @@ export function createWorld(servers: Servers): World {
     home,
     root: root.path,
     sfLogDir,
+    writtenDotenv: join(outside, 'written.env'),
   }
 }
 

@@ -1,3 +1,4 @@
+/* eslint-disable camelcase -- dotenv names as users write them */
 import {expect} from 'chai'
 import {parse} from 'dotenv'
 import {afterEach, beforeEach, describe, it} from 'mocha'

@@ -74,6 +74,7 @@ export interface SecretsManagerApi {
   checkConfigured(): Promise<string | undefined>
   create(request: SecretMetadata & {name: string; value: string | Uint8Array}): Promise<WrittenVersion>
   delete(request: {forceDeleteWithoutRecovery?: boolean; recoveryWindowInDays?: number; secretId: string}): Promise<WrittenVersion & {deletionDate?: Date}>
+  describe(secretId: string): Promise<ListedSecret>
   /** Closes the client's connections (a library caller's process may live on). */
   destroy(): void
   get(request: {secretId: string; versionId?: string; versionStage?: string}): Promise<SecretPayload>
@@ -90,6 +91,17 @@ export interface SecretsManagerApi {
   tag(secretId: string, tags: Array<{key: string; value: string}>): Promise<void>
   /** UpdateSecret: a new value with a new description or KMS key, for an existing secret. */
   update(request: Omit<SecretMetadata, 'tags'> & {secretId: string; value: string | Uint8Array}): Promise<WrittenVersion>
+}
+
+function listed(entry: {ARN?: string; DeletedDate?: Date; Description?: string; LastChangedDate?: Date; Name?: string; VersionIdsToStages?: Record<string, string[]>}): ListedSecret {
+  return {
+    arn: entry.ARN ?? '',
+    deletedDate: entry.DeletedDate,
+    description: entry.Description,
+    lastChangedDate: entry.LastChangedDate,
+    name: entry.Name ?? '',
+    versionStages: entry.VersionIdsToStages ?? {},
+  }
 }
 
 const secretValue = (value: string | Uint8Array) => (typeof value === 'string' ? {SecretString: value} : {SecretBinary: value})
@@ -236,6 +248,9 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
       )
       return {...written(output), deletionDate: output.DeletionDate}
     },
+    async describe(secretId) {
+      return listed(await client.send(new sdk.DescribeSecretCommand({SecretId: secretId})))
+    },
     destroy() {
       client.destroy()
     },
@@ -257,14 +272,7 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
       return {
         // moto answers an empty string on the last page.
         nextToken: output.NextToken || undefined,
-        secrets: (output.SecretList ?? []).map((entry) => ({
-          arn: entry.ARN ?? '',
-          deletedDate: entry.DeletedDate,
-          description: entry.Description,
-          lastChangedDate: entry.LastChangedDate,
-          name: entry.Name ?? '',
-          versionStages: entry.SecretVersionsToStages ?? {},
-        })),
+        secrets: (output.SecretList ?? []).map((entry) => listed({...entry, VersionIdsToStages: entry.SecretVersionsToStages})),
       }
     },
     async listVersions(secretId) {

@@ -3,7 +3,7 @@ import type {Prompter} from '../block/documents/operations.js'
 import {ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
 import {table} from '../output/table.js'
-import {DeleteResult, deleteSecret, restoreSecret, secretHistory} from './write/lifecycle.js'
+import {DEFAULT_RECOVERY_DAYS, DeleteResult, deleteSecret, planWrite, restoreSecret, secretHistory} from './write/lifecycle.js'
 
 /** `keyflow secret rm`, `restore` and `history`: argument handling and text output. */
 
@@ -16,13 +16,16 @@ export interface SecretRmFlags {
 
 export async function secretRm(invocation: Invocation, prompter: Prompter, reference: string, flags: SecretRmFlags): Promise<{json: DeleteResult & {deleted: boolean}; stdout: string}> {
   const options = {forceDeleteWithoutRecovery: flags['force-delete-now'], recoveryWindowInDays: flags['recovery-days']}
+  // A bad reference or setting fails before anything is asked.
+  const {place} = planWrite(invocation, reference)
   if (!flags.yes) {
     if (!prompter.canPrompt()) {
       throw new KeyflowError('Refusing to delete without confirmation: stdin is not a terminal.', {code: 'CONFIRMATION_REQUIRED', exit: ExitCode.USAGE, fix: 'Pass --yes to confirm.', where: reference})
     }
 
-    const how = flags['force-delete-now'] ? ' at once, with no recovery' : ''
-    if (!(await prompter.confirm(`Delete secret ${reference}${how}?`))) {
+    const what = place.kind === 'aws' ? `AWS secret ${place.secretId}` : `${place.name} from ${place.file}`
+    const how = place.kind === 'dotenv' ? '' : flags['force-delete-now'] ? ' at once, with no recovery' : ` (recoverable for ${flags['recovery-days'] ?? DEFAULT_RECOVERY_DAYS} days)`
+    if (!(await prompter.confirm(`Delete ${what}${how}?`))) {
       return {json: {deleted: false, name: reference, reference, target: 'aws'}, stdout: 'Nothing was deleted.\n'}
     }
   }
@@ -43,5 +46,6 @@ export async function secretRestore(invocation: Invocation, reference: string) {
 export async function secretVersions(invocation: Invocation, reference: string) {
   const result = await secretHistory(invocation, reference)
   const rows = [['VERSION ID', 'STAGES', 'CREATED'], ...result.versions.map((version) => [version.versionId, version.stages.join(',') || '-', version.createdDate ?? ''])]
+  if (result.deletionDate) process.stderr.write(`${result.name} is scheduled for deletion on ${result.deletionDate}; undo with: keyflow secret restore ${reference}\n`)
   return {json: result, stdout: table(rows)}
 }

@@ -140,9 +140,9 @@ export async function setAwsJsonKey(session: AwsSession, secretId: string, path:
 
     let current
     try {
-      // eslint-disable-next-line no-await-in-loop
       // The stage named, not implied: the compare-and-swap is on the AWSCURRENT label. (moto's
       // implied read also lags behind UpdateSecretVersionStage; AWS's does not.)
+      // eslint-disable-next-line no-await-in-loop
       current = await sm.get({secretId, versionStage: 'AWSCURRENT'})
     } catch (error) {
       if (classifyAwsError(error) !== 'not-found') throw fail(error)
@@ -226,14 +226,17 @@ const stageRank = (version: SecretVersion) => {
  * Every version, newest first. CreatedDate has a second's resolution, so versions written in
  * the same second are ordered by stage: AWSCURRENT, then AWSPREVIOUS, then the rest.
  */
-export async function awsVersions(session: AwsSession, secretId: string): Promise<{arn: string; name: string; versions: SecretVersion[]}> {
+export async function awsVersions(session: AwsSession, secretId: string): Promise<{arn: string; deletedDate?: Date; name: string; versions: SecretVersion[]}> {
   try {
+    // DescribeSecret first: it says whether the secret is scheduled for deletion (and moto
+    // answers ListSecretVersionIds for a missing secret with a 500 instead of "not found").
+    const {deletedDate} = await session.sm.describe(secretId)
     const listed = await session.sm.listVersions(secretId)
     const versions = listed.versions
       .map((version, index) => ({index, version}))
       .sort((a, b) => (b.version.createdDate?.getTime() ?? 0) - (a.version.createdDate?.getTime() ?? 0) || stageRank(a.version) - stageRank(b.version) || b.index - a.index)
       .map(({version}) => version)
-    return {...listed, versions}
+    return {...listed, deletedDate, versions}
   } catch (error) {
     throw awsWriteFailure(session, error, secretId, 'secretsmanager:ListSecretVersionIds')
   }

@@ -230,13 +230,14 @@ export interface HistoryEntry {
 }
 
 /** The versions of an AWS secret, newest first, to pin with ?version-id= or ?stage=. */
-export async function secretHistory(invocation: Invocation, reference: string): Promise<{arn: string; name: string; reference: string; versions: HistoryEntry[]}> {
+export async function secretHistory(invocation: Invocation, reference: string): Promise<{arn: string; deletionDate?: string; name: string; reference: string; versions: HistoryEntry[]}> {
   const {parsed, secretId} = awsPlace(invocation, reference, 'History')
   const session = await openAws(invocation)
   try {
-    const {arn, name, versions} = await awsVersions(session, secretId)
+    const {arn, deletedDate, name, versions} = await awsVersions(session, secretId)
     return {
       arn,
+      deletionDate: deletedDate?.toISOString(),
       name: name || secretId,
       reference: parsed.text,
       versions: versions.map((version) => ({createdDate: version.createdDate?.toISOString(), stages: version.stages, versionId: version.versionId})),
