@@ -72,7 +72,8 @@ try {
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
   const sdk = await import('@aws-sdk/client-secrets-manager')
   const credentials = {accessKeyId: 'bench', secretAccessKey: 'bench'}
-  const seed = new sdk.SecretsManagerClient({credentials, endpoint: motoUrl, maxAttempts: 1, region: 'us-east-1'})
+  // moto's first calls load its backend and can fail under load: seeding retries.
+  const seed = new sdk.SecretsManagerClient({credentials, endpoint: motoUrl, maxAttempts: 5, region: 'us-east-1'})
   const names = [...Array.from({length: COUNT}, (_, index) => `bench/S_${index}`), ...Array.from({length: 50}, (_, index) => `other/S_${index}`)]
   for (let index = 0; index < names.length; index += 50) {
     // eslint-disable-next-line no-await-in-loop
