@@ -259,7 +259,7 @@ describe('blocks through the CLI', () => {
     it('prompts for missing required fields, hiding secret input', async () => {
       const secret = canary('typed')
       h.canaries.push(secret)
-      const run = await converse(['block', 'create', 'secret', 'typed'], [['Value (value) [hidden]: ', secret]])
+      const run = await converse(['block', 'create', 'secret', 'typed'], [['Value (value) [hidden]', secret]])
       expect([run.code, run.unanswered], run.output).to.deep.equal([0, 0])
       assertNoCanary(run.output, [secret], 'the terminal')
       const revealed = await h.kf(['block', 'inspect', 'secret/typed', '--reveal', '--json'], {reveal: true})
@@ -273,8 +273,8 @@ describe('blocks through the CLI', () => {
       const run = await converse(
         ['block', 'create', 'snowflake-credentials', 'typed', '--field', 'user=etl'],
         [
-          ['Account (account): ', 'xy12345'],
-          ['Password (password) [hidden, Enter to skip]: ', secret],
+          ['Account (account)', 'xy12345'],
+          ['Password (password) [hidden, Enter to skip]', secret],
         ],
       )
       expect([run.code, run.unanswered], run.output).to.deep.equal([0, 0])
@@ -287,7 +287,7 @@ describe('blocks through the CLI', () => {
 
     it('asks before deleting, and deletes only on yes', async () => {
       expect((await h.kf(['block', 'create', 'secret', 'doomed', '--field', 'value=env://X'])).code).to.equal(0)
-      const question = "Are you sure you want to delete block with slug 'secret/doomed'? [y/N] "
+      const question = "Are you sure you want to delete block with slug 'secret/doomed'?"
       const no = await converse(['block', 'delete', 'secret/doomed'], [[question, 'n']])
       expect([no.code, no.unanswered]).to.deep.equal([0, 0])
       expect(no.output).to.include('Not deleted.')

@@ -6,8 +6,8 @@ import {chmodSync, chownSync, mkdirSync, readdirSync, readFileSync, statSync, sy
 import {join} from 'node:path'
 
 import {KeyflowError} from '../../src/lib/errors.js'
-import {removeEntry, setEntry} from '../../src/lib/secret/write/dotenv-edit.js'
 import {deleteSecret, writeSecret} from '../../src/lib/library.js'
+import {removeEntry, setEntry} from '../../src/lib/secret/write/dotenv-edit.js'
 import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, runCli, tempDir} from '../support/cli.js'
 
