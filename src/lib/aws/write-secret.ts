@@ -10,7 +10,7 @@ const PREFECT_RECOVERY_DAYS = 30
 
 async function withBlockSession<T>(invocation: Invocation, block: AwsSecretBlock, task: (session: {attempts: number; region?: string; sm: Awaited<ReturnType<typeof connectAws>>}) => Promise<T>): Promise<T> {
   const {connect, settings} = blockConnection(invocation, block)
-  const sm = await connectAws(settings, connect)
+  const sm = await connectAws(settings, {connect})
   try {
     return await task({attempts: settings.awsMaxAttempts, region: settings.awsRegion, sm})
   } finally {

@@ -2,7 +2,7 @@ import {randomBytes} from 'node:crypto'
 
 import type {SecretMetadata, SecretsManagerApi, SecretVersion, WrittenVersion} from '../../aws/secrets-manager.js'
 
-import {awsFailure, classifyAwsError, credentialsFailure, errorName} from '../../aws/errors.js'
+import {awsFailure, AwsOperation, classifyAwsError, credentialsFailure, errorName} from '../../aws/errors.js'
 import {ExitCode, KeyflowError} from '../../errors.js'
 import {Invocation} from '../../invocation.js'
 import {connectAws} from '../sources/aws.js'
@@ -32,9 +32,9 @@ export interface AwsWrite {
 /** Connects (through the invocation's client, if it injects one), and fails (rather than quietly missing, as a read does) when AWS is not set up at all. */
 export async function openAws(invocation: Invocation): Promise<AwsSession> {
   const {settings} = invocation
-  const sm = await connectAws(settings, invocation.connectSecretsManager)
+  const sm = await connectAws(settings, {connect: invocation.connectSecretsManager})
   const notConfigured = await sm.checkConfigured().catch((error: unknown) => {
-    throw credentialsFailure(error, settings.awsProfile)
+    throw credentialsFailure(error, settings.awsProfile, settings.awsRole)
   })
   if (notConfigured) {
     throw new KeyflowError(`AWS Secrets Manager cannot be used: ${notConfigured}.`, {
@@ -49,7 +49,7 @@ export async function openAws(invocation: Invocation): Promise<AwsSession> {
 }
 
 /** What an AWS failure means for `secretId`; "no such secret" is NOT_FOUND when the secret had to exist. */
-export function awsWriteFailure(session: AwsSession, error: unknown, secretId: string, permissions: string): KeyflowError {
+export function awsWriteFailure(session: AwsSession, error: unknown, secretId: string, call: {operation: AwsOperation; permissions: string}): KeyflowError {
   if (error instanceof KeyflowError) return error
   if (classifyAwsError(error) === 'not-found') {
     return new KeyflowError(`AWS secret ${JSON.stringify(secretId)} does not exist.`, {
@@ -60,7 +60,7 @@ export function awsWriteFailure(session: AwsSession, error: unknown, secretId: s
     })
   }
 
-  return awsFailure(error, secretId, {attempts: session.attempts, permissions, region: session.region})
+  return awsFailure(error, secretId, {...call, attempts: session.attempts, region: session.region})
 }
 
 const SET_PERMISSIONS = 'secretsmanager:PutSecretValue, and CreateSecret for a new secret (UpdateSecret with --description or --kms-key-id, TagResource with --tag)'
@@ -74,7 +74,7 @@ async function create(session: AwsSession, secretId: string, value: string | Uin
   } catch (error) {
     // Another writer created it first: the caller writes a new version instead.
     if (isNamed(error, 'ResourceExistsException')) return undefined
-    throw awsWriteFailure(session, error, secretId, SET_PERMISSIONS)
+    throw awsWriteFailure(session, error, secretId, {operation: 'CreateSecret', permissions: SET_PERMISSIONS})
   }
 }
 
@@ -94,7 +94,7 @@ export async function putOrCreate(session: AwsSession, secretId: string, value: 
           : // eslint-disable-next-line no-await-in-loop
             await sm.update({description: metadata.description, kmsKeyId: metadata.kmsKeyId, secretId, value})
     } catch (error) {
-      if (classifyAwsError(error) !== 'not-found') throw awsWriteFailure(session, error, secretId, SET_PERMISSIONS)
+      if (classifyAwsError(error) !== 'not-found') throw awsWriteFailure(session, error, secretId, {operation: metadata.description === undefined && metadata.kmsKeyId === undefined ? 'PutSecretValue' : 'UpdateSecret', permissions: SET_PERMISSIONS})
       // eslint-disable-next-line no-await-in-loop
       const created = await create(session, secretId, value, metadata)
       if (created) return created
@@ -104,7 +104,7 @@ export async function putOrCreate(session: AwsSession, secretId: string, value: 
     if (metadata.tags?.length) {
       // eslint-disable-next-line no-await-in-loop
       await sm.tag(secretId, metadata.tags).catch((error: unknown) => {
-        throw awsWriteFailure(session, error, secretId, SET_PERMISSIONS)
+        throw awsWriteFailure(session, error, secretId, {operation: 'TagResource', permissions: SET_PERMISSIONS})
       })
     }
 
@@ -131,7 +131,7 @@ const pause = (ms: number) =>
  */
 export async function setAwsJsonKey(session: AwsSession, secretId: string, path: string[], value: string, label: string): Promise<AwsWrite> {
   const {sm} = session
-  const fail = (error: unknown) => awsWriteFailure(session, error, secretId, KEY_PERMISSIONS)
+  const fail = (error: unknown, operation: AwsOperation) => awsWriteFailure(session, error, secretId, {operation, permissions: KEY_PERMISSIONS})
   for (let attempt = 1; attempt <= KEY_UPDATE_ATTEMPTS; attempt++) {
     if (attempt > 1) {
       // eslint-disable-next-line no-await-in-loop
@@ -145,7 +145,7 @@ export async function setAwsJsonKey(session: AwsSession, secretId: string, path:
       // eslint-disable-next-line no-await-in-loop
       current = await sm.get({secretId, versionStage: 'AWSCURRENT'})
     } catch (error) {
-      if (classifyAwsError(error) !== 'not-found') throw fail(error)
+      if (classifyAwsError(error) !== 'not-found') throw fail(error, 'GetSecretValue')
       // eslint-disable-next-line no-await-in-loop
       const created = await create(session, secretId, withJsonKey(undefined, path, value, label), {})
       if (created) return {...created, attempts: attempt}
@@ -159,7 +159,7 @@ export async function setAwsJsonKey(session: AwsSession, secretId: string, path:
       // eslint-disable-next-line no-await-in-loop
       written = await sm.put({secretId, stages: [pending], value: text})
     } catch (error) {
-      throw fail(error)
+      throw fail(error, 'PutSecretValue')
     }
 
     try {
@@ -168,7 +168,7 @@ export async function setAwsJsonKey(session: AwsSession, secretId: string, path:
       return {arn: written.arn, attempts: attempt, name: written.name, status: 'updated', versionId: written.versionId}
     } catch (error) {
       // eslint-disable-next-line no-await-in-loop
-      if (!(await movedByOther(session, secretId, current.versionId, error))) throw fail(error)
+      if (!(await movedByOther(session, secretId, current.versionId, error))) throw fail(error, 'UpdateSecretVersionStage')
     } finally {
       // eslint-disable-next-line no-await-in-loop
       await sm.moveStage({from: written.versionId, secretId, stage: pending}).catch(() => {})
@@ -203,7 +203,7 @@ export async function deleteAwsSecretById(session: AwsSession, secretId: string,
     const deleted = await session.sm.delete({...options, secretId})
     return {arn: deleted.arn, deletionDate: deleted.deletionDate?.toISOString(), name: deleted.name}
   } catch (error) {
-    throw awsWriteFailure(session, error, secretId, 'secretsmanager:DeleteSecret')
+    throw awsWriteFailure(session, error, secretId, {operation: 'DeleteSecret', permissions: 'secretsmanager:DeleteSecret'})
   }
 }
 
@@ -212,7 +212,7 @@ export async function restoreAwsSecretById(session: AwsSession, secretId: string
     const {arn, name} = await session.sm.restore(secretId)
     return {arn, name}
   } catch (error) {
-    throw awsWriteFailure(session, error, secretId, 'secretsmanager:RestoreSecret')
+    throw awsWriteFailure(session, error, secretId, {operation: 'RestoreSecret', permissions: 'secretsmanager:RestoreSecret'})
   }
 }
 
@@ -238,6 +238,6 @@ export async function awsVersions(session: AwsSession, secretId: string): Promis
       .map(({version}) => version)
     return {...listed, deletedDate, versions}
   } catch (error) {
-    throw awsWriteFailure(session, error, secretId, 'secretsmanager:ListSecretVersionIds')
+    throw awsWriteFailure(session, error, secretId, {operation: 'ListSecretVersionIds', permissions: 'secretsmanager:DescribeSecret and ListSecretVersionIds'})
   }
 }
