@@ -204,6 +204,22 @@ describe('secret set / rm on dotenv files', () => {
       expect(statSync(file).mode & 0o777).to.equal(0o600)
     })
 
+    it('says when the chain would answer a bare NAME from another place than the one written', async () => {
+      writeFileSync(join(dir.path, '.env'), '# project\nDB_PASSWORD=old\n', {mode: 0o600})
+      const env = baseEnv(dir.path)
+      const shadowed = await runCli(['secret', 'set', 'DB_PASSWORD', '--json'], {cwd: dir.path, env, input: 'new'})
+      expect(shadowed.code).to.equal(0)
+      expect(JSON.parse(shadowed.stdout).shadowedBy).to.equal(`dotenv ${join(dir.path, '.env')}:2`)
+      expect(shadowed.stderr).to.match(/the chain answers it from dotenv .*\.env:2/)
+      const byEnv = await runCli(['secret', 'set', 'API_TOKEN', '--json', '--to', `dotenv=${join(dir.path, '.env')}`], {cwd: dir.path, env: {...env, API_TOKEN: 'set'}, input: 'new'})
+      expect(JSON.parse(byEnv.stdout).shadowedBy).to.equal('env $API_TOKEN')
+      const unread = await runCli(['secret', 'set', 'OTHER', '--json', '--to', `dotenv=${join(dir.path, 'other.env')}`], {cwd: dir.path, env, input: 'v'})
+      expect(JSON.parse(unread.stdout).shadowedBy).to.match(/^no source: the chain does not read .*other\.env/)
+      const clean = await runCli(['secret', 'set', 'FRESH', '--json'], {cwd: dir.path, env, input: 'v'})
+      expect(JSON.parse(clean.stdout).shadowedBy).to.equal(undefined)
+      expect(clean.stderr).to.equal('')
+    })
+
     it('loses no update when many processes set different names at once', async () => {
       writeFileSync(file, '# shared\n', {mode: 0o600})
       const env = baseEnv(dir.path)

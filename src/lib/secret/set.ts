@@ -4,6 +4,7 @@ import type {Prompter} from '../block/documents/operations.js'
 
 import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
+import {warn} from '../output/warn.js'
 import {checkWrite, planWrite, writePlanned, WriteResult} from './write/lifecycle.js'
 
 /**
@@ -137,5 +138,6 @@ export async function secretSet(invocation: Invocation, prompter: Prompter, args
   const {value, where} = await readValue(prompter, plan.parsed.text, flags)
   if (value.length === 0 && !flags['allow-empty']) throw emptyError(where)
   const result = await writePlanned(invocation, plan, value, metadata)
+  if (result.shadowedBy) warn(`${plan.parsed.text} was written, but the chain answers it from ${result.shadowedBy}; remove it there (\`keyflow secret ls\` shows every place that holds it).`)
   return {json: result, stdout: describeWrite(result)}
 }

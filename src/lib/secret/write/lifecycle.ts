@@ -3,7 +3,9 @@ import {join} from 'node:path'
 import {ensurePrivateDir} from '../../block/store/fs-atomic.js'
 import {ExitCode, KeyflowError} from '../../errors.js'
 import {Invocation, Settings} from '../../invocation.js'
+import {describeProvenance} from '../chain.js'
 import {parseReference, SecretReference} from '../reference.js'
+import {envFiles} from '../sources/dotenv.js'
 import {awsVersions, AwsWrite, deleteAwsSecretById, openAws, putOrCreate, restoreAwsSecretById, setAwsJsonKey} from './aws.js'
 import {DOTENV_NAME, removeDotenvSecret, setDotenvSecret} from './dotenv.js'
 
@@ -81,6 +83,8 @@ export interface WriteResult {
   line?: number
   name: string
   reference: string
+  /** For a bare NAME: the place the chain answers from instead of the one written (the "old password" trap). */
+  shadowedBy?: string
   status: 'created' | 'updated'
   target: 'aws' | 'dotenv'
   versionId?: string
@@ -126,7 +130,8 @@ export async function writePlanned(invocation: Invocation, {parsed, place}: Writ
 
   if (place.kind === 'dotenv') {
     const written = await setDotenvSecret(place.file, place.name, parsed.path, value as string, parsed.text)
-    return {file: place.file, key, line: written.line, name: place.name, reference: parsed.text, status: written.status, target: 'dotenv'}
+    const shadowedBy = await shadowOf(invocation, {parsed, place})
+    return {file: place.file, key, line: written.line, name: place.name, reference: parsed.text, shadowedBy, status: written.status, target: 'dotenv'}
   }
 
   if (value.length === 0) {
@@ -143,10 +148,34 @@ export async function writePlanned(invocation: Invocation, {parsed, place}: Writ
     const written: AwsWrite = key
       ? await setAwsJsonKey(session, place.secretId, parsed.path, value as string, parsed.text)
       : await putOrCreate(session, place.secretId, value, {description: options.description, kmsKeyId: options.kmsKeyId, tags})
-    return {arn: written.arn, attempts: written.attempts, key, name: written.name || place.secretId, reference: parsed.text, status: written.status, target: 'aws', versionId: written.versionId}
+    const shadowedBy = await shadowOf(invocation, {parsed, place})
+    return {arn: written.arn, attempts: written.attempts, key, name: written.name || place.secretId, reference: parsed.text, shadowedBy, status: written.status, target: 'aws', versionId: written.versionId}
   } finally {
     session.sm.destroy()
   }
+}
+
+/**
+ * Where the chain would answer a bare NAME from, when that is not the place just written: an
+ * earlier source (a context or env variable, an earlier dotenv file) that holds the name, or a
+ * place the chain does not read at all. Asks only the local sources before the target, never AWS.
+ */
+async function shadowOf(invocation: Invocation, {parsed, place}: WritePlan): Promise<string | undefined> {
+  if (parsed.target.kind !== 'chain') return undefined
+  const {chain, settings} = invocation
+  const position = chain.order.indexOf(place.kind)
+  if (position === -1) return `no source: the chain does not read ${place.kind} (sources ${chain.order.join(',')})`
+  if (place.kind === 'dotenv' && !envFiles(settings).some(({path}) => path === place.file)) return `no source: the chain does not read ${place.file} (see --env-file, KEYFLOW_ENV_FILES, envFiles)`
+  for (const kind of chain.order.slice(0, position + 1)) {
+    if (kind === 'aws') continue
+    // eslint-disable-next-line no-await-in-loop
+    const [outcome] = await chain.sources[kind].lookup([{direct: false, name: parsed.target.name}])
+    if (outcome.kind !== 'hit') continue
+    if (place.kind === 'dotenv' && kind === 'dotenv' && outcome.provenance.file === place.file) return undefined
+    return describeProvenance(chain.plugins, outcome.provenance)
+  }
+
+  return undefined
 }
 
 export interface DeleteOptions {
