@@ -15,6 +15,8 @@ import {SecretDeclaration, SourceDeclaration} from './project.js'
  */
 
 export interface Injection {
+  /** A key of a --source: named by whoever wrote the secret, not by the run. */
+  fromSource?: boolean
   /** The name before styling: PREFECT__CONTEXT__SECRETS__<key> and/or <key>. */
   key: string
   /** Where it was asked for: a flag, a place in the project file, a block. */
@@ -91,7 +93,7 @@ function expandSource(resolution: Extract<Resolution, {ok: true}>, value: string
     // Strings as they are; anything else as its JSON text, which is what a flow parses back.
     const text = typeof value === 'string' ? value : jsonTextOf(value)
     const checked = text === undefined ? badValue('The value is nested too deeply to give as JSON text.', `${label} key ${key}`, 'Store it less deeply nested.') : envValue(text, `${label} key ${key}`)
-    if (typeof checked === 'string') result.injections.push({key, origin, value: checked})
+    if (typeof checked === 'string') result.injections.push({fromSource: true, key, origin, value: checked})
     else result.problems.push(checked)
   }
 
