@@ -196,7 +196,7 @@ describe('blocks (unit)', () => {
       mkdirSync(dir.path, {recursive: true})
       writeFileSync(join(dir.path, 'master.key'), Buffer.alloc(32, 1).toString('base64'))
       chmodSync(join(dir.path, 'master.key'), 0o644)
-      expect(thrown(() => new Keyring(dir.path, {}).encryptionKey()).code).to.equal('MASTER_KEY_INSECURE')
+      expect(thrown(() => new Keyring(dir.path, {}).encryptionKey()).code).to.equal('UNTRUSTED_PATH')
       expect(thrown(() => new Keyring(dir.path, {KEYFLOW_MASTER_KEY: 'short'}).encryptionKey()).code).to.equal('MASTER_KEY_INVALID')
     })
 

@@ -190,7 +190,7 @@ describe('settings', () => {
       writeFileSync(file, '{"sources": ["env"]}')
       chmodSync(file, 0o666)
       const error = settingsError({cwd: dir.path, env: {}})
-      expect(error.code).to.equal('CONFIG_UNTRUSTED')
+      expect(error.code).to.equal('UNTRUSTED_PATH')
       expect(error.exit).to.equal(ExitCode.INTEGRITY)
       expect(error.where).to.equal(file)
       chmodSync(file, 0o644)

@@ -74,6 +74,7 @@ export function renderInspect(block: InspectedBlock): string {
 
 export function renderRekey(result: RekeyResult): string {
   const lines = [`Re-encrypted ${result.values} secret value(s) in ${result.documents} document(s) with master key ${result.keyId}${result.previousKeyId ? ` (was ${result.previousKeyId})` : ''}.`]
+  if (result.adopted.length > 0) lines.push(`Authenticated ${result.adopted.length} record(s) that had no MAC, on your word: ${result.adopted.join(', ')}.`)
   if (result.next) lines.push(result.next)
   return lines.join('\n') + '\n'
 }
