@@ -1,4 +1,5 @@
 import {ErrorJson, ExitCode, isKeyflowError, KeyflowError} from '../errors.js'
+import {escapeControls} from './escape.js'
 import {style} from './style.js'
 
 /**
@@ -57,11 +58,12 @@ export function errorJson(error: KeyflowError): {error: ErrorJson} {
 
 /** Human rendering: what, where, details, how to fix. */
 export function renderErrorText(error: KeyflowError): string {
-  const lines = [`${style.red(style.bold('Error:'))} ${error.message}`]
-  if (error.where) lines.push(`  ${style.dim('where:')} ${error.where}`)
-  for (const detail of error.details) lines.push(`  ${detail}`)
-  if (error.fix) lines.push(`  ${style.dim('fix:')}   ${error.fix}`)
-  if (debugging()) lines.push(...debugTrace(error).map((line) => `  ${style.dim('debug:')} ${line}`))
+  // Each part escaped before styling adds its own escape sequences.
+  const lines = [`${style.red(style.bold('Error:'))} ${escapeControls(error.message)}`]
+  if (error.where) lines.push(`  ${style.dim('where:')} ${escapeControls(error.where)}`)
+  for (const detail of error.details) lines.push(`  ${escapeControls(detail)}`)
+  if (error.fix) lines.push(`  ${style.dim('fix:')}   ${escapeControls(error.fix)}`)
+  if (debugging()) lines.push(...debugTrace(error).map((line) => `  ${style.dim('debug:')} ${escapeControls(line)}`))
   return lines.join('\n') + '\n'
 }
 

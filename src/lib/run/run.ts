@@ -2,6 +2,7 @@ import type {TerminalOptions} from './terminal.js'
 
 import {ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
+import {escapeControls} from '../output/escape.js'
 import {warn} from '../output/warn.js'
 import {parseAliasedReference} from '../secret/reference.js'
 import {MASK_ENCODINGS, MaskEncoding, maskForms, parseMaskEncodings} from './encodings.js'
@@ -138,7 +139,7 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   }))
   // Like shells, silent about SIGPIPE: it is how a pipeline tells a writer its reader is done.
   if (exit.signal && exit.signal.name !== 'SIGPIPE') {
-    process.stderr.write(`keyflow: ${program} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)
+    process.stderr.write(`keyflow: ${escapeControls(program)} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)
   }
 
   return exit.code
