@@ -79,7 +79,7 @@ export class LocalStore implements BlockStore {
   async list(prefix: string): Promise<string[]> {
     const keys: string[] = []
     const walk = (dir: string, keyPrefix: string) => {
-      if (!checkTrustedDir(dir, {what: 'block store directory'})) return
+      if (!checkTrustedDir(dir, STORE_DIR)) return
       for (const entry of readdirSync(dir, {withFileTypes: true})) {
         const named = entry.name.endsWith('.json') ? entry.name.slice(0, -5) : entry.name
         if (!SEGMENT.test(named)) continue
