@@ -54,15 +54,19 @@ const label = (storeKey: string) => (isDocument(storeKey) ? formatAddress(addres
 const describeFailure = (storeKey: string, error: unknown) =>
   `${label(storeKey)}: ${error instanceof KeyflowError ? `${error.message}${error.where ? ` (${error.where})` : ''}` : 'unreadable'}`
 
-interface Progress {
+/** One rotation under way: what it works with and what it has done so far. */
+interface Rotation {
   adopted: Set<string>
+  context: BlockContext
+  key: MasterKey
+  options: RekeyOptions
   rewritten: Set<string>
   values: number
 }
 
 /** Rewrites one record under `key` unless it is already sealed and authenticated with it. */
-async function rekeyRecord(context: BlockContext, key: MasterKey, storeKey: string, options: RekeyOptions, progress: Progress): Promise<void> {
-  const {keyring, store} = context
+async function rekeyRecord(rotation: Rotation, storeKey: string): Promise<void> {
+  const {context: {keyring, store}, key, options} = rotation
   for (let attempt = 0; ; attempt++) {
     // eslint-disable-next-line no-await-in-loop
     const stored = await store.get(storeKey, {allowUnauthenticated: options.adoptUnauthenticated})
@@ -82,9 +86,9 @@ async function rekeyRecord(context: BlockContext, key: MasterKey, storeKey: stri
     try {
       // eslint-disable-next-line no-await-in-loop
       await store.put(storeKey, value, stored.revision)
-      if (stored.keyId === undefined) progress.adopted.add(storeKey)
-      if (isDocument(storeKey) && changed > 0) progress.rewritten.add(storeKey)
-      progress.values += changed
+      if (stored.keyId === undefined) rotation.adopted.add(storeKey)
+      if (isDocument(storeKey) && changed > 0) rotation.rewritten.add(storeKey)
+      rotation.values += changed
       return
     } catch (error) {
       // Changed by another process since it was read: read it again.
@@ -147,14 +151,14 @@ export async function rekeyStore(context: BlockContext, options: RekeyOptions = 
   const {keyring, store} = context
   const previousKeyId = keyring.keys().current?.id
   const key = startRotation(keyring)
-  const progress: Progress = {adopted: new Set(), rewritten: new Set(), values: 0}
+  const rotation: Rotation = {adopted: new Set(), context, key, options, rewritten: new Set(), values: 0}
   for (let round = 0; round < ROUNDS; round++) {
     const failures: string[] = []
     // eslint-disable-next-line no-await-in-loop
     for (const storeKey of await store.list('')) {
       try {
         // eslint-disable-next-line no-await-in-loop
-        await rekeyRecord(context, key, storeKey, options, progress)
+        await rekeyRecord(rotation, storeKey)
       } catch (error) {
         failures.push(describeFailure(storeKey, error))
       }
@@ -171,7 +175,7 @@ export async function rekeyStore(context: BlockContext, options: RekeyOptions = 
       return true
     })
     if (proved) {
-      const result = {adopted: [...progress.adopted].map((storeKey) => label(storeKey)), documents: progress.rewritten.size, keyId: key.id, previousKeyId, values: progress.values}
+      const result = {adopted: [...rotation.adopted].map((storeKey) => label(storeKey)), documents: rotation.rewritten.size, keyId: key.id, previousKeyId, values: rotation.values}
       if (!keyring.fromEnv) return result
       return {...result, next: `Set ${MASTER_KEY_ENV} to the value of ${NEW_MASTER_KEY_ENV}, and unset ${NEW_MASTER_KEY_ENV}.`}
     }

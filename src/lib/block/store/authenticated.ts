@@ -2,9 +2,9 @@ import {createHmac, hkdfSync, timingSafeEqual} from 'node:crypto'
 
 import {ExitCode, KeyflowError} from '../../errors.js'
 import {isPlainObject} from '../../util/json.js'
-import {pythonJson} from '../types/canonical.js'
-import {Keyring, MasterKey, missingKey} from '../keys/crypto.js'
 import {sealedKeyIds} from '../documents/fields.js'
+import {Keyring, MasterKey, missingKey} from '../keys/crypto.js'
+import {pythonJson} from '../types/canonical.js'
 import {BlockStore, StoredRecord} from './store.js'
 
 /**
