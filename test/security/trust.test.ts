@@ -107,6 +107,19 @@ describe('trust boundaries against another user', () => {
       }
     })
 
+    it('a home that is a link: followed when the user owns the link, refused when the other user does', async () => {
+      const real = join(area.root, 'real-home')
+      mkdirSync(real, {mode: 0o700})
+      symlinkSync(real, env.KEYFLOW_HOME)
+      const made = await kf(['block', 'create', 'secret', 'x', '--stdin-field', 'value'], {input: 'v'})
+      expect(made.code, made.stderr).to.equal(0)
+      const planted = join(area.attacker, 'home-link')
+      asOther(`ln -s '${real}' '${planted}'`)
+      const refused = await kf(['block', 'ls', '--json'], {env: {KEYFLOW_HOME: planted}})
+      expect(refused.code, refused.stderr).to.equal(8)
+      expect(errorOf(refused).message).to.contain('symbolic link owned by another user')
+    })
+
     it('a home of the user that group or others may write is refused, saying chmod 700', async () => {
       mkdirSync(env.KEYFLOW_HOME, {mode: 0o700})
       chmodSync(env.KEYFLOW_HOME, 0o777)
