@@ -29,7 +29,13 @@ import {BlockStore, StoredRecord} from './store.js'
 const ALGORITHM = 'HMAC-SHA256'
 const MAC_FIELD = 'mac'
 
-const macKey = (key: MasterKey): Buffer => Buffer.from(hkdfSync('sha256', key.key, Buffer.alloc(0), 'keyflow/store-record-mac/v1', 32))
+// Derived once per master key (by id, a hash of the key): `ls` verifies every record.
+const macKeys = new Map<string, Buffer>()
+function macKey(key: MasterKey): Buffer {
+  let derived = macKeys.get(key.id)
+  if (!derived) macKeys.set(key.id, (derived = Buffer.from(hkdfSync('sha256', key.key, Buffer.alloc(0), 'keyflow/store-record-mac/v1', 32))))
+  return derived
+}
 
 function tagOf(storeKey: string, value: Record<string, unknown>, key: MasterKey): Buffer {
   return createHmac('sha256', macKey(key)).update(`keyflow/record/v1\0${storeKey}\0`).update(pythonJson(value)).digest()
