@@ -3,10 +3,10 @@ import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 import {statSync} from 'node:fs'
 
-import {passwordConfig} from '../snowflake/helpers.js'
 import {runCli} from '../support/cli.js'
+import {allCanaries, Canaries, createWorld, files, PLACES, scan, Servers, startServers, TYPES_FILE, World} from '../support/leak-world.js'
 import {requireMoto} from '../support/moto.js'
-import {allCanaries, Canaries, createWorld, files, PLACES, scan, Servers, startServers, TYPES_FILE, World} from './world.js'
+import {passwordConfig} from '../support/snowflake-fixture.js'
 
 /**
  * The canary suite (README "Security model", promises 2 and 3): every command in every mode,

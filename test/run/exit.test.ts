@@ -5,7 +5,7 @@ import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {baseEnv, BIN, runCli, tempDir} from '../support/cli.js'
-import {fixture} from './support.js'
+import {fixture} from '../support/run-child.js'
 
 describe('run: exit codes, launch failures, stdin', () => {
   let home: {cleanup: () => void; path: string}

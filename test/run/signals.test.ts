@@ -3,7 +3,7 @@ import {after, before, describe, it} from 'mocha'
 import {spawn as spawnPty} from 'node-pty'
 
 import {baseEnv, BIN, tempDir} from '../support/cli.js'
-import {alive, fixture, startKeyflow, until} from './support.js'
+import {alive, fixture, startKeyflow, until} from '../support/run-child.js'
 
 const count = (text: string, line: string) => text.split('\n').filter((candidate) => candidate.trim() === line).length
 

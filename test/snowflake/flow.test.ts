@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {assertNoCanary, assertNoCanaryInTree} from '../support/canary.js'
 import {baseEnv, ROOT, runCli, tempDir} from '../support/cli.js'
 import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
-import {Fixture, startFixture, USER} from './helpers.js'
+import {Fixture, startFixture, USER} from '../support/snowflake-fixture.js'
 
 /**
  * examples/snowflake-flow: the seed's flow, run with `keyflow run -- node ...` against moto

@@ -5,7 +5,7 @@ import {join} from 'node:path'
 
 import {assertNoCanary, assertNoCanaryInTree} from '../support/canary.js'
 import {baseEnv, CliResult, runCli, tempDir} from '../support/cli.js'
-import {createConnectorBlock, Fixture, passwordConfig, startFixture} from './helpers.js'
+import {createConnectorBlock, Fixture, passwordConfig, startFixture} from '../support/snowflake-fixture.js'
 
 describe('keyflow sql through the built CLI', () => {
   let fixture: Fixture

@@ -13,7 +13,8 @@ function flagFor(spec: SettingSpec<unknown>) {
   const common = {description: flagDescription(spec), helpGroup: spec.helpGroup}
   const shape = spec.parse.flag
   if (shape.type === 'integer') return Flags.integer({...common, max: shape.max, min: shape.min})
-  if (shape.multiple) return Flags.string({...common, multiple: true})
+  // One value per occurrence (--env-file a --env-file b NAME), as the fast path parses it.
+  if (shape.multiple) return Flags.string({...common, multiple: true, multipleNonGreedy: true})
   return Flags.string({...common, options: shape.options ? [...shape.options] : undefined})
 }
 

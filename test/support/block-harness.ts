@@ -2,8 +2,8 @@ import {afterEach, beforeEach} from 'mocha'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {assertNoCanary, assertNoCanaryInTree} from '../support/canary.js'
-import {baseEnv, CliResult, runCli, tempDir} from '../support/cli.js'
+import {assertNoCanary, assertNoCanaryInTree} from './canary.js'
+import {baseEnv, CliResult, runCli, tempDir} from './cli.js'
 
 /**
  * A private keyflow home per suite, and `kf` to run the built CLI in it. Every run's stderr,

@@ -3,7 +3,7 @@ import * as fc from 'fast-check'
 import {describe, it} from 'mocha'
 import {randomBytes} from 'node:crypto'
 
-import {MASK, MaskSet, MIN_MASK_BYTES, StreamMasker} from '../../src/lib/run/masker.js'
+import {MASK, MaskSet, MIN_MASK_BYTES, StreamMasker} from '../../../src/lib/run/masker.js'
 
 /** The specification, whole-buffer: every byte of every occurrence is hidden; overlapping occurrences become one mask. */
 function referenceMask(input: Buffer, secrets: Array<string | Uint8Array>): Buffer {

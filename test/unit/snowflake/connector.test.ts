@@ -5,12 +5,12 @@ import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {inspect} from 'node:util'
 
-import {isKeyflowError, KeyflowError} from '../../src/lib/errors.js'
-import {SnowflakeConnector} from '../../src/lib/snowflake/connector.js'
-import {assertNoCanary} from '../support/canary.js'
-import {ROOT, tempDir} from '../support/cli.js'
-import {freePort} from '../support/ports.js'
-import {Fixture, passwordConfig, startFixture, USER} from './helpers.js'
+import {isKeyflowError, KeyflowError} from '../../../src/lib/errors.js'
+import {SnowflakeConnector} from '../../../src/lib/snowflake/connector.js'
+import {assertNoCanary} from '../../support/canary.js'
+import {ROOT, tempDir} from '../../support/cli.js'
+import {freePort} from '../../support/ports.js'
+import {Fixture, passwordConfig, startFixture, USER} from '../../support/snowflake-fixture.js'
 
 async function failure(promise: Promise<unknown>): Promise<KeyflowError> {
   try {

@@ -1,9 +1,9 @@
 import {expect} from 'chai'
 import {describe, it} from 'mocha'
 
-import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {defaultKey, parseAliasedReference, parseReference} from '../../src/lib/secret/reference.js'
-import {awsNameFromArn} from '../../src/lib/secret/sources/aws.js'
+import {ExitCode, KeyflowError} from '../../../src/lib/errors.js'
+import {defaultKey, parseAliasedReference, parseReference} from '../../../src/lib/secret/reference.js'
+import {awsNameFromArn} from '../../../src/lib/secret/sources/aws.js'
 
 const ARN = 'arn:aws:secretsmanager:us-east-1:123456789012:secret:prod/db-AbC123'
 const VERSION_ID = 'a1b2c3d4-5678-90ab-cdef-EXAMPLE11111'

@@ -1,10 +1,10 @@
 import {expect} from 'chai'
 import {describe, it} from 'mocha'
 
-import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {extractJsonPath} from '../../src/lib/secret/json-path.js'
-import {parseReference} from '../../src/lib/secret/reference.js'
-import {assertNoCanary, canary} from '../support/canary.js'
+import {ExitCode, KeyflowError} from '../../../src/lib/errors.js'
+import {extractJsonPath} from '../../../src/lib/secret/json-path.js'
+import {parseReference} from '../../../src/lib/secret/reference.js'
+import {assertNoCanary, canary} from '../../support/canary.js'
 
 const extract = (value: string | Uint8Array, reference: string) => extractJsonPath(value, parseReference(reference))
 

@@ -4,8 +4,8 @@ import * as fc from 'fast-check'
 import {describe, it} from 'mocha'
 import {spawnSync} from 'node:child_process'
 
-import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {formatSecrets, shellQuote} from '../../src/lib/secret/format.js'
+import {ExitCode, KeyflowError} from '../../../src/lib/errors.js'
+import {formatSecrets, shellQuote} from '../../../src/lib/secret/format.js'
 
 /** Characters that matter to dotenv and shell quoting, mixed with ordinary ones. */
 const tricky = fc.string({

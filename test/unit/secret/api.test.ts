@@ -3,10 +3,10 @@ import {after, before, describe, it} from 'mocha'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {explainSecret, resolveSecret, resolveSecrets} from '../../src/lib/library.js'
-import {assertNoCanary, canary} from '../support/canary.js'
-import {tempDir} from '../support/cli.js'
+import {ExitCode, KeyflowError} from '../../../src/lib/errors.js'
+import {explainSecret, resolveSecret, resolveSecrets} from '../../../src/lib/library.js'
+import {assertNoCanary, canary} from '../../support/canary.js'
+import {tempDir} from '../../support/cli.js'
 
 /** The library API (import {resolveSecret} from 'keyflow'), on local sources only: AWS is for the moto tests. */
 describe('library API', () => {

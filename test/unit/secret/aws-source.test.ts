@@ -2,13 +2,13 @@
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 
-import type {AwsConnection, SecretPayload, SecretsManagerApi} from '../../src/lib/aws/secrets-manager.js'
+import type {AwsConnection, SecretPayload, SecretsManagerApi} from '../../../src/lib/aws/secrets-manager.js'
 
-import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {createInvocation} from '../../src/lib/invocation.js'
-import {readAwsSecret, resolveSecrets} from '../../src/lib/library.js'
-import {assertNoCanary, canary} from '../support/canary.js'
-import {tempDir} from '../support/cli.js'
+import {ExitCode, KeyflowError} from '../../../src/lib/errors.js'
+import {createInvocation} from '../../../src/lib/invocation.js'
+import {readAwsSecret, resolveSecrets} from '../../../src/lib/library.js'
+import {assertNoCanary, canary} from '../../support/canary.js'
+import {tempDir} from '../../support/cli.js'
 
 const arn = (name: string) => `arn:aws:secretsmanager:eu-west-1:123456789012:secret:${name}-AbCdEf`
 const awsError = (name: string) => Object.assign(new Error(name), {$fault: 'client', name})

@@ -4,12 +4,12 @@ import {after, before, describe, it} from 'mocha'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {resolveSettings} from '../../src/lib/invocation.js'
-import {formatSecrets} from '../../src/lib/secret/format.js'
-import {LookupRequest} from '../../src/lib/secret/source.js'
-import {DotenvProvenance, dotenvSource} from '../../src/lib/secret/sources/dotenv.js'
-import {tempDir} from '../support/cli.js'
+import {ExitCode, KeyflowError} from '../../../src/lib/errors.js'
+import {resolveSettings} from '../../../src/lib/invocation.js'
+import {formatSecrets} from '../../../src/lib/secret/format.js'
+import {LookupRequest} from '../../../src/lib/secret/source.js'
+import {DotenvProvenance, dotenvSource} from '../../../src/lib/secret/sources/dotenv.js'
+import {tempDir} from '../../support/cli.js'
 
 const runs = (count: number) => ({numRuns: Number(process.env.FC_RUNS ?? count)})
 

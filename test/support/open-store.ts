@@ -1,7 +1,7 @@
 import {openData, readDocument} from '../../src/lib/block/documents/records.js'
 import {parseBlockAddress} from '../../src/lib/block/names.js'
 import {createInvocation} from '../../src/lib/invocation.js'
-import {Harness} from '../block/harness.js'
+import {Harness} from './block-harness.js'
 
 /** Every document, opened in this process with a fresh keyring: address → its data. */
 export async function openAll(h: Harness): Promise<Map<string, Record<string, unknown>>> {

@@ -3,10 +3,10 @@ import {afterEach, beforeEach, describe, it} from 'mocha'
 import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {resolveSettings, settingsFlags} from '../../src/lib/invocation.js'
-import {SettingsInput} from '../../src/lib/settings/settings.js'
-import {tempDir} from '../support/cli.js'
+import {ExitCode, KeyflowError} from '../../../src/lib/errors.js'
+import {resolveSettings, settingsFlags} from '../../../src/lib/invocation.js'
+import {SettingsInput} from '../../../src/lib/settings/settings.js'
+import {tempDir} from '../../support/cli.js'
 
 describe('settings', () => {
   let dir: ReturnType<typeof tempDir>

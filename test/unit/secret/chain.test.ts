@@ -1,14 +1,14 @@
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 
-import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {ResolvedSettings, resolveSettings} from '../../src/lib/invocation.js'
-import {Chain, combinedFailure, Resolution, resolveReferences} from '../../src/lib/secret/chain.js'
-import {parseReference} from '../../src/lib/secret/reference.js'
-import {failure, hit, LookupRequest, miss, Outcome, SecretSource} from '../../src/lib/secret/source.js'
-import {BUILTIN_SOURCES, BuiltinSourceKind as SourceKind} from '../../src/lib/secret/sources/index.js'
-import {assertNoCanary, canary} from '../support/canary.js'
-import {tempDir} from '../support/cli.js'
+import {ExitCode, KeyflowError} from '../../../src/lib/errors.js'
+import {ResolvedSettings, resolveSettings} from '../../../src/lib/invocation.js'
+import {Chain, combinedFailure, Resolution, resolveReferences} from '../../../src/lib/secret/chain.js'
+import {parseReference} from '../../../src/lib/secret/reference.js'
+import {failure, hit, LookupRequest, miss, Outcome, SecretSource} from '../../../src/lib/secret/source.js'
+import {BUILTIN_SOURCES, BuiltinSourceKind as SourceKind} from '../../../src/lib/secret/sources/index.js'
+import {assertNoCanary, canary} from '../../support/canary.js'
+import {tempDir} from '../../support/cli.js'
 
 type Answer = (request: LookupRequest) => Outcome
 

@@ -3,13 +3,13 @@ import {after, before, describe, it} from 'mocha'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {createInvocation} from '../../src/lib/invocation.js'
-import {explainSecret, resolveSecrets} from '../../src/lib/library.js'
-import {secretGet} from '../../src/lib/secret/get.js'
-import {BUILTIN_SOURCES} from '../../src/lib/secret/sources/index.js'
-import {TOY_VAULT, toyVault} from '../fixtures/sources/toy-vault.js'
-import {assertNoCanary, canary} from '../support/canary.js'
-import {tempDir} from '../support/cli.js'
+import {createInvocation} from '../../../src/lib/invocation.js'
+import {explainSecret, resolveSecrets} from '../../../src/lib/library.js'
+import {secretGet} from '../../../src/lib/secret/get.js'
+import {BUILTIN_SOURCES} from '../../../src/lib/secret/sources/index.js'
+import {TOY_VAULT, toyVault} from '../../fixtures/sources/toy-vault.js'
+import {assertNoCanary, canary} from '../../support/canary.js'
+import {tempDir} from '../../support/cli.js'
 
 /**
  * A source plugs in as one file (test/fixtures/sources/toy-vault.ts) and one line: the plug-in

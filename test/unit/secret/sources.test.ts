@@ -1,16 +1,17 @@
 import {expect} from 'chai'
 import {afterEach, beforeEach, describe, it} from 'mocha'
-import {mkdirSync, writeFileSync} from 'node:fs'
+import fs, {mkdirSync, writeFileSync} from 'node:fs'
+import {syncBuiltinESMExports} from 'node:module'
 import {join} from 'node:path'
 
-import {ExitCode} from '../../src/lib/errors.js'
-import {resolveSettings} from '../../src/lib/invocation.js'
-import {LookupRequest, Outcome} from '../../src/lib/secret/source.js'
-import {contextSource} from '../../src/lib/secret/sources/context-env.js'
-import {dotenvSource} from '../../src/lib/secret/sources/dotenv.js'
-import {envSource} from '../../src/lib/secret/sources/env.js'
-import {assertNoCanary, canary} from '../support/canary.js'
-import {tempDir} from '../support/cli.js'
+import {ExitCode} from '../../../src/lib/errors.js'
+import {resolveSettings} from '../../../src/lib/invocation.js'
+import {LookupRequest, Outcome} from '../../../src/lib/secret/source.js'
+import {contextSource} from '../../../src/lib/secret/sources/context-env.js'
+import {dotenvSource} from '../../../src/lib/secret/sources/dotenv.js'
+import {envSource} from '../../../src/lib/secret/sources/env.js'
+import {assertNoCanary, canary} from '../../support/canary.js'
+import {tempDir} from '../../support/cli.js'
 
 const ask = (...names: string[]): LookupRequest[] => names.map((name) => ({direct: false, name}))
 
@@ -161,10 +162,26 @@ describe('sources', () => {
     })
 
     it('reads a file once however many names are asked', async () => {
-      const lines = Array.from({length: 3000}, (_, index) => `K${index}=v${index}`).join('\n')
-      writeFileSync(join(dir.path, '.env'), lines)
-      const outcomes = await source().lookup(ask(...Array.from({length: 3000}, (_, index) => `K${index}`)))
-      expect(outcomes.every((outcome, index) => outcome.kind === 'hit' && outcome.value === `v${index}`)).to.equal(true)
+      const file = join(dir.path, '.env')
+      writeFileSync(file, Array.from({length: 3000}, (_, index) => `K${index}=v${index}`).join('\n'))
+      // Node's own fs, counted: the source's `import {readFileSync} from 'node:fs'` sees the counter.
+      const original = fs.readFileSync
+      let reads = 0
+      fs.readFileSync = ((path: fs.PathOrFileDescriptor, options?: never) => {
+        if (path === file) reads++
+        return original(path, options)
+      }) as typeof fs.readFileSync
+      syncBuiltinESMExports()
+      try {
+        const dotenv = source()
+        const outcomes = await dotenv.lookup(ask(...Array.from({length: 3000}, (_, index) => `K${index}`)))
+        expect(outcomes.every((outcome, index) => outcome.kind === 'hit' && outcome.value === `v${index}`)).to.equal(true)
+        await dotenv.lookup(ask('K1', 'MISSING'))
+        expect(reads).to.equal(1)
+      } finally {
+        fs.readFileSync = original
+        syncBuiltinESMExports()
+      }
     })
   })
 })

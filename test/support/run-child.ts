@@ -3,7 +3,7 @@ import {createHash} from 'node:crypto'
 import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {BIN, ROOT} from '../support/cli.js'
+import {BIN, ROOT} from './cli.js'
 
 export const FIXTURES = join(ROOT, 'test', 'run', 'fixtures')
 export const fixture = (name: string) => join(FIXTURES, name)

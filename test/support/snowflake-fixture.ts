@@ -2,9 +2,9 @@
 import {generateKeyPairSync} from 'node:crypto'
 
 import {SnowflakeConnectorConfig} from '../../src/lib/snowflake/config.js'
-import {canary} from '../support/canary.js'
-import {baseEnv, runCli} from '../support/cli.js'
-import {SnowflakeServer, SnowflakeServerOptions, startSnowflakeServer} from '../support/snowflake-server/index.js'
+import {canary} from './canary.js'
+import {baseEnv, runCli} from './cli.js'
+import {SnowflakeServer, SnowflakeServerOptions, startSnowflakeServer} from './snowflake-server/index.js'
 
 /** A test server with one user per authenticator, all credentials canaries. */
 export interface Fixture {

@@ -3,10 +3,10 @@ import {randomBytes} from 'node:crypto'
 import {existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {Fixture, startFixture} from '../snowflake/helpers.js'
-import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
-import {baseEnv, CliResult, tempDir} from '../support/cli.js'
-import {Moto, motoClient, startMoto} from '../support/moto.js'
+import {assertNoCanary, assertNoCanaryInTree, canary} from './canary.js'
+import {baseEnv, CliResult, tempDir} from './cli.js'
+import {Moto, motoClient, startMoto} from './moto.js'
+import {Fixture, startFixture} from './snowflake-fixture.js'
 
 /**
  * One moto and one Snowflake test server for a leak-test file, secrets seeded in every source
