@@ -46,6 +46,7 @@ function connector(servers: Servers, password: unknown): string {
 }
 
 const HELP = [
+  'help',
   'secret get',
   'run',
   'sql',
@@ -82,6 +83,12 @@ const CASES: Case[] = [
   {args: fixed('secret', 'get', 'BAD'), code: 4, env: (_v, w) => ({KEYFLOW_ENV_FILES: w.badDotenv}), title: 'secret get: a dotenv file that is not UTF-8'},
   {args: fixed('secret', 'get', 'ENV_SECRET', '--explain'), code: 8, env: (_v, w) => ({KEYFLOW_PROJECT_FILE: w.badProject}), title: 'secret get: a malformed project file'},
   {args: fixed('run', ...PRINT_ENV), code: 8, env: (_v, w) => ({KEYFLOW_PROJECT_FILE: w.badProject}), title: 'run: a malformed project file'},
+
+  // mistakes (issue 15): an unknown command never repeats what follows the unknown word
+  {args: (v) => ['secret', 'put', 'FOO', v.cliLiteral], argvCanary: (v) => v.cliLiteral, code: 2, title: 'unknown command: a value typed after it'},
+  {args: (v) => ['secretz', 'set', 'FOO', v.cliLiteral, '--json'], argvCanary: (v) => v.cliLiteral, code: 2, title: 'unknown command --json: a value typed after it'},
+  {args: fixed('help', '--json'), code: 0, title: 'help --json'},
+  {args: fixed('--version', '--json'), code: 0, title: '--version --json'},
 
   // block types
   {args: fixed('block', 'register', '-f', TYPES_FILE), code: 0, title: 'block register'},

@@ -1,0 +1,130 @@
+import {expect} from 'chai'
+import {after, before, describe, it} from 'mocha'
+
+import {assertNoCanary, canary} from '../support/canary.js'
+import {baseEnv, runCli, tempDir} from '../support/cli.js'
+
+/**
+ * The first hour (issue 15): what a new user mistypes, and what keyflow answers, through the
+ * built CLI. Each case names the exit code and what stderr (or stdout) must say; a canary
+ * typed after an unknown word must never come back.
+ */
+describe('first hour: mistakes and messages', () => {
+  let dir: ReturnType<typeof tempDir>
+  let env: Record<string, string>
+  const typed = canary('typed')
+
+  before(() => {
+    dir = tempDir()
+    env = baseEnv(dir.path)
+  })
+
+  after(() => dir.cleanup())
+
+  const run = (args: string[]) => runCli(args, {cwd: dir.path, env})
+
+  describe('unknown commands', () => {
+    const cases: Array<{args: string[]; message: RegExp; suggestion?: string}> = [
+      {args: ['secrets', 'get', 'X'], message: /`keyflow secrets` is not a keyflow command/, suggestion: 'keyflow secret get'},
+      {args: ['secret', 'gte', 'X'], message: /`keyflow secret gte` is not a keyflow command/, suggestion: 'keyflow secret get'},
+      {args: ['--verison'], message: /`keyflow --verison` is not a keyflow flag/, suggestion: 'keyflow --version'},
+      {args: ['block', 'typ', 'ls'], message: /`keyflow block typ` is not a keyflow command/, suggestion: 'keyflow block type ls'},
+      {args: ['sq', 'SELECT 1'], message: /`keyflow sq` is not a keyflow command/, suggestion: 'keyflow sql'},
+      {args: ['frobnicate'], message: /`keyflow frobnicate` is not a keyflow command/},
+    ]
+    for (const {args, message, suggestion} of cases) {
+      it(`${args.join(' ')}: keyflow's usage error${suggestion ? `, suggesting ${suggestion}` : ', no suggestion when nothing is close'}`, async () => {
+        const result = await run(args)
+        expect(result.code).to.equal(2)
+        expect(result.stdout).to.equal('')
+        expect(result.stderr).to.match(/^Error: /)
+        expect(result.stderr).to.match(message)
+        if (suggestion) expect(result.stderr).to.include(`Did you mean \`${suggestion}\`?`)
+        else expect(result.stderr).not.to.include('Did you mean')
+        expect(result.stderr).to.include('keyflow help')
+      })
+    }
+
+    for (const args of [
+      ['secret', 'set', 'FOO', typed],
+      ['secret', 'put', 'FOO', typed, '--json'],
+      ['secretz', 'set', typed],
+      ['block', 'creat', 'secret', 'x', '--field', `value=${typed}`],
+      [typed],
+    ]) {
+      it(`never repeats what follows the unknown word: ${args.map((arg) => (arg === typed ? 'CANARY' : arg)).join(' ')}`, async () => {
+        const result = await run(args)
+        expect(result.code).to.equal(2)
+        // The unknown word itself is repeated (it is what the user must fix), nothing after it.
+        if (args[0] !== typed) assertNoCanary(result.stdout + result.stderr, [typed], 'output')
+        expect(result.stderr).to.match(/is not a keyflow command/)
+      })
+    }
+
+    it('--json: the error is JSON on stderr, stdout empty', async () => {
+      const result = await run(['secretz', 'get', 'X', '--json'])
+      expect(result.code).to.equal(2)
+      expect(result.stdout).to.equal('')
+      const {error} = JSON.parse(result.stderr)
+      expect(error).to.include({code: 'UNKNOWN_COMMAND', exit: 2})
+      expect(error.message).to.equal('`keyflow secretz` is not a keyflow command.')
+      expect(error.fix).to.include('Did you mean `keyflow secret get`?')
+    })
+
+    it('KEYFLOW_CONTENT_TYPE=json: the error is JSON too', async () => {
+      const result = await runCli(['secretz', 'get', 'X'], {cwd: dir.path, env: {...env, KEYFLOW_CONTENT_TYPE: 'json'}})
+      expect(result.code).to.equal(2)
+      expect(JSON.parse(result.stderr).error.code).to.equal('UNKNOWN_COMMAND')
+    })
+
+    it('a --json after `--` belongs to the command line, not to keyflow', async () => {
+      const result = await run(['secretz', '--', 'x', '--json'])
+      expect(result.code).to.equal(2)
+      expect(result.stderr).to.match(/^Error: /)
+    })
+  })
+
+  describe('help and version honour --json', () => {
+    it('help --json: every visible command, with its flags and arguments', async () => {
+      const result = await run(['help', '--json'])
+      expect(result.code).to.equal(0)
+      const {commands} = JSON.parse(result.stdout)
+      const names = commands.map((command: {command: string}) => command.command)
+      expect(names).to.include.members(['keyflow secret get', 'keyflow run', 'keyflow block create', 'keyflow help'])
+      const get = commands.find((command: {command: string}) => command.command === 'keyflow secret get')
+      expect(get.args[0]).to.include({name: 'reference', required: true})
+      expect(get.flags.find((flag: {name: string}) => flag.name === 'format')).to.include({type: 'option'})
+      expect(get.examples.join('\n')).not.to.include('<%=')
+    })
+
+    it('help TOPIC COMMAND --json: that command alone; help TOPIC --json: the topic', async () => {
+      const one = JSON.parse((await run(['help', 'block', 'create', '--json'])).stdout)
+      expect(one.commands.map((command: {command: string}) => command.command)).to.deep.equal(['keyflow block create'])
+      const topic = JSON.parse((await run(['help', 'block', 'type', '--json'])).stdout)
+      expect(topic.commands.map((command: {command: string}) => command.command)).to.deep.equal(['keyflow block type inspect', 'keyflow block type ls'])
+    })
+
+    it('help for an unknown command: the unknown-command error', async () => {
+      const text = await run(['help', 'secret', 'gte'])
+      expect(text.code).to.equal(2)
+      expect(text.stderr).to.include('Did you mean `keyflow secret get`?')
+      const json = await run(['help', 'nope', '--json'])
+      expect(json.code).to.equal(2)
+      expect(JSON.parse(json.stderr).error.code).to.equal('UNKNOWN_COMMAND')
+    })
+
+    it('help TOPIC: text for people', async () => {
+      const result = await run(['help', 'secret'])
+      expect(result.code).to.equal(0)
+      expect(result.stdout).to.match(/secret get\s+Resolve secrets/)
+    })
+
+    it('--version --json: name, version, node, platform and arch as JSON; --version stays text', async () => {
+      const json = await run(['--version', '--json'])
+      expect(json.code).to.equal(0)
+      expect(JSON.parse(json.stdout)).to.include({name: 'keyflow', node: process.version, platform: process.platform})
+      const text = await run(['--version'])
+      expect(text.stdout).to.match(/^keyflow\/\d+\.\d+\.\d+ /)
+    })
+  })
+})
