@@ -47,6 +47,7 @@ function connector(servers: Servers, password: unknown): string {
 
 const HELP = [
   'help',
+  'init',
   'secret get',
   'run',
   'sql',
