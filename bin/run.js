@@ -8,7 +8,11 @@
 // The hottest calls skip loading oclif; see src/fast-path.ts.
 const {runFastPath} = await import('../dist/fast-path.js')
 
-if (!(await runFastPath(process.argv.slice(2)))) {
+if (process.argv[2] === '__complete') {
+  // The completion scripts' question, on every TAB: answered without loading oclif.
+  const {runCompletion} = await import('../dist/lib/completion/entry.js')
+  await runCompletion(process.argv.slice(3))
+} else if (!(await runFastPath(process.argv.slice(2)))) {
   const {execute} = await import('@oclif/core')
   await execute({dir: import.meta.url})
 }

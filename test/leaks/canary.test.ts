@@ -48,6 +48,7 @@ function connector(servers: Servers, password: unknown): string {
 const HELP = [
   'help',
   'init',
+  'completion',
   'secret get',
   'run',
   'sql',
