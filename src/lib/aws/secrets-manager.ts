@@ -4,6 +4,7 @@ import {readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 
+import {noticeIfSlow} from '../output/progress.js'
 import {classifyAwsError, errorName, isRetryableKind} from './errors.js'
 
 /**
@@ -135,10 +136,11 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
     )
   }
 
+  const waiting = () => `Waiting for AWS Secrets Manager${connection.region ? ` (${connection.region})` : ''}...`
   let configured: Promise<string | undefined> | undefined
   return {
     async batchGet(secretIds) {
-      const output = await client.send(new sdk.BatchGetSecretValueCommand({SecretIdList: secretIds}))
+      const output = await noticeIfSlow(client.send(new sdk.BatchGetSecretValueCommand({SecretIdList: secretIds})), waiting)
       return {
         errors: (output.Errors ?? []).map((entry) => ({
           error: {message: entry.Message, name: entry.ErrorCode ?? 'Error'},
@@ -148,7 +150,7 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
       }
     },
     checkConfigured() {
-      configured ??= (async () => {
+      configured ??= noticeIfSlow((async () => {
         try {
           await client.config.region()
         } catch {
@@ -165,13 +167,13 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
           return 'no AWS credentials were found (env, shared config/credentials files, SSO, process, web identity, container or instance metadata)'
         }
 
-        
-      })()
+      })(), waiting)
       return configured
     },
     async get({secretId, versionId, versionStage}) {
-      const output = await client.send(
-        new sdk.GetSecretValueCommand({SecretId: secretId, VersionId: versionId, VersionStage: versionStage}),
+      const output = await noticeIfSlow(
+        client.send(new sdk.GetSecretValueCommand({SecretId: secretId, VersionId: versionId, VersionStage: versionStage})),
+        waiting,
       )
       return payload(output)
     },
