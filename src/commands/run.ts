@@ -1,6 +1,7 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../lib/cli/base-command.js'
+import {repeatableFlag} from '../lib/cli/repeatable-flag.js'
 import {resolverFlags} from '../lib/cli/resolver-flags.js'
 import {ExitCode, KeyflowError} from '../lib/errors.js'
 import {ENV_STYLES, MASK_MODES} from '../lib/run/project.js'
@@ -23,12 +24,12 @@ Output that is not a terminal has every injected value replaced by *****. keyflo
   static fastPath = 'command-after-dashes'
   static flags = {
     ...resolverFlags,
-    block: Flags.string({description: 'A block to inject, TYPE/NAME: each field as TYPE__NAME__FIELD, styled by --env-style (docs/blocks.md). Repeatable.', multiple: true}),
+    block: repeatableFlag({description: 'A block to inject, TYPE/NAME: each field as TYPE__NAME__FIELD, styled by --env-style (docs/blocks.md). Repeatable.'}),
     'env-style': Flags.option({description: 'prefect: PREFECT__CONTEXT__SECRETS__NAME; plain: NAME; both: both (default prefect, or run.envStyle).', options: ENV_STYLES})(),
     mask: Flags.option({description: 'Mask injected values in output: auto (when not a terminal), always, never (default auto, or run.mask).', options: MASK_MODES})(),
     pristine: Flags.boolean({allowNo: true, description: 'Start the command from a minimal environment: PATH, HOME, USER, LANG, TERM, TMPDIR and the injected secrets.'}),
-    secret: Flags.string({description: 'A secret to inject: NAME (through the chain) or ALIAS=REFERENCE. Repeatable.', multiple: true}),
-    source: Flags.string({description: 'An AWS secret holding a JSON object: each key is injected (Metaflow @secrets sources). Repeatable.', multiple: true}),
+    secret: repeatableFlag({description: 'A secret to inject: NAME (through the chain) or ALIAS=REFERENCE. Repeatable.'}),
+    source: repeatableFlag({description: 'An AWS secret holding a JSON object: each key is injected (Metaflow @secrets sources). Repeatable.'}),
   }
   static strict = false
   static summary = 'Run a command with secrets injected and its output masked.'

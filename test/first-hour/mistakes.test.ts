@@ -1,8 +1,11 @@
+import {Config} from '@oclif/core'
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
+import {writeFileSync} from 'node:fs'
+import {join} from 'node:path'
 
 import {assertNoCanary, canary} from '../support/canary.js'
-import {baseEnv, runCli, tempDir} from '../support/cli.js'
+import {baseEnv, ROOT, runCli, tempDir} from '../support/cli.js'
 
 /**
  * The first hour (issue 15): what a new user mistypes, and what keyflow answers, through the
@@ -125,6 +128,46 @@ describe('first hour: mistakes and messages', () => {
       expect(JSON.parse(json.stdout)).to.include({name: 'keyflow', node: process.version, platform: process.platform})
       const text = await run(['--version'])
       expect(text.stdout).to.match(/^keyflow\/\d+\.\d+\.\d+ /)
+    })
+  })
+
+  describe('repeatable flags take one value per occurrence', () => {
+    it('every repeatable flag of every command is non-greedy', async () => {
+      const config = await Config.load(ROOT)
+      const greedy: string[] = []
+      for (const command of config.commands) {
+        // eslint-disable-next-line no-await-in-loop
+        const loaded = await command.load()
+        for (const [name, flag] of Object.entries(loaded.flags ?? {})) {
+          if (flag.type === 'option' && flag.multiple && !flag.multipleNonGreedy) greedy.push(`${command.id} --${name}`)
+        }
+      }
+
+      expect(greedy).to.deep.equal([])
+    })
+
+    it('block create --field account=x TYPE NAME: the arguments after the flag are arguments', async () => {
+      const result = await run(['block', 'create', '--field', 'value=env://X', 'secret', 'foo', '--json'])
+      expect(result.code, result.stderr).to.equal(0)
+      expect(JSON.parse(result.stdout)).to.include({address: 'secret/foo'})
+    })
+
+    it('secret get --env-file FILE NAME, and run --secret A --secret B -- CMD', async () => {
+      writeFileSync(join(dir.path, 'one.env'), 'ONE=1\n')
+      const get = await run(['secret', 'get', '--env-file', join(dir.path, 'one.env'), 'ONE', '--sources', 'dotenv'])
+      expect(get.code, get.stderr).to.equal(0)
+      expect(get.stdout).to.equal('1\n')
+      const runResult = await runCli(['run', '--secret', 'A', '--secret', 'B', '--', process.execPath, '-e', 'process.stdout.write(process.env.PREFECT__CONTEXT__SECRETS__B)'], {cwd: dir.path, env: {...env, A: 'aaaa', B: 'bbbb'}})
+      expect(runResult.code, runResult.stderr).to.equal(0)
+      expect(runResult.stdout).to.equal('*****')
+    })
+
+    it('a missing argument says so, without oclif\'s note about flags with multiple values', async () => {
+      const result = await run(['block', 'create', 'secret', '--field', 'value=env://X'])
+      expect(result.code).to.equal(2)
+      expect(result.stderr).to.match(/^Error: Missing 1 required arg:\nname /)
+      expect(result.stderr).not.to.include('multiple values')
+      expect(result.stderr).not.to.include('Alternatively')
     })
   })
 })
