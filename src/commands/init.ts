@@ -1,7 +1,7 @@
 import {Flags} from '@oclif/core'
 
-import {canPrompt, confirm} from '../lib/block/prompt.js'
 import {BaseCommand} from '../lib/cli/base-command.js'
+import {canPrompt, confirm} from '../lib/cli/prompt.js'
 import {ExitCode, KeyflowError} from '../lib/errors.js'
 import {applyInit, InitStep, planInit, renderInit} from '../lib/init/init.js'
 

@@ -1,6 +1,6 @@
 import {readFileSync} from 'node:fs'
 
-import {SOURCE_KINDS} from '../settings/settings.js'
+import {SOURCE_KINDS} from '../secret/sources/index.js'
 
 /**
  * Shell completion, computed by keyflow itself: the shell scripts (scripts.ts) pass the words

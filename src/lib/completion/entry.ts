@@ -1,15 +1,18 @@
 import {complete, CompletionData, readManifest, renderCandidates} from './complete.js'
 
 /** The store's names for completion; a store that cannot be read completes nothing. */
+async function blocks() {
+  const {createInvocation} = await import('../invocation.js')
+  return createInvocation().blocks()
+}
+
 const storeData: CompletionData = {
   async blockAddresses() {
-    const {openBlocks} = await import('../block/context.js')
-    const keys = await openBlocks().store.list('documents/')
+    const keys = await (await blocks()).store.list('documents/')
     return keys.map((key) => key.split('/').slice(1).join('/'))
   },
   async blockTypes() {
-    const {openBlocks} = await import('../block/context.js')
-    return (await openBlocks().registry.all()).map((type) => type.slug)
+    return (await (await blocks()).registry.all()).map((type) => type.slug)
   },
 }
 

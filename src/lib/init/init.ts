@@ -4,7 +4,8 @@ import {join} from 'node:path'
 
 import {ensurePrivateDir} from '../block/store/fs-atomic.js'
 import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../errors.js'
-import {keyflowHome, PROJECT_FILE_NAME, SOURCE_KINDS} from '../settings/settings.js'
+import {SOURCE_KINDS} from '../secret/sources/index.js'
+import {keyflowHome, PROJECT_FILE_NAME} from '../settings/settings.js'
 
 /**
  * `keyflow init`: what a project needs to start with keyflow, inferred from the directory,
@@ -44,7 +45,7 @@ export function planInit(cwd: string, env: NodeJS.ProcessEnv = process.env): Ini
   }
 
   const {names, namesFrom} = declaredNames(cwd)
-  const content = JSON.stringify({run: {secrets: Object.fromEntries(names.map((name) => [name, name]))}, sources: [...SOURCE_KINDS]}, null, 2) + '\n'
+  const content = JSON.stringify({sources: [...SOURCE_KINDS], run: {secrets: Object.fromEntries(names.map((name) => [name, name]))}}, null, 2) + '\n'
   const steps: InitPlan['steps'] = [
     {
       action: 'created',
