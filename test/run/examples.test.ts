@@ -66,7 +66,7 @@ describe('run: example flows', () => {
     expect(result.status, result.stderr).to.equal(0)
     // A showcase: no warning, and each step of the tour.
     expect(result.stderr).to.equal('')
-    expect(result.stdout).to.match(/3\. dotenv\s+hit\s+found in \S+secrets\.env:1/)
+    expect(result.stdout).to.match(/3\. dotenv\s+hit\s+found (in )?\S+secrets\.env:1/)
     expect(result.stdout).to.include('Created block secret/demo-token (revision 1).')
     expect(result.stdout).to.match(/^value\s+\*{8}$/m)
     expect(result.stdout).to.include('node-flow: 3 context secrets available')
