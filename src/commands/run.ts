@@ -24,6 +24,7 @@ Output that is not a terminal has every injected value replaced by *****. keyflo
   static fastPath = 'command-after-dashes'
   static flags = {
     ...resolverFlags,
+    'allow-empty': Flags.boolean({description: 'Run even when nothing is declared (no --secret, --source, --block or keyflow.json), without a warning.'}),
     block: repeatableFlag({description: 'A block to inject, TYPE/NAME: each field as TYPE__NAME__FIELD, styled by --env-style (docs/blocks.md). Repeatable.'}),
     'env-style': Flags.option({description: 'prefect: PREFECT__CONTEXT__SECRETS__NAME; plain: NAME; both: both (default prefect, or run.envStyle).', options: ENV_STYLES})(),
     mask: Flags.option({description: 'Mask injected values in output: auto (when not a terminal), always, never (default auto, or run.mask).', options: MASK_MODES})(),

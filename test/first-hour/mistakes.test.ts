@@ -170,4 +170,42 @@ describe('first hour: mistakes and messages', () => {
       expect(result.stderr).not.to.include('Alternatively')
     })
   })
+
+  describe('what to do next', () => {
+    it('sql without --block: says which flag, and how to find or save a connector', async () => {
+      const result = await run(['sql', 'SELECT 1'])
+      expect(result.code).to.equal(2)
+      expect(result.stderr).to.match(/^Error: keyflow sql needs a connector: --block snowflake-connector\/NAME\./)
+      expect(result.stderr).to.include('keyflow block ls --type snowflake-connector')
+      expect(result.stderr).not.to.include('The following error occurred')
+    })
+
+    it('block ls --type for a type that does not exist: not found (exit 3), naming the types there are', async () => {
+      const result = await run(['block', 'ls', '--type', 'nope'])
+      expect(result.code).to.equal(3)
+      expect(result.stdout).to.equal('')
+      expect(result.stderr).to.match(/^Error: Block type 'nope' not found!/)
+      expect(result.stderr).to.include('snowflake-connector')
+      const json = await run(['block', 'ls', '--type', 'nope', '--json'])
+      expect(JSON.parse(json.stderr).error).to.include({code: 'BLOCK_TYPE_NOT_FOUND', exit: 3})
+      const known = await run(['block', 'ls', '--type', 'aws-secret'])
+      expect(known.code).to.equal(0)
+      expect(known.stdout).to.equal('No blocks.\n')
+    })
+
+    it('run with nothing declared and no keyflow.json: a warning on stderr, then the command', async () => {
+      const printEnv = ['--', process.execPath, '-e', 'process.stdout.write("ran")']
+      const warned = await run(['run', ...printEnv])
+      expect(warned.code).to.equal(0)
+      expect(warned.stdout).to.equal('ran')
+      expect(warned.stderr).to.match(/^Warning: nothing to inject: no --secret, --source or --block, and no keyflow\.json in /)
+      expect(warned.stderr).to.include('--allow-empty')
+      const allowed = await run(['run', '--allow-empty', ...printEnv])
+      expect(allowed.stderr).to.equal('')
+      const project = join(dir.path, 'empty-keyflow.json')
+      writeFileSync(project, '{}\n', {mode: 0o600})
+      const withProject = await runCli(['run', ...printEnv], {cwd: dir.path, env: {...env, KEYFLOW_PROJECT_FILE: project}})
+      expect(withProject.stderr).to.equal('')
+    })
+  })
 })

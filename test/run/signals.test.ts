@@ -20,7 +20,7 @@ describe('run: signals', () => {
 
   for (const signal of ['SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const) {
     it(`forwards ${signal} to the child once, then exits with its code`, async () => {
-      const keyflow = startKeyflow(['run', '--', process.execPath, fixture('trap.mjs')], env)
+      const keyflow = startKeyflow(['run', '--allow-empty', '--', process.execPath, fixture('trap.mjs')], env)
       const [, pid] = await keyflow.waitFor(/ready (\d+)/)
       keyflow.child.kill(signal)
       const {code} = await keyflow.exited
@@ -31,7 +31,7 @@ describe('run: signals', () => {
   }
 
   it('forwards SIGINT exactly once when no terminal delivers it', async () => {
-    const keyflow = startKeyflow(['run', '--', process.execPath, fixture('trap.mjs')], env)
+    const keyflow = startKeyflow(['run', '--allow-empty', '--', process.execPath, fixture('trap.mjs')], env)
     await keyflow.waitFor(/ready \d+/)
     keyflow.child.kill('SIGINT')
     expect((await keyflow.exited).code).to.equal(0)
@@ -57,7 +57,7 @@ describe('run: signals', () => {
   }
 
   it('waits for a child that ignores SIGTERM; killing the group ends both, leaving no orphan', async () => {
-    const keyflow = startKeyflow(['run', '--', process.execPath, fixture('trap.mjs'), 'SIGTERM'], env)
+    const keyflow = startKeyflow(['run', '--allow-empty', '--', process.execPath, fixture('trap.mjs'), 'SIGTERM'], env)
     const [, pid] = await keyflow.waitFor(/ready (\d+)/)
     keyflow.child.kill('SIGTERM')
     await keyflow.waitFor(/got SIGTERM/)
@@ -72,7 +72,7 @@ describe('run: signals', () => {
   })
 
   it('keeps the child in keyflow\'s process group (interactive children keep the terminal)', async () => {
-    const keyflow = startKeyflow(['run', '--', 'sh', '-c', 'echo "ready $(ps -o pgid= -p $$)"; sleep 5'], env)
+    const keyflow = startKeyflow(['run', '--allow-empty', '--', 'sh', '-c', 'echo "ready $(ps -o pgid= -p $$)"; sleep 5'], env)
     const [, pgid] = await keyflow.waitFor(/ready\s+(\d+)/)
     expect(Number(pgid)).to.equal(keyflow.child.pid)
     process.kill(-keyflow.child.pid!, 'SIGKILL')

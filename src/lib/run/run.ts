@@ -2,6 +2,7 @@ import {ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
 import {warn} from '../output/warn.js'
 import {parseAliasedReference} from '../secret/reference.js'
+import {PROJECT_FILE_NAME} from '../settings/settings.js'
 import {childEnvironment} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
 import {checkKeys, Injection, referenceProvider, resolvePlan} from './plan.js'
@@ -16,6 +17,8 @@ import {supervise} from './supervise.js'
 
 export interface RunFlags {
   [setting: string]: unknown
+  /** Run even when nothing is declared, without the warning. */
+  'allow-empty'?: boolean
   /** TYPE/NAME of blocks to inject. */
   block?: string[]
   'env-style'?: EnvStyle
@@ -65,6 +68,11 @@ function masking(injections: Injection[], mode: MaskMode) {
   return set.size === 0 ? undefined : {set, stderr, stdout}
 }
 
+/** Most likely a keyflow.json left in another directory, or a forgotten --secret: said, rather than a flow run without its secrets in silence. */
+function warnNothingDeclared(cwd: string, program: string): void {
+  warn(`nothing to inject: no --secret, --source or --block, and no ${PROJECT_FILE_NAME} in ${cwd} or above; ${program} runs with keyflow adding nothing. Declare what it needs (\`keyflow init\` writes ${PROJECT_FILE_NAME}), or pass --allow-empty.`)
+}
+
 /** Runs the command; resolves to the exit code keyflow must exit with. */
 export async function runWithSecrets(invocation: Invocation, command: string[], flags: RunFlags): Promise<number> {
   if (command.length === 0 || command[0] === '') {
@@ -92,6 +100,8 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
     providers.push(blockProvider(blocks))
   }
 
+  const declarations = secrets.length + flagSources.length + project.sources.length + blocks.length
+  if (declarations === 0 && !settings.projectFile && !flags['allow-empty']) warnNothingDeclared(settings.cwd, command[0])
   const plan = await resolvePlan(providers, invocation)
   for (const note of plan.notes) warn(note)
   const style = flags['env-style'] ?? project.envStyle ?? 'prefect'
