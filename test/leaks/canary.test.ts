@@ -57,6 +57,7 @@ const HELP = [
   'block update',
   'block ls',
   'block inspect',
+  'block check',
   'block delete',
   'block rekey',
   'block type ls',
@@ -130,6 +131,8 @@ const CASES: Case[] = [
   {args: fixed('block', 'inspect', 'secret/ref', '--reveal'), code: 0, title: 'block inspect --reveal: a reference'},
   {args: fixed('block', 'inspect', 'secret/lit', '--reveal'), code: 8, env: wrongKey, title: 'block inspect --reveal: wrong master key'},
   {args: fixed('block', 'inspect', 'secret/nope'), code: 3, title: 'block inspect: not found'},
+  {args: fixed('block', 'check'), code: 0, title: 'block check: every document, references resolved'},
+  {args: fixed('block', 'check', '--json'), code: 0, title: 'block check --json'},
 
   // block update
   {args: fixed('block', 'update', 'secret/lit', '--stdin-field', 'value'), code: 0, input: (v) => v.blockUpdated, title: 'block update: literal from stdin'},

@@ -1,3 +1,4 @@
+import {BlockCheckReport} from '../block/documents/check.js'
 import {isBlockMarker, isRefMarker} from '../block/documents/fields.js'
 import {InspectedBlock, ListedBlock, WriteResult} from '../block/documents/operations.js'
 import {RekeyResult} from '../block/keys/rekey.js'
@@ -82,5 +83,23 @@ export function renderInspect(block: InspectedBlock): string {
 export function renderRekey(result: RekeyResult): string {
   const lines = [`Re-encrypted ${result.values} secret value(s) in ${result.documents} document(s) with master key ${result.keyId}${result.previousKeyId ? ` (was ${result.previousKeyId})` : ''}.`]
   if (result.next) lines.push(result.next)
+  return lines.join('\n') + '\n'
+}
+
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
+
+export function renderCheck(report: BlockCheckReport): string {
+  if (report.checks.length === 0) return 'No blocks.\n'
+  const lines = report.checks.flatMap((check) => {
+    const what = `${count(check.references, 'reference')}, ${count(check.blocks, 'nested block')}`
+    if (check.ok) return [`ok    ${check.address}: loads; ${what} resolved`]
+    const error = check.error!
+    return [
+      `FAIL  ${check.address}: ${error.message}`,
+      ...(error.where ? [`        where: ${error.where}`] : []),
+      ...(error.details ?? []).map((detail) => `        ${detail}`),
+      ...(error.fix ? [`        fix:   ${error.fix}`] : []),
+    ]
+  })
   return lines.join('\n') + '\n'
 }
