@@ -48,6 +48,7 @@ function connector(servers: Servers, password: unknown): string {
 const HELP = [
   'help',
   'init',
+  'doctor',
   'completion',
   'secret get',
   'run',
@@ -92,6 +93,9 @@ const CASES: Case[] = [
   {args: (v) => ['secretz', 'set', 'FOO', v.cliLiteral, '--json'], argvCanary: (v) => v.cliLiteral, code: 2, title: 'unknown command --json: a value typed after it'},
   {args: fixed('help', '--json'), code: 0, title: 'help --json'},
   {args: fixed('--version', '--json'), code: 0, title: '--version --json'},
+
+  {args: fixed('doctor'), code: 0, title: 'doctor'},
+  {args: fixed('doctor', '--json'), code: 0, title: 'doctor --json'},
 
   // block types
   {args: fixed('block', 'register', '-f', TYPES_FILE), code: 0, title: 'block register'},

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 import {execFileSync, spawnSync} from 'node:child_process'
-import {existsSync, lstatSync, readdirSync, readFileSync} from 'node:fs'
+import {existsSync, lstatSync, mkdirSync, readdirSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {baseEnv, ROOT, tempDir} from '../support/cli.js'
@@ -67,6 +67,21 @@ describe('packaging: npm pack and a global install', function () {
     const result = keyflow(['--version'])
     expect(result.status).to.equal(0)
     expect(result.stdout).to.match(/^keyflow\/\d/)
+  })
+
+  it('keyflow init && keyflow doctor on a fresh HOME: a project set up, nothing wrong', () => {
+    const project = join(dir.path, 'project')
+    mkdirSync(project)
+    // As a user has it: keyflow.json found from the working directory (the harness turns that off).
+    const userEnv = Object.fromEntries(Object.entries(env).filter(([name]) => name !== 'KEYFLOW_PROJECT_FILE'))
+    const run = (args: string[]) => spawnSync('keyflow', args, {cwd: project, encoding: 'utf8', env: {...userEnv, SHELL: '/bin/bash'}})
+    const init = run(['init'])
+    expect(init.status, init.stderr).to.equal(0)
+    expect(existsSync(join(project, 'keyflow.json'))).to.equal(true)
+    const doctor = run(['doctor'])
+    expect(doctor.status, doctor.stdout + doctor.stderr).to.equal(0)
+    expect(doctor.stdout).to.match(/^ok {7}project {5}\S+keyflow\.json$/m)
+    expect(doctor.stdout.trimEnd().split('\n').at(-1)).to.equal('Nothing is wrong.')
   })
 
   it('without the Snowflake driver, sql says how to install it (exit 9)', () => {

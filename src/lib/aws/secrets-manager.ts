@@ -44,6 +44,8 @@ export interface SecretsManagerApi {
   batchGet(secretIds: string[]): Promise<BatchResult>
   /** undefined when usable; otherwise why not (no region, no credentials anywhere). */
   checkConfigured(): Promise<string | undefined>
+  /** Which provider of the credential chain answered (for keyflow doctor), when the SDK says. */
+  credentialSource?(): Promise<string | undefined>
   get(request: {secretId: string; versionId?: string; versionStage?: string}): Promise<SecretPayload>
   readonly region?: string
 }
@@ -170,6 +172,10 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
       })(), waiting)
       return configured
     },
+    async credentialSource() {
+      const credentials = (await client.config.credentials()) as {$source?: Record<string, string>}
+      return describeCredentialSource(connection.credentials ? undefined : Object.keys(credentials.$source ?? {}))
+    },
     async get({secretId, versionId, versionStage}) {
       const output = await noticeIfSlow(
         client.send(new sdk.GetSecretValueCommand({SecretId: secretId, VersionId: versionId, VersionStage: versionStage})),
@@ -181,6 +187,25 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
       return connection.region
     },
   }
+}
+
+/** The SDK's credential feature ids (`$source` on resolved credentials) as people name the providers. */
+function describeCredentialSource(features: string[] | undefined): string {
+  if (!features) return 'static keys (an aws-credentials block)'
+  const names: Array<[string, string]> = [
+    ['CREDENTIALS_ENV_VARS_STS_WEB_ID_TOKEN', 'web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)'],
+    ['CREDENTIALS_PROFILE_SSO', 'SSO (profile)'],
+    ['CREDENTIALS_SSO', 'SSO'],
+    ['CREDENTIALS_PROFILE_PROCESS', 'credential_process (profile)'],
+    ['CREDENTIALS_PROCESS', 'credential_process'],
+    ['CREDENTIALS_PROFILE_SOURCE_PROFILE', 'assumed role (profile source_profile)'],
+    ['CREDENTIALS_PROFILE_STS_WEB_ID_TOKEN', 'web identity token (profile)'],
+    ['CREDENTIALS_PROFILE', 'shared config/credentials files (profile)'],
+    ['CREDENTIALS_ENV_VARS', 'environment variables (AWS_ACCESS_KEY_ID)'],
+    ['CREDENTIALS_HTTP', 'container metadata (ECS/EKS)'],
+    ['CREDENTIALS_IMDS', 'instance metadata (EC2)'],
+  ]
+  return names.find(([id]) => features.includes(id))?.[1] ?? (features.length > 0 ? features.join(', ') : 'the default credential chain')
 }
 
 /**

@@ -45,6 +45,8 @@ export function planInit(cwd: string, env: NodeJS.ProcessEnv = process.env): Ini
   }
 
   const {names, namesFrom} = declaredNames(cwd)
+  // Settings first, then the run section, as people read a keyflow.json.
+  // eslint-disable-next-line perfectionist/sort-objects
   const content = JSON.stringify({sources: [...SOURCE_KINDS], run: {secrets: Object.fromEntries(names.map((name) => [name, name]))}}, null, 2) + '\n'
   const steps: InitPlan['steps'] = [
     {
