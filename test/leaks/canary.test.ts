@@ -163,7 +163,12 @@ const CASES: Case[] = [
   {args: fixed('run', '--secret', 'PW=leaks/json#password', '--', '/nonexistent/program'), code: 127, title: 'run: a program that does not exist'},
   {args: fixed('run', '--secret', 'X=leaks/json#a..b', ...PRINT_ENV), code: 2, title: 'run: malformed reference'},
   {args: fixed('run', '--json', '--source', 'leaks/plain', ...PRINT_ENV), code: 5, title: 'run --json: a source that is not JSON'},
-  {args: fixed('run', '--secret', 'B=leaks/binary', ...PRINT_ENV), code: 5, title: 'run: a binary secret'},
+  {
+    args: fixed('run', '--env-style', 'plain', '--secret', 'B=leaks/binary', '--', process.execPath, '-e', 'process.stdout.write(process.env.B)'),
+    code: 0,
+    stderr: /leaks\/binary" is binary: B gets it base64-encoded/,
+    title: 'run: a binary secret, injected base64-encoded and masked',
+  },
   {args: fixed('run', '--block', 'secret/lit', ...PRINT_ENV), code: 8, env: wrongKey, title: 'run --block: wrong master key'},
   {args: fixed('run', '--block', 'secret/nope', '--secret', 'PW=leaks/json#password', ...PRINT_ENV), code: 3, title: 'run --block: not found'},
 

@@ -125,7 +125,7 @@ async function awsChecks(invocation: Invocation): Promise<DoctorCheck[]> {
     const kind = classifyAwsError(error)
     if (kind === 'not-found') checks.push(ok('aws', `authenticated: Secrets Manager answered (${errorName(error)} for a probe name)`))
     else if (kind === 'denied') checks.push(ok('aws', `authenticated, though not allowed to read ${probe} (${errorName(error)}): fine for a role that reads only its own secrets`))
-    else checks.push(problem('aws', awsFailure(error, probe, {attempts: (settings as {awsMaxAttempts: number}).awsMaxAttempts}).toJSON()))
+    else checks.push(problem('aws', awsFailure(error, probe, {attempts: (settings as {awsMaxAttempts: number}).awsMaxAttempts, operation: 'GetSecretValue'}).toJSON()))
   }
 
   return checks
