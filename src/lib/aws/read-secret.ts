@@ -1,5 +1,6 @@
 import type {AwsConnection} from './secrets-manager.js'
 
+import {ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
 import {combinedFailure, openChain, Resolution, resolveReferences} from '../secret/chain.js'
 import {awsPlugin} from '../secret/sources/aws.js'
@@ -7,13 +8,33 @@ import {AwsCredentialsBlock, AwsSecretBlock} from './block-types.js'
 
 const present = (value: string | undefined) => (value === undefined || value.trim() === '' ? undefined : value)
 
+/** prefect-aws's assume_role_arn and assume_role_kwargs: AssumeRole's parameters, by their AWS names. */
+function assumedRole(credentials: AwsCredentialsBlock, fallback: string | undefined): AwsConnection['role'] {
+  const arn = present(credentials.assume_role_arn) ?? fallback
+  if (!arn) return undefined
+  const params: unknown = credentials.assume_role_kwargs ?? {}
+  if (typeof params !== 'object' || params === null || Array.isArray(params)) {
+    throw new KeyflowError('assume_role_kwargs of the aws-credentials block must be an object.', {
+      code: 'INVALID_ASSUME_ROLE_KWARGS',
+      exit: ExitCode.VALIDATION,
+      fix: 'Give AssumeRole parameters by name, e.g. {"RoleSessionName": "flow-run", "DurationSeconds": 900}.',
+      where: 'aws_credentials.assume_role_kwargs',
+    })
+  }
+
+  return {arn, params: params as Record<string, unknown>}
+}
+
 /**
  * Prefect's `AwsSecret.read_secret()`: the secret named by an aws-secret block, read with the
  * block's own AWS credentials. It goes through the chain's AWS source, with the invocation's
  * settings (timeouts, retries) and the same misses and errors as `aws-sm://` references. As in
  * prefect-aws, only the block's non-blank fields are used and the standard AWS chain fills the
  * rest (keys from env or profiles, the region from AWS_REGION or the profile); a region or
- * endpoint set on the block wins. Returns the SecretString, or the SecretBinary bytes.
+ * endpoint set on the block wins, and an ARN's own region wins over both (as in the chain). With
+ * assume_role_arn (or --aws-role), the role is assumed from those credentials first, with
+ * assume_role_kwargs as AssumeRole's other parameters. Returns the SecretString, or the
+ * SecretBinary bytes.
  */
 export async function readAwsSecret(
   invocation: Invocation,
@@ -27,6 +48,7 @@ export async function readAwsSecret(
   const blockConnection: Partial<AwsConnection> = {
     credentials: accessKeyId && secretAccessKey ? {accessKeyId, secretAccessKey, sessionToken: present(credentials.aws_session_token)} : undefined,
     endpoint: present(credentials.aws_client_parameters?.endpoint_url),
+    role: assumedRole(credentials, settings.awsRole),
   }
   const connect = async (connection: AwsConnection) => {
     const open = invocation.connectSecretsManager ?? (await import('./secrets-manager.js')).connectSecretsManager

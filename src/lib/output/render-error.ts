@@ -44,8 +44,15 @@ function oclifExitCode(error: unknown): number | undefined {
   return typeof oclif?.exit === 'number' ? oclif.exit : undefined
 }
 
+/**
+ * oclif's hint to see --help, and its note that a repeatable flag swallows the arguments after
+ * it: keyflow's repeatable flags take one value per occurrence, so the note is wrong here.
+ */
 function stripOclifDecoration(message: string): string {
-  return message.replace(/\nSee more help with --help$/, '').trim()
+  return message
+    .replace(/\nSee more help with --help$/, '')
+    .replace(/\n\nNote: [^\n]* allows? multiple values\.[^\n]*(?:\nAlternatively, you can use "--"[^\n]*)?/, '')
+    .trim()
 }
 
 const debugging = () => Boolean(process.env.KEYFLOW_DEBUG)

@@ -47,6 +47,7 @@ describe('settings', () => {
       awsPrefix: '',
       awsRequestTimeoutMs: 10_000,
       awsRetryMode: 'standard',
+      awsTotalTimeoutMs: 60_000,
       home,
       sources: ['context', 'env', 'dotenv', 'aws'],
     })

@@ -162,7 +162,10 @@ export async function listBlocks(context: BlockContext, options: {type?: string}
   const prefix = options.type ? `documents/${checkSlug(options.type, '--type')}/` : 'documents/'
   const blocks: ListedBlock[] = []
   const unreadable: Unreadable[] = []
-  for (const key of await context.store.list(prefix)) {
+  const keys = await context.store.list(prefix)
+  // A type nobody registered is a mistake to name, not an empty list (the registry says which types there are).
+  if (options.type && keys.length === 0) await context.registry.get(options.type)
+  for (const key of keys) {
     const [, type, name] = key.split('/')
     const address = {name, type}
     try {
