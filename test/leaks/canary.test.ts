@@ -3,10 +3,10 @@ import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 import {statSync} from 'node:fs'
 
-import {passwordConfig} from '../snowflake/helpers.js'
 import {runCli} from '../support/cli.js'
+import {allCanaries, Canaries, createWorld, files, PLACES, scan, Servers, startServers, TYPES_FILE, World} from '../support/leak-world.js'
 import {requireMoto} from '../support/moto.js'
-import {allCanaries, Canaries, createWorld, files, PLACES, scan, Servers, startServers, TYPES_FILE, World} from './world.js'
+import {passwordConfig} from '../support/snowflake-fixture.js'
 
 /**
  * The canary suite (README "Security model", promises 2 and 3): every command in every mode,
@@ -46,6 +46,10 @@ function connector(servers: Servers, password: unknown): string {
 }
 
 const HELP = [
+  'help',
+  'init',
+  'doctor',
+  'completion',
   'secret get',
   'run',
   'sql',
@@ -54,6 +58,7 @@ const HELP = [
   'block update',
   'block ls',
   'block inspect',
+  'block check',
   'block delete',
   'block rekey',
   'block type ls',
@@ -82,6 +87,15 @@ const CASES: Case[] = [
   {args: fixed('secret', 'get', 'BAD'), code: 4, env: (_v, w) => ({KEYFLOW_ENV_FILES: w.badDotenv}), title: 'secret get: a dotenv file that is not UTF-8'},
   {args: fixed('secret', 'get', 'ENV_SECRET', '--explain'), code: 8, env: (_v, w) => ({KEYFLOW_PROJECT_FILE: w.badProject}), title: 'secret get: a malformed project file'},
   {args: fixed('run', ...PRINT_ENV), code: 8, env: (_v, w) => ({KEYFLOW_PROJECT_FILE: w.badProject}), title: 'run: a malformed project file'},
+
+  // mistakes (issue 15): an unknown command never repeats what follows the unknown word
+  {args: (v) => ['secret', 'put', 'FOO', v.cliLiteral], argvCanary: (v) => v.cliLiteral, code: 2, title: 'unknown command: a value typed after it'},
+  {args: (v) => ['secretz', 'set', 'FOO', v.cliLiteral, '--json'], argvCanary: (v) => v.cliLiteral, code: 2, title: 'unknown command --json: a value typed after it'},
+  {args: fixed('help', '--json'), code: 0, title: 'help --json'},
+  {args: fixed('--version', '--json'), code: 0, title: '--version --json'},
+
+  {args: fixed('doctor'), code: 0, title: 'doctor'},
+  {args: fixed('doctor', '--json'), code: 0, title: 'doctor --json'},
 
   // block types
   {args: fixed('block', 'register', '-f', TYPES_FILE), code: 0, title: 'block register'},
@@ -121,6 +135,8 @@ const CASES: Case[] = [
   {args: fixed('block', 'inspect', 'secret/ref', '--reveal'), code: 0, title: 'block inspect --reveal: a reference'},
   {args: fixed('block', 'inspect', 'secret/lit', '--reveal'), code: 8, env: wrongKey, title: 'block inspect --reveal: wrong master key'},
   {args: fixed('block', 'inspect', 'secret/nope'), code: 3, title: 'block inspect: not found'},
+  {args: fixed('block', 'check'), code: 0, title: 'block check: every document, references resolved'},
+  {args: fixed('block', 'check', '--json'), code: 0, title: 'block check --json'},
 
   // block update
   {args: fixed('block', 'update', 'secret/lit', '--stdin-field', 'value'), code: 0, input: (v) => v.blockUpdated, title: 'block update: literal from stdin'},

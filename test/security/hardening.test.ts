@@ -4,7 +4,7 @@ import {execFileSync, spawnSync} from 'node:child_process'
 import {existsSync, mkdirSync, readdirSync, rmSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {harnessPerTest} from '../block/harness.js'
+import {harnessPerTest} from '../support/block-harness.js'
 import {canary} from '../support/canary.js'
 import {tempDir} from '../support/cli.js'
 

@@ -6,7 +6,7 @@ import {existsSync, readFileSync, unlinkSync, watch, writeFileSync} from 'node:f
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 
-import {harnessPerTest} from '../block/harness.js'
+import {harnessPerTest} from '../support/block-harness.js'
 import {canary} from '../support/canary.js'
 import {BIN} from '../support/cli.js'
 

@@ -6,6 +6,7 @@ import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
+import {noticeIfSlow} from '../output/progress.js'
 import {AwsCallError, classifyAwsError, errorName, isRetryableKind} from './errors.js'
 
 /**
@@ -55,6 +56,8 @@ export interface SecretsManagerApi {
   batchGet(secretIds: string[]): Promise<BatchResult>
   /** undefined when usable; otherwise why not (no region, no credentials anywhere). */
   checkConfigured(): Promise<string | undefined>
+  /** Which provider of the credential chain answered (for keyflow doctor), when the SDK says. */
+  credentialSource?(): Promise<string | undefined>
   get(request: {secretId: string; versionId?: string; versionStage?: string}): Promise<SecretPayload>
   readonly region?: string
 }
@@ -241,11 +244,14 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
   }
 
   const abortable = {abortSignal: deadline}
+  const waiting = () => `Waiting for AWS Secrets Manager${connection.region ? ` (${connection.region})` : ''}...`
+  // Every call shares the deadline, and a person at a terminal is told when one keeps them waiting.
+  const call = <T>(work: () => Promise<T>) => noticeIfSlow(withinDeadline(deadline, work), waiting)
 
   let configured: Promise<string | undefined> | undefined
   return {
     async batchGet(secretIds) {
-      const output = await withinDeadline(deadline, async () => client.send(new sdk.BatchGetSecretValueCommand({SecretIdList: secretIds}), abortable))
+      const output = await call(async () => client.send(new sdk.BatchGetSecretValueCommand({SecretIdList: secretIds}), abortable))
       const result: BatchResult = {
         errors: (output.Errors ?? []).map((entry) => ({
           error: {message: entry.Message, name: entry.ErrorCode ?? 'Error'},
@@ -263,7 +269,7 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
       return result
     },
     checkConfigured() {
-      configured ??= withinDeadline(deadline, async () => {
+      configured ??= call(async () => {
         try {
           await client.config.region()
         } catch {
@@ -280,13 +286,16 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
           return 'no AWS credentials were found (env, shared config/credentials files, SSO, process, web identity, container or instance metadata)'
         }
 
-        
       })
       return configured
     },
+    async credentialSource() {
+      const credentials = (await client.config.credentials()) as {$source?: Record<string, string>}
+      return describeCredentialSource(connection.credentials ? undefined : Object.keys(credentials.$source ?? {}))
+    },
     async get({secretId, versionId, versionStage}) {
       const command = new sdk.GetSecretValueCommand({SecretId: secretId, VersionId: versionId, VersionStage: versionStage})
-      const value = payload(await withinDeadline(deadline, async () => client.send(command, abortable)))
+      const value = payload(await call(async () => client.send(command, abortable)))
       if (value instanceof AwsCallError) throw value
       return value
     },
@@ -294,6 +303,25 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
       return connection.region
     },
   }
+}
+
+/** The SDK's credential feature ids (`$source` on resolved credentials) as people name the providers. */
+function describeCredentialSource(features: string[] | undefined): string {
+  if (!features) return 'static keys (an aws-credentials block)'
+  const names: Array<[string, string]> = [
+    ['CREDENTIALS_ENV_VARS_STS_WEB_ID_TOKEN', 'web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)'],
+    ['CREDENTIALS_PROFILE_SSO', 'SSO (profile)'],
+    ['CREDENTIALS_SSO', 'SSO'],
+    ['CREDENTIALS_PROFILE_PROCESS', 'credential_process (profile)'],
+    ['CREDENTIALS_PROCESS', 'credential_process'],
+    ['CREDENTIALS_PROFILE_SOURCE_PROFILE', 'assumed role (profile source_profile)'],
+    ['CREDENTIALS_PROFILE_STS_WEB_ID_TOKEN', 'web identity token (profile)'],
+    ['CREDENTIALS_PROFILE', 'shared config/credentials files (profile)'],
+    ['CREDENTIALS_ENV_VARS', 'environment variables (AWS_ACCESS_KEY_ID)'],
+    ['CREDENTIALS_HTTP', 'container metadata (ECS/EKS)'],
+    ['CREDENTIALS_IMDS', 'instance metadata (EC2)'],
+  ]
+  return names.find(([id]) => features.includes(id))?.[1] ?? (features.length > 0 ? features.join(', ') : 'the default credential chain')
 }
 
 /**

@@ -113,6 +113,34 @@ export function awsSecretId(settings: Pick<AwsSettings, 'awsPrefix'>, request: L
 }
 
 /**
+ * Secrets Manager as the settings describe it (the chain's AWS source, and keyflow doctor): in
+ * the configured region unless one is named (an ARN's), bounded by the resolution's deadline.
+ */
+export async function openSecretsManager(
+  settings: AwsSettings,
+  connect?: ConnectSecretsManager,
+  {deadline, region = settings.awsRegion}: {deadline?: AbortSignal; region?: string} = {},
+): Promise<SecretsManagerApi> {
+  // The SDK loads only when the chain reaches AWS (README "Start-up time").
+  const {awsDeadline, connectSecretsManager: connectDefault} = await import('../../aws/secrets-manager.js')
+  const connectSecretsManager = connect ?? connectDefault
+  return connectSecretsManager({
+    connectTimeoutMs: settings.awsConnectTimeoutMs,
+    deadline: deadline ?? awsDeadline(settings.awsTotalTimeoutMs),
+    maxAttempts: settings.awsMaxAttempts,
+    onRetryableError({attempt, errorName, kind}) {
+      const what = kind === 'throttled' ? 'is throttling requests' : kind === 'unreachable' ? 'did not answer' : 'failed'
+      warn(`AWS Secrets Manager${region === settings.awsRegion ? '' : ` (${region})`} ${what} (${errorName}); retrying with backoff (attempt ${attempt} of ${settings.awsMaxAttempts} failed).`)
+    },
+    profile: settings.awsProfile,
+    region,
+    requestTimeoutMs: settings.awsRequestTimeoutMs,
+    retryMode: settings.awsRetryMode,
+    role: settings.awsRole ? {arn: settings.awsRole} : undefined,
+  })
+}
+
+/**
  * AWS Secrets Manager. Unpinned lookups are fetched with BatchGetSecretValue, 20 ids a call,
  * all calls in parallel; a lone id, a pinned version or a caller not allowed to batch use
  * GetSecretValue. An ARN is asked in its own region (as Metaflow and the AWS CLI do), names in
@@ -124,24 +152,9 @@ export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager
   const apis = new Map<string | undefined, Promise<SecretsManagerApi>>()
   let deadline: AbortSignal | undefined
   const open = async (region: string | undefined) => {
-      // The SDK loads only when the chain reaches AWS (README "Start-up time").
-      const {awsDeadline, connectSecretsManager: connectDefault} = await import('../../aws/secrets-manager.js')
-      const connectSecretsManager = connect ?? connectDefault
-      deadline ??= awsDeadline(settings.awsTotalTimeoutMs)
-      return connectSecretsManager({
-        connectTimeoutMs: settings.awsConnectTimeoutMs,
-        deadline,
-        maxAttempts: settings.awsMaxAttempts,
-        onRetryableError({attempt, errorName, kind}) {
-          const what = kind === 'throttled' ? 'is throttling requests' : kind === 'unreachable' ? 'did not answer' : 'failed'
-          warn(`AWS Secrets Manager${region === settings.awsRegion ? '' : ` (${region})`} ${what} (${errorName}); retrying with backoff (attempt ${attempt} of ${settings.awsMaxAttempts} failed).`)
-        },
-        profile: settings.awsProfile,
-        region,
-        requestTimeoutMs: settings.awsRequestTimeoutMs,
-        retryMode: settings.awsRetryMode,
-        role: settings.awsRole ? {arn: settings.awsRole} : undefined,
-      })
+    const {awsDeadline} = await import('../../aws/secrets-manager.js')
+    deadline ??= awsDeadline(settings.awsTotalTimeoutMs)
+    return openSecretsManager(settings, connect, {deadline, region})
   }
 
   const connection = (region: string | undefined) => {

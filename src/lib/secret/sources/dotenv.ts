@@ -131,6 +131,13 @@ function lineOf(text: string, name: string): number | undefined {
   return undefined
 }
 
+/** One env file read as the chain reads it, for keyflow doctor: how many entries, absent, or the error (a line number, never text). */
+export async function inspectEnvFile(file: EnvFile): Promise<{entries: number} | {error: KeyflowError} | {missing: true}> {
+  const {parse} = await import('dotenv')
+  const parsed = readEnvFile(file, parse)
+  return 'values' in parsed ? {entries: Object.keys(parsed.values).length} : parsed
+}
+
 export function dotenvSource(settings: DotenvSettings): SecretSource {
   const files = envFiles(settings)
   const cache = new Map<string, Parsed>()
