@@ -3,10 +3,10 @@ import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 import {statSync} from 'node:fs'
 
-import {passwordConfig} from '../snowflake/helpers.js'
 import {runCli} from '../support/cli.js'
+import {allCanaries, Canaries, createWorld, files, PLACES, scan, Servers, startServers, TYPES_FILE, World} from '../support/leak-world.js'
 import {requireMoto} from '../support/moto.js'
-import {allCanaries, Canaries, createWorld, files, PLACES, scan, Servers, startServers, TYPES_FILE, World} from './world.js'
+import {passwordConfig} from '../support/snowflake-fixture.js'
 
 /**
  * The canary suite (README "Security model", promises 2 and 3): every command in every mode,
@@ -46,6 +46,10 @@ function connector(servers: Servers, password: unknown): string {
 }
 
 const HELP = [
+  'help',
+  'init',
+  'doctor',
+  'completion',
   'secret get',
   'secret set',
   'secret ls',
@@ -59,6 +63,7 @@ const HELP = [
   'block update',
   'block ls',
   'block inspect',
+  'block check',
   'block delete',
   'block rekey',
   'block type ls',
@@ -110,6 +115,14 @@ const CASES: Case[] = [
   {args: fixed('secret', 'restore', 'leaks/written', '--json'), code: 0, title: 'secret restore --json'},
   {args: fixed('secret', 'rm', 'SET_DOTENV', '--yes'), code: 0, env: (_v, w) => ({KEYFLOW_SECRETS_WRITE_TO: `dotenv=${w.writtenDotenv}`}), title: 'secret rm: a dotenv line'},
   {args: fixed('secret', 'rm', 'leaks/nope', '--to', 'aws', '--yes'), code: 3, title: 'secret rm: not found'},
+  // mistakes (issue 15): an unknown command never repeats what follows the unknown word
+  {args: (v) => ['secret', 'put', 'FOO', v.cliLiteral], argvCanary: (v) => v.cliLiteral, code: 2, title: 'unknown command: a value typed after it'},
+  {args: (v) => ['secretz', 'set', 'FOO', v.cliLiteral, '--json'], argvCanary: (v) => v.cliLiteral, code: 2, title: 'unknown command --json: a value typed after it'},
+  {args: fixed('help', '--json'), code: 0, title: 'help --json'},
+  {args: fixed('--version', '--json'), code: 0, title: '--version --json'},
+
+  {args: fixed('doctor'), code: 0, title: 'doctor'},
+  {args: fixed('doctor', '--json'), code: 0, title: 'doctor --json'},
 
   // block types
   {args: fixed('block', 'register', '-f', TYPES_FILE), code: 0, title: 'block register'},
@@ -149,6 +162,8 @@ const CASES: Case[] = [
   {args: fixed('block', 'inspect', 'secret/ref', '--reveal'), code: 0, title: 'block inspect --reveal: a reference'},
   {args: fixed('block', 'inspect', 'secret/lit', '--reveal'), code: 8, env: wrongKey, title: 'block inspect --reveal: wrong master key'},
   {args: fixed('block', 'inspect', 'secret/nope'), code: 3, title: 'block inspect: not found'},
+  {args: fixed('block', 'check'), code: 0, title: 'block check: every document, references resolved'},
+  {args: fixed('block', 'check', '--json'), code: 0, title: 'block check --json'},
 
   // block update
   {args: fixed('block', 'update', 'secret/lit', '--stdin-field', 'value'), code: 0, input: (v) => v.blockUpdated, title: 'block update: literal from stdin'},

@@ -2,13 +2,13 @@ import {expect} from 'chai'
 import {after, afterEach, before, describe, it} from 'mocha'
 import {spawn} from 'node:child_process'
 
-import {startKeyflow} from '../run/support.js'
 import {assertNoCanary} from '../support/canary.js'
 import {BIN, runCli} from '../support/cli.js'
 import {FaultProxy, startFaultProxy} from '../support/fault-proxy.js'
+import {allCanaries, Canaries, containsValue, createWorld, scan, Servers, startServers, World} from '../support/leak-world.js'
 import {requireMoto} from '../support/moto.js'
-import {childrenOf, coreLimit, pids, procFile, Snapshot, snapshotTree, watchTree} from './proc.js'
-import {allCanaries, Canaries, containsValue, createWorld, scan, Servers, startServers, World} from './world.js'
+import {childrenOf, coreLimit, pids, procFile, Snapshot, snapshotTree, watchTree} from '../support/proc.js'
+import {startKeyflow} from '../support/run-child.js'
 
 /**
  * What other processes can see while keyflow holds secrets (README "Security model",

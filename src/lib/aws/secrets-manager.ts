@@ -6,6 +6,7 @@ import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
+import {noticeIfSlow} from '../output/progress.js'
 import {AwsCallError, classifyAwsError, errorName, isRetryableKind} from './errors.js'
 
 /**
@@ -85,6 +86,8 @@ export interface SecretsManagerApi {
   /** undefined when usable; otherwise why not (no region, no credentials anywhere). */
   checkConfigured(): Promise<string | undefined>
   create(request: SecretMetadata & {name: string; value: string | Uint8Array}): Promise<WrittenVersion>
+  /** Which provider of the credential chain answered (for keyflow doctor), when the SDK says. */
+  credentialSource?(): Promise<string | undefined>
   delete(request: {forceDeleteWithoutRecovery?: boolean; recoveryWindowInDays?: number; secretId: string}): Promise<WrittenVersion & {deletionDate?: Date}>
   describe(secretId: string): Promise<ListedSecret>
   /** Closes the client's connections (a library caller's process may live on). */
@@ -301,11 +304,14 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
   }
 
   const abortable = {abortSignal: deadline}
+  const waiting = () => `Waiting for AWS Secrets Manager${connection.region ? ` (${connection.region})` : ''}...`
+  // Every call shares the deadline, and a person at a terminal is told when one keeps them waiting.
+  const call = <T>(work: () => Promise<T>) => noticeIfSlow(withinDeadline(deadline, work), waiting)
 
   let configured: Promise<string | undefined> | undefined
   return {
     async batchGet(secretIds) {
-      const output = await withinDeadline(deadline, async () => client.send(new sdk.BatchGetSecretValueCommand({SecretIdList: secretIds}), abortable))
+      const output = await call(async () => client.send(new sdk.BatchGetSecretValueCommand({SecretIdList: secretIds}), abortable))
       const result: BatchResult = {
         errors: (output.Errors ?? []).map((entry) => ({
           error: {message: entry.Message, name: entry.ErrorCode ?? 'Error'},
@@ -323,7 +329,7 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
       return result
     },
     checkConfigured() {
-      configured ??= withinDeadline(deadline, async () => {
+      configured ??= call(async () => {
         try {
           await client.config.region()
         } catch {
@@ -340,7 +346,6 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
           return 'no AWS credentials were found (env, shared config/credentials files, SSO, process, web identity, container or instance metadata)'
         }
 
-        
       })
       return configured
     },
@@ -356,6 +361,10 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
           }), abortable)),
       )
     },
+    async credentialSource() {
+      const credentials = (await client.config.credentials()) as {$source?: Record<string, string>}
+      return describeCredentialSource(connection.credentials ? undefined : Object.keys(credentials.$source ?? {}))
+    },
     async delete({forceDeleteWithoutRecovery, recoveryWindowInDays, secretId}) {
       const output = await withinDeadline(deadline, async () => client.send(
         new sdk.DeleteSecretCommand({ForceDeleteWithoutRecovery: forceDeleteWithoutRecovery, RecoveryWindowInDays: recoveryWindowInDays, SecretId: secretId}), abortable))
@@ -369,7 +378,7 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
     },
     async get({secretId, versionId, versionStage}) {
       const command = new sdk.GetSecretValueCommand({SecretId: secretId, VersionId: versionId, VersionStage: versionStage})
-      const value = payload(await withinDeadline(deadline, async () => client.send(command, abortable)))
+      const value = payload(await call(async () => client.send(command, abortable)))
       if (value instanceof AwsCallError) throw value
       return value
     },
@@ -425,6 +434,25 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
       return written(await withinDeadline(deadline, async () => client.send(new sdk.UpdateSecretCommand({Description: description, KmsKeyId: kmsKeyId, SecretId: secretId, ...secretValue(value)}), abortable)))
     },
   }
+}
+
+/** The SDK's credential feature ids (`$source` on resolved credentials) as people name the providers. */
+function describeCredentialSource(features: string[] | undefined): string {
+  if (!features) return 'static keys (an aws-credentials block)'
+  const names: Array<[string, string]> = [
+    ['CREDENTIALS_ENV_VARS_STS_WEB_ID_TOKEN', 'web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)'],
+    ['CREDENTIALS_PROFILE_SSO', 'SSO (profile)'],
+    ['CREDENTIALS_SSO', 'SSO'],
+    ['CREDENTIALS_PROFILE_PROCESS', 'credential_process (profile)'],
+    ['CREDENTIALS_PROCESS', 'credential_process'],
+    ['CREDENTIALS_PROFILE_SOURCE_PROFILE', 'assumed role (profile source_profile)'],
+    ['CREDENTIALS_PROFILE_STS_WEB_ID_TOKEN', 'web identity token (profile)'],
+    ['CREDENTIALS_PROFILE', 'shared config/credentials files (profile)'],
+    ['CREDENTIALS_ENV_VARS', 'environment variables (AWS_ACCESS_KEY_ID)'],
+    ['CREDENTIALS_HTTP', 'container metadata (ECS/EKS)'],
+    ['CREDENTIALS_IMDS', 'instance metadata (EC2)'],
+  ]
+  return names.find(([id]) => features.includes(id))?.[1] ?? (features.length > 0 ? features.join(', ') : 'the default credential chain')
 }
 
 /**

@@ -2,6 +2,7 @@ import {Flags} from '@oclif/core'
 
 import {SETTINGS, WRITE_SETTINGS} from '../invocation.js'
 import {flagDescription, SettingSpec} from '../settings/spec.js'
+import {repeatableFlag} from './repeatable-flag.js'
 
 /**
  * Flags that choose how secrets are resolved, shared by every command that resolves one,
@@ -13,7 +14,7 @@ function flagFor(spec: SettingSpec<unknown>) {
   const common = {description: flagDescription(spec), helpGroup: spec.helpGroup}
   const shape = spec.parse.flag
   if (shape.type === 'integer') return Flags.integer({...common, max: shape.max, min: shape.min})
-  if (shape.multiple) return Flags.string({...common, multiple: true})
+  if (shape.multiple) return repeatableFlag(common)
   return Flags.string({...common, options: shape.options ? [...shape.options] : undefined})
 }
 

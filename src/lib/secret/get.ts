@@ -1,5 +1,6 @@
 import {ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
+import {humanLines} from '../output/escape.js'
 import {combinedFailure, describeProvenance, resolveReferences, TraceStep} from './chain.js'
 import {formatSecrets, SecretFormat} from './format.js'
 import {ENV_NAME, parseAliasedReference} from './reference.js'
@@ -162,5 +163,5 @@ function explain(invocation: Invocation, keys: string[], resolutions: Awaited<Re
 
   const failure = combinedFailure(resolutions)
   if (failure) process.exitCode = failure.exit
-  return {json: {secrets, settings: used}, stdout: lines.join('\n') + '\n'}
+  return {json: {secrets, settings: used}, stdout: humanLines(lines)}
 }

@@ -1,5 +1,5 @@
 import {Invocation} from '../invocation.js'
-import {table} from '../output/table.js'
+import {relativeTime, table} from '../output/table.js'
 import {ListedName as SourceName} from './source.js'
 
 /**
@@ -58,8 +58,8 @@ export function renderSecretList(result: SecretLsResult): string {
   if (result.secrets.length === 0) return 'No secrets found in the sources listed.\n'
   // The date and stage columns only when a source gave them (AWS).
   const dated = result.secrets.some((entry) => entry.lastChanged !== undefined || entry.stages !== undefined)
-  const row = (entry: ListedName) => [entry.name, entry.source, entry.where, ...(dated ? [entry.lastChanged ?? '', entry.stages?.join(',') ?? ''] : []), entry.wins ? 'wins' : `shadowed by ${entry.shadowedBy}`]
-  return table([['NAME', 'SOURCE', 'WHERE', ...(dated ? ['CHANGED', 'STAGES'] : []), 'CHAIN'], ...result.secrets.map((entry) => row(entry))])
+  const row = (entry: ListedName) => [entry.name, entry.source, entry.where, ...(dated ? [entry.lastChanged ? relativeTime(entry.lastChanged) : '', entry.stages?.join(',') ?? ''] : []), entry.wins ? 'wins' : `shadowed by ${entry.shadowedBy}`]
+  return table(['NAME', 'SOURCE', 'WHERE', ...(dated ? ['CHANGED', 'STAGES'] : []), 'CHAIN'], result.secrets.map((entry) => row(entry)))
 }
 
 export async function secretLs(invocation: Invocation): Promise<{json: SecretLsResult; stdout: string}> {

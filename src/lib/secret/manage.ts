@@ -2,7 +2,7 @@ import type {Prompter} from '../block/documents/operations.js'
 
 import {ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
-import {table} from '../output/table.js'
+import {relativeTime, table} from '../output/table.js'
 import {DEFAULT_RECOVERY_DAYS, DeleteResult, deleteSecret, planWrite, restoreSecret, secretHistory} from './write/lifecycle.js'
 
 /** `keyflow secret rm`, `restore` and `history`: argument handling and text output. */
@@ -45,7 +45,7 @@ export async function secretRestore(invocation: Invocation, reference: string) {
 
 export async function secretVersions(invocation: Invocation, reference: string) {
   const result = await secretHistory(invocation, reference)
-  const rows = [['VERSION ID', 'STAGES', 'CREATED'], ...result.versions.map((version) => [version.versionId, version.stages.join(',') || '-', version.createdDate ?? ''])]
+  const rows = result.versions.map((version) => [version.versionId, version.stages.join(',') || '-', version.createdDate ? relativeTime(version.createdDate) : ''])
   if (result.deletionDate) process.stderr.write(`${result.name} is scheduled for deletion on ${result.deletionDate}; undo with: keyflow secret restore ${reference}\n`)
-  return {json: result, stdout: table(rows)}
+  return {json: result, stdout: table(['VERSION ID', 'STAGES', 'CREATED'], rows)}
 }

@@ -1,11 +1,11 @@
 import type {DotenvParseOutput} from 'dotenv'
 
-import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../../errors.js'
+import {ExitCode, KeyflowError} from '../../errors.js'
 import {SettingsBase} from '../../settings/settings.js'
 import {list, SettingValues, text} from '../../settings/spec.js'
+import {readTrustedFile} from '../../util/trusted-file.js'
 import {defineSource, failure, hit, ListedName, miss, Outcome, SecretSource} from '../source.js'
 
 const dotenvSettings = {
@@ -47,19 +47,22 @@ const utf8 = new TextDecoder('utf8', {fatal: true})
  * nothing is printed. A BOM is dropped; CRLF line ends are dotenv's own business.
  */
 export function readEnvFile(file: EnvFile, parse: Parse): Parsed {
+  const unreadable = (reason: string, code = 'ENV_FILE_UNREADABLE') =>
+    new KeyflowError(`Cannot read env file: ${reason}.`, {
+      code,
+      exit: ExitCode.SOURCE_FAILURE,
+      fix: code === 'ENV_FILE_NOT_FOUND' ? 'Check the path given to --env-file.' : 'Check the file and its permissions.',
+      where: file.path,
+    })
   let bytes: Buffer
   try {
-    bytes = readFileSync(file.path)
+    // A file another user owns or may write would let them choose the secrets: the config-file rule.
+    const found = readTrustedFile(file.path, {followLink: true, unreadable, what: 'env file'})
+    if (!found) return file.explicit ? {error: unreadable('no such file', 'ENV_FILE_NOT_FOUND')} : {missing: true}
+    bytes = found.bytes
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT' && !file.explicit) return {missing: true}
-    return {
-      error: new KeyflowError(`Cannot read env file: ${describeFsError(error)}.`, {
-        code: errnoCode(error) === 'ENOENT' ? 'ENV_FILE_NOT_FOUND' : 'ENV_FILE_UNREADABLE',
-        exit: ExitCode.SOURCE_FAILURE,
-        fix: errnoCode(error) === 'ENOENT' ? 'Check the path given to --env-file.' : 'Check the file and its permissions.',
-        where: file.path,
-      }),
-    }
+    if (error instanceof KeyflowError) return {error}
+    throw error
   }
 
   try {
@@ -156,6 +159,13 @@ function lineOf(text: string, name: string): number | undefined {
   }
 
   return undefined
+}
+
+/** One env file read as the chain reads it, for keyflow doctor: how many entries, absent, or the error (a line number, never text). */
+export async function inspectEnvFile(file: EnvFile): Promise<{entries: number} | {error: KeyflowError} | {missing: true}> {
+  const {parse} = await import('dotenv')
+  const parsed = readEnvFile(file, parse)
+  return 'values' in parsed ? {entries: Object.keys(parsed.values).length} : parsed
 }
 
 export function dotenvSource(settings: DotenvSettings): SecretSource {

@@ -1,8 +1,8 @@
 import {join} from 'node:path'
 
-import {ensurePrivateDir} from '../../block/store/fs-atomic.js'
 import {ExitCode, KeyflowError} from '../../errors.js'
 import {Invocation, Settings} from '../../invocation.js'
+import {ensureTrustedDir} from '../../util/trusted-file.js'
 import {describeProvenance} from '../chain.js'
 import {parseReference, SecretReference} from '../reference.js'
 import {envFiles} from '../sources/dotenv.js'
@@ -63,7 +63,7 @@ function dotenvPlace(name: string, path: string | undefined, settings: Settings)
 
   if (path) return {file: path, kind: 'dotenv', name}
   // The default file lives in keyflow's own private directory, made on first use.
-  ensurePrivateDir(settings.home)
+  ensureTrustedDir(settings.home, {followLink: true, what: 'keyflow home (KEYFLOW_HOME)'})
   return {file: join(settings.home, 'secrets.env'), kind: 'dotenv', name}
 }
 
