@@ -4,11 +4,11 @@ import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
 import {existsSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {wideType} from '../support/block-fixtures.js'
+import {harness, Harness} from '../support/block-harness.js'
 import {assertNoCanaryInTree, canary} from '../support/canary.js'
 import {CliResult} from '../support/cli.js'
 import {Moto, requireMoto, startMoto} from '../support/moto.js'
-import {wideType} from './fixtures.js'
-import {harness, Harness} from './harness.js'
 
 /**
  * Every block command on the aws store, through the built CLI against moto's server: the same

@@ -4,9 +4,9 @@ import {spawnSync} from 'node:child_process'
 import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
+import {harness, Harness} from '../support/block-harness.js'
 import {ROOT} from '../support/cli.js'
 import {Moto, requireMoto, startMoto} from '../support/moto.js'
-import {harness, Harness} from './harness.js'
 
 /**
  * The two IAM policies of docs/blocks.md "IAM policies", read from the document itself and
@@ -99,7 +99,7 @@ describe('IAM policies of docs/blocks.md, enforced by moto', () => {
       const {error} = JSON.parse(denied.stderr)
       expect(error.code).to.equal('AWS_DENIED')
       expect(error.message).to.equal('AWS denied access.')
-      expect(error.fix).to.include(`Not allowed to call secretsmanager:${call} on this secret`)
+      expect(error.fix).to.include(`keyflow needs secretsmanager:${call} on this secret`)
       expect(error.details[0]).to.match(new RegExp(`^${call}: AccessDenied`))
     }
 

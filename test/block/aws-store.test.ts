@@ -6,10 +6,10 @@ import {createBlock, deleteBlock, inspectBlock, listBlocks, restoreBlock, update
 import {AwsStore, versionToken} from '../../src/lib/block/store/aws.js'
 import {KeyflowError} from '../../src/lib/errors.js'
 import {createInvocation} from '../../src/lib/invocation.js'
+import {rejected, wideType} from '../support/block-fixtures.js'
 import {tempDir} from '../support/cli.js'
 import {ACCESS_DENIED, FaultProxy, INTERNAL_ERROR, startFaultProxy, THROTTLING} from '../support/fault-proxy.js'
 import {Moto, MOTO_REGION, motoClient, requireMoto, startMoto} from '../support/moto.js'
-import {rejected, wideType} from './fixtures.js'
 
 /**
  * The aws block store in process, against moto's server and the real SDK: the
@@ -214,7 +214,7 @@ describe('aws block store (in process, moto)', () => {
       const error = await rejected(createBlock(await blocksOn(store(proxy.url)), 'secret', 'no', {field: ['value=env://X'], input: false}))
       expect([error.code, error.exit]).to.deep.equal(['AWS_DENIED', 4])
       expect(error.message).to.equal('AWS denied access.')
-      expect(error.fix).to.include('Not allowed to call secretsmanager:CreateSecret')
+      expect(error.fix).to.include('keyflow needs secretsmanager:CreateSecret on this secret')
       expect(error.details[0]).to.match(/^CreateSecret: AccessDeniedException/)
     })
 

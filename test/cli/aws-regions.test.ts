@@ -4,11 +4,11 @@ import {execFile} from 'node:child_process'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
-import {fixture, parseReport, sha256} from '../run/support.js'
 import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, CliResult, ROOT, runCli, tempDir} from '../support/cli.js'
 import {FaultProxy, startFaultProxy} from '../support/fault-proxy.js'
 import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
+import {fixture, parseReport, sha256} from '../support/run-child.js'
 
 /**
  * An ARN names its region, and keyflow asks that region whatever --region says, as Metaflow

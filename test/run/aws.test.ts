@@ -7,7 +7,7 @@ import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, runCli, tempDir} from '../support/cli.js'
 import {CountingProxy, startCountingProxy} from '../support/counting-proxy.mjs'
 import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
-import {fixture, parseReport, sha256} from './support.js'
+import {fixture, parseReport, sha256} from '../support/run-child.js'
 
 const CONTEXT = 'PREFECT__CONTEXT__SECRETS__'
 

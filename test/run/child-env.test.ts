@@ -5,7 +5,7 @@ import {join} from 'node:path'
 
 import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, runCli, tempDir} from '../support/cli.js'
-import {fixture, parseReport, sha256} from './support.js'
+import {fixture, parseReport, sha256} from '../support/run-child.js'
 
 const report = (...names: string[]) => ['--', process.execPath, fixture('report.mjs'), ...names]
 

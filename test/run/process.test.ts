@@ -6,7 +6,7 @@ import {join} from 'node:path'
 
 import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, BIN, runCli, tempDir} from '../support/cli.js'
-import {alive, fixture, startKeyflow, until} from './support.js'
+import {alive, fixture, startKeyflow, until} from '../support/run-child.js'
 
 /** The pids of the live children of `pid`, from /proc. */
 function childrenOf(pid: number): number[] {

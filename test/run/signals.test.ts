@@ -3,7 +3,7 @@ import {after, before, describe, it} from 'mocha'
 import {spawn as spawnPty} from 'node-pty'
 
 import {baseEnv, BIN, tempDir} from '../support/cli.js'
-import {alive, fixture, startKeyflow, until} from './support.js'
+import {alive, fixture, startKeyflow, until} from '../support/run-child.js'
 
 const count = (text: string, line: string) => text.split('\n').filter((candidate) => candidate.trim() === line).length
 
@@ -20,7 +20,7 @@ describe('run: signals', () => {
 
   for (const signal of ['SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const) {
     it(`forwards ${signal} to the child once, then exits with its code`, async () => {
-      const keyflow = startKeyflow(['run', '--', process.execPath, fixture('trap.mjs')], env)
+      const keyflow = startKeyflow(['run', '--allow-empty', '--', process.execPath, fixture('trap.mjs')], env)
       const [, pid] = await keyflow.waitFor(/ready (\d+)/)
       keyflow.child.kill(signal)
       const {code} = await keyflow.exited
@@ -31,7 +31,7 @@ describe('run: signals', () => {
   }
 
   it('forwards SIGINT exactly once when no terminal delivers it', async () => {
-    const keyflow = startKeyflow(['run', '--', process.execPath, fixture('trap.mjs')], env)
+    const keyflow = startKeyflow(['run', '--allow-empty', '--', process.execPath, fixture('trap.mjs')], env)
     await keyflow.waitFor(/ready \d+/)
     keyflow.child.kill('SIGINT')
     expect((await keyflow.exited).code).to.equal(0)
@@ -57,7 +57,7 @@ describe('run: signals', () => {
   }
 
   it('waits for a child that ignores SIGTERM; a SIGKILL to keyflow alone orphans it (its group must be killed)', async () => {
-    const keyflow = startKeyflow(['run', '--', process.execPath, fixture('trap.mjs'), 'SIGTERM'], env)
+    const keyflow = startKeyflow(['run', '--allow-empty', '--', process.execPath, fixture('trap.mjs'), 'SIGTERM'], env)
     const [, pid] = await keyflow.waitFor(/ready (\d+)/)
     keyflow.child.kill('SIGTERM')
     await keyflow.waitFor(/got SIGTERM/)
@@ -76,7 +76,7 @@ describe('run: signals', () => {
   })
 
   it('puts the child in a process group of its own when no terminal is in the foreground', async () => {
-    const keyflow = startKeyflow(['run', '--', 'sh', '-c', 'echo "ready $$ $(ps -o pgid= -p $$)"; sleep 5'], env)
+    const keyflow = startKeyflow(['run', '--allow-empty', '--', 'sh', '-c', 'echo "ready $$ $(ps -o pgid= -p $$)"; sleep 5'], env)
     const [, pid, pgid] = await keyflow.waitFor(/ready (\d+)\s+(\d+)/)
     expect(Number(pgid)).to.equal(Number(pid))
     process.kill(-Number(pgid), 'SIGKILL')

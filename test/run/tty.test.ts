@@ -6,7 +6,7 @@ import {join} from 'node:path'
 
 import {canary} from '../support/canary.js'
 import {baseEnv, BIN, tempDir} from '../support/cli.js'
-import {fixture, parseReport, sha256, until} from './support.js'
+import {fixture, parseReport, sha256, until} from '../support/run-child.js'
 
 /** keyflow run in a pseudo-terminal: all three stdio are the terminal. */
 async function inTerminal(args: string[], env: Record<string, string>): Promise<{code: number; output: string}> {

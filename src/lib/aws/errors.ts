@@ -105,20 +105,33 @@ export type AwsOperation =
   | 'DescribeSecret'
   | 'GetSecretValue'
   | 'ListSecrets'
+  | 'ListSecretVersionIds'
+  | 'PutSecretValue'
   | 'RestoreSecret'
+  | 'TagResource'
   | 'UpdateSecret'
+  | 'UpdateSecretVersionStage'
 
-export function awsFailure(error: unknown, secretId: string, context: {attempts: number; operation: AwsOperation; region?: string}): KeyflowError {
+export interface AwsFailureContext {
+  attempts: number
+  operation: AwsOperation
+  /** The IAM actions the call needs, for the "denied" fix; reads by default. */
+  permissions?: string
+  region?: string
+}
+
+export function awsFailure(error: unknown, secretId: string, context: AwsFailureContext): KeyflowError {
   const kind = classifyAwsError(error)
   const where = `AWS Secrets Manager${context.region ? ` (${context.region})` : ''}, secret ${JSON.stringify(secretId)}`
+  const permissions = context.permissions ?? 'secretsmanager:GetSecretValue (and BatchGetSecretValue for batches)'
   const messages: Record<AwsErrorKind, [string, string]> = {
     deadline: ['AWS Secrets Manager did not finish within the total timeout.', 'Check the network and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SECRETS_MANAGER, or raise --aws-total-timeout.'],
-    deleted: ['AWS refused the request: the secret may be scheduled for deletion.', 'Restore it with `aws secretsmanager restore-secret`, or use another secret.'],
+    deleted: ['AWS refused the request: the secret may be scheduled for deletion.', `Restore it with \`keyflow secret restore aws-sm://${secretId}\`, or use another secret.`],
     denied: [
       'AWS denied access.',
       context.operation === 'credentials'
         ? 'Check the credentials in use (profile, env vars) and the IAM policy of the role they assume.'
-        : `Not allowed to call secretsmanager:${context.operation} on this secret: check the credentials in use (profile, env vars) and the IAM policy (docs/blocks.md "IAM policies").`,
+        : `Check the credentials in use (profile, env vars) and the IAM policy: keyflow needs ${permissions}.`,
     ],
     invalid: ['AWS rejected the request as invalid.', 'Check the secret id, version stage and version id.'],
     'no-value': ['AWS Secrets Manager answered without a secret value.', 'A real Secrets Manager always sends one: check what answers at AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SECRETS_MANAGER (a proxy, an emulator), and the secret with `aws secretsmanager get-secret-value`.'],

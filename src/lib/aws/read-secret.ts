@@ -1,8 +1,9 @@
 import type {AwsConnection} from './secrets-manager.js'
 
 import {ExitCode, KeyflowError} from '../errors.js'
-import {Invocation} from '../invocation.js'
+import {Invocation, Settings} from '../invocation.js'
 import {combinedFailure, openChain, Resolution, resolveReferences} from '../secret/chain.js'
+import {ConnectSecretsManager} from '../secret/source.js'
 import {awsPlugin} from '../secret/sources/aws.js'
 import {AwsCredentialsBlock, AwsSecretBlock} from './block-types.js'
 
@@ -41,18 +42,29 @@ export async function readAwsSecret(
   block: AwsSecretBlock,
   version: {versionId?: string; versionStage?: string} = {},
 ): Promise<string | Uint8Array> {
+  const {connect, settings: blockSettings} = blockConnection(invocation, block)
+  const chain = openChain([awsPlugin], ['aws'], () => awsPlugin.open({connectSecretsManager: connect, settings: blockSettings}))
+  const reference = {path: [], target: {kind: 'aws', name: block.secret_name, ...version}, text: `aws-sm://${block.secret_name}`}
+  const resolutions = await resolveReferences([reference], chain)
+  const failure = combinedFailure(resolutions)
+  if (failure) throw failure
+  return (resolutions[0] as Extract<Resolution, {ok: true}>).value
+}
+
+/** The invocation's settings and Secrets Manager client, with the block's credentials, region and endpoint. */
+export function blockConnection(invocation: Invocation, block: AwsSecretBlock): {connect: ConnectSecretsManager; settings: Settings} {
   const credentials: AwsCredentialsBlock = block.aws_credentials ?? {}
   const {settings} = invocation
   const accessKeyId = present(credentials.aws_access_key_id)
   const secretAccessKey = present(credentials.aws_secret_access_key)
-  const blockConnection: Partial<AwsConnection> = {
+  const fromBlock: Partial<AwsConnection> = {
     credentials: accessKeyId && secretAccessKey ? {accessKeyId, secretAccessKey, sessionToken: present(credentials.aws_session_token)} : undefined,
     endpoint: present(credentials.aws_client_parameters?.endpoint_url),
     role: assumedRole(credentials, settings.awsRole),
   }
   const connect = async (connection: AwsConnection) => {
     const open = invocation.connectSecretsManager ?? (await import('./secrets-manager.js')).connectSecretsManager
-    return open({...connection, ...blockConnection})
+    return open({...connection, ...fromBlock})
   }
 
   const blockSettings = {
@@ -61,10 +73,5 @@ export async function readAwsSecret(
     awsProfile: present(credentials.profile_name) ?? settings.awsProfile,
     awsRegion: present(credentials.region_name) ?? settings.awsRegion,
   }
-  const chain = openChain([awsPlugin], ['aws'], () => awsPlugin.open({connectSecretsManager: connect, settings: blockSettings}))
-  const reference = {path: [], target: {kind: 'aws', name: block.secret_name, ...version}, text: `aws-sm://${block.secret_name}`}
-  const resolutions = await resolveReferences([reference], chain)
-  const failure = combinedFailure(resolutions)
-  if (failure) throw failure
-  return (resolutions[0] as Extract<Resolution, {ok: true}>).value
+  return {connect, settings: blockSettings}
 }

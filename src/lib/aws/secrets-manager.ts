@@ -6,6 +6,7 @@ import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
+import {noticeIfSlow} from '../output/progress.js'
 import {AwsCallError, classifyAwsError, errorName, isRetryableKind} from './errors.js'
 
 /**
@@ -51,66 +52,81 @@ export interface BatchResult {
   values: SecretPayload[]
 }
 
-/** A secret's metadata as ListSecrets and DescribeSecret give it: never a value. */
 export interface SecretMetadata {
+  /**
+   * The new version's id. AWS refuses a second version with the same token and other content
+   * (ResourceExistsException): the aws block store derives it from the revision, which makes
+   * each write a compare-and-swap.
+   */
+  clientRequestToken?: string
+  description?: string
+  kmsKeyId?: string
+  tags?: Array<{key: string; value: string}>
+}
+
+export interface WrittenVersion {
   arn: string
-  /** When a scheduled deletion will happen; undefined when none is scheduled. */
-  deletionDate?: Date
+  name: string
+  versionId?: string
+}
+
+export interface ListedSecret {
+  arn: string
+  /** Set when the secret is scheduled for deletion. */
+  deletedDate?: Date
   description?: string
   lastChangedDate?: Date
   name: string
-  tags: Record<string, string>
+  /** Version id -> its stages (AWSCURRENT, AWSPREVIOUS, ...). */
+  versionStages: Record<string, string[]>
 }
 
-export interface SecretFilter {
-  key: 'all' | 'description' | 'name' | 'tag-key' | 'tag-value'
-  values: string[]
+export interface SecretVersion {
+  createdDate?: Date
+  stages: string[]
+  versionId: string
 }
 
-/** A write whose ClientRequestToken an existing version already holds with other content fails with ResourceExistsException. */
-export interface SecretWrite {
-  clientRequestToken: string
-  description?: string
-  secretId: string
-  value: string
-}
-
-/** The reads the chain's aws source needs. */
 export interface SecretsManagerApi {
   batchGet(secretIds: string[]): Promise<BatchResult>
   /** undefined when usable; otherwise why not (no region, no credentials anywhere). */
   checkConfigured(): Promise<string | undefined>
+  create(request: SecretMetadata & {name: string; value: string | Uint8Array}): Promise<WrittenVersion>
+  /** Which provider of the credential chain answered (for keyflow doctor), when the SDK says. */
+  credentialSource?(): Promise<string | undefined>
+  delete(request: {forceDeleteWithoutRecovery?: boolean; recoveryWindowInDays?: number; secretId: string}): Promise<WrittenVersion & {deletionDate?: Date}>
+  describe(secretId: string): Promise<ListedSecret>
+  /** Closes the client's connections (a library caller's process may live on). */
+  destroy(): void
   get(request: {secretId: string; versionId?: string; versionStage?: string}): Promise<SecretPayload>
+  /** One ListSecrets page (at most 100 secrets), optionally only names starting with `namePrefix`. */
+  listPage(request: {includePlannedDeletion?: boolean; namePrefix?: string; nextToken?: string}): Promise<{nextToken?: string; secrets: ListedSecret[]}>
+  /** Every version, deprecated ones included, in the order AWS lists them. */
+  listVersions(secretId: string): Promise<{arn: string; name: string; versions: SecretVersion[]}>
+  /** UpdateSecretVersionStage: AWS refuses the move when `stage` is not on `from`, which makes it a compare-and-swap. */
+  moveStage(request: {from?: string; secretId: string; stage: string; to?: string}): Promise<void>
+  /** A new version; it becomes AWSCURRENT unless `stages` says otherwise. */
+  put(request: {secretId: string; stages?: string[]; value: string | Uint8Array}): Promise<WrittenVersion>
   readonly region?: string
+  restore(secretId: string): Promise<WrittenVersion>
+  tag(secretId: string, tags: Array<{key: string; value: string}>): Promise<void>
+  /** UpdateSecret: a new value with a new description or KMS key, for an existing secret. */
+  update(request: Omit<SecretMetadata, 'tags'> & {secretId: string; value: string | Uint8Array}): Promise<WrittenVersion>
 }
 
-/** Those reads plus what the aws block store writes and lists with. */
-export interface SecretsManagerStoreApi extends SecretsManagerApi {
-  create(request: Omit<SecretWrite, 'secretId'> & {kmsKeyId?: string; name: string; tags: Record<string, string>}): Promise<{arn: string; versionId?: string}>
-  /** Schedules deletion after `recoveryDays` (7-30), or deletes at once with `recoveryDays: 0`. */
-  delete(request: {recoveryDays: number; secretId: string}): Promise<{deletionDate?: Date}>
-  describe(secretId: string): Promise<SecretMetadata>
-  /** Every secret matching all `filters`, paged through (100 a page). */
-  list(request: {filters: SecretFilter[]; includePlannedDeletion?: boolean}): Promise<SecretMetadata[]>
-  restore(secretId: string): Promise<void>
-  /** A new version (UpdateSecret: value and description in one call). */
-  update(request: SecretWrite): Promise<{arn: string; versionId?: string}>
-}
-
-export const isStoreApi = (api: SecretsManagerApi): api is SecretsManagerStoreApi => typeof (api as Partial<SecretsManagerStoreApi>).update === 'function'
-
-const tagList = (tags: Record<string, string>) => Object.entries(tags).map(([Key, Value]) => ({Key, Value}))
-
-function metadata(entry: {ARN?: string; DeletedDate?: Date; Description?: string; LastChangedDate?: Date; Name?: string; Tags?: Array<{Key?: string; Value?: string}>}): SecretMetadata {
+function listed(entry: {ARN?: string; DeletedDate?: Date; Description?: string; LastChangedDate?: Date; Name?: string; VersionIdsToStages?: Record<string, string[]>}): ListedSecret {
   return {
     arn: entry.ARN ?? '',
-    deletionDate: entry.DeletedDate,
+    deletedDate: entry.DeletedDate,
     description: entry.Description,
     lastChangedDate: entry.LastChangedDate,
     name: entry.Name ?? '',
-    tags: Object.fromEntries((entry.Tags ?? []).map((tag) => [tag.Key ?? '', tag.Value ?? ''])),
+    versionStages: entry.VersionIdsToStages ?? {},
   }
 }
+
+const secretValue = (value: string | Uint8Array) => (typeof value === 'string' ? {SecretString: value} : {SecretBinary: value})
+const written = (output: {ARN?: string; Name?: string; VersionId?: string}): WrittenVersion => ({arn: output.ARN ?? '', name: output.Name ?? '', versionId: output.VersionId})
 
 interface SecretValueOutput {
   ARN?: string
@@ -223,7 +239,7 @@ export function awsDeadline(totalTimeoutMs: number): AbortSignal {
   return controller.signal
 }
 
-export async function connectSecretsManager(connection: AwsConnection): Promise<SecretsManagerStoreApi> {
+export async function connectSecretsManager(connection: AwsConnection): Promise<SecretsManagerApi> {
   const {deadline} = connection
   const [sdk, {fromNodeProviderChain, fromTemporaryCredentials}] = await withinDeadline(deadline, async () =>
     Promise.all([import('@aws-sdk/client-secrets-manager'), import('@aws-sdk/credential-providers')]),
@@ -294,11 +310,14 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
   }
 
   const abortable = {abortSignal: deadline}
+  const waiting = () => `Waiting for AWS Secrets Manager${connection.region ? ` (${connection.region})` : ''}...`
+  // Every call shares the deadline, and a person at a terminal is told when one keeps them waiting.
+  const call = <T>(work: () => Promise<T>) => noticeIfSlow(withinDeadline(deadline, work), waiting)
 
   let configured: Promise<string | undefined> | undefined
   return {
     async batchGet(secretIds) {
-      const output = await withinDeadline(deadline, async () => client.send(new sdk.BatchGetSecretValueCommand({SecretIdList: secretIds}), abortable))
+      const output = await call(async () => client.send(new sdk.BatchGetSecretValueCommand({SecretIdList: secretIds}), abortable))
       const result: BatchResult = {
         errors: (output.Errors ?? []).map((entry) => ({
           error: {message: entry.Message, name: entry.ErrorCode ?? 'Error'},
@@ -316,7 +335,7 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
       return result
     },
     checkConfigured() {
-      configured ??= withinDeadline(deadline, async () => {
+      configured ??= call(async () => {
         try {
           await client.config.region()
         } catch {
@@ -333,63 +352,114 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
           return 'no AWS credentials were found (env, shared config/credentials files, SSO, process, web identity, container or instance metadata)'
         }
 
-        
       })
       return configured
     },
     async create({clientRequestToken, description, kmsKeyId, name, tags, value}) {
-      const output = await client.send(
-        new sdk.CreateSecretCommand({ClientRequestToken: clientRequestToken, Description: description, KmsKeyId: kmsKeyId, Name: name, SecretString: value, Tags: tagList(tags)}),
+      return written(
+        await withinDeadline(deadline, async () => client.send(
+          new sdk.CreateSecretCommand({
+            ClientRequestToken: clientRequestToken,
+            Description: description,
+            KmsKeyId: kmsKeyId,
+            Name: name,
+            Tags: tags?.map(({key, value: tagValue}) => ({Key: key, Value: tagValue})),
+            ...secretValue(value),
+          }), abortable)),
       )
-      return {arn: output.ARN ?? '', versionId: output.VersionId}
     },
-    async delete({recoveryDays, secretId}) {
-      const output = await client.send(
-        new sdk.DeleteSecretCommand(recoveryDays === 0 ? {ForceDeleteWithoutRecovery: true, SecretId: secretId} : {RecoveryWindowInDays: recoveryDays, SecretId: secretId}),
-      )
-      return {deletionDate: output.DeletionDate}
+    async credentialSource() {
+      const credentials = (await client.config.credentials()) as {$source?: Record<string, string>}
+      return describeCredentialSource(connection.credentials ? undefined : Object.keys(credentials.$source ?? {}))
+    },
+    async delete({forceDeleteWithoutRecovery, recoveryWindowInDays, secretId}) {
+      const output = await withinDeadline(deadline, async () => client.send(
+        new sdk.DeleteSecretCommand({ForceDeleteWithoutRecovery: forceDeleteWithoutRecovery, RecoveryWindowInDays: recoveryWindowInDays, SecretId: secretId}), abortable))
+      return {...written(output), deletionDate: output.DeletionDate}
     },
     async describe(secretId) {
-      return metadata(await client.send(new sdk.DescribeSecretCommand({SecretId: secretId})))
+      return listed(await withinDeadline(deadline, async () => client.send(new sdk.DescribeSecretCommand({SecretId: secretId}), abortable)))
+    },
+    destroy() {
+      client.destroy()
     },
     async get({secretId, versionId, versionStage}) {
       const command = new sdk.GetSecretValueCommand({SecretId: secretId, VersionId: versionId, VersionStage: versionStage})
-      const value = payload(await withinDeadline(deadline, async () => client.send(command, abortable)))
+      const value = payload(await call(async () => client.send(command, abortable)))
       if (value instanceof AwsCallError) throw value
       return value
     },
-    async list({filters, includePlannedDeletion}) {
-      const secrets: SecretMetadata[] = []
+    async listPage({includePlannedDeletion, namePrefix, nextToken}) {
+      const output = await withinDeadline(deadline, async () => client.send(
+        new sdk.ListSecretsCommand({
+          Filters: namePrefix ? [{Key: 'name', Values: [namePrefix]}] : undefined,
+          IncludePlannedDeletion: includePlannedDeletion,
+          MaxResults: 100,
+          NextToken: nextToken,
+        }), abortable))
+      return {
+        // moto answers an empty string on the last page.
+        nextToken: output.NextToken || undefined,
+        secrets: (output.SecretList ?? []).map((entry) => listed({...entry, VersionIdsToStages: entry.SecretVersionsToStages})),
+      }
+    },
+    async listVersions(secretId) {
+      const versions: SecretVersion[] = []
+      let arn = ''
+      let name = ''
       let nextToken: string | undefined
       do {
         // eslint-disable-next-line no-await-in-loop
-        const output = await client.send(
-          new sdk.ListSecretsCommand({
-            Filters: filters.map(({key, values}) => ({Key: key, Values: values})),
-            IncludePlannedDeletion: includePlannedDeletion,
-            MaxResults: 100,
-            NextToken: nextToken,
-          }),
-        )
-        secrets.push(...(output.SecretList ?? []).map((entry) => metadata(entry)))
-        nextToken = output.NextToken
+        const output = await withinDeadline(deadline, async () => client.send(new sdk.ListSecretVersionIdsCommand({IncludeDeprecated: true, MaxResults: 100, NextToken: nextToken, SecretId: secretId}), abortable))
+        arn = output.ARN ?? arn
+        name = output.Name ?? name
+        for (const version of output.Versions ?? []) {
+          versions.push({createdDate: version.CreatedDate, stages: version.VersionStages ?? [], versionId: version.VersionId ?? ''})
+        }
+
+        nextToken = output.NextToken || undefined
       } while (nextToken)
 
-      return secrets
+      return {arn, name, versions}
+    },
+    async moveStage({from, secretId, stage, to}) {
+      await withinDeadline(deadline, async () => client.send(new sdk.UpdateSecretVersionStageCommand({MoveToVersionId: to, RemoveFromVersionId: from, SecretId: secretId, VersionStage: stage}), abortable))
+    },
+    async put({secretId, stages, value}) {
+      return written(await withinDeadline(deadline, async () => client.send(new sdk.PutSecretValueCommand({SecretId: secretId, VersionStages: stages, ...secretValue(value)}), abortable)))
     },
     get region() {
       return connection.region
     },
     async restore(secretId) {
-      await client.send(new sdk.RestoreSecretCommand({SecretId: secretId}))
+      return written(await withinDeadline(deadline, async () => client.send(new sdk.RestoreSecretCommand({SecretId: secretId}), abortable)))
     },
-    async update({clientRequestToken, description, secretId, value}) {
-      const output = await client.send(
-        new sdk.UpdateSecretCommand({ClientRequestToken: clientRequestToken, Description: description, SecretId: secretId, SecretString: value}),
-      )
-      return {arn: output.ARN ?? '', versionId: output.VersionId}
+    async tag(secretId, tags) {
+      await withinDeadline(deadline, async () => client.send(new sdk.TagResourceCommand({SecretId: secretId, Tags: tags.map(({key, value}) => ({Key: key, Value: value}))}), abortable))
+    },
+    async update({clientRequestToken, description, kmsKeyId, secretId, value}) {
+      return written(await withinDeadline(deadline, async () => client.send(new sdk.UpdateSecretCommand({ClientRequestToken: clientRequestToken, Description: description, KmsKeyId: kmsKeyId, SecretId: secretId, ...secretValue(value)}), abortable)))
     },
   }
+}
+
+/** The SDK's credential feature ids (`$source` on resolved credentials) as people name the providers. */
+function describeCredentialSource(features: string[] | undefined): string {
+  if (!features) return 'static keys (an aws-credentials block)'
+  const names: Array<[string, string]> = [
+    ['CREDENTIALS_ENV_VARS_STS_WEB_ID_TOKEN', 'web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)'],
+    ['CREDENTIALS_PROFILE_SSO', 'SSO (profile)'],
+    ['CREDENTIALS_SSO', 'SSO'],
+    ['CREDENTIALS_PROFILE_PROCESS', 'credential_process (profile)'],
+    ['CREDENTIALS_PROCESS', 'credential_process'],
+    ['CREDENTIALS_PROFILE_SOURCE_PROFILE', 'assumed role (profile source_profile)'],
+    ['CREDENTIALS_PROFILE_STS_WEB_ID_TOKEN', 'web identity token (profile)'],
+    ['CREDENTIALS_PROFILE', 'shared config/credentials files (profile)'],
+    ['CREDENTIALS_ENV_VARS', 'environment variables (AWS_ACCESS_KEY_ID)'],
+    ['CREDENTIALS_HTTP', 'container metadata (ECS/EKS)'],
+    ['CREDENTIALS_IMDS', 'instance metadata (EC2)'],
+  ]
+  return names.find(([id]) => features.includes(id))?.[1] ?? (features.length > 0 ? features.join(', ') : 'the default credential chain')
 }
 
 /**

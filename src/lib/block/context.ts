@@ -5,11 +5,11 @@ import type {AwsSettings} from '../secret/sources/aws.js'
 import type {Prompter} from './documents/operations.js'
 import type {BlockStoreSettings} from './store/settings.js'
 
-import {connectFromSettings} from '../aws/connection.js'
 import {credentialsFailure} from '../aws/errors.js'
-import {isStoreApi} from '../aws/secrets-manager.js'
-import {ExitCode, KeyflowError} from '../errors.js'
+import {connectAws} from '../secret/sources/aws.js'
+import {checkHome} from '../settings/settings.js'
 import {Keyring} from './keys/crypto.js'
+import {AuthenticatedStore} from './store/authenticated.js'
 import {AwsStore} from './store/aws.js'
 import {LocalStore} from './store/local.js'
 import {BlockStore, StoreKind} from './store/store.js'
@@ -23,6 +23,10 @@ export interface BlockContext {
   keyring: Keyring
   prompter: Prompter
   registry: Registry
+  /**
+   * The local store with every record authenticated (store/authenticated.ts) under the master
+   * key; the aws store as it is: KMS encrypts there, and IAM and CloudTrail guard integrity.
+   */
   store: BlockStore
 }
 
@@ -49,20 +53,20 @@ export const NO_PROMPTER: Prompter = {
 
 export function openBlocks(options: BlockContextOptions): BlockContext {
   const {env, home} = options
-  const store = options.store ?? new LocalStore(join(home, 'blocks'))
-  return {env, home, keyring: new Keyring(home, env), prompter: options.prompter ?? NO_PROMPTER, registry: new Registry(store, options.builtins), store}
+  checkHome(home)
+  const keyring = new Keyring(home, env)
+  const inner = options.store ?? new LocalStore(join(home, 'blocks'))
+  const store = inner.encryption === 'keyring' ? new AuthenticatedStore(inner, keyring) : inner
+  return {env, home, keyring, prompter: options.prompter ?? NO_PROMPTER, registry: new Registry(store, options.builtins), store}
 }
 
 /** The store `kind` names: $KEYFLOW_HOME/blocks, or Secrets Manager under `blocks.prefix` (docs/blocks.md "The aws store"). */
 export function storeFor(kind: StoreKind, settings: AwsSettings & BlockStoreSettings, connectSecretsManager?: ConnectSecretsManager): BlockStore {
   if (kind === 'local') return new LocalStore(join(settings.home, 'blocks'))
-  const connect = connectFromSettings(settings, connectSecretsManager)
   return new AwsStore({
     attempts: settings.awsMaxAttempts,
     async connect() {
-      const api = await connect()
-      // A Secrets Manager client injected for the chain alone (a test's fake) cannot back a store.
-      if (!isStoreApi(api)) throw new KeyflowError('The Secrets Manager client in use cannot write: the aws block store needs the full client.', {code: 'INTERNAL', exit: ExitCode.INTERNAL})
+      const api = await connectAws(settings, {connect: connectSecretsManager})
       // A set-up that fails (an expired SSO session) is a failure naming the profile, as in the chain.
       await api.checkConfigured().catch((error: unknown) => {
         throw credentialsFailure(error, settings.awsProfile)

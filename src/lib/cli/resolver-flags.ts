@@ -1,8 +1,9 @@
 import {Flags, Interfaces} from '@oclif/core'
 
 import {BLOCK_STORE_SETTINGS} from '../block/store/settings.js'
-import {CHAIN_SETTINGS} from '../invocation.js'
+import {CHAIN_SETTINGS, WRITE_SETTINGS} from '../invocation.js'
 import {flagDescription, SettingSpec} from '../settings/spec.js'
+import {repeatableFlag} from './repeatable-flag.js'
 
 /**
  * Flags that choose how secrets are resolved, shared by every command that resolves one,
@@ -14,15 +15,21 @@ function flagFor(spec: SettingSpec<unknown>) {
   const common = {description: flagDescription(spec), helpGroup: spec.helpGroup}
   const shape = spec.parse.flag
   if (shape.type === 'integer') return Flags.integer({...common, max: shape.max, min: shape.min})
-  if (shape.multiple) return Flags.string({...common, multiple: true})
+  if (shape.multiple) return repeatableFlag(common)
   return Flags.string({...common, options: shape.options ? [...shape.options] : undefined})
 }
 
 // Typed as oclif's own flag input: a union of flag types under an index signature is not one.
-const flagsOf = (specs: Record<string, SettingSpec<unknown>>) =>
-  Object.fromEntries(Object.values(specs).map((spec) => [spec.flag, flagFor(spec)])) as Interfaces.FlagInput
+const flagsOf = (specs: Record<string, SettingSpec<unknown>>, keep: (spec: SettingSpec<unknown>) => boolean = () => true) =>
+  Object.fromEntries(Object.values(specs).filter((spec) => keep(spec)).map((spec) => [spec.flag, flagFor(spec)])) as Interfaces.FlagInput
 
 export const resolverFlags = flagsOf(CHAIN_SETTINGS as Record<string, SettingSpec<unknown>>)
 
 /** Which block store (`--store local|aws`) and how the aws one names and tags its secrets. */
 export const storeFlags = flagsOf(BLOCK_STORE_SETTINGS as Record<string, SettingSpec<unknown>>)
+
+/** How AWS is reached, for the commands that talk to AWS without walking the chain. */
+export const awsFlags = flagsOf(CHAIN_SETTINGS as Record<string, SettingSpec<unknown>>, (spec) => spec.helpGroup === 'AWS')
+
+/** `--to`: where `secret set` and `secret rm` put a bare NAME. */
+export const writeFlags = flagsOf(WRITE_SETTINGS as Record<string, SettingSpec<unknown>>)

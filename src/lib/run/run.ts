@@ -2,8 +2,10 @@ import type {TerminalOptions} from './terminal.js'
 
 import {ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
+import {escapeControls} from '../output/escape.js'
 import {warn} from '../output/warn.js'
 import {parseAliasedReference} from '../secret/reference.js'
+import {PROJECT_FILE_NAME} from '../settings/settings.js'
 import {MASK_ENCODINGS, MaskEncoding, maskForms, parseMaskEncodings} from './encodings.js'
 import {checkSourceKeys, childEnvironment, WithholdGroup} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
@@ -19,6 +21,8 @@ import {ChildExit, supervise} from './supervise.js'
 
 export interface RunFlags {
   [setting: string]: unknown
+  /** Run even when nothing is declared, without the warning. */
+  'allow-empty'?: boolean
   'allow-source-key'?: string[]
   /** TYPE/NAME of blocks to inject. */
   block?: string[]
@@ -72,6 +76,11 @@ function masking(injections: Injection[], mode: MaskMode, encodings: readonly Ma
   return set.size === 0 ? undefined : {set, stderr, stdout}
 }
 
+/** Most likely a keyflow.json left in another directory, or a forgotten --secret: said, rather than a flow run without its secrets in silence. */
+function warnNothingDeclared(cwd: string, program: string): void {
+  warn(`nothing to inject: no --secret, --source or --block, and no ${PROJECT_FILE_NAME} in ${cwd} or above; ${program} runs with keyflow adding nothing. Declare what it needs (\`keyflow init\` writes ${PROJECT_FILE_NAME}), or pass --allow-empty.`)
+}
+
 /**
  * Masking where keyflow's stdin, stdout and stderr are all a terminal: the child gets a
  * pseudo-terminal, so it keeps colours, line editing and raw mode. Undefined where that does
@@ -116,6 +125,8 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
     providers.push(blockProvider(blocks))
   }
 
+  const declarations = secrets.length + flagSources.length + project.sources.length + blocks.length
+  if (declarations === 0 && !settings.projectFile && !flags['allow-empty']) warnNothingDeclared(settings.cwd, command[0])
   const plan = await resolvePlan(providers, invocation)
   for (const note of plan.notes) warn(note)
   const style = flags['env-style'] ?? project.envStyle ?? 'prefect'
@@ -138,7 +149,7 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   }))
   // Like shells, silent about SIGPIPE: it is how a pipeline tells a writer its reader is done.
   if (exit.signal && exit.signal.name !== 'SIGPIPE') {
-    process.stderr.write(`keyflow: ${program} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)
+    process.stderr.write(`keyflow: ${escapeControls(program)} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)
   }
 
   return exit.code

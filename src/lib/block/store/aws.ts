@@ -1,8 +1,8 @@
 import {createHash, randomUUID} from 'node:crypto'
 
-import type {SecretMetadata, SecretsManagerStoreApi} from '../../aws/secrets-manager.js'
+import type {ListedSecret, SecretsManagerApi} from '../../aws/secrets-manager.js'
 
-import {awsFailure, AwsOperation, classifyAwsError, errorName} from '../../aws/errors.js'
+import {awsFailure, AwsFailureContext, AwsOperation, classifyAwsError, errorName} from '../../aws/errors.js'
 import {ExitCode, KeyflowError} from '../../errors.js'
 import {isPlainObject} from '../../util/json.js'
 import {BlockStore, DeleteOptions, DeleteOutcome, PutOptions, ReadResult, ScannedRecord, storeConflict, StoredRecord} from './store.js'
@@ -43,7 +43,7 @@ export const TYPE_TAG = 'keyflow:type'
 
 export interface AwsStoreOptions {
   attempts: number
-  connect: () => Promise<SecretsManagerStoreApi>
+  connect: () => Promise<SecretsManagerApi>
   kmsKeyId?: string
   /** Prepended to every secret name, e.g. `keyflow/` or `team-a/keyflow/`. */
   prefix: string
@@ -71,7 +71,7 @@ export class AwsStore implements BlockStore {
   readonly encryption = 'store'
   readonly kind = 'aws'
   readonly location: string
-  private api?: Promise<SecretsManagerStoreApi>
+  private api?: Promise<SecretsManagerApi>
   /** The ARN each key was last read at: writes go to that secret and no other. */
   private readonly arns = new Map<string, string>()
   private readonly options: AwsStoreOptions
@@ -94,9 +94,18 @@ export class AwsStore implements BlockStore {
     }
 
     const recoveryDays = options.recoveryDays ?? 7
-    const {deletionDate} = await this.call('DeleteSecret', name, (sm) => sm.delete({recoveryDays, secretId}))
+    const {deletionDate} = await this.call('DeleteSecret', name, (sm) => sm.delete(recoveryDays === 0 ? {forceDeleteWithoutRecovery: true, secretId} : {recoveryWindowInDays: recoveryDays, secretId}))
     this.arns.delete(key)
     return {deletionDate: recoveryDays === 0 ? undefined : deletionDate?.toISOString()}
+  }
+
+  /**
+   * Secrets Manager has no lock to hold: `task` runs as is. What a lock gives the local store,
+   * the revision gives here: every write is a compare-and-swap (ClientRequestToken), so a state
+   * proved in `task` that another writer changes makes that writer's or our write a CONFLICT.
+   */
+  async exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return task()
   }
 
   async get(key: string): Promise<StoredRecord | undefined> {
@@ -160,6 +169,8 @@ export class AwsStore implements BlockStore {
   }
 
   async put(key: string, value: Record<string, unknown>, expectedRevision?: null | number, options: PutOptions = {}): Promise<number> {
+    // No lock to run it under: just before the conditional write, which still fails if another writer got in first.
+    options.guard?.()
     if (expectedRevision === null) return this.create(key, value, options)
     if (typeof expectedRevision === 'number') {
       const arn = this.arns.get(key) ?? (await this.currentArn(key))
@@ -178,10 +189,9 @@ export class AwsStore implements BlockStore {
 
   async restore(key: string): Promise<number> {
     const name = this.secretName(key)
-    const [found] = await this.call('ListSecrets', name, (sm) => sm.list({filters: [{key: 'name', values: [name]}], includePlannedDeletion: true}))
-      .then((secrets) => secrets.filter((secret) => secret.name === name))
+    const [found] = await this.listSecrets(name, true).then((secrets) => secrets.filter((secret) => secret.name === name))
     if (!found) throw this.notScheduled(key, 'there is no such secret')
-    if (!found.deletionDate) throw this.notScheduled(key, 'it is not scheduled for deletion')
+    if (!found.deletedDate) throw this.notScheduled(key, 'it is not scheduled for deletion')
     await this.call('RestoreSecret', name, (sm) => sm.restore(found.arn))
     const current = await this.current(key)
     if (current.state === 'present') return current.record.revision
@@ -197,7 +207,7 @@ export class AwsStore implements BlockStore {
 
   async scan(prefix: string): Promise<ScannedRecord[]> {
     const namePrefix = this.secretName(prefix.replace(/\/$/, ''), true)
-    const secrets = await this.call('ListSecrets', namePrefix, (sm) => sm.list({filters: [{key: 'name', values: [namePrefix]}]}))
+    const secrets = await this.listSecrets(namePrefix)
     const records: ScannedRecord[] = []
     for (const secret of secrets) {
       // The name filter is a prefix match on AWS; check it, and skip what is not a keyflow key.
@@ -215,7 +225,7 @@ export class AwsStore implements BlockStore {
     return `AWS Secrets Manager${this.options.region ? ` (${this.options.region})` : ''}, secret ${JSON.stringify(this.secretName(key))}`
   }
 
-  private async call<T>(operation: AwsOperation, secretId: string, task: (sm: SecretsManagerStoreApi) => Promise<T>, passThrough: string[] = []): Promise<T> {
+  private async call<T>(operation: AwsOperation, secretId: string, task: (sm: SecretsManagerApi) => Promise<T>, passThrough: string[] = []): Promise<T> {
     const sm = await this.connection()
     try {
       return await task(sm)
@@ -229,7 +239,7 @@ export class AwsStore implements BlockStore {
     return storeConflict(key, why, this.where(key), code)
   }
 
-  private async connection(): Promise<SecretsManagerStoreApi> {
+  private async connection(): Promise<SecretsManagerApi> {
     this.api ??= (async () => {
       const sm = await this.options.connect()
       const notConfigured = await sm.checkConfigured()
@@ -247,8 +257,8 @@ export class AwsStore implements BlockStore {
     return this.api
   }
 
-  private context(operation: AwsOperation) {
-    return {attempts: this.options.attempts, operation, region: this.options.region}
+  private context(operation: AwsOperation): AwsFailureContext {
+    return {attempts: this.options.attempts, operation, permissions: `secretsmanager:${operation} on this secret (docs/blocks.md "IAM policies")`, region: this.options.region}
   }
 
   private async create(key: string, value: Record<string, unknown>, options: PutOptions): Promise<number> {
@@ -264,7 +274,7 @@ export class AwsStore implements BlockStore {
             description: describe(1, options.summary),
             kmsKeyId: this.options.kmsKeyId,
             name,
-            tags: {...this.options.tags, [KIND_TAG]: kind, [TYPE_TAG]: type},
+            tags: Object.entries({...this.options.tags, [KIND_TAG]: kind, [TYPE_TAG]: type}).map(([tagKey, tagValue]) => ({key: tagKey, value: tagValue})),
             value: this.serialize(key, 1, value),
           }),
         ['ResourceExistsException'],
@@ -294,7 +304,7 @@ export class AwsStore implements BlockStore {
       if (isKind(error, 'ResourceNotFoundException')) return {state: 'absent'}
       // InvalidRequestException on a read: the secret is scheduled for deletion.
       const found = await this.call('DescribeSecret', name, (sm) => sm.describe(name)).catch(() => {})
-      return {deletionDate: found?.deletionDate, state: 'scheduled'}
+      return {deletionDate: found?.deletedDate, state: 'scheduled'}
     }
 
     try {
@@ -321,6 +331,20 @@ export class AwsStore implements BlockStore {
 
     if (quiet) return ''
     throw new KeyflowError(`Secret ${JSON.stringify(name)} is not a keyflow block record.`, {code: 'INTERNAL', exit: ExitCode.INTERNAL})
+  }
+
+  /** Every secret whose name starts with `namePrefix` (a prefix match on AWS), paged through. */
+  private async listSecrets(namePrefix: string, includePlannedDeletion?: boolean): Promise<ListedSecret[]> {
+    const secrets: ListedSecret[] = []
+    let nextToken: string | undefined
+    do {
+      // eslint-disable-next-line no-await-in-loop
+      const page = await this.call('ListSecrets', namePrefix, (sm) => sm.listPage({includePlannedDeletion, namePrefix, nextToken}))
+      secrets.push(...page.secrets)
+      nextToken = page.nextToken
+    } while (nextToken)
+
+    return secrets
   }
 
   private notScheduled(key: string, why: string): KeyflowError {
@@ -423,7 +447,7 @@ function describe(revision: number, summary: Record<string, unknown> = {}): stri
   return full.length <= MAX_DESCRIPTION ? full : JSON.stringify({keyflow: 1, partial: true, revision})
 }
 
-function summaryOf(secret: SecretMetadata): undefined | {fields?: Record<string, unknown>; revision?: number; tombstone: boolean} {
+function summaryOf(secret: ListedSecret): undefined | {fields?: Record<string, unknown>; revision?: number; tombstone: boolean} {
   try {
     const parsed: unknown = JSON.parse(secret.description ?? '')
     if (!isPlainObject(parsed) || parsed.keyflow !== 1) return undefined

@@ -1,3 +1,5 @@
+import {ExitCode, KeyflowError} from '../../errors.js'
+
 /**
  * Where block documents and registered block types are kept. Commands and the library never
  * see files or secrets: they go through this interface. Two implementations: the embedded
@@ -10,12 +12,12 @@
  */
 
 export interface StoredRecord {
+  /** The id of the master key whose MAC authenticated the record (authenticated.ts); absent when written before keyflow authenticated records. */
+  keyId?: string
   /** The store's revision of this record; pass it back to put/delete. */
   revision: number
   value: Record<string, unknown>
 }
-
-import {ExitCode, KeyflowError} from '../../errors.js'
 
 /** A compare-and-swap that failed, or a create of a name in use (ALREADY_EXISTS), as every store reports it. */
 export function storeConflict(key: string, why: string, where: string, code = 'CONFLICT'): KeyflowError {
@@ -52,6 +54,12 @@ export interface DeleteOutcome {
 }
 
 export interface PutOptions {
+  /**
+   * Runs where nothing else can write, just before the write, and may refuse it by throwing.
+   * local: under the store's lock. aws: just before the conditional write; the write itself
+   * still fails if another writer got in between (the compare-and-swap on the revision).
+   */
+  guard?: () => void
   /** Small metadata that scan() returns without reading the value (names, dates; never secrets). */
   summary?: Record<string, unknown>
 }
@@ -66,6 +74,12 @@ export interface BlockStore {
    * values are written as they are and any machine allowed to read the store can use them.
    */
   readonly encryption: 'keyring' | 'store'
+  /**
+   * Runs `task` while no writer can write (it must not write itself), e.g. to prove a state and
+   * act on it. aws: Secrets Manager has no lock; it runs `task` as is, and every write there is
+   * a compare-and-swap on the revision instead (aws.ts).
+   */
+  exclusive<T>(task: () => Promise<T>): Promise<T>
   /** undefined when absent; throws a KeyflowError (INTEGRITY) naming the record when it is corrupt. */
   get(key: string): Promise<StoredRecord | undefined>
   /** Many records at once, in as few round trips as the store allows; results in the order of `keys`. */

@@ -5,7 +5,7 @@ import {AwsCallError, awsFailure, AwsOperation, classifyAwsError, credentialsFai
 import {warn} from '../../output/warn.js'
 import {SettingsBase} from '../../settings/settings.js'
 import {integer, oneOf, SettingValues, text} from '../../settings/spec.js'
-import {ConnectSecretsManager, defineSource, failure, hit, LookupRequest, miss, Outcome, SecretSource} from '../source.js'
+import {ConnectSecretsManager, defineSource, failure, hit, ListedName, LookupRequest, miss, Outcome, SecretSource} from '../source.js'
 
 const awsSettings = {
   awsConnectTimeoutMs: {
@@ -113,6 +113,32 @@ export function awsSecretId(settings: Pick<AwsSettings, 'awsPrefix'>, request: L
 }
 
 /**
+ * A Secrets Manager client for the settings (in `region`, by default the configured one), through
+ * the invocation's `connect` when it injects one, under `deadline` (by default a new one of
+ * --aws-total-timeout); it warns on stderr before each retry. The SDK loads only here (README
+ * "Start-up time").
+ */
+export async function connectAws(settings: AwsSettings, options: {connect?: ConnectSecretsManager; deadline?: AbortSignal; region?: string} = {}): Promise<SecretsManagerApi> {
+  const {awsDeadline, connectSecretsManager: connectDefault} = await import('../../aws/secrets-manager.js')
+  const connectSecretsManager = options.connect ?? connectDefault
+  const region = options.region ?? settings.awsRegion
+  return connectSecretsManager({
+    connectTimeoutMs: settings.awsConnectTimeoutMs,
+    deadline: options.deadline ?? awsDeadline(settings.awsTotalTimeoutMs),
+    maxAttempts: settings.awsMaxAttempts,
+    onRetryableError({attempt, errorName, kind}) {
+      const what = kind === 'throttled' ? 'is throttling requests' : kind === 'unreachable' ? 'did not answer' : 'failed'
+      warn(`AWS Secrets Manager${region === settings.awsRegion ? '' : ` (${region})`} ${what} (${errorName}); retrying with backoff (attempt ${attempt} of ${settings.awsMaxAttempts} failed).`)
+    },
+    profile: settings.awsProfile,
+    region,
+    requestTimeoutMs: settings.awsRequestTimeoutMs,
+    retryMode: settings.awsRetryMode,
+    role: settings.awsRole ? {arn: settings.awsRole} : undefined,
+  })
+}
+
+/**
  * AWS Secrets Manager. Unpinned lookups are fetched with BatchGetSecretValue, 20 ids a call,
  * all calls in parallel; a lone id, a pinned version or a caller not allowed to batch use
  * GetSecretValue. An ARN is asked in its own region (as Metaflow and the AWS CLI do), names in
@@ -124,24 +150,9 @@ export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager
   const apis = new Map<string | undefined, Promise<SecretsManagerApi>>()
   let deadline: AbortSignal | undefined
   const open = async (region: string | undefined) => {
-      // The SDK loads only when the chain reaches AWS (README "Start-up time").
-      const {awsDeadline, connectSecretsManager: connectDefault} = await import('../../aws/secrets-manager.js')
-      const connectSecretsManager = connect ?? connectDefault
-      deadline ??= awsDeadline(settings.awsTotalTimeoutMs)
-      return connectSecretsManager({
-        connectTimeoutMs: settings.awsConnectTimeoutMs,
-        deadline,
-        maxAttempts: settings.awsMaxAttempts,
-        onRetryableError({attempt, errorName, kind}) {
-          const what = kind === 'throttled' ? 'is throttling requests' : kind === 'unreachable' ? 'did not answer' : 'failed'
-          warn(`AWS Secrets Manager${region === settings.awsRegion ? '' : ` (${region})`} ${what} (${errorName}); retrying with backoff (attempt ${attempt} of ${settings.awsMaxAttempts} failed).`)
-        },
-        profile: settings.awsProfile,
-        region,
-        requestTimeoutMs: settings.awsRequestTimeoutMs,
-        retryMode: settings.awsRetryMode,
-        role: settings.awsRole ? {arn: settings.awsRole} : undefined,
-      })
+    const {awsDeadline} = await import('../../aws/secrets-manager.js')
+    deadline ??= awsDeadline(settings.awsTotalTimeoutMs)
+    return connectAws(settings, {connect, deadline, region})
   }
 
   const connection = (region: string | undefined) => {
@@ -251,6 +262,40 @@ export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager
 
   return {
     kind: 'aws',
+    /** The secrets under the prefix, by chain name, in the configured region: ListSecrets, 100 a page, each page after the last. */
+    async list() {
+      const sm = await connection(settings.awsRegion)
+      const notConfigured = await sm.checkConfigured().catch((error: unknown) => {
+        if (classifyAwsError(error) === 'deadline') throw awsFailure(error, settings.awsPrefix || '*', {attempts: settings.awsMaxAttempts, operation: 'credentials', region: settings.awsRegion})
+        throw credentialsFailure(error, settings.awsProfile, settings.awsRole)
+      })
+      if (notConfigured) return {names: [], skipped: notConfigured}
+      const names: ListedName[] = []
+      let calls = 0
+      let nextToken: string | undefined
+      try {
+        do {
+          calls++
+          // eslint-disable-next-line no-await-in-loop
+          const page = await sm.listPage({namePrefix: settings.awsPrefix || undefined, nextToken})
+          // AWS's name filter also matches words inside names; only true prefixes are the chain's.
+          for (const secret of page.secrets.filter(({name}) => name.startsWith(settings.awsPrefix))) {
+            names.push({
+              lastChanged: secret.lastChangedDate?.toISOString(),
+              name: secret.name.slice(settings.awsPrefix.length),
+              stages: [...new Set(Object.values(secret.versionStages).flat())].sort(),
+              where: secret.arn,
+            })
+          }
+
+          nextToken = page.nextToken
+        } while (nextToken)
+      } catch (error) {
+        throw awsFailure(error, settings.awsPrefix || '*', {attempts: settings.awsMaxAttempts, operation: 'ListSecrets', permissions: 'secretsmanager:ListSecrets', region: settings.awsRegion})
+      }
+
+      return {calls, detail: settings.awsPrefix ? `prefix ${settings.awsPrefix}` : undefined, names}
+    },
     async lookup(requests) {
       const byRegion = new Map<string | undefined, LookupRequest[]>()
       for (const request of requests) {
