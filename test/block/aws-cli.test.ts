@@ -66,7 +66,7 @@ describe('block commands on the aws store (built CLI, moto)', () => {
 
     const ls = await kf(['block', 'ls'])
     expect(ls.code).to.equal(0)
-    expect(ls.stdout).to.match(/snowflake-connector\/prod\s+snowflake-connector\s+\S+\s+snowflake-credentials\/prod/)
+    expect(ls.stdout).to.match(/snowflake-connector\/prod\s+snowflake-connector\s+\S.*\S\s+snowflake-credentials\/prod/)
     expect(ls.stderr).to.include('store: aws (AWS Secrets Manager (us-east-1), prefix "keyflow/")')
     const listed = JSON.parse((await kf(['block', 'ls', '--json'])).stdout)
     expect(listed.store).to.equal('aws')
