@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags, Interfaces} from '@oclif/core'
 
 import {SETTINGS} from '../invocation.js'
 import {flagDescription, SettingSpec} from '../settings/spec.js'
@@ -12,6 +12,7 @@ import {flagDescription, SettingSpec} from '../settings/spec.js'
 function flagFor(spec: SettingSpec<unknown>) {
   const common = {description: flagDescription(spec), helpGroup: spec.helpGroup}
   const shape = spec.parse.flag
+  if (shape.type === 'boolean') return Flags.boolean(common)
   if (shape.type === 'integer') return Flags.integer({...common, max: shape.max, min: shape.min})
   if (shape.multiple) return Flags.string({...common, multiple: true})
   return Flags.string({...common, options: shape.options ? [...shape.options] : undefined})
@@ -19,4 +20,4 @@ function flagFor(spec: SettingSpec<unknown>) {
 
 export const resolverFlags = Object.fromEntries(
   Object.values(SETTINGS as Record<string, SettingSpec<unknown>>).map((spec) => [spec.flag, flagFor(spec)]),
-) as Record<string, ReturnType<typeof flagFor>>
+) as Record<string, Interfaces.Flag<boolean | number | string | string[] | undefined>>

@@ -106,15 +106,18 @@ function loadConfig(specs: SettingSpecs, path: string, what: string): Record<str
   }
 
   // A misspelt setting would otherwise be ignored without a word, e.g. aws.regoin.
-  if (content.aws !== undefined) {
-    const known = Object.values(specs).flatMap(({configPath}) => (configPath[0] === 'aws' ? [configPath[1]] : []))
-    if (!isPlainObject(content.aws)) throw usage(`"aws" in the ${what} must be an object.`, path, `Write "aws": {"region": "eu-west-1"}, for example.`)
-    const unknownAws = Object.keys(content.aws).filter((key) => !known.includes(key))
-    if (unknownAws.length > 0) {
+  const sections = new Set(Object.values(specs).flatMap(({configPath}) => (configPath.length === 2 ? [configPath[0]] : [])))
+  for (const section of sections) {
+    const value = content[section]
+    if (value === undefined) continue
+    const known = Object.values(specs).flatMap(({configPath}) => (configPath[0] === section ? [configPath[1]] : []))
+    if (!isPlainObject(value)) throw usage(`"${section}" in the ${what} must be an object.`, path, `Write "${section}": {"${known[0]}": ...}, for example.`)
+    const unknownKeys = Object.keys(value).filter((key) => !known.includes(key))
+    if (unknownKeys.length > 0) {
       throw usage(
-        `Unknown key${unknownAws.length > 1 ? 's' : ''} ${unknownAws.map((key) => `"aws.${key}"`).join(', ')} in the ${what}.`,
+        `Unknown key${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.map((key) => `"${section}.${key}"`).join(', ')} in the ${what}.`,
         path,
-        `Known keys under aws: ${known.join(', ')}.`,
+        `Known keys under ${section}: ${known.join(', ')}.`,
       )
     }
   }
