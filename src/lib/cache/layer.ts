@@ -1,6 +1,6 @@
 import type {CachedEntry, CacheStore, EntryIdentity} from './store.js'
 
-import {ExitCode, KeyflowError} from '../errors.js'
+import {describeFsError, ExitCode, KeyflowError} from '../errors.js'
 import {warn} from '../output/warn.js'
 import {CachePolicy, failure, hit, LookupRequest, Outcome, SecretSource} from '../secret/source.js'
 import {SettingsBase} from '../settings/settings.js'
@@ -151,7 +151,7 @@ export function cachedSource(inner: SecretSource, policy: BoundPolicy, settings:
         await cache.write(entry)
       } catch (error) {
         // The value is good; only keeping it failed (a full disk, a read-only home).
-        const reason = error instanceof KeyflowError ? error.message : ((error as NodeJS.ErrnoException).code ?? 'error')
+        const reason = error instanceof KeyflowError ? error.message : describeFsError(error)
         warn(`Could not write the cache entry for ${JSON.stringify(identity.secretId)} (${reason}); the value came from AWS and is not cached.`)
       }
 
