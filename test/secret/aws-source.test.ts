@@ -39,6 +39,10 @@ function fakeSecretsManager(secrets: Record<string, string>, options: {batchDeni
         return payload(secretId)
       },
       region: connection.region,
+      async versionStages(names) {
+        calls.push(`stages ${names.join(',')}`)
+        return new Map(names.filter((name) => name in secrets).map((name) => [name, {v1: ['AWSCURRENT']}]))
+      },
     }
   }
 

@@ -45,7 +45,15 @@ export interface SecretsManagerApi {
   checkConfigured(): Promise<string | undefined>
   get(request: {secretId: string; versionId?: string; versionStage?: string}): Promise<SecretPayload>
   readonly region?: string
+  /**
+   * Which version holds each stage, for secrets named exactly `names`: ListSecrets with a name
+   * filter, 10 names a call (the filter's limit), no values transferred. Names not listed are absent.
+   */
+  versionStages(names: string[]): Promise<Map<string, Record<string, string[]>>>
 }
+
+/** A ListSecrets name filter takes at most 10 values. */
+const LIST_FILTER_VALUES = 10
 
 function payload(output: {
   ARN?: string
@@ -177,6 +185,25 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
     },
     get region() {
       return connection.region
+    },
+    async versionStages(names) {
+      const stages = new Map<string, Record<string, string[]>>()
+      for (let start = 0; start < names.length; start += LIST_FILTER_VALUES) {
+        const chunk = names.slice(start, start + LIST_FILTER_VALUES)
+        let token: string | undefined
+        do {
+          // The name filter matches prefixes: only exact names are kept.
+          // eslint-disable-next-line no-await-in-loop
+          const page = await client.send(new sdk.ListSecretsCommand({Filters: [{Key: 'name', Values: chunk}], NextToken: token}))
+          for (const secret of page.SecretList ?? []) {
+            if (secret.Name && chunk.includes(secret.Name)) stages.set(secret.Name, secret.SecretVersionsToStages ?? {})
+          }
+
+          token = page.NextToken
+        } while (token)
+      }
+
+      return stages
     },
   }
 }

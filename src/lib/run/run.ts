@@ -4,9 +4,10 @@ import {warn} from '../output/warn.js'
 import {parseAliasedReference} from '../secret/reference.js'
 import {childEnvironment} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
-import {checkKeys, Injection, referenceProvider, resolvePlan} from './plan.js'
+import {checkKeys, Injection, Plan, referenceProvider, resolvePlan} from './plan.js'
 import {declared, EnvStyle, MaskMode, parseRunSection, parseSource, SecretDeclaration, SourceDeclaration} from './project.js'
-import {supervise} from './supervise.js'
+import {ChildExit, supervise} from './supervise.js'
+import {ChildControl, WatchFlags, watchOptions} from './watch.js'
 
 /**
  * `keyflow run [FLAGS] -- COMMAND [ARGS...]` (docs/run.md): gather what the flow needs from
@@ -14,7 +15,7 @@ import {supervise} from './supervise.js'
  * secret is there, run the command with them in its environment and its output masked.
  */
 
-export interface RunFlags {
+export interface RunFlags extends WatchFlags {
   [setting: string]: unknown
   /** TYPE/NAME of blocks to inject. */
   block?: string[]
@@ -92,14 +93,45 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
     providers.push(blockProvider(blocks))
   }
 
+  const watch = watchOptions(flags)
   const plan = await resolvePlan(providers, invocation)
   for (const note of plan.notes) warn(note)
   const style = flags['env-style'] ?? project.envStyle ?? 'prefect'
-  const {env, warnings} = childEnvironment(settings.env, plan.injections, style, flags.pristine ?? project.pristine ?? false)
-  for (const warning of warnings) warn(warning)
-
+  const mode = flags.mask ?? project.mask ?? 'auto'
   const [program, ...args] = command
-  const exit = await supervise({args, command: program, env, masking: masking(plan.injections, flags.mask ?? project.mask ?? 'auto')})
+  // Every value injected so far stays masked: a restarted command may still print an old one.
+  const injected: Injection[] = []
+  const start = (current: Plan): ChildControl => {
+    const {env, warnings} = childEnvironment(settings.env, current.injections, style, flags.pristine ?? project.pristine ?? false)
+    for (const warning of warnings) warn(warning)
+    injected.push(...current.injections)
+    let signal: ((name: NodeJS.Signals) => void) | undefined
+    const exited = supervise({args, command: program, env, masking: masking(injected, mode), onSpawn(send) {
+      signal = send
+    }})
+    return {exited, signal: (name) => signal?.(name)}
+  }
+
+  let exit: ChildExit
+  if (watch) {
+    const [{watchAndRestart}, {connectAws}, {invalidate}] = await Promise.all([import('./watch.js'), import('../secret/sources/aws.js'), import('../cache/manage.js')])
+    let api: ReturnType<typeof connectAws> | undefined
+    const reresolve = async (changed: string[]) => {
+      // A cached value of a secret that moved is no longer the current one.
+      invalidate(invocation, changed)
+      return resolvePlan(providers, invocation)
+    }
+
+    const connect = () => {
+      api ??= connectAws(settings, invocation.connectSecretsManager)
+      return api
+    }
+
+    exit = await watchAndRestart(plan, {reresolve, start}, connect, watch)
+  } else {
+    exit = await start(plan).exited
+  }
+
   // Like shells, silent about SIGPIPE: it is how a pipeline tells a writer its reader is done.
   if (exit.signal && exit.signal.name !== 'SIGPIPE') {
     process.stderr.write(`keyflow: ${program} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)

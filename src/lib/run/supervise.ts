@@ -28,6 +28,8 @@ export interface SuperviseOptions {
   env: Record<string, string>
   /** The secrets to mask, and which streams go through the masker; the others are inherited. */
   masking?: {set: MaskSet; stderr: boolean; stdout: boolean}
+  /** Told once the child runs, with a way to signal it (run --watch stops and reloads it so). */
+  onSpawn?: (signal: (name: NodeJS.Signals) => void) => void
 }
 
 export interface ChildExit {
@@ -218,6 +220,7 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
     throw spawnError(options.command, started.error)
   }
 
+  options.onSpawn?.((name) => live() && spawned.kill(name))
   // Where keyflow's output went away (`| head`), the child gets what a writer in a shell
   // pipeline gets: SIGPIPE (the pipe between them is a socket, which would only say ECONNRESET).
   const brokenPipe = () => live() && spawned.kill('SIGPIPE')

@@ -94,6 +94,24 @@ export function awsSecretId(settings: Pick<AwsSettings, 'awsPrefix'>, request: L
   return request.direct ? request.name : settings.awsPrefix + request.name
 }
 
+/** A Secrets Manager client with the invocation's AWS settings; the SDK loads here, on first need. */
+export async function connectAws(settings: AwsSettings, connect?: ConnectSecretsManager): Promise<SecretsManagerApi> {
+  // The SDK loads only when the chain reaches AWS (README "Start-up time").
+  const connectSecretsManager = connect ?? (await import('../../aws/secrets-manager.js')).connectSecretsManager
+  return connectSecretsManager({
+    connectTimeoutMs: settings.awsConnectTimeoutMs,
+    maxAttempts: settings.awsMaxAttempts,
+    onRetryableError({attempt, errorName, kind}) {
+      const what = kind === 'throttled' ? 'is throttling requests' : kind === 'unreachable' ? 'did not answer' : 'failed'
+      warn(`AWS Secrets Manager ${what} (${errorName}); retrying with backoff (attempt ${attempt} of ${settings.awsMaxAttempts} failed).`)
+    },
+    profile: settings.awsProfile,
+    region: settings.awsRegion,
+    requestTimeoutMs: settings.awsRequestTimeoutMs,
+    retryMode: settings.awsRetryMode,
+  })
+}
+
 /**
  * AWS Secrets Manager. Unpinned lookups are fetched with BatchGetSecretValue, 20 ids a call,
  * all calls in parallel; a lone id, a pinned version or a caller not allowed to batch use
@@ -103,22 +121,7 @@ export function awsSecretId(settings: Pick<AwsSettings, 'awsPrefix'>, request: L
 export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager): SecretSource {
   let api: Promise<SecretsManagerApi> | undefined
   const context = {attempts: settings.awsMaxAttempts, region: settings.awsRegion}
-  const open = async () => {
-      // The SDK loads only when the chain reaches AWS (README "Start-up time").
-      const connectSecretsManager = connect ?? (await import('../../aws/secrets-manager.js')).connectSecretsManager
-      return connectSecretsManager({
-        connectTimeoutMs: settings.awsConnectTimeoutMs,
-        maxAttempts: settings.awsMaxAttempts,
-        onRetryableError({attempt, errorName, kind}) {
-          const what = kind === 'throttled' ? 'is throttling requests' : kind === 'unreachable' ? 'did not answer' : 'failed'
-          warn(`AWS Secrets Manager ${what} (${errorName}); retrying with backoff (attempt ${attempt} of ${settings.awsMaxAttempts} failed).`)
-        },
-        profile: settings.awsProfile,
-        region: settings.awsRegion,
-        requestTimeoutMs: settings.awsRequestTimeoutMs,
-        retryMode: settings.awsRetryMode,
-      })
-  }
+  const open = () => connectAws(settings, connect)
 
   const notFound = (secretId: string, pin?: Pick<LookupRequest, 'versionId' | 'versionStage'>): Outcome => {
     const region = settings.awsRegion ? ` (${settings.awsRegion})` : ''
