@@ -47,6 +47,8 @@ function connector(servers: Servers, password: unknown): string {
 
 const HELP = [
   'secret get',
+  'cache ls',
+  'cache clear',
   'run',
   'sql',
   'block register',
@@ -72,6 +74,15 @@ const CASES: Case[] = [
   {args: fixed('secret', 'get', 'leaks/json', '--explain', '--json'), code: 0, title: 'secret get --explain --json: AWS JSON secret'},
   {args: fixed('secret', 'get', 'leaks/binary', '--base64'), code: 0, reveal: (v) => [v.awsBinary], title: 'secret get --base64: AWS binary'},
   {args: fixed('secret', 'get', 'leaks/binary', '--explain'), code: 0, title: 'secret get --explain: AWS binary'},
+  // The encrypted cache: HOME (the cache directory in it) is scanned after each, like the block store.
+  {args: fixed('secret', 'get', 'leaks/json#password', '--cache-ttl', '5m', '--json'), code: 0, reveal: (v) => [v.awsJsonPassword], title: 'secret get --cache-ttl --json: stored in the cache'},
+  {args: fixed('secret', 'get', 'leaks/binary', '--cache-ttl', '5m', '--base64'), code: 0, reveal: (v) => [v.awsBinary], title: 'secret get --cache-ttl: a binary secret stored'},
+  {args: fixed('secret', 'get', 'leaks/json#password', '--cache-ttl', '5m', '--explain'), code: 0, title: 'secret get --explain: served from the cache'},
+  {args: fixed('secret', 'get', 'leaks/json', '--offline', '--cache-ttl', '5m', '--explain', '--json'), code: 0, title: 'secret get --offline --explain --json'},
+  {args: fixed('cache', 'ls'), code: 0, title: 'cache ls'},
+  {args: fixed('cache', 'ls', '--json', '--cache-ttl', '5m'), code: 0, title: 'cache ls --json'},
+  {args: fixed('run', '--cache-ttl', '5m', '--secret', 'P=leaks/json#password', ...PRINT_ENV), code: 0, title: 'run --cache-ttl: from the cache, masked'},
+  {args: fixed('cache', 'clear', 'leaks/binary', '--json'), code: 0, title: 'cache clear NAME --json'},
   {args: fixed('secret', 'get', 'NO_SUCH_SECRET'), code: 3, title: 'secret get: not found'},
   {args: fixed('secret', 'get', 'leaks/json#a..b', '--json'), code: 2, title: 'secret get: malformed reference'},
   {args: fixed('secret', 'get', 'leaks/plain#password'), code: 5, title: 'secret get: a key of a secret that is not JSON'},
