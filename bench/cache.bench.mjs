@@ -28,6 +28,19 @@ const freePort = () =>
     })
   })
 
+const sleep = (ms) =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms)
+  })
+
+/** Resolves once `condition()` holds, checking every `ms`. */
+async function until(condition, ms = 50) {
+  while (!condition()) {
+    // eslint-disable-next-line no-await-in-loop
+    await sleep(ms)
+  }
+}
+
 const report = (line) => {
   if (process.env.BENCH_SUMMARY) appendFileSync(process.env.BENCH_SUMMARY, JSON.stringify({bench: 'cache', ...line}) + '\n')
 }
@@ -37,11 +50,13 @@ const moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', Str
 const motoUrl = `http://127.0.0.1:${port}`
 for (let tries = 0; ; tries++) {
   try {
+    // eslint-disable-next-line no-await-in-loop
     if ((await fetch(`${motoUrl}/moto-api/data.json`)).ok) break
   } catch {}
 
   if (tries > 300) throw new Error('moto did not start')
-  await new Promise((resolve) => setTimeout(resolve, 100))
+  // eslint-disable-next-line no-await-in-loop
+  await sleep(100)
 }
 
 const proxy = await startCountingProxy(motoUrl, {delayMs: 50})
@@ -104,7 +119,9 @@ try {
       new Promise((resolve) => {
         const child = spawn(process.execPath, [BIN, 'secret', 'get', 'bench/concurrent', '--sources', 'aws', '--cache-ttl', '5m'], {cwd: home, env, stdio: ['ignore', 'pipe', 'ignore']})
         let out = ''
-        child.stdout.on('data', (chunk) => (out += chunk))
+        child.stdout.on('data', (chunk) => {
+          out += chunk
+        })
         child.on('close', (code) => resolve(code === 0 && out === 'aws-value\n'))
       }),
     ),
@@ -118,10 +135,10 @@ try {
   writeFileSync(join(home, 'child.mjs'), `import {appendFileSync} from 'node:fs'\nappendFileSync(${JSON.stringify(events)}, Date.now() + '\\n')\nprocess.on('SIGTERM', () => process.exit(0))\nsetInterval(() => {}, 1000)\n`)
   const watcher = spawn(process.execPath, [BIN, 'run', `--watch=${WATCH_MS / 1000}s`, '--secret', 'S=bench/db', '--', process.execPath, join(home, 'child.mjs')], {cwd: home, env, stdio: 'ignore'})
   const lines = () => (existsSync(events) ? readFileSync(events, 'utf8').trim().split('\n') : [])
-  while (lines().length < 1) await new Promise((resolve) => setTimeout(resolve, 50))
+  await until(() => lines().length > 0)
   const rotatedAt = Date.now()
   await sm.send(new sdk.PutSecretValueCommand({SecretId: 'bench/db', SecretString: 'rotated'}))
-  while (lines().length < 2) await new Promise((resolve) => setTimeout(resolve, 50))
+  await until(() => lines().length > 1)
   const restartedAfter = Number(lines()[1]) - rotatedAt
   watcher.kill('SIGTERM')
   console.log(`  run --watch=${WATCH_MS / 1000}s: restarted with the new value ${restartedAfter} ms after the rotation (target: within one interval, ${WATCH_MS} ms)`)

@@ -81,7 +81,7 @@ const CASES: Case[] = [
   {args: fixed('secret', 'get', 'leaks/json', '--offline', '--cache-ttl', '5m', '--explain', '--json'), code: 0, title: 'secret get --offline --explain --json'},
   {args: fixed('cache', 'ls'), code: 0, title: 'cache ls'},
   {args: fixed('cache', 'ls', '--json', '--cache-ttl', '5m'), code: 0, title: 'cache ls --json'},
-  {args: fixed('run', '--cache-ttl', '5m', '--secret', 'P=leaks/json#password', ...PRINT_ENV), code: 0, title: 'run --cache-ttl: from the cache, masked'},
+  {args: fixed('run', '--pristine', '--cache-ttl', '5m', '--secret', 'P=leaks/json#password', ...PRINT_ENV), code: 0, title: 'run --cache-ttl: from the cache, masked'},
   {args: fixed('cache', 'clear', 'leaks/binary', '--json'), code: 0, title: 'cache clear NAME --json'},
   {args: fixed('secret', 'get', 'NO_SUCH_SECRET'), code: 3, title: 'secret get: not found'},
   {args: fixed('secret', 'get', 'leaks/json#a..b', '--json'), code: 2, title: 'secret get: malformed reference'},
