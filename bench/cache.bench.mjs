@@ -6,7 +6,7 @@
 //   run --watch=5s: a rotation is detected within one interval
 //
 //   node bench/cache.bench.mjs          (needs python3 with moto[server])
-import {spawn, spawnSync} from 'node:child_process'
+import {spawn} from 'node:child_process'
 import {appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
 import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
@@ -78,11 +78,27 @@ const env = {
   PATH: process.env.PATH,
 }
 
-function timeGets(args, expected) {
+/** One `keyflow secret get`, spawned asynchronously: the proxy answering it runs in this process. */
+const getOnce = (args) =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'secret', 'get', ...args], {cwd: home, env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
+    child.on('close', (code) => resolve({code, stderr, stdout}))
+  })
+
+async function timeGets(args, expected) {
   const start = process.hrtime.bigint()
   for (let i = 0; i < GETS; i++) {
-    const result = spawnSync(process.execPath, [BIN, 'secret', 'get', ...args], {cwd: home, encoding: 'utf8', env})
-    if (result.status !== 0 || result.stdout !== expected) throw new Error(`secret get ${args.join(' ')} failed: ${result.stderr.slice(0, 400)}`)
+    // eslint-disable-next-line no-await-in-loop
+    const result = await getOnce(args)
+    if (result.code !== 0 || result.stdout !== expected) throw new Error(`secret get ${args.join(' ')} failed: ${result.stderr.slice(0, 400)}`)
   }
 
   return Number(process.hrtime.bigint() - start) / 1e6
@@ -95,14 +111,14 @@ try {
   await sm.send(new sdk.CreateSecretCommand({Name: 'bench/db', SecretString: 'aws-value'}))
   await sm.send(new sdk.CreateSecretCommand({Name: 'bench/concurrent', SecretString: 'aws-value'}))
 
-  timeGets(['bench/db', '--sources', 'aws', '--cache-ttl', '5m'], 'aws-value\n') // warm the OS and the cache
+  await timeGets(['bench/db', '--sources', 'aws', '--cache-ttl', '5m'], 'aws-value\n') // warm the OS and the cache
   proxy.reset()
-  const cold = timeGets(['bench/db', '--sources', 'aws', '--no-cache'], 'aws-value\n')
+  const cold = await timeGets(['bench/db', '--sources', 'aws', '--no-cache'], 'aws-value\n')
   const coldCalls = proxy.total()
   proxy.reset()
-  const cached = timeGets(['bench/db', '--sources', 'aws', '--cache-ttl', '5m'], 'aws-value\n')
+  const cached = await timeGets(['bench/db', '--sources', 'aws', '--cache-ttl', '5m'], 'aws-value\n')
   const cachedCalls = proxy.total()
-  const envHit = timeGets(['BENCH_SECRET'], 'bench-value\n')
+  const envHit = await timeGets(['BENCH_SECRET'], 'bench-value\n')
   const speedup = cold / cached
   const overEnv = cached / envHit
   console.log(`cache: ${GETS} sequential gets, 50 ms added latency, node ${process.version}`)
@@ -115,16 +131,10 @@ try {
 
   proxy.reset()
   const results = await Promise.all(
-    Array.from({length: 50}, () =>
-      new Promise((resolve) => {
-        const child = spawn(process.execPath, [BIN, 'secret', 'get', 'bench/concurrent', '--sources', 'aws', '--cache-ttl', '5m'], {cwd: home, env, stdio: ['ignore', 'pipe', 'ignore']})
-        let out = ''
-        child.stdout.on('data', (chunk) => {
-          out += chunk
-        })
-        child.on('close', (code) => resolve(code === 0 && out === 'aws-value\n'))
-      }),
-    ),
+    Array.from({length: 50}, async () => {
+      const {code, stdout} = await getOnce(['bench/concurrent', '--sources', 'aws', '--cache-ttl', '5m'])
+      return code === 0 && stdout === 'aws-value\n'
+    }),
   )
   const concurrentCalls = proxy.total()
   console.log(`  50 concurrent cold gets: ${concurrentCalls} AWS call(s), ${results.filter(Boolean).length}/50 right (target: 1 call)`)
@@ -133,17 +143,23 @@ try {
 
   const events = join(home, 'events')
   writeFileSync(join(home, 'child.mjs'), `import {appendFileSync} from 'node:fs'\nappendFileSync(${JSON.stringify(events)}, Date.now() + '\\n')\nprocess.on('SIGTERM', () => process.exit(0))\nsetInterval(() => {}, 1000)\n`)
-  const watcher = spawn(process.execPath, [BIN, 'run', `--watch=${WATCH_MS / 1000}s`, '--secret', 'S=bench/db', '--', process.execPath, join(home, 'child.mjs')], {cwd: home, env, stdio: 'ignore'})
+  const watcher = spawn(process.execPath, [BIN, 'run', `--watch=${WATCH_MS / 1000}s`, '--secret', 'S=bench/db', '--', process.execPath, join(home, 'child.mjs')], {cwd: home, env, stdio: ['ignore', 'ignore', 'pipe']})
+  let detectedAt
+  watcher.stderr.on('data', (chunk) => {
+    if (detectedAt === undefined && String(chunk).includes('changed in AWS')) detectedAt = Date.now()
+  })
   const lines = () => (existsSync(events) ? readFileSync(events, 'utf8').trim().split('\n') : [])
   await until(() => lines().length > 0)
   const rotatedAt = Date.now()
   await sm.send(new sdk.PutSecretValueCommand({SecretId: 'bench/db', SecretString: 'rotated'}))
   await until(() => lines().length > 1)
   const restartedAfter = Number(lines()[1]) - rotatedAt
+  const detectedAfter = detectedAt - rotatedAt
   watcher.kill('SIGTERM')
-  console.log(`  run --watch=${WATCH_MS / 1000}s: restarted with the new value ${restartedAfter} ms after the rotation (target: within one interval, ${WATCH_MS} ms)`)
-  report({metric: 'watch: rotation to restart', ms: restartedAfter, ratio: restartedAfter / WATCH_MS, target: 1})
-  if (restartedAfter > WATCH_MS) missed = true
+  // The rotation lands just after a poll (the first one is due one interval after the start), the worst case.
+  console.log(`  run --watch=${WATCH_MS / 1000}s: rotation detected after ${detectedAfter} ms (target: within one interval, ${WATCH_MS} ms); command restarted with the new value after ${restartedAfter} ms`)
+  report({metric: 'watch: rotation to detection', ms: detectedAfter, ratio: detectedAfter / WATCH_MS, target: 1})
+  if (detectedAfter > WATCH_MS) missed = true
 } finally {
   await proxy.stop()
   moto.kill('SIGTERM')

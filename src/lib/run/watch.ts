@@ -92,9 +92,12 @@ const pause = (ms: number, timers: Set<NodeJS.Timeout>) =>
 function changes(api: () => Promise<SecretsManagerApi>, watched: Map<string, {stage: string; versionId: string}>, intervalMs: number, stopped: () => boolean, timers: Set<NodeJS.Timeout>): Promise<string[]> {
   return (async () => {
     let failures = 0
+    // Fixed-rate: a poll's own duration does not stretch the interval.
+    let due = Date.now() + intervalMs
     for (;;) {
       // eslint-disable-next-line no-await-in-loop
-      await pause(failures === 0 ? intervalMs : Math.min(intervalMs, 1000 * 2 ** (failures - 1)), timers)
+      await pause(Math.max(0, failures === 0 ? due - Date.now() : Math.min(intervalMs, 1000 * 2 ** (failures - 1))), timers)
+      due = Date.now() + intervalMs
       if (stopped()) return []
       try {
         // eslint-disable-next-line no-await-in-loop
@@ -139,12 +142,13 @@ export async function watchAndRestart(first: Plan, run: WatchRun, api: () => Pro
       ])
       if ('exit' in event) return event.exit
       const names = event.changed.map((name) => JSON.stringify(name)).join(', ')
+      warn(`--watch: ${names} changed in AWS; resolving again.`)
       let next: Plan
       try {
         // eslint-disable-next-line no-await-in-loop
         next = await run.reresolve(event.changed)
       } catch (error) {
-        warn(`--watch: ${names} changed in AWS but could not be resolved again (${error instanceof KeyflowError ? error.message : 'unexpected error'}); the command keeps running with the values it has.`)
+        warn(`--watch: ${names} could not be resolved again (${error instanceof KeyflowError ? error.message : 'unexpected error'}); the command keeps running with the values it has.`)
         // eslint-disable-next-line no-await-in-loop
         watched = await refreshed(api, watched)
         continue
@@ -153,12 +157,12 @@ export async function watchAndRestart(first: Plan, run: WatchRun, api: () => Pro
       plan = next
       watched = watchedVersions(plan.injections)
       if (options.reload) {
-        warn(`--watch: ${names} changed in AWS; sending ${options.signal} to the command.`)
+        warn(`--watch: sending ${options.signal} to the command (--watch-reload).`)
         child.signal(options.signal)
         continue
       }
 
-      warn(`--watch: ${names} changed in AWS; restarting the command (${options.signal}, then SIGKILL after ${formatDuration(options.graceMs)}).`)
+      warn(`--watch: restarting the command with the new values (${options.signal}, then SIGKILL after ${formatDuration(options.graceMs)}).`)
       child.signal(options.signal)
       const current = child
       // eslint-disable-next-line no-await-in-loop
