@@ -89,7 +89,15 @@ const pause = (ms: number, timers: Set<NodeJS.Timeout>) =>
  * another version; resolves to the names that moved. A failed poll is retried with backoff
  * (1 s, doubling, up to the interval) and never ends the watch.
  */
-function changes(api: () => Promise<SecretsManagerApi>, watched: Map<string, {stage: string; versionId: string}>, intervalMs: number, stopped: () => boolean, timers: Set<NodeJS.Timeout>): Promise<string[]> {
+interface Poll {
+  api: () => Promise<SecretsManagerApi>
+  intervalMs: number
+  stopped: () => boolean
+  timers: Set<NodeJS.Timeout>
+  watched: Map<string, {stage: string; versionId: string}>
+}
+
+function changes({api, intervalMs, stopped, timers, watched}: Poll): Promise<string[]> {
   return (async () => {
     let failures = 0
     // Fixed-rate: a poll's own duration does not stretch the interval.
@@ -138,7 +146,7 @@ export async function watchAndRestart(first: Plan, run: WatchRun, api: () => Pro
       // eslint-disable-next-line no-await-in-loop
       const event = await Promise.race([
         child.exited.then((exit) => ({exit})),
-        ...(watched.size > 0 ? [changes(api, watched, options.intervalMs, () => stopped, timers).then((changed) => ({changed}))] : []),
+        ...(watched.size > 0 ? [changes({api, intervalMs: options.intervalMs, stopped: () => stopped, timers, watched}).then((changed) => ({changed}))] : []),
       ])
       if ('exit' in event) return event.exit
       const names = event.changed.map((name) => JSON.stringify(name)).join(', ')
