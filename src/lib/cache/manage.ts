@@ -1,8 +1,8 @@
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {table} from '../cli/block-render.js'
 import {Invocation} from '../invocation.js'
+import {table} from '../output/table.js'
 import {formatDuration} from '../settings/spec.js'
 import {CachedEntry, CacheStore} from './store.js'
 

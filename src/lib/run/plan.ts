@@ -2,7 +2,7 @@ import {combineErrors, ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
 import {Resolution, resolveReferences} from '../secret/chain.js'
 import {jsonTextOf} from '../secret/json-path.js'
-import {ENV_NAME} from '../secret/reference.js'
+import {defaultKey, ENV_NAME} from '../secret/reference.js'
 import {Provenance} from '../secret/source.js'
 import {SecretDeclaration, SourceDeclaration} from './project.js'
 
@@ -16,6 +16,8 @@ import {SecretDeclaration, SourceDeclaration} from './project.js'
  */
 
 export interface Injection {
+  /** A key of a --source: named by whoever wrote the secret, not by the run. */
+  fromSource?: boolean
   /** The name before styling: PREFECT__CONTEXT__SECRETS__<key> and/or <key>. */
   key: string
   /** Where it was asked for: a flag, a place in the project file, a block. */
@@ -46,8 +48,7 @@ function badValue(message: string, label: string, fix: string): Problem {
 }
 
 /** A value a child's environment can hold: text without NUL bytes. */
-function envValue(value: string | Uint8Array, label: string): Problem | string {
-  if (typeof value !== 'string') return badValue('The secret is binary and cannot be put in an environment variable.', label, 'Store it as text (e.g. base64) or pick a key of a JSON secret with #KEY.')
+function envValue(value: string, label: string): Problem | string {
   if (value.includes('\0')) return badValue('The value holds a NUL byte, which an environment variable cannot carry.', label, 'Store the value without NUL bytes.')
   return value
 }
@@ -72,10 +73,10 @@ function sourceKeys(object: Record<string, unknown>, label: string): {injections
   return {injections, problems}
 }
 
-function expandSource(resolution: Extract<Resolution, {ok: true}>, origin: string): ProviderResult {
+function expandSource(resolution: Extract<Resolution, {ok: true}>, value: string, origin: string): ProviderResult {
   const label = `source ${JSON.stringify(resolution.reference.text)}`
   const result: ProviderResult = {injections: [], notes: [], problems: []}
-  const text = envValue(resolution.value, label)
+  const text = envValue(value, label)
   if (typeof text !== 'string') return {...result, problems: [text]}
   let parsed: unknown
   try {
@@ -95,11 +96,28 @@ function expandSource(resolution: Extract<Resolution, {ok: true}>, origin: strin
     // Strings as they are; anything else as its JSON text, which is what a flow parses back.
     const text = typeof value === 'string' ? value : jsonTextOf(value)
     const checked = text === undefined ? badValue('The value is nested too deeply to give as JSON text.', `${label} key ${key}`, 'Store it less deeply nested.') : envValue(text, `${label} key ${key}`)
-    if (typeof checked === 'string') result.injections.push({key, origin, provenance: resolution.provenance, value: checked})
+    if (typeof checked === 'string') result.injections.push({fromSource: true, key, origin, provenance: resolution.provenance, value: checked})
     else result.problems.push(checked)
   }
 
   return result
+}
+
+/**
+ * A binary secret (SecretBinary) goes in base64, as Metaflow's @secrets gives it: a secret under
+ * its key, a source as one variable named after the secret (Metaflow's key rules). The notice
+ * names the secret and the variable, never the value.
+ */
+function binaryInjection(resolution: Extract<Resolution, {ok: true}>, key: string | undefined, origin: string, label: string): ProviderResult {
+  const value = Buffer.from(resolution.value).toString('base64')
+  const {name} = resolution.provenance
+  const secretName = resolution.provenance.source === 'aws' && typeof name === 'string' ? name : ''
+  const {injections, problems} = key === undefined ? sourceKeys({[secretName || defaultKey(resolution.reference)]: value}, label) : {injections: [{key, value}], problems: []}
+  return {
+    injections: injections.map((injection) => ({key: injection.key, origin, value})),
+    notes: injections.map((injection) => `${label} is binary: ${injection.key} gets it base64-encoded, as Metaflow gives binary secrets.`),
+    problems,
+  }
 }
 
 const isOptionalMiss = (declaration: {optional: boolean}, resolution: Resolution) =>
@@ -117,8 +135,13 @@ export function referenceProvider(secrets: SecretDeclaration[], sources: SourceD
         result.notes.push(`optional ${label} (${declaration.origin}) was not found; nothing injected for it.`)
       } else if (!resolution.ok) {
         result.problems.push({error: resolution.error, label: `${label} (${declaration.origin})`})
+      } else if (typeof resolution.value !== 'string') {
+        const binary = binaryInjection(resolution, isSource ? undefined : (declaration as SecretDeclaration).key, declaration.origin, label)
+        result.injections.push(...binary.injections)
+        result.notes.push(...binary.notes)
+        result.problems.push(...binary.problems)
       } else if (isSource) {
-        const expanded = expandSource(resolution, declaration.origin)
+        const expanded = expandSource(resolution, resolution.value, declaration.origin)
         result.injections.push(...expanded.injections)
         result.problems.push(...expanded.problems)
       } else {

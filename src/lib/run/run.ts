@@ -1,11 +1,16 @@
+import type {TerminalOptions} from './terminal.js'
+
 import {ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
+import {escapeControls} from '../output/escape.js'
 import {warn} from '../output/warn.js'
 import {parseAliasedReference} from '../secret/reference.js'
-import {childEnvironment} from './environment.js'
+import {PROJECT_FILE_NAME} from '../settings/settings.js'
+import {MASK_ENCODINGS, MaskEncoding, maskForms, parseMaskEncodings} from './encodings.js'
+import {checkSourceKeys, childEnvironment, WithholdGroup} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
 import {checkKeys, Injection, Plan, referenceProvider, resolvePlan} from './plan.js'
-import {declared, EnvStyle, MaskMode, parseRunSection, parseSource, SecretDeclaration, SourceDeclaration} from './project.js'
+import {declared, EnvStyle, MaskMode, parseDuration, parseRunSection, parseSource, SecretDeclaration, SourceDeclaration} from './project.js'
 import {ChildExit, supervise} from './supervise.js'
 import {ChildControl, WatchFlags, watchOptions} from './watch.js'
 
@@ -17,13 +22,19 @@ import {ChildControl, WatchFlags, watchOptions} from './watch.js'
 
 export interface RunFlags extends WatchFlags {
   [setting: string]: unknown
+  /** Run even when nothing is declared, without the warning. */
+  'allow-empty'?: boolean
+  'allow-source-key'?: string[]
   /** TYPE/NAME of blocks to inject. */
   block?: string[]
   'env-style'?: EnvStyle
+  'kill-after'?: string
   mask?: MaskMode
+  'mask-encodings'?: string
   pristine?: boolean
   secret?: string[]
   source?: string[]
+  withhold?: WithholdGroup[]
 }
 
 /** Every injected value, and the string leaves of JSON values (a flow may print one field of a JSON secret). */
@@ -53,7 +64,7 @@ function maskValues(injections: Injection[]): {short: string[]; values: string[]
   return {short: [...short], values}
 }
 
-function masking(injections: Injection[], mode: MaskMode) {
+function masking(injections: Injection[], mode: MaskMode, encodings: readonly MaskEncoding[]) {
   const stdout = mode === 'always' || (mode === 'auto' && process.stdout.isTTY !== true)
   const stderr = mode === 'always' || (mode === 'auto' && process.stderr.isTTY !== true)
   if (mode === 'never' || (!stdout && !stderr)) return
@@ -62,8 +73,27 @@ function masking(injections: Injection[], mode: MaskMode) {
     warn(`${short.length === 1 ? 'The value of' : 'Values of'} ${short.join(', ')} ${short.length === 1 ? 'is' : 'are'} shorter than ${MIN_MASK_BYTES} bytes and will not be masked in the output.`)
   }
 
-  const set = new MaskSet(values)
+  const set = new MaskSet(values.flatMap((value) => maskForms(value, encodings)))
   return set.size === 0 ? undefined : {set, stderr, stdout}
+}
+
+/** Most likely a keyflow.json left in another directory, or a forgotten --secret: said, rather than a flow run without its secrets in silence. */
+function warnNothingDeclared(cwd: string, program: string): void {
+  warn(`nothing to inject: no --secret, --source or --block, and no ${PROJECT_FILE_NAME} in ${cwd} or above; ${program} runs with keyflow adding nothing. Declare what it needs (\`keyflow init\` writes ${PROJECT_FILE_NAME}), or pass --allow-empty.`)
+}
+
+/**
+ * Masking where keyflow's stdin, stdout and stderr are all a terminal: the child gets a
+ * pseudo-terminal, so it keeps colours, line editing and raw mode. Undefined where that does
+ * not apply, or where the pty library cannot load (then, with a notice, the child writes to
+ * pipes as before).
+ */
+async function inTerminal(options: TerminalOptions): Promise<ChildExit | undefined> {
+  if (!process.stdin.isTTY || !process.stdout.isTTY || !process.stderr.isTTY) return undefined
+  const {loadPty, superviseInTerminal} = await import('./terminal.js')
+  const pty = await loadPty()
+  if (pty) return superviseInTerminal(pty, options)
+  warn('The pseudo-terminal library (@lydell/node-pty) cannot be loaded here: the command writes to masking pipes and sees no terminal.')
 }
 
 /** Runs the command; resolves to the exit code keyflow must exit with. */
@@ -74,6 +104,9 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
 
   const {settings} = invocation
   const project = parseRunSection(settings.projectConfig.run, settings.projectFile)
+  // Checked before anything is resolved: a typo must not cost an AWS round trip.
+  if (flags['kill-after'] !== undefined) parseDuration(flags['kill-after'], '--kill-after')
+  const encodings = flags['mask-encodings'] === undefined ? (project.maskEncodings ?? MASK_ENCODINGS) : parseMaskEncodings(flags['mask-encodings'], '--mask-encodings')
   const flagSecrets: SecretDeclaration[] = (flags.secret ?? []).map((text) =>
     declared(`--secret ${text}`, () => ({...parseAliasedReference(text), optional: false, origin: `--secret ${text}`})),
   )
@@ -94,21 +127,32 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   }
 
   const watch = watchOptions(flags)
+  const declarations = secrets.length + flagSources.length + project.sources.length + blocks.length
+  if (declarations === 0 && !settings.projectFile && !flags['allow-empty']) warnNothingDeclared(settings.cwd, command[0])
   const plan = await resolvePlan(providers, invocation)
   for (const note of plan.notes) warn(note)
   const style = flags['env-style'] ?? project.envStyle ?? 'prefect'
   const mode = flags.mask ?? project.mask ?? 'auto'
+  const allowedSourceKeys = [...(flags['allow-source-key'] ?? []), ...project.allowSourceKeys]
+  const withhold = [...new Set([...(flags.withhold ?? []), ...project.withhold])]
+  const killAfterMs = flags['kill-after'] === undefined ? project.killAfterMs : parseDuration(flags['kill-after'], '--kill-after')
   const [program, ...args] = command
   // Every value injected so far stays masked: a restarted command may still print an old one.
   const injected: Injection[] = []
   const start = (current: Plan): ChildControl => {
-    const {env, warnings} = childEnvironment(settings.env, current.injections, style, flags.pristine ?? project.pristine ?? false)
+    checkSourceKeys(current.injections, style, allowedSourceKeys)
+    const {env, warnings} = childEnvironment(settings.env, current.injections, {pristine: flags.pristine ?? project.pristine ?? false, style, withhold})
     for (const warning of warnings) warn(warning)
     injected.push(...current.injections)
+    const mask = masking(injected, mode, encodings)
     let signal: ((name: NodeJS.Signals) => void) | undefined
-    const exited = supervise({args, command: program, env, masking: masking(injected, mode), onSpawn(send) {
+    const onSpawn = (send: (name: NodeJS.Signals) => void) => {
       signal = send
-    }})
+    }
+
+    // A watched command restarts through the supervisor, which can signal it; the pseudo-terminal path cannot.
+    const inPty = mask && !watch ? inTerminal({args, command: program, env, set: mask.set}) : Promise.resolve()
+    const exited = inPty.then((exit) => exit ?? supervise({args, command: program, env, killAfterMs, masking: mask, onSpawn}))
     return {exited, signal: (name) => signal?.(name)}
   }
 
@@ -123,7 +167,7 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
     }
 
     const connect = () => {
-      api ??= connectAws(settings, invocation.connectSecretsManager)
+      api ??= connectAws(settings, {connect: invocation.connectSecretsManager})
       return api
     }
 
@@ -134,7 +178,7 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
 
   // Like shells, silent about SIGPIPE: it is how a pipeline tells a writer its reader is done.
   if (exit.signal && exit.signal.name !== 'SIGPIPE') {
-    process.stderr.write(`keyflow: ${program} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)
+    process.stderr.write(`keyflow: ${escapeControls(program)} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)
   }
 
   return exit.code
