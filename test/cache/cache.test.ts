@@ -106,6 +106,22 @@ describe('cache', () => {
     expect(proxy.counts).to.deep.equal({GetSecretValue: 1})
   })
 
+  it('secret set and secret rm to AWS drop the cached entries of the secret they wrote', async () => {
+    const sm = await motoClient(moto)
+    await sm.create('ROTATED', values.B)
+    await get('ROTATED')
+    expect(entryFiles()).to.have.length(1)
+    const fresh = canary('rotated')
+    const set = await runCli(['secret', 'set', 'ROTATED', '--to', 'aws'], {cwd: dir.path, env: {...baseEnv(dir.path), ...proxy.env}, input: fresh})
+    expect(set.code, set.stderr).to.equal(0)
+    expect(entryFiles()).to.have.length(0)
+    const after = await get('ROTATED')
+    expect(after.stdout === fresh).to.equal(true)
+    const removed = await runCli(['secret', 'rm', 'ROTATED', '--to', 'aws', '--yes', '--force-delete-now'], {cwd: dir.path, env: {...baseEnv(dir.path), ...proxy.env}})
+    expect(removed.code, removed.stderr).to.equal(0)
+    expect(entryFiles()).to.have.length(0)
+  })
+
   it('a stale entry is revalidated: one call, the current value', async () => {
     await get('A')
     await shiftEntries(-10 * MINUTE)
