@@ -168,9 +168,9 @@ describe('sources', () => {
       // counter. A file is opened once and read through that descriptor, so opens count reads.
       const original = fs.openSync
       let reads = 0
-      fs.openSync = ((path: fs.PathLike, ...rest: never[]) => {
+      fs.openSync = ((path: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode) => {
         if (path === file) reads++
-        return original(path, ...rest)
+        return original(path, flags ?? 'r', mode)
       }) as typeof fs.openSync
       syncBuiltinESMExports()
       try {
