@@ -14,6 +14,7 @@ import {repeatableFlag} from './repeatable-flag.js'
 function flagFor(spec: SettingSpec<unknown>) {
   const common = {description: flagDescription(spec), helpGroup: spec.helpGroup}
   const shape = spec.parse.flag
+  if (shape.type === 'boolean') return Flags.boolean(common)
   if (shape.type === 'integer') return Flags.integer({...common, max: shape.max, min: shape.min})
   if (shape.multiple) return repeatableFlag(common)
   return Flags.string({...common, options: shape.options ? [...shape.options] : undefined})
@@ -21,7 +22,7 @@ function flagFor(spec: SettingSpec<unknown>) {
 
 // Typed as oclif's own flag input: a union of flag types under an index signature is not one.
 const flagsOf = (specs: Record<string, SettingSpec<unknown>>, keep: (spec: SettingSpec<unknown>) => boolean = () => true) =>
-  Object.fromEntries(Object.values(specs).filter((spec) => keep(spec)).map((spec) => [spec.flag, flagFor(spec)])) as Interfaces.FlagInput
+  Object.fromEntries(Object.values(specs).filter((spec) => keep(spec)).map((spec) => [spec.flag, flagFor(spec)])) as Record<string, Interfaces.Flag<boolean | number | string | string[] | undefined>>
 
 export const resolverFlags = flagsOf(CHAIN_SETTINGS as Record<string, SettingSpec<unknown>>)
 

@@ -3,6 +3,7 @@ import {Invocation} from '../invocation.js'
 import {Resolution, resolveReferences} from '../secret/chain.js'
 import {jsonTextOf} from '../secret/json-path.js'
 import {defaultKey, ENV_NAME} from '../secret/reference.js'
+import {Provenance} from '../secret/source.js'
 import {SecretDeclaration, SourceDeclaration} from './project.js'
 
 /**
@@ -21,6 +22,8 @@ export interface Injection {
   key: string
   /** Where it was asked for: a flag, a place in the project file, a block. */
   origin: string
+  /** Where the value came from (an AWS ARN and version, for --watch); absent for blocks. */
+  provenance?: Provenance
   /** False for a block's plain fields (a database name...), which are injected but not masked. */
   secret?: boolean
   value: string
@@ -93,7 +96,7 @@ function expandSource(resolution: Extract<Resolution, {ok: true}>, value: string
     // Strings as they are; anything else as its JSON text, which is what a flow parses back.
     const text = typeof value === 'string' ? value : jsonTextOf(value)
     const checked = text === undefined ? badValue('The value is nested too deeply to give as JSON text.', `${label} key ${key}`, 'Store it less deeply nested.') : envValue(text, `${label} key ${key}`)
-    if (typeof checked === 'string') result.injections.push({fromSource: true, key, origin, value: checked})
+    if (typeof checked === 'string') result.injections.push({fromSource: true, key, origin, provenance: resolution.provenance, value: checked})
     else result.problems.push(checked)
   }
 
@@ -143,7 +146,7 @@ export function referenceProvider(secrets: SecretDeclaration[], sources: SourceD
         result.problems.push(...expanded.problems)
       } else {
         const value = envValue(resolution.value, label)
-        if (typeof value === 'string') result.injections.push({key: (declaration as SecretDeclaration).key, origin: declaration.origin, value})
+        if (typeof value === 'string') result.injections.push({key: (declaration as SecretDeclaration).key, origin: declaration.origin, provenance: resolution.provenance, value})
         else result.problems.push(value)
       }
     }
