@@ -9,7 +9,7 @@ import {runWithSecrets} from '../lib/run/run.js'
 export default class Run extends BaseCommand {
   static description = `Run a command with secrets in its environment and its output masked.
 
-Everything after -- is the command, run without a shell. Each secret is injected as PREFECT__CONTEXT__SECRETS__NAME (what prefect.context.secrets reads); --env-style plain or both also sets NAME. Secrets declared in the "run" section of keyflow.json are injected without flags. Everything is resolved before the command starts: if anything required is missing, nothing runs and every problem is listed.
+Everything after -- is the command, run without a shell. Each secret and block is injected as PREFECT__CONTEXT__SECRETS__NAME (what prefect.context.secrets reads), each source key as a plain NAME (what Metaflow sets); a declaration's envStyle, or --env-style for all, changes that. Secrets declared in the "run" section of keyflow.json are injected without flags. Everything is resolved before the command starts: if anything required is missing, nothing runs and every problem is listed.
 
 Output that is not a terminal has every injected value replaced by *****. keyflow exits with the command's exit code (128+N if a signal killed it) and forwards SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, and SIGINT and SIGQUIT when no terminal delivers them. See docs/run.md.`
   static examples = [
@@ -23,12 +23,13 @@ Output that is not a terminal has every injected value replaced by *****. keyflo
   static fastPath = 'command-after-dashes'
   static flags = {
     ...resolverFlags,
+    'allow-override': Flags.boolean({allowNo: true, description: 'Let --source keys replace variables already in the environment (Metaflow allow_override; default off, or run.allowOverride).'}),
     block: Flags.string({description: 'A block to inject, TYPE/NAME: each field as TYPE__NAME__FIELD, styled by --env-style (docs/blocks.md). Repeatable.', multiple: true}),
-    'env-style': Flags.option({description: 'prefect: PREFECT__CONTEXT__SECRETS__NAME; plain: NAME; both: both (default prefect, or run.envStyle).', options: ENV_STYLES})(),
+    'env-style': Flags.option({description: 'Style of every injection, overriding each declaration\'s: prefect: PREFECT__CONTEXT__SECRETS__NAME; plain: NAME; both: both (default: secrets and blocks prefect, sources plain; or run.envStyle).', options: ENV_STYLES})(),
     mask: Flags.option({description: 'Mask injected values in output: auto (when not a terminal), always, never (default auto, or run.mask).', options: MASK_MODES})(),
     pristine: Flags.boolean({allowNo: true, description: 'Start the command from a minimal environment: PATH, HOME, USER, LANG, TERM, TMPDIR and the injected secrets.'}),
-    secret: Flags.string({description: 'A secret to inject: NAME (through the chain) or ALIAS=REFERENCE. Repeatable.', multiple: true}),
-    source: Flags.string({description: 'An AWS secret holding a JSON object: each key is injected (Metaflow @secrets sources). Repeatable.', multiple: true}),
+    secret: Flags.string({description: 'A secret to inject: NAME (through the chain), ALIAS=REFERENCE, or the keyflow.json object form as JSON (\'{"ref": "X", "envStyle": "plain"}\'). Repeatable.', multiple: true}),
+    source: Flags.string({description: 'An AWS secret holding a JSON object: each key is injected as a plain variable (Metaflow @secrets sources). ID, aws-secrets-manager.ID, or the object form as JSON (\'{"id": "X", "options": {"json": false}}\'). Repeatable.', multiple: true}),
   }
   static strict = false
   static summary = 'Run a command with secrets injected and its output masked.'

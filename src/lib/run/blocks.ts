@@ -13,10 +13,10 @@ export function blockProvider(blocks: RunDeclarations['blocks']): InjectionProvi
   return async (invocation) => {
     const result: ProviderResult = {injections: [], notes: [], problems: []}
     await Promise.all(
-      blocks.map(async ({name, optional, origin}) => {
+      blocks.map(async ({envStyle, name, optional, origin}) => {
         try {
           const entries = await blockEnv(invocation, name)
-          for (const entry of entries) result.injections.push({key: entry.name, origin, secret: entry.secret, value: entry.value})
+          for (const entry of entries) result.injections.push({key: entry.name, kind: 'block', origin, secret: entry.secret, style: envStyle, value: entry.value})
         } catch (error) {
           const keyflowError = toKeyflowError(error)
           if (optional && keyflowError.code === 'BLOCK_NOT_FOUND') result.notes.push(`optional block ${name} (${origin}) was not found; nothing injected for it.`)

@@ -1,9 +1,9 @@
 import {combineErrors, ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
 import {Resolution, resolveReferences} from '../secret/chain.js'
-import {jsonTextOf} from '../secret/json-path.js'
-import {ENV_NAME} from '../secret/reference.js'
-import {SecretDeclaration, SourceDeclaration} from './project.js'
+import {defaultKey, ENV_NAME} from '../secret/reference.js'
+import {jsonObjectMembers} from '../util/json.js'
+import {EnvStyle, SecretDeclaration, SourceDeclaration} from './project.js'
 
 /**
  * The injection plan: what `keyflow run` puts into the child's environment, gathered from
@@ -17,10 +17,14 @@ import {SecretDeclaration, SourceDeclaration} from './project.js'
 export interface Injection {
   /** The name before styling: PREFECT__CONTEXT__SECRETS__<key> and/or <key>. */
   key: string
+  /** What declared it: sources may not replace inherited variables unless allowed (Metaflow's rule). */
+  kind: 'block' | 'secret' | 'source'
   /** Where it was asked for: a flag, a place in the project file, a block. */
   origin: string
   /** False for a block's plain fields (a database name...), which are injected but not masked. */
   secret?: boolean
+  /** The declaration's own style; the run's style applies when absent. */
+  style?: EnvStyle
   value: string
 }
 
@@ -49,7 +53,9 @@ function envValue(value: string | Uint8Array, label: string): Problem | string {
   return value
 }
 
-/** Metaflow's key rules: `-`, `.` and `/` become `_`, then it must be a valid variable name. */
+const METAFLOW_KEY = /^METAFLOW_/
+
+/** Metaflow's key rules: `-`, `.` and `/` become `_`, then it must be a valid variable name, not METAFLOW_*. */
 function sourceKeys(object: Record<string, unknown>, label: string): {injections: Array<{key: string; value: unknown}>; problems: Problem[]} {
   const problems: Problem[] = []
   const seen = new Map<string, string>()
@@ -58,6 +64,8 @@ function sourceKeys(object: Record<string, unknown>, label: string): {injections
     const key = raw.replaceAll(/[./-]/g, '_')
     if (!ENV_NAME.test(key)) {
       problems.push(badValue(`Key ${JSON.stringify(raw)} is not a valid environment variable name.`, label, 'Keys must be letters, digits and _ (-, . and / become _), not starting with a digit.'))
+    } else if (METAFLOW_KEY.test(key)) {
+      problems.push(badValue(`Key ${JSON.stringify(raw)} starts with METAFLOW_, which Metaflow reserves for its own settings.`, label, 'Rename the key.'))
     } else if (seen.has(key)) {
       problems.push(badValue(`Keys ${JSON.stringify(seen.get(key))} and ${JSON.stringify(raw)} both become ${key}.`, label, 'Rename one of the keys.'))
     } else {
@@ -69,30 +77,37 @@ function sourceKeys(object: Record<string, unknown>, label: string): {injections
   return {injections, problems}
 }
 
-function expandSource(resolution: Extract<Resolution, {ok: true}>, origin: string): ProviderResult {
+function expandSource(resolution: Extract<Resolution, {ok: true}>, declaration: SourceDeclaration): ProviderResult {
   const label = `source ${JSON.stringify(resolution.reference.text)}`
   const result: ProviderResult = {injections: [], notes: [], problems: []}
+  const injection = (key: string, value: string): Injection => ({key, kind: 'source', origin: declaration.origin, style: declaration.envStyle, value})
   const text = envValue(resolution.value, label)
   if (typeof text !== 'string') return {...result, problems: [text]}
+  if (!declaration.options.json) {
+    // Metaflow's json: false: one variable, named by env_var_name or after the secret.
+    const {injections, problems} = sourceKeys({[declaration.options.envVarName ?? defaultKey(resolution.reference)]: text}, label)
+    return {...result, injections: injections.map(({key}) => injection(key, text)), problems}
+  }
+
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch {
     // JSON.parse's message quotes the text: never forward it.
-    return {...result, problems: [badValue('A source must hold a JSON object; this one is not JSON.', label, 'Store the secret as {"KEY": "value", ...}.')]}
+    return {...result, problems: [badValue('A source must hold a JSON object; this one is not JSON.', label, 'Store the secret as {"KEY": "value", ...}, or declare it with "options": {"json": false}.')]}
   }
 
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return {...result, problems: [badValue(`A source must hold a JSON object, not ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`}.`, label, 'Store the secret as {"KEY": "value", ...}.')]}
+    return {...result, problems: [badValue(`A source must hold a JSON object, not ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`}.`, label, 'Store the secret as {"KEY": "value", ...}, or declare it with "options": {"json": false}.')]}
   }
 
-  const {injections, problems} = sourceKeys(parsed as Record<string, unknown>, label)
+  // Values as written: strings decoded, anything else as its JSON text exactly (docs/compat.md).
+  const members = jsonObjectMembers(text)
+  const {injections, problems} = sourceKeys(Object.fromEntries([...members].map(([key, {raw, value}]) => [key, typeof value === 'string' ? value : raw])), label)
   result.problems.push(...problems)
   for (const {key, value} of injections) {
-    // Strings as they are; anything else as its JSON text, which is what a flow parses back.
-    const text = typeof value === 'string' ? value : jsonTextOf(value)
-    const checked = text === undefined ? badValue('The value is nested too deeply to give as JSON text.', `${label} key ${key}`, 'Store it less deeply nested.') : envValue(text, `${label} key ${key}`)
-    if (typeof checked === 'string') result.injections.push({key, origin, value: checked})
+    const checked = envValue(value as string, `${label} key ${key}`)
+    if (typeof checked === 'string') result.injections.push(injection(key, checked))
     else result.problems.push(checked)
   }
 
@@ -115,12 +130,13 @@ export function referenceProvider(secrets: SecretDeclaration[], sources: SourceD
       } else if (!resolution.ok) {
         result.problems.push({error: resolution.error, label: `${label} (${declaration.origin})`})
       } else if (isSource) {
-        const expanded = expandSource(resolution, declaration.origin)
+        const expanded = expandSource(resolution, declaration as SourceDeclaration)
         result.injections.push(...expanded.injections)
         result.problems.push(...expanded.problems)
       } else {
         const value = envValue(resolution.value, label)
-        if (typeof value === 'string') result.injections.push({key: (declaration as SecretDeclaration).key, origin: declaration.origin, value})
+        const {envStyle, key} = declaration as SecretDeclaration
+        if (typeof value === 'string') result.injections.push({key, kind: 'secret', origin: declaration.origin, style: envStyle, value})
         else result.problems.push(value)
       }
     }
@@ -129,15 +145,22 @@ export function referenceProvider(secrets: SecretDeclaration[], sources: SourceD
   }
 }
 
-/** Invalid names fail before anything is resolved: no call is made for a run that cannot start. */
-export function checkKeys(secrets: SecretDeclaration[]): void {
-  const bad = secrets.filter(({key}) => !ENV_NAME.test(key))
+/**
+ * Invalid names fail before anything is resolved: no call is made for a run that cannot start.
+ * A name injected only as PREFECT__CONTEXT__SECRETS__NAME may be any name Prefect 1 reads
+ * (my-key, my.key: the environment holds them, a shell need not); a plain variable must be a
+ * shell name. `styleOf` gives each declaration's style.
+ */
+export function checkKeys(secrets: SecretDeclaration[], styleOf: (declaration: SecretDeclaration) => EnvStyle): void {
+  const bad = secrets.filter((declaration) => styleOf(declaration) !== 'prefect' && !ENV_NAME.test(declaration.key))
   if (bad.length === 0) return
-  throw new KeyflowError(`${bad.length === 1 ? 'A name is' : `${bad.length} names are`} not valid environment variable names.`, {
+  const [first] = bad
+  const alias = first.key.toUpperCase().replaceAll(/\W/g, '_').replace(/^(?=\d)/, '_')
+  throw new KeyflowError(`${bad.length === 1 ? 'A name is not a valid environment variable name' : `${bad.length} names are not valid environment variable names`} for a plain variable.`, {
     code: 'INVALID_ENV_NAME',
     details: bad.map(({key, origin, reference}) => `${JSON.stringify(key)} from ${JSON.stringify(reference.text)} (${origin})`),
     exit: ExitCode.USAGE,
-    fix: 'Names are letters, digits and _, not starting with a digit. Give one with ALIAS=REFERENCE, e.g. --secret DB_PASSWORD=db-credentials#password.',
+    fix: `Plain names are letters, digits and _, not starting with a digit. Give one with ALIAS=REFERENCE, e.g. --secret ${alias}=${first.reference.text}, or inject it only as PREFECT__CONTEXT__SECRETS__NAME (--env-style prefect), which takes any name.`,
   })
 }
 

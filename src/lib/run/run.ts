@@ -1,11 +1,12 @@
+import {contextVariable} from '../env-names.js'
 import {ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
 import {warn} from '../output/warn.js'
-import {parseAliasedReference} from '../secret/reference.js'
 import {childEnvironment} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
 import {checkKeys, Injection, referenceProvider, resolvePlan} from './plan.js'
-import {declared, EnvStyle, MaskMode, parseRunSection, parseSource, SecretDeclaration, SourceDeclaration} from './project.js'
+import {checkContextNames, describeChanges, prefectReading} from './prefect1.js'
+import {declared, DEFAULT_STYLES, EnvStyle, flagEntry, MaskMode, parseRunSection, secretDeclaration, SecretDeclaration, sourceDeclaration, SourceDeclaration} from './project.js'
 import {supervise} from './supervise.js'
 
 /**
@@ -16,6 +17,8 @@ import {supervise} from './supervise.js'
 
 export interface RunFlags {
   [setting: string]: unknown
+  /** Sources may replace variables already in the environment. */
+  'allow-override'?: boolean
   /** TYPE/NAME of blocks to inject. */
   block?: string[]
   'env-style'?: EnvStyle
@@ -25,8 +28,11 @@ export interface RunFlags {
   source?: string[]
 }
 
-/** Every injected value, and the string leaves of JSON values (a flow may print one field of a JSON secret). */
-function maskValues(injections: Injection[]): {short: string[]; values: string[]} {
+/**
+ * Every injected value, the string leaves of JSON values (a flow may print one field of a JSON
+ * secret), and `also`: the forms a reader will turn values into (Prefect 1's expansions).
+ */
+function maskValues(injections: Injection[], also: Injection[]): {short: string[]; values: string[]} {
   const short = new Set<string>()
   const values: string[] = []
   const add = (value: string, key: string) => {
@@ -39,7 +45,7 @@ function maskValues(injections: Injection[]): {short: string[]; values: string[]
     else if (typeof node === 'object' && node !== null) for (const child of Object.values(node)) leaves(child, key)
   }
 
-  for (const {key, secret, value} of injections) {
+  for (const {key, secret, value} of [...injections, ...also]) {
     if (secret === false) continue
     add(value, key)
     if (/^\s*[[{]/.test(value)) {
@@ -52,17 +58,36 @@ function maskValues(injections: Injection[]): {short: string[]; values: string[]
   return {short: [...short], values}
 }
 
-function masking(injections: Injection[], mode: MaskMode) {
+function masking(injections: Injection[], also: Injection[], mode: MaskMode) {
   const stdout = mode === 'always' || (mode === 'auto' && process.stdout.isTTY !== true)
   const stderr = mode === 'always' || (mode === 'auto' && process.stderr.isTTY !== true)
   if (mode === 'never' || (!stdout && !stderr)) return
-  const {short, values} = maskValues(injections)
+  const {short, values} = maskValues(injections, also)
   if (short.length > 0) {
     warn(`${short.length === 1 ? 'The value of' : 'Values of'} ${short.join(', ')} ${short.length === 1 ? 'is' : 'are'} shorter than ${MIN_MASK_BYTES} bytes and will not be masked in the output.`)
   }
 
   const set = new MaskSet(values)
   return set.size === 0 ? undefined : {set, stderr, stdout}
+}
+
+/**
+ * Prefect 1 rewrites context secrets as it loads them: a warning for each value it will
+ * change (naming the variable, never the value), and each computable rewritten form, to mask.
+ */
+function prefectRewrites(injections: Injection[], env: Record<string, string>): Injection[] {
+  const rewritten: Injection[] = []
+  for (const injection of injections) {
+    const reading = prefectReading(injection.value, env)
+    if (reading.changes.length === 0) continue
+    warn(
+      `${contextVariable(injection.key)} (${injection.origin}): Prefect 1's config loader ${describeChanges(reading.changes)}, so a flow does not get the value as stored. ` +
+        'To keep it intact, inject it as a plain variable (--env-style plain, or "envStyle": "plain" on the declaration) and read os.environ. See docs/compat.md "Prefect 1".',
+    )
+    if (reading.expanded !== undefined && reading.expanded !== injection.value) rewritten.push({...injection, value: reading.expanded})
+  }
+
+  return rewritten
 }
 
 /** Runs the command; resolves to the exit code keyflow must exit with. */
@@ -73,16 +98,16 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
 
   const {settings} = invocation
   const project = parseRunSection(settings.projectConfig.run, settings.projectFile)
-  const flagSecrets: SecretDeclaration[] = (flags.secret ?? []).map((text) =>
-    declared(`--secret ${text}`, () => ({...parseAliasedReference(text), optional: false, origin: `--secret ${text}`})),
-  )
-  const flagSources: SourceDeclaration[] = (flags.source ?? []).map((text) =>
-    declared(`--source ${text}`, () => ({optional: false, origin: `--source ${text}`, reference: parseSource(text)})),
-  )
+  const flagSecrets: SecretDeclaration[] = (flags.secret ?? []).map((text) => secretDeclaration(declared(`--secret ${text}`, () => flagEntry(text)), `--secret ${text}`))
+  const flagSources: SourceDeclaration[] = (flags.source ?? []).map((text) => sourceDeclaration(declared(`--source ${text}`, () => flagEntry(text)), `--source ${text}`))
   // A flag names the secret for this run: it replaces the project file's entry of the same name.
   const flagKeys = new Set(flagSecrets.map(({key}) => key))
   const secrets = [...flagSecrets, ...project.secrets.filter(({key}) => !flagKeys.has(key))]
-  checkKeys(secrets)
+  // --env-style overrides every declaration; then the declaration's own, the file's, the kind's default.
+  const styleOf = (injection: Pick<Injection, 'kind' | 'style'>): EnvStyle => flags['env-style'] ?? injection.style ?? project.envStyle ?? DEFAULT_STYLES[injection.kind]
+  const secretStyle = (declaration: SecretDeclaration) => styleOf({kind: 'secret', style: declaration.envStyle})
+  checkKeys(secrets, secretStyle)
+  checkContextNames(secrets.filter((declaration) => secretStyle(declaration) !== 'plain'))
 
   const providers = [referenceProvider(secrets, [...flagSources, ...project.sources])]
   const blocks = [...(flags.block ?? []).map((name) => ({name, optional: false, origin: `--block ${name}`})), ...project.blocks]
@@ -93,13 +118,19 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   }
 
   const plan = await resolvePlan(providers, invocation)
+  const inContext = plan.injections.filter((injection) => styleOf(injection) !== 'plain')
+  checkContextNames(inContext)
   for (const note of plan.notes) warn(note)
-  const style = flags['env-style'] ?? project.envStyle ?? 'prefect'
-  const {env, warnings} = childEnvironment(settings.env, plan.injections, style, flags.pristine ?? project.pristine ?? false)
+  const {env, warnings} = childEnvironment(settings.env, plan.injections, {
+    allowOverride: flags['allow-override'] ?? project.allowOverride ?? false,
+    pristine: flags.pristine ?? project.pristine ?? false,
+    styleOf,
+  })
   for (const warning of warnings) warn(warning)
+  const rewritten = prefectRewrites(inContext, env)
 
   const [program, ...args] = command
-  const exit = await supervise({args, command: program, env, masking: masking(plan.injections, flags.mask ?? project.mask ?? 'auto')})
+  const exit = await supervise({args, command: program, env, masking: masking(plan.injections, rewritten, flags.mask ?? project.mask ?? 'auto')})
   // Like shells, silent about SIGPIPE: it is how a pipeline tells a writer its reader is done.
   if (exit.signal && exit.signal.name !== 'SIGPIPE') {
     process.stderr.write(`keyflow: ${program} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)
