@@ -13,6 +13,9 @@ import {baseEnv, runCli, tempDir} from '../support/cli.js'
 const CONTEXT = 'PREFECT__CONTEXT__SECRETS__'
 /** Prints the named variables as JSON (null when unset). Values here are test data, not canaries. */
 const printVariables = (...names: string[]) => ['--', 'python3', '-c', 'import json, os, sys; print(json.dumps({n: os.environ.get(n) for n in sys.argv[1:]}))', ...names]
+/** A variable literally named __proto__: an own property, never the prototype. */
+const PROTO = '__proto__'
+const ownValue = (object: object, key: string): unknown => Object.getOwnPropertyDescriptor(object, key)?.value
 const printed = (stdout: string): Record<string, null | string> => JSON.parse(stdout.trim().split('\n').at(-1)!)
 
 describe('run --source: Metaflow fidelity', () => {
@@ -53,10 +56,10 @@ describe('run --source: Metaflow fidelity', () => {
   it('gives the child a __proto__ key and an inherited __proto__ variable exactly, with no false warning', async () => {
     const result = await runCli(['run', '--source', 'dotenv://APP_ENV', ...printVariables('__proto__')], {env})
     expect(result.code, result.stderr).to.equal(0)
-    expect(printed(result.stdout).__proto__).to.equal('*****')
-    const inherited = await runCli(['run', '--secret', 'API_TOKEN', ...printVariables('__proto__')], {env: {...env, ['__proto__']: 'inherited-proto'}})
+    expect(ownValue(printed(result.stdout), PROTO)).to.equal('*****')
+    const inherited = await runCli(['run', '--secret', 'API_TOKEN', ...printVariables('__proto__')], {env: {...env, [PROTO]: 'inherited-proto'}})
     expect(inherited.code, inherited.stderr).to.equal(0)
-    expect(printed(inherited.stdout).__proto__).to.equal('inherited-proto')
+    expect(ownValue(printed(inherited.stdout), PROTO)).to.equal('inherited-proto')
     expect(inherited.stderr).to.not.include('already set')
   })
 
