@@ -141,4 +141,21 @@ describe('run: Prefect 1 fidelity', () => {
     expect(result.stderr).to.include('A name is not a valid environment variable name for a plain variable.')
     expect(result.stderr).to.include('--secret MY_SNOWFLAKE_PW=my-snowflake-pw')
   })
+
+  it('resolves NEST from PREFECT__CONTEXT__SECRETS__NEST__* as the JSON object Prefect makes of it', async () => {
+    const values = {[`${CONTEXT}NEST__DEEP__X`]: 'v-two', [`${CONTEXT}NEST__INNER`]: 'v-one'}
+    const whole = await runCli(['secret', 'get', 'NEST'], {env: {...env, ...values}})
+    expect(whole.code, whole.stderr).to.equal(0)
+    expect(JSON.parse(whole.stdout)).to.deep.equal({DEEP: {X: 'v-two'}, INNER: 'v-one'})
+    const field = await runCli(['secret', 'get', 'NEST#DEEP.X'], {env: {...env, ...values}})
+    expect(field.stdout.trim()).to.equal('v-two')
+  })
+
+  it('says how to set a name a shell cannot assign when it is not found', async () => {
+    const result = await runCli(['secret', 'get', '--sources', 'context,env', 'api-token'], {env})
+    expect(result.code).to.equal(3)
+    expect(result.stderr).to.include(`env '${CONTEXT}api-token=...' COMMAND`)
+    expect(result.stderr).to.include("env 'api-token=...' COMMAND")
+    expect(result.stderr).to.not.include('export api-token')
+  })
 })
