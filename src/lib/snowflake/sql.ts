@@ -7,7 +7,7 @@ import v8 from 'node:v8'
 import {runInNewContext} from 'node:vm'
 
 import {describeFsError, ExitCode, KeyflowError} from '../errors.js'
-import {Bind, Params, Row, SnowflakeConnector} from './connector.js'
+import {AnyParams, Bind, Row, SnowflakeConnector} from './connector.js'
 
 /**
  * The engine of `keyflow sql`: runs a statement and streams its rows to a writable in one of
@@ -20,7 +20,7 @@ export const SQL_FORMATS = ['table', 'json', 'ndjson', 'csv'] as const
 export type SqlFormat = (typeof SQL_FORMATS)[number]
 
 export interface RunSqlOptions {
-  binds?: Params
+  binds?: AnyParams
   format: SqlFormat
   out: Writable
   sql: string
