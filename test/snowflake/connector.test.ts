@@ -105,6 +105,15 @@ describe('SnowflakeConnector against the local Snowflake server', () => {
     expect(row.message).to.equal('No parameter for placeholder %(note)s in row 2.')
   })
 
+  it("returns rows as objects with cursorType 'dict' (Prefect's DictCursor)", async () => {
+    expect(await connector.fetchAll('SELECT range AS id, \'n\' || range AS name FROM range(2)', undefined, {cursorType: 'dict'})).to.deep.equal([
+      {id: 0, name: 'n0'},
+      {id: 1, name: 'n1'},
+    ])
+    expect(await connector.fetchOne('SELECT 7 AS seven', undefined, {cursorType: 'dict'})).to.deep.equal({seven: 7})
+    expect(await connector.fetchMany('SELECT %(v)s AS v', {v: 'x'}, 0, {cursorType: 'dict'})).to.deep.equal([{v: 'x'}])
+  })
+
   it('exposes getConnection(), reusing the open connection', async () => {
     const first = await connector.getConnection()
     expect(first.isUp()).to.equal(true)

@@ -79,7 +79,9 @@ function prefectRewrites(injections: Injection[], env: Record<string, string>): 
   const rewritten: Injection[] = []
   for (const injection of injections) {
     const reading = prefectReading(injection.value, env)
-    if (reading.changes.length === 0) continue
+    // A plain block field typed as a number or bool (fetch_size, autocommit) is meant to come out as one.
+    const typedField = injection.secret === false && reading.changes.every((change) => change.startsWith('literal:') && change !== 'literal:str')
+    if (reading.changes.length === 0 || typedField) continue
     warn(
       `${contextVariable(injection.key)} (${injection.origin}): Prefect 1's config loader ${describeChanges(reading.changes)}, so a flow does not get the value as stored. ` +
         'To keep it intact, inject it as a plain variable (--env-style plain, or "envStyle": "plain" on the declaration) and read os.environ. See docs/compat.md "Prefect 1".',

@@ -29,6 +29,13 @@ export type {Bind, NamedParams, Params} from './pyformat.js'
 /** Positional (`?`, `:1`) or named (`%(name)s`, Prefect's pyformat) parameters. */
 export type AnyParams = NamedParams | Params
 export type Row = unknown[]
+/** A row keyed by column name: Prefect's cursor_type=DictCursor (a later column of the same name wins). */
+export type DictRow = Record<string, unknown>
+
+/** How fetch* return rows: arrays in column order (the default), or objects ('dict', Prefect's DictCursor). */
+export interface FetchOptions {
+  cursorType?: 'dict' | 'tuple'
+}
 
 export interface ExecuteResult {
   queryId: string
@@ -139,17 +146,23 @@ export class SnowflakeConnector implements AsyncDisposable {
     return {queryId: statement.getQueryId(), rowsAffected: affected(statement)}
   }
 
-  async fetchAll(sql: string, params?: AnyParams): Promise<Row[]> {
-    return this.fetch(sql, params, Number.POSITIVE_INFINITY)
+  async fetchAll(sql: string, params?: AnyParams): Promise<Row[]>
+  async fetchAll(sql: string, params: AnyParams | undefined, options: FetchOptions & {cursorType: 'dict'}): Promise<DictRow[]>
+  async fetchAll(sql: string, params?: AnyParams, options?: FetchOptions): Promise<DictRow[] | Row[]> {
+    return this.fetch(sql, params, Number.POSITIVE_INFINITY, options)
   }
 
   /** The next `size` rows of the cursor for (sql, params); [] once exhausted. No size, or 0, is fetch_size (Prefect's `size or fetch_size`). */
-  async fetchMany(sql: string, params?: AnyParams, size?: number): Promise<Row[]> {
-    return this.fetch(sql, params, size || (this.#config.fetch_size ?? 1))
+  async fetchMany(sql: string, params?: AnyParams, size?: number): Promise<Row[]>
+  async fetchMany(sql: string, params: AnyParams | undefined, size: number | undefined, options: FetchOptions & {cursorType: 'dict'}): Promise<DictRow[]>
+  async fetchMany(sql: string, params?: AnyParams, size?: number, options?: FetchOptions): Promise<DictRow[] | Row[]> {
+    return this.fetch(sql, params, size || (this.#config.fetch_size ?? 1), options)
   }
 
-  async fetchOne(sql: string, params?: AnyParams): Promise<Row | undefined> {
-    const [row] = await this.fetch(sql, params, 1)
+  async fetchOne(sql: string, params?: AnyParams): Promise<Row | undefined>
+  async fetchOne(sql: string, params: AnyParams | undefined, options: FetchOptions & {cursorType: 'dict'}): Promise<DictRow | undefined>
+  async fetchOne(sql: string, params?: AnyParams, options?: FetchOptions): Promise<DictRow | Row | undefined> {
+    const [row] = await this.fetch(sql, params, 1, options)
     return row
   }
 
@@ -199,7 +212,7 @@ export class SnowflakeConnector implements AsyncDisposable {
   }
 
   /** Reads from the cursor of (sql, params), opening it on first use; a cursor that fails is forgotten. */
-  private async fetch(sql: string, params: AnyParams | undefined, count: number): Promise<Row[]> {
+  private async fetch(sql: string, params: AnyParams | undefined, count: number, options?: FetchOptions): Promise<DictRow[] | Row[]> {
     const key = JSON.stringify([sql, params ?? null])
     let cursor = this.cursors.get(key)
     if (!cursor) {
@@ -208,7 +221,10 @@ export class SnowflakeConnector implements AsyncDisposable {
     }
 
     try {
-      return await (await cursor).take(count)
+      const open = await cursor
+      const rows = await open.take(count)
+      if (options?.cursorType !== 'dict') return rows
+      return rows.map((row) => Object.fromEntries(open.columns.map((column, index) => [column, row[index]])))
     } catch (error) {
       if (this.cursors.get(key) === cursor) this.cursors.delete(key)
       throw isKeyflowError(error) ? error : statementError(error, this.#secrets, this.where)
