@@ -139,6 +139,7 @@ const LITERAL_NAMES: Record<PythonKind, string> = {
   bytes: 'bytes',
   complex: 'a complex number',
   dict: 'a dict',
+  ellipsis: 'Ellipsis',
   float: 'a float',
   int: 'an int',
   list: 'a list',

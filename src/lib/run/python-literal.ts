@@ -10,7 +10,7 @@
  * spaces and tabs are dropped as literal_eval does. Anything else is not a literal.
  */
 
-export type PythonKind = 'bool' | 'bytes' | 'complex' | 'dict' | 'float' | 'int' | 'list' | 'none' | 'set' | 'str' | 'tuple'
+export type PythonKind = 'bool' | 'bytes' | 'complex' | 'dict' | 'ellipsis' | 'float' | 'int' | 'list' | 'none' | 'set' | 'str' | 'tuple'
 
 export interface PythonLiteral {
   kind: PythonKind
@@ -48,11 +48,14 @@ class Reader {
   atom(): PythonLiteral {
     this.space()
     const rest = this.text.slice(this.position)
-    const sign = /^[+-]/.exec(rest)
-    if (sign) {
+    // A sign applies to a number itself, parenthesized or not: -(1) is, --1 and -(1+2j) are not.
+    if (/^[+-]/.test(rest)) {
       this.position += 1
-      const operand = this.atom()
-      return ['complex', 'float', 'int'].includes(operand.kind) ? operand : fail()
+      let parentheses = 0
+      while (this.take('(')) parentheses += 1
+      const operand = this.number() ?? fail()
+      for (; parentheses > 0; parentheses--) if (!this.take(')')) fail()
+      return this.complexTail(operand)
     }
 
     const name = /^[A-Z_a-z]\w*/.exec(rest)
@@ -60,16 +63,18 @@ class Reader {
       this.position += name[0].length
       if (name[0] === 'True' || name[0] === 'False') return {kind: 'bool'}
       if (name[0] === 'None') return {kind: 'none'}
+      if (name[0] === 'Ellipsis') return fail() // a name, not the ... constant
       if (name[0] === 'set' && this.take('(') && this.take(')')) return {kind: 'set'}
       return fail()
     }
 
-    const number = NUMBER.exec(rest)
-    if (number && number[0] !== '') {
-      this.position += number[0].length
-      if (/^[\w.]/.test(this.text.slice(this.position))) fail()
-      return this.complexTail({kind: number[1] ? 'complex' : /^0[box]/i.test(number[0]) || !/[.eE]/.test(number[0]) ? 'int' : 'float'})
+    if (rest.startsWith('...')) {
+      this.position += 3
+      return {kind: 'ellipsis'}
     }
+
+    const number = this.number()
+    if (number) return this.complexTail(number)
 
     if (STRING_PREFIX.test(rest)) return this.strings()
     for (const [open, close, kind] of [['(', ')', 'tuple'], ['[', ']', 'list'], ['{', '}', 'set']] as const) {
@@ -79,13 +84,14 @@ class Reader {
     return fail()
   }
 
-  /** `a+bj` and `a-bj` are literals too. */
+  /** `a+bj` and `a-bj` are literals too: a real number, a sign, an unsigned imaginary one. */
   complexTail(left: PythonLiteral): PythonLiteral {
     const saved = this.position
     this.space()
     if (this.take('+') || this.take('-')) {
-      const right = this.atom()
-      if (right.kind === 'complex' && left.kind !== 'complex') return right
+      this.space()
+      const right = this.number()
+      if (right?.kind === 'complex' && left.kind !== 'complex') return right
       return fail()
     }
 
@@ -126,6 +132,16 @@ class Reader {
   end(): boolean {
     this.space()
     return this.position >= this.text.length
+  }
+
+  /** An unsigned number literal, or undefined when none starts here. */
+  number(): PythonLiteral | undefined {
+    const number = NUMBER.exec(this.text.slice(this.position))
+    if (!number || number[0] === '') return undefined
+    this.position += number[0].length
+    // 1.2.3, 1e, 1_ and 0x run into more name or number characters; 01 is not a Python 3 int.
+    if (/^[\w.]/.test(this.text.slice(this.position)) || /^0[\d_]*[1-9]/.test(number[0].replace(/[.eEjJ].*$/, '')) && !/[.eEjJ]/.test(number[0])) fail()
+    return {kind: number[1] ? 'complex' : /^0[box]/i.test(number[0]) || !/[.eE]/.test(number[0]) ? 'int' : 'float'}
   }
 
   /** Whitespace; line breaks only inside brackets; a comment to the end of the line. */
