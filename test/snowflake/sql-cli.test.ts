@@ -118,6 +118,15 @@ describe('keyflow sql through the built CLI', () => {
     const second = await sql(['--json', '--rows', array, insert])
     expect(JSON.parse(second.stdout)).to.deep.equal({batches: 1, rows: 1, rowsAffected: 1})
     expect((await sql(['-f', 'csv', 'SELECT count(*) AS n FROM customers'])).stdout).to.equal('n\r\n3\r\n')
+    // The seed's pyformat INSERT, rows as objects (NDJSON and a JSON array).
+    const named = 'INSERT INTO customers (name, address) VALUES (%(name)s, %(address)s)'
+    const objects = join(home.path, 'objects.ndjson')
+    writeFileSync(objects, '{"name": "Zaphod", "address": "Heart of Gold"}\n')
+    expect((await sql(['--rows', objects, named])).stdout).to.equal('1 row affected.\n')
+    const objectArray = join(home.path, 'objects.json')
+    writeFileSync(objectArray, JSON.stringify([{address: 'Earth', name: 'Trillian'}]))
+    expect((await sql(['--rows', objectArray, named])).code).to.equal(0)
+    expect((await sql(['-f', 'csv', "SELECT address FROM customers WHERE name IN ('Zaphod', 'Trillian') ORDER BY name"])).stdout).to.equal('address\r\nEarth\r\nHeart of Gold\r\n')
   })
 
   it('rejects a malformed rows file without quoting it', async () => {
