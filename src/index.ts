@@ -8,22 +8,43 @@ export type {AwsClientParameters, AwsCredentialsBlock, AwsSecretBlock} from './l
 export type {BlockStore, StoredRecord} from './lib/block/store/store.js'
 export type {BlockTypeDefinition} from './lib/block/types/definition.js'
 export {ExitCode, KeyflowError} from './lib/errors.js'
+export {runFlow} from './lib/flow.js'
 export {createInvocation} from './lib/invocation.js'
 export type {Invocation, InvocationOptions} from './lib/invocation.js'
-export {blockEnv, blockEnvPrefix, explainSecret, loadBlock, readAwsSecret, resolveBlock, resolveSecret, resolveSecrets} from './lib/library.js'
+export {
+  blockEnv,
+  blockEnvPrefix,
+  deleteAwsSecret,
+  deleteSecret,
+  explainSecret,
+  loadBlock,
+  readAwsSecret,
+  resolveBlock,
+  resolveSecret,
+  resolveSecrets,
+  restoreSecret,
+  secretHistory,
+  writeAwsSecret,
+  writeSecret,
+} from './lib/library.js'
 export type {
   BlockEnvEntry,
   BlockEnvOptions,
   BlockOf,
   BuiltinBlocks,
+  DeleteOptions,
+  DeleteResult,
   Explanation,
+  HistoryEntry,
   LoadBlockOptions,
   ResolvedBlock,
   ResolvedSecret,
   ResolveOptions,
   SecretBlock,
+  SetMetadata,
   SnowflakeConnectorBlock,
   SnowflakeCredentialsBlock,
+  WriteResult,
 } from './lib/library.js'
 export {MASK, MaskSet, MIN_MASK_BYTES, StreamMasker} from './lib/run/masker.js'
 export type {Resolution, TraceStep} from './lib/secret/chain.js'

@@ -1,8 +1,10 @@
 import {Flags} from '@oclif/core'
 
 import {BaseCommand} from '../lib/cli/base-command.js'
+import {repeatableFlag} from '../lib/cli/repeatable-flag.js'
 import {resolverFlags} from '../lib/cli/resolver-flags.js'
 import {ExitCode, KeyflowError} from '../lib/errors.js'
+import {WITHHOLD_GROUPS} from '../lib/run/environment.js'
 import {ENV_STYLES, MASK_MODES} from '../lib/run/project.js'
 import {runWithSecrets} from '../lib/run/run.js'
 
@@ -23,13 +25,18 @@ Output that is not a terminal has every injected value replaced by *****. keyflo
   static fastPath = 'command-after-dashes'
   static flags = {
     ...resolverFlags,
+    'allow-empty': Flags.boolean({description: 'Run even when nothing is declared (no --secret, --source, --block or keyflow.json), without a warning.'}),
     'allow-override': Flags.boolean({allowNo: true, description: 'Let --source keys replace variables already in the environment (Metaflow allow_override; default off, or run.allowOverride).'}),
-    block: Flags.string({description: 'A block to inject, TYPE/NAME: each field as TYPE__NAME__FIELD, styled by --env-style (docs/blocks.md). Repeatable.', multiple: true}),
+    'allow-source-key': repeatableFlag({description: 'Let a --source key set this variable although it can make the command load other code (LD_PRELOAD, NODE_OPTIONS, PYTHONPATH...). Repeatable.'}),
+    block: repeatableFlag({description: 'A block to inject, TYPE/NAME: each field as TYPE__NAME__FIELD, styled by --env-style (docs/blocks.md). Repeatable.'}),
     'env-style': Flags.option({description: 'Style of every injection, overriding each declaration\'s: prefect: PREFECT__CONTEXT__SECRETS__NAME; plain: NAME; both: both (default: secrets and blocks prefect, sources plain; or run.envStyle).', options: ENV_STYLES})(),
+    'kill-after': Flags.string({description: 'SIGKILL the command (its process group when keyflow has no terminal) this long after forwarding SIGTERM: 10, 10s, 500ms, 2m (default: never, or run.killAfter).'}),
     mask: Flags.option({description: 'Mask injected values in output: auto (when not a terminal), always, never (default auto, or run.mask).', options: MASK_MODES})(),
+    'mask-encodings': Flags.string({description: 'Also mask these re-encodings of each secret of 8+ bytes: none, or a comma-separated list of json, url, base64 (default all three, or run.maskEncodings).'}),
     pristine: Flags.boolean({allowNo: true, description: 'Start the command from a minimal environment: PATH, HOME, USER, LANG, TERM, TMPDIR and the injected secrets.'}),
-    secret: Flags.string({description: 'A secret to inject: NAME (through the chain), ALIAS=REFERENCE, or the keyflow.json object form as JSON (\'{"ref": "X", "envStyle": "plain"}\'). Repeatable.', multiple: true}),
-    source: Flags.string({description: 'An AWS secret holding a JSON object: each key is injected as a plain variable (Metaflow @secrets sources). ID, aws-secrets-manager.ID, or the object form as JSON (\'{"id": "X", "options": {"json": false}}\'). Repeatable.', multiple: true}),
+    secret: repeatableFlag({description: 'A secret to inject: NAME (through the chain), ALIAS=REFERENCE, or the keyflow.json object form as JSON (\'{"ref": "X", "envStyle": "plain"}\'). Repeatable.'}),
+    source: repeatableFlag({description: 'An AWS secret holding a JSON object: each key is injected as a plain variable (Metaflow @secrets sources). ID, aws-secrets-manager.ID, or the object form as JSON (\'{"id": "X", "options": {"json": false}}\'). Repeatable.'}),
+    withhold: Flags.option({description: "Keep keyflow's own credentials out of the command: aws (AWS keys, session token, profile, web-identity and container credentials). Repeatable (or run.withhold).", multiple: true, multipleNonGreedy: true, options: WITHHOLD_GROUPS})(),
   }
   static strict = false
   static summary = 'Run a command with secrets injected and its output masked.'

@@ -1,6 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../lib/cli/base-command.js'
+import {repeatableFlag} from '../lib/cli/repeatable-flag.js'
 import {resolverFlags} from '../lib/cli/resolver-flags.js'
 import {sqlCommand} from '../lib/snowflake/sql-command.js'
 import {SQL_FORMATS} from '../lib/snowflake/sql.js'
@@ -19,9 +20,9 @@ Rows are written as they arrive: a table for people, or --format json|ndjson|csv
   ]
   static flags = {
     ...resolverFlags,
-    bind: Flags.string({description: 'A positional bind value (text), for ? or :1 placeholders; repeat in order.', multiple: true, multipleNonGreedy: true}),
+    bind: repeatableFlag({description: 'A positional bind value (text), for ? or :1 placeholders; repeat in order.'}),
     'binds-json': Flags.string({description: 'All bind values as a JSON array, for numbers, booleans and nulls.'}),
-    block: Flags.string({description: 'The snowflake-connector block to connect with, TYPE/NAME (keyflow block create snowflake-connector NAME ...).', required: true}),
+    block: Flags.string({description: 'The snowflake-connector block to connect with, TYPE/NAME (keyflow block create snowflake-connector NAME ...).'}),
     file: Flags.string({description: 'Read the SQL from this file.'}),
     format: Flags.option({char: 'f', default: 'table' as const, description: 'Output format.', options: SQL_FORMATS})(),
     rows: Flags.string({description: 'Batch insert: a JSON array or NDJSON file of rows, each an array of values.'}),

@@ -17,10 +17,12 @@ export const ExitCode = {
   COMMAND_NOT_FOUND: 127,
   /** Already exists, changed concurrently, or still referenced by others. */
   CONFLICT: 7,
-  /** A corrupt or insecure store, key or config file; a wrong master key. */
+  /** A corrupt or insecure store, key, config or dotenv file; a wrong master key. */
   INTEGRITY: 8,
   /** An unexpected internal error: a bug in keyflow. */
   INTERNAL: 1,
+  /** Interrupted at a prompt (Ctrl-C): nothing was written. 128 + SIGINT, as a shell reports it. */
+  INTERRUPTED: 130,
   /** A secret, block, block type or file that was asked for does not exist. */
   NOT_FOUND: 3,
   /** Snowflake refused or failed: login, SQL, session, timeout. */

@@ -5,6 +5,7 @@ import type {BlockStore} from './block/store/store.js'
 import {Chain, openChain} from './secret/chain.js'
 import {ConnectSecretsManager, SourcePlugin} from './secret/source.js'
 import {BUILTIN_SOURCES, chainSettings} from './secret/sources/index.js'
+import {WRITE_SETTINGS} from './secret/write/settings.js'
 import {settingsFlags as flagsToSettings, keyflowHome, ResolvedSettingsOf, resolveSettings as resolveWith, SettingsInput} from './settings/settings.js'
 
 /**
@@ -21,9 +22,14 @@ import {settingsFlags as flagsToSettings, keyflowHome, ResolvedSettingsOf, resol
 /** Every setting of the built-in chain, described once (each source declares its own). */
 export const SETTINGS = chainSettings(BUILTIN_SOURCES)
 
-export type Settings = ResolvedSettingsOf<typeof SETTINGS>
+
+
+/** The chain's settings and where `secret set` writes. */
+const ALL_SETTINGS = {...SETTINGS, ...WRITE_SETTINGS}
+
+export type Settings = ResolvedSettingsOf<typeof ALL_SETTINGS>
 export type ResolvedSettings = Settings
-export type SettingKey = keyof typeof SETTINGS
+export type SettingKey = keyof typeof ALL_SETTINGS
 
 export interface OutputPolicy {
   /** --json, or KEYFLOW_CONTENT_TYPE=json: one JSON document on stdout, errors as JSON on stderr. */
@@ -58,15 +64,15 @@ export interface Invocation {
 }
 
 /** Settings as command-line flags give them (keyed by flag name), keyed by setting. */
-export const settingsFlags = (flags: Record<string, unknown>): SettingsInput['flags'] => flagsToSettings(SETTINGS, flags)
+export const settingsFlags = (flags: Record<string, unknown>): SettingsInput['flags'] => flagsToSettings(ALL_SETTINGS, flags)
 
 /** Resolves the built-in settings table; an Invocation does this once. */
-export const resolveSettings = (input: SettingsInput = {}): Settings => resolveWith(SETTINGS, input)
+export const resolveSettings = (input: SettingsInput = {}): Settings => resolveWith(ALL_SETTINGS, input)
 
 export function createInvocation(options: InvocationOptions = {}): Invocation {
   const env = options.env ?? process.env
   const plugins = options.sources ?? BUILTIN_SOURCES
-  const specs = plugins === BUILTIN_SOURCES ? SETTINGS : chainSettings(plugins)
+  const specs = plugins === BUILTIN_SOURCES ? ALL_SETTINGS : {...chainSettings(plugins), ...WRITE_SETTINGS}
   let settings: Invocation['settings'] | undefined
   let chain: Chain | undefined
   let blocks: Promise<BlockContext> | undefined
@@ -98,3 +104,5 @@ export function createInvocation(options: InvocationOptions = {}): Invocation {
   }
   return invocation
 }
+
+export {WRITE_SETTINGS} from './secret/write/settings.js'

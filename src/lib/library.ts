@@ -2,6 +2,7 @@ import type {AwsCredentialsBlock, AwsSecretBlock} from './aws/block-types.js'
 import type {BlockData} from './block/documents/fields.js'
 import type {BlockEnvEntry, ResolvedBlock} from './block/documents/load.js'
 import type {BlockStore} from './block/store/store.js'
+import type {DeleteOptions, DeleteResult, SetMetadata, WriteResult} from './secret/write/lifecycle.js'
 import type {SnowflakeConnectorConfig, SnowflakeCredentialsConfig} from './snowflake/config.js'
 
 import {KeyflowError} from './errors.js'
@@ -67,6 +68,7 @@ export type BlockOf<Address extends string> = Address extends `${infer Type}/${s
 export type {AwsClientParameters, AwsCredentialsBlock, AwsSecretBlock} from './aws/block-types.js'
 export type {BlockEnvEntry, ResolvedBlock} from './block/documents/load.js'
 export {blockEnvPrefix} from './block/documents/load.js'
+export type {DeleteOptions, DeleteResult, HistoryEntry, SetMetadata, WriteResult} from './secret/write/lifecycle.js'
 
 function invocationFor(options: LoadBlockOptions): Invocation {
   return options.invocation ?? createInvocation({cwd: options.cwd, env: options.env, flags: options.settings, store: options.store})
@@ -100,6 +102,53 @@ export async function readAwsSecret(
 ): Promise<string | Uint8Array> {
   const read = await import('./aws/read-secret.js')
   return read.readAwsSecret(invocationFor(options), block, version)
+}
+
+/**
+ * Prefect's `AwsSecret.write_secret(data)`: PutSecretValue, or CreateSecret when missing, with
+ * the block's own credentials; bytes as SecretBinary, a string as SecretString. Returns the ARN.
+ */
+export async function writeAwsSecret(block: AwsSecretBlock, data: string | Uint8Array, options: ResolveOptions = {}): Promise<string> {
+  const write = await import('./aws/write-secret.js')
+  return write.writeAwsSecret(invocationFor(options), block, data)
+}
+
+/** Prefect's `AwsSecret.delete_secret()`: a 30-day recovery window by default, or `forceDeleteWithoutRecovery`. Returns the ARN. */
+export async function deleteAwsSecret(
+  block: AwsSecretBlock,
+  deletion: {forceDeleteWithoutRecovery?: boolean; recoveryWindowInDays?: number} = {},
+  options: ResolveOptions = {},
+): Promise<string> {
+  const write = await import('./aws/write-secret.js')
+  return write.deleteAwsSecret(invocationFor(options), block, deletion)
+}
+
+/**
+ * Stores a secret as `keyflow secret set` does: `NAME#key` sets one key of a JSON secret (a
+ * compare-and-swap on AWS); bytes go to AWS as SecretBinary. Where: the reference's scheme, else
+ * `settings.secretsWriteTo` ('aws', 'dotenv', 'dotenv=PATH'), else $KEYFLOW_HOME/secrets.env.
+ */
+export async function writeSecret(reference: string, value: string | Uint8Array, options: ResolveOptions & SetMetadata = {}): Promise<WriteResult> {
+  const lifecycle = await import('./secret/write/lifecycle.js')
+  return lifecycle.writeSecret(invocationFor(options), reference, value, options)
+}
+
+/** Removes a secret as `keyflow secret rm` does: a scheduled AWS deletion (7 days by default), or a dotenv file's lines. */
+export async function deleteSecret(reference: string, options: DeleteOptions & ResolveOptions = {}): Promise<DeleteResult> {
+  const lifecycle = await import('./secret/write/lifecycle.js')
+  return lifecycle.deleteSecret(invocationFor(options), reference, options)
+}
+
+/** Cancels the scheduled deletion of an AWS secret. */
+export async function restoreSecret(reference: string, options: ResolveOptions = {}): Promise<{arn: string; name: string; reference: string}> {
+  const lifecycle = await import('./secret/write/lifecycle.js')
+  return lifecycle.restoreSecret(invocationFor(options), reference)
+}
+
+/** The versions of an AWS secret, newest first. */
+export async function secretHistory(reference: string, options: ResolveOptions = {}): Promise<Awaited<ReturnType<typeof import('./secret/write/lifecycle.js').secretHistory>>> {
+  const lifecycle = await import('./secret/write/lifecycle.js')
+  return lifecycle.secretHistory(invocationFor(options), reference)
 }
 
 export interface ResolvedSecret {

@@ -6,10 +6,10 @@ import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
+import {harness} from '../support/block-harness.js'
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
 import {ROOT} from '../support/cli.js'
 import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
-import {harness} from './harness.js'
 
 /**
  * The library API (dist/index.js, what `import 'keyflow'` gets) in a child process: references resolved from moto

@@ -3,10 +3,10 @@ import {afterEach, beforeEach, describe, it} from 'mocha'
 import {readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {harness, Harness} from '../block/harness.js'
+import {harness, Harness} from '../support/block-harness.js'
 import {assertNoCanaryInTree, canary} from '../support/canary.js'
 import {CliResult} from '../support/cli.js'
-import {openAll} from './support.js'
+import {openAll} from '../support/open-store.js'
 
 /**
  * 50 keyflow processes at once registering types and creating and deleting documents: each

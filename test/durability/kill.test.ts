@@ -7,10 +7,10 @@ import {join} from 'node:path'
 
 import {withLock} from '../../src/lib/block/store/lock.js'
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {Harness, harnessPerTest} from '../block/harness.js'
+import {Harness, harnessPerTest} from '../support/block-harness.js'
 import {canary} from '../support/canary.js'
 import {BIN} from '../support/cli.js'
-import {openAll} from './support.js'
+import {openAll} from '../support/open-store.js'
 
 /**
  * kill -9 at any point of a write leaves the previous document or the new one, never a mix,

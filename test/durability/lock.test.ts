@@ -27,8 +27,9 @@ describe('store lock tokens', () => {
 
   it('a breaker that judged a lock stale never removes the live lock that replaced it', async () => {
     const since = Date.now()
-    writeFileSync(path, `${deadPid} ${hostname()} ${since} deadbeef\n`)
-    const judged = {host: hostname(), pid: Number(deadPid), since, token: 'deadbeef'}
+    const raw = `${deadPid} ${hostname()} ${since} deadbeef\n`
+    writeFileSync(path, raw)
+    const judged = {host: hostname(), pid: Number(deadPid), raw, since, token: 'deadbeef'}
     await withLock(path, 'test store', async () => {
       // This process broke the stale lock and holds a fresh one; a late breaker acts now.
       await breakStale(path, judged)

@@ -1,5 +1,7 @@
 import {expect} from 'chai'
 import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
+import {existsSync} from 'node:fs'
+import {join} from 'node:path'
 
 import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, CliResult, runCli, tempDir} from '../support/cli.js'
@@ -16,6 +18,13 @@ import {
 import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
 import {freePort} from '../support/ports.js'
 
+/** A secret-value answer with neither SecretString nor SecretBinary, as a broken endpoint might send. */
+const withoutValue = ({SecretBinary: _binary, SecretString: _string, ...rest}: Record<string, unknown>) => rest
+/** A BatchGetSecretValue answer whose entry for `name` has no value. */
+const withoutValueFor = (name: string) => (answer: Record<string, unknown>) => ({
+  ...answer,
+  SecretValues: (answer.SecretValues as Array<Record<string, unknown>>).map((entry) => (entry.Name === name ? withoutValue(entry) : entry)),
+})
 const once = (operation: string, fault: FaultRule['fault'], times = 1): FaultRule => ({fault, operation, times})
 
 /**
@@ -175,7 +184,7 @@ describe('AWS faults', () => {
       const result = await keyflow([{fault: {kind: 'stall'}}], ['ONE', '--aws-request-timeout', '400', '--aws-max-attempts', '2'])
       expect(result.code).to.equal(4)
       expect(result.stderr).to.match(/did not answer \(ETIMEDOUT\); retrying/)
-      expect(result.stderr).to.match(/could not be reached[\s\S]*400 ms requestTimeout/)
+      expect(result.stderr).to.match(/could not be reached[\s\S]*GetSecretValue: ETIMEDOUT: .*400 ms requestTimeout/)
       expect(proxy.counts.GetSecretValue).to.equal(2)
     })
 
@@ -183,6 +192,97 @@ describe('AWS faults', () => {
       const result = await keyflow([once('GetSecretValue', {kind: 'stall'})], ['ONE', '--aws-request-timeout', '2000', '--no-newline'])
       expect(result.code).to.equal(0)
       expect(result.stdout === values.ONE).to.equal(true)
+    })
+  })
+
+  describe('deadlines cover the whole call, body included, and the whole resolution', () => {
+    const quick = ['--aws-request-timeout', '3000', '--aws-max-attempts', '1']
+    const slowBodies: Array<[string, FaultRule['fault']]> = [
+      ['headers, then a stall', {kind: 'headers-then-stall'}],
+      ['a body dripped a byte a second', {intervalMs: 1000, kind: 'drip'}],
+    ]
+    for (const [what, fault] of slowBodies) {
+      it(`${what}: GetSecretValue gives up at the request timeout, exit 4 naming the call and the secret`, async function () {
+        this.timeout(60_000)
+        const result = await keyflow([{fault, operation: 'GetSecretValue'}], ['ONE', ...quick])
+        expect(result.code).to.equal(4)
+        expect(result.stdout).to.equal('')
+        expect(result.stderr).to.match(/^Error: AWS Secrets Manager could not be reached, or did not answer in time\./)
+        expect(result.stderr).to.contain('where: AWS Secrets Manager (us-east-1), secret "ONE"')
+        expect(result.stderr).to.match(/GetSecretValue: ETIMEDOUT: HTTP 200: the answer's body was not complete within the 3000 ms request timeout/)
+        expect(proxy.counts.GetSecretValue).to.equal(1)
+        const json = await keyflow([{fault, operation: 'GetSecretValue'}], ['ONE', ...quick, '--json'])
+        expect(json.code).to.equal(4)
+        expect(JSON.parse(json.stderr.slice(json.stderr.indexOf('{'))).error.code).to.equal('AWS_UNREACHABLE')
+      })
+
+      it(`${what}: BatchGetSecretValue fails every secret it asked for, and is retried like any timeout`, async function () {
+        this.timeout(60_000)
+        const result = await keyflow([once('BatchGetSecretValue', fault)], ['A', 'B', 'C', '--format', 'json', '--aws-request-timeout', '3000', '--aws-max-attempts', '2'])
+        expect(result.code).to.equal(0)
+        expect(result.stderr).to.match(/did not answer \(ETIMEDOUT\); retrying/)
+        expect(proxy.counts).to.deep.equal({BatchGetSecretValue: 2})
+        const failed = await keyflow([{fault, operation: 'BatchGetSecretValue'}], ['A', 'B', 'C', '--format', 'json', ...quick])
+        expect(failed.code).to.equal(4)
+        expect(failed.stderr).to.contain('3 of 3 secrets could not be resolved.')
+        expect(failed.stderr).to.match(/"B": AWS Secrets Manager could not be reached/)
+        expect(failed.stderr).to.contain('BatchGetSecretValue: ETIMEDOUT')
+      })
+    }
+
+    it('--aws-total-timeout bounds all AWS work of a resolution, retries and backoff included', async function () {
+      this.timeout(60_000)
+      const args = ['ONE', '--aws-request-timeout', '2000', '--aws-max-attempts', '5']
+      const result = await keyflow([{fault: {kind: 'headers-then-stall'}}], [...args, '--aws-total-timeout', '3000'])
+      expect(result.code).to.equal(4)
+      expect(result.stderr).to.match(/^Error: AWS Secrets Manager did not finish within the total timeout\./m)
+      expect(result.stderr).to.contain('where: AWS Secrets Manager (us-east-1), secret "ONE"')
+      expect(result.stderr).to.contain('GetSecretValue: all AWS calls must finish within 3000 ms (--aws-total-timeout)')
+      expect(proxy.counts.GetSecretValue).to.be.below(5)
+      const json = await keyflow([{fault: {kind: 'stall'}}], [...args, '--json'], {...proxy.env, KEYFLOW_AWS_TOTAL_TIMEOUT_MS: '2500'})
+      expect(json.code).to.equal(4)
+      const {error} = JSON.parse(json.stderr.slice(json.stderr.indexOf('{')))
+      expect(error.code).to.equal('AWS_DEADLINE')
+      expect(error.details.join('\n')).to.contain('2500 ms')
+    })
+  })
+
+  describe('an answer with no secret value is a failure, never an empty value', () => {
+    const cases: Array<[string, (answer: Record<string, unknown>) => unknown]> = [
+      ['a body of {}', () => ({})],
+      ['ARN and Name but neither SecretString nor SecretBinary', withoutValue],
+    ]
+    for (const [what, body] of cases) {
+      it(`GetSecretValue answering ${what}: exit 4`, async () => {
+        const result = await keyflow([{fault: {body, kind: 'rewrite'}, operation: 'GetSecretValue'}], ['ONE', '--aws-max-attempts', '1'])
+        expect(result.code).to.equal(4)
+        expect(result.stdout).to.equal('')
+        expect(result.stderr).to.match(/^Error: AWS Secrets Manager answered without a secret value\./)
+        expect(result.stderr).to.contain('where: AWS Secrets Manager (us-east-1), secret "ONE"')
+        expect(result.stderr).to.contain("GetSecretValue: the answer has neither SecretString nor SecretBinary")
+      })
+    }
+
+    it('a BatchGetSecretValue entry with neither: that secret fails, the others resolve', async () => {
+      const result = await keyflow([{fault: {body: withoutValueFor('B'), kind: 'rewrite'}, operation: 'BatchGetSecretValue'}], ['A', 'B', 'C', '--format', 'json', '--explain'])
+      expect(result.code).to.equal(4)
+      assertNoCanary(result.stdout, canaries, '--explain')
+      expect(result.stdout).to.match(/^A\n {2}1\. aws +hit/m)
+      expect(result.stdout).to.match(/^B\n {2}1\. aws +failure +AWS Secrets Manager answered without a secret value\./m)
+      expect(result.stdout).to.match(/^C\n {2}1\. aws +hit/m)
+      expect(proxy.counts).to.deep.equal({BatchGetSecretValue: 1})
+    })
+
+    it('run does not start the command', async () => {
+      proxy.reset([{fault: {body: () => ({}), kind: 'rewrite'}, operation: 'GetSecretValue'}])
+      const marker = join(dir.path, 'started')
+      const result = await runCli(['run', '--secret', 'ONE', '--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, '')`], {
+        cwd: dir.path,
+        env: {...baseEnv(dir.path), ...proxy.env, KEYFLOW_SOURCES: 'aws'},
+      })
+      expect(result.code).to.equal(4)
+      expect(result.stderr).to.contain('answered without a secret value')
+      expect(existsSync(marker)).to.equal(false)
     })
   })
 

@@ -305,7 +305,7 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
 
   it('flag values (--aws-max-attempts, --aws-retry-mode, timeouts, --sources, --env-files): settings, or exit 2 naming the flag', () => {
     const dir = tempDir()
-    const flags = ['awsMaxAttempts', 'awsRetryMode', 'awsConnectTimeoutMs', 'awsRequestTimeoutMs', 'sources', 'envFiles', 'awsRegion', 'awsPrefix'] as const
+    const flags = ['awsMaxAttempts', 'awsRetryMode', 'awsConnectTimeoutMs', 'awsRequestTimeoutMs', 'awsTotalTimeoutMs', 'sources', 'envFiles', 'awsRegion', 'awsPrefix'] as const
     const value = fc.oneof(
       fc.string({unit: 'grapheme'}),
       fc.constantFrom('0', '-1', '1e3', '3.5', '99999999999999999999', 'NaN', 'standard', 'adaptive', 'env,aws', 'env,,aws', 'vault', ' env ', '1', '30000'),

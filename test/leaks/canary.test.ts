@@ -3,10 +3,10 @@ import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 import {statSync} from 'node:fs'
 
-import {passwordConfig} from '../snowflake/helpers.js'
 import {runCli} from '../support/cli.js'
+import {allCanaries, Canaries, createWorld, files, PLACES, scan, Servers, startServers, TYPES_FILE, World} from '../support/leak-world.js'
 import {requireMoto} from '../support/moto.js'
-import {allCanaries, Canaries, createWorld, files, PLACES, scan, Servers, startServers, TYPES_FILE, World} from './world.js'
+import {passwordConfig} from '../support/snowflake-fixture.js'
 
 /**
  * The canary suite (README "Security model", promises 2 and 3): every command in every mode,
@@ -46,7 +46,16 @@ function connector(servers: Servers, password: unknown): string {
 }
 
 const HELP = [
+  'help',
+  'init',
+  'doctor',
+  'completion',
   'secret get',
+  'secret set',
+  'secret ls',
+  'secret rm',
+  'secret restore',
+  'secret history',
   'run',
   'sql',
   'block register',
@@ -54,6 +63,7 @@ const HELP = [
   'block update',
   'block ls',
   'block inspect',
+  'block check',
   'block delete',
   'block rekey',
   'block type ls',
@@ -82,6 +92,37 @@ const CASES: Case[] = [
   {args: fixed('secret', 'get', 'BAD'), code: 4, env: (_v, w) => ({KEYFLOW_ENV_FILES: w.badDotenv}), title: 'secret get: a dotenv file that is not UTF-8'},
   {args: fixed('secret', 'get', 'ENV_SECRET', '--explain'), code: 8, env: (_v, w) => ({KEYFLOW_PROJECT_FILE: w.badProject}), title: 'secret get: a malformed project file'},
   {args: fixed('run', ...PRINT_ENV), code: 8, env: (_v, w) => ({KEYFLOW_PROJECT_FILE: w.badProject}), title: 'run: a malformed project file'},
+
+  // secret set / ls / history / rm / restore: values from stdin only, never echoed
+  {args: fixed('secret', 'set', 'leaks/written', '--to', 'aws'), code: 0, input: (v) => v.setAws, title: 'secret set: to AWS'},
+  {args: fixed('secret', 'set', 'leaks/written', '--to', 'aws', '--json'), code: 0, input: (v) => v.setAws, title: 'secret set --json: a new AWS version'},
+  {args: fixed('secret', 'set', 'leaks/written-json#token', '--to', 'aws', '--json'), code: 0, input: (v) => v.setKey, title: 'secret set --json: a key of a JSON secret'},
+  {args: fixed('secret', 'set', 'SET_DOTENV'), code: 0, env: (_v, w) => ({KEYFLOW_SECRETS_WRITE_TO: `dotenv=${w.writtenDotenv}`}), input: (v) => v.setDotenv, title: 'secret set: to a dotenv file'},
+  {args: fixed('secret', 'set', 'SET_DOTENV#key'), code: 5, env: (_v, w) => ({KEYFLOW_SECRETS_WRITE_TO: `dotenv=${w.writtenDotenv}`}), input: (v) => v.cliLiteral, title: 'secret set: a key of a dotenv value that is not JSON'},
+  {args: fixed('secret', 'set', 'leaks/plain#key', '--to', 'aws', '--json'), code: 5, input: (v) => v.cliLiteral, title: 'secret set --json: a key of an AWS secret that is not JSON'},
+  {args: fixed('secret', 'set', 'leaks/binary#key', '--to', 'aws'), code: 5, input: (v) => v.cliLiteral, title: 'secret set: a key of a binary AWS secret'},
+  {args: (v) => ['secret', 'set', 'leaks/argv', v.cliLiteral], argvCanary: (v) => v.cliLiteral, code: 2, title: 'secret set: a value in argv refused'},
+  {args: (v) => ['secret', 'set', `DB_PASSWORD=${v.cliLiteral}`, '--json'], argvCanary: (v) => v.cliLiteral, code: 2, title: 'secret set --json: NAME=VALUE refused'},
+  {args: fixed('secret', 'set', 'leaks/x', '--to', 's3'), code: 2, input: (v) => v.cliLiteral, title: 'secret set: unknown target'},
+  {args: fixed('secret', 'set', 'leaks/empty', '--to', 'aws'), code: 5, input: () => '', title: 'secret set: empty value'},
+  {args: fixed('secret', 'set', 'BAD'), code: 4, env: (_v, w) => ({KEYFLOW_SECRETS_WRITE_TO: `dotenv=${w.badDotenv}`}), input: (v) => v.cliLiteral, title: 'secret set: a dotenv file that is not UTF-8'},
+  {args: fixed('secret', 'ls'), code: 0, title: 'secret ls: every source'},
+  {args: fixed('secret', 'ls', '--json'), code: 0, env: (_v, w) => ({KEYFLOW_ENV_FILES: `${w.dotenvFile}:${w.writtenDotenv}`}), title: 'secret ls --json: two dotenv files'},
+  {args: fixed('secret', 'history', 'leaks/written'), code: 0, title: 'secret history'},
+  {args: fixed('secret', 'history', 'leaks/json', '--json'), code: 0, title: 'secret history --json'},
+  {args: fixed('secret', 'history', 'leaks/nope'), code: 3, title: 'secret history: not found'},
+  {args: fixed('secret', 'rm', 'leaks/written', '--to', 'aws', '--yes', '--json'), code: 0, title: 'secret rm --json: scheduled AWS deletion'},
+  {args: fixed('secret', 'restore', 'leaks/written', '--json'), code: 0, title: 'secret restore --json'},
+  {args: fixed('secret', 'rm', 'SET_DOTENV', '--yes'), code: 0, env: (_v, w) => ({KEYFLOW_SECRETS_WRITE_TO: `dotenv=${w.writtenDotenv}`}), title: 'secret rm: a dotenv line'},
+  {args: fixed('secret', 'rm', 'leaks/nope', '--to', 'aws', '--yes'), code: 3, title: 'secret rm: not found'},
+  // mistakes (issue 15): an unknown command never repeats what follows the unknown word
+  {args: (v) => ['secret', 'put', 'FOO', v.cliLiteral], argvCanary: (v) => v.cliLiteral, code: 2, title: 'unknown command: a value typed after it'},
+  {args: (v) => ['secretz', 'set', 'FOO', v.cliLiteral, '--json'], argvCanary: (v) => v.cliLiteral, code: 2, title: 'unknown command --json: a value typed after it'},
+  {args: fixed('help', '--json'), code: 0, title: 'help --json'},
+  {args: fixed('--version', '--json'), code: 0, title: '--version --json'},
+
+  {args: fixed('doctor'), code: 0, title: 'doctor'},
+  {args: fixed('doctor', '--json'), code: 0, title: 'doctor --json'},
 
   // block types
   {args: fixed('block', 'register', '-f', TYPES_FILE), code: 0, title: 'block register'},
@@ -121,6 +162,8 @@ const CASES: Case[] = [
   {args: fixed('block', 'inspect', 'secret/ref', '--reveal'), code: 0, title: 'block inspect --reveal: a reference'},
   {args: fixed('block', 'inspect', 'secret/lit', '--reveal'), code: 8, env: wrongKey, title: 'block inspect --reveal: wrong master key'},
   {args: fixed('block', 'inspect', 'secret/nope'), code: 3, title: 'block inspect: not found'},
+  {args: fixed('block', 'check'), code: 0, title: 'block check: every document, references resolved'},
+  {args: fixed('block', 'check', '--json'), code: 0, title: 'block check --json'},
 
   // block update
   {args: fixed('block', 'update', 'secret/lit', '--stdin-field', 'value'), code: 0, input: (v) => v.blockUpdated, title: 'block update: literal from stdin'},
@@ -147,7 +190,12 @@ const CASES: Case[] = [
   {args: fixed('run', '--secret', 'PW=leaks/json#password', '--', '/nonexistent/program'), code: 127, title: 'run: a program that does not exist'},
   {args: fixed('run', '--secret', 'X=leaks/json#a..b', ...PRINT_ENV), code: 2, title: 'run: malformed reference'},
   {args: fixed('run', '--json', '--source', 'leaks/plain', ...PRINT_ENV), code: 5, title: 'run --json: a source that is not JSON'},
-  {args: fixed('run', '--secret', 'B=leaks/binary', ...PRINT_ENV), code: 5, title: 'run: a binary secret'},
+  {
+    args: fixed('run', '--env-style', 'plain', '--secret', 'B=leaks/binary', '--', process.execPath, '-e', 'process.stdout.write(process.env.B)'),
+    code: 0,
+    stderr: /leaks\/binary" is binary: B gets it base64-encoded/,
+    title: 'run: a binary secret, injected base64-encoded and masked',
+  },
   {args: fixed('run', '--block', 'secret/lit', ...PRINT_ENV), code: 8, env: wrongKey, title: 'run --block: wrong master key'},
   {args: fixed('run', '--block', 'secret/nope', '--secret', 'PW=leaks/json#password', ...PRINT_ENV), code: 3, title: 'run --block: not found'},
 

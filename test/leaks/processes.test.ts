@@ -2,13 +2,13 @@ import {expect} from 'chai'
 import {after, afterEach, before, describe, it} from 'mocha'
 import {spawn} from 'node:child_process'
 
-import {startKeyflow} from '../run/support.js'
 import {assertNoCanary} from '../support/canary.js'
 import {BIN, runCli} from '../support/cli.js'
 import {FaultProxy, startFaultProxy} from '../support/fault-proxy.js'
+import {allCanaries, Canaries, containsValue, createWorld, scan, Servers, startServers, World} from '../support/leak-world.js'
 import {requireMoto} from '../support/moto.js'
-import {childrenOf, coreLimit, pids, procFile, Snapshot, snapshotTree, watchTree} from './proc.js'
-import {allCanaries, Canaries, containsValue, createWorld, scan, Servers, startServers, World} from './world.js'
+import {childrenOf, coreLimit, pids, procFile, Snapshot, snapshotTree, watchTree} from '../support/proc.js'
+import {startKeyflow} from '../support/run-child.js'
 
 /**
  * What other processes can see while keyflow holds secrets (README "Security model",
@@ -51,14 +51,14 @@ function assertNoOtherEnvironment(exclude: number[], canaries: string[]): number
 }
 
 /** Runs a keyflow command, snapshotting its process tree until it exits. */
-async function watch(world: World, args: string[], extra: Record<string, string>) {
+async function watch(world: World, args: string[], extra: Record<string, string>, input = '') {
   const {env, tmp} = world.env(extra)
   const child = spawn(process.execPath, ['--', BIN, ...args], {cwd: world.cwd, env, stdio: ['pipe', 'pipe', 'pipe']})
   const out: Buffer[] = []
   const err: Buffer[] = []
   child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
   child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
-  child.stdin.end()
+  child.stdin.end(input)
   const closed = new Promise<null | number>((resolve) => {
     child.once('close', (code) => resolve(code))
   })
@@ -177,6 +177,18 @@ describe('leaks: argv, environments and core limits of running processes', () =>
       scan(world, canaries, result, {reveal: [values.awsJsonPassword], tmp})
       expect(proxy.counts.GetSecretValue ?? 0).to.be.greaterThan(0)
       // Snapshots were taken while keyflow ran; all of them of keyflow alone.
+      expect(snapshots.length).to.be.greaterThan(1)
+      expect(snapshots.every((snapshot) => snapshot.pid === pid)).to.equal(true)
+      assertTree(snapshots, canaries)
+      for (const {environ} of snapshots) assertNoCanary(environ, canaries.filter((value) => !given.includes(value)), "keyflow's environment")
+    })
+
+    it('secret set of a JSON key waiting on a slow AWS: the value, read from stdin, is in no argv or environment', async () => {
+      proxy.reset([{fault: {kind: 'latency', ms: 500}}])
+      const {pid, result, snapshots, tmp} = await watch(world, ['secret', 'set', 'leaks/watched#token', '--to', 'aws'], proxy.env, values.setKey)
+      expect(result.code).to.equal(0)
+      scan(world, canaries, result, {tmp})
+      expect(proxy.counts.UpdateSecretVersionStage ?? proxy.counts.CreateSecret ?? 0).to.be.greaterThan(0)
       expect(snapshots.length).to.be.greaterThan(1)
       expect(snapshots.every((snapshot) => snapshot.pid === pid)).to.equal(true)
       assertTree(snapshots, canaries)

@@ -15,7 +15,7 @@ async function typeAtPrompt(args: string[], env: Record<string, string>, answer:
   let typed = false
   terminal.onData((data) => {
     output += data
-    if (!typed && /value.*:\s*$/i.test(output)) {
+    if (!typed && /Value \(value\)/.test(output)) {
       typed = true
       terminal.write(`${answer}\r`)
     }

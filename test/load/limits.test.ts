@@ -4,7 +4,7 @@ import {createHash, randomBytes} from 'node:crypto'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {harnessPerTest} from '../block/harness.js'
+import {harnessPerTest} from '../support/block-harness.js'
 import {canary} from '../support/canary.js'
 import {CliResult, ROOT} from '../support/cli.js'
 

@@ -7,7 +7,7 @@ import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, runCli, tempDir} from '../support/cli.js'
 import {CountingProxy, startCountingProxy} from '../support/counting-proxy.mjs'
 import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
-import {fixture, parseReport, sha256} from './support.js'
+import {fixture, parseReport, sha256} from '../support/run-child.js'
 
 const CONTEXT = 'PREFECT__CONTEXT__SECRETS__'
 
@@ -110,5 +110,22 @@ describe('run: AWS Secrets Manager (moto)', () => {
     expect(parseReport(result.stdout).digests[`${CONTEXT}TOKEN`]).to.equal(null)
     expect(result.stderr).to.include('optional source "aws-sm://team/absent"')
     expect(proxy.counts.get('secretsmanager.BatchGetSecretValue')).to.equal(1)
+  })
+
+  it('injects a binary secret base64-encoded, as Metaflow does, and says so without the value (--secret and --source)', async () => {
+    const text = canary('binary')
+    const bytes = Buffer.concat([Buffer.from([0, 0xff, 0xfe]), Buffer.from(text), Buffer.from([0x80, 10])])
+    const encoded = bytes.toString('base64')
+    await client.create('certs/client.p12', bytes)
+    const result = await runCli(
+      ['run', '--secret', 'CERT=certs/client.p12', '--source', 'aws-sm://certs/client.p12', '--env-style', 'plain', '--', process.execPath, fixture('report.mjs'), 'CERT', 'certs_client_p12'],
+      {env},
+    )
+    expect(result.code, result.stderr).to.equal(0)
+    const {digests} = parseReport(result.stdout)
+    expect(digests.CERT === sha256(encoded) && digests.certs_client_p12 === sha256(encoded)).to.equal(true)
+    expect(result.stderr).to.match(/secret "certs\/client\.p12" is binary: CERT gets it base64-encoded/)
+    expect(result.stderr).to.match(/source "aws-sm:\/\/certs\/client\.p12" is binary: certs_client_p12 gets it base64-encoded/)
+    assertNoCanary(result.stdout + result.stderr, [text, encoded], 'keyflow output')
   })
 })

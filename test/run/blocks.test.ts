@@ -5,7 +5,7 @@ import {join} from 'node:path'
 
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
 import {baseEnv, runCli, tempDir} from '../support/cli.js'
-import {fixture, parseReport, sha256} from './support.js'
+import {fixture, parseReport, sha256} from '../support/run-child.js'
 
 /**
  * `keyflow run --block TYPE/NAME`: every field of a stored block reaches the child as

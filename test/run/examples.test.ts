@@ -64,6 +64,12 @@ describe('run: example flows', () => {
     const before = readdirSync(tmpdir()).filter((name) => name.startsWith('keyflow-demo-'))
     const result = spawnSync(process.execPath, [join(ROOT, 'examples', 'quickstart', 'demo.mjs')], {encoding: 'utf8', env: {...env, TMPDIR: home.path}})
     expect(result.status, result.stderr).to.equal(0)
+    // A showcase: no warning, and each step of the tour.
+    expect(result.stderr).to.equal('')
+    expect(result.stdout).to.match(/3\. dotenv\s+hit\s+found (in )?\S+secrets\.env:1/)
+    expect(result.stdout).to.include('Created block secret/demo-token (revision 1).')
+    expect(result.stdout).to.match(/^value\s+\*{8}$/m)
+    expect(result.stdout).to.include('node-flow: 3 context secrets available')
     expect(result.stdout).to.include('node-flow: connecting with password *****')
     expect(readdirSync(home.path).filter((name) => name.startsWith('keyflow-demo-'))).to.deep.equal([])
     expect(readdirSync(tmpdir()).filter((name) => name.startsWith('keyflow-demo-'))).to.deep.equal(before)

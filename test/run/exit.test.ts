@@ -5,7 +5,7 @@ import {chmodSync, mkdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {baseEnv, BIN, runCli, tempDir} from '../support/cli.js'
-import {fixture} from './support.js'
+import {fixture} from '../support/run-child.js'
 
 describe('run: exit codes, launch failures, stdin', () => {
   let home: {cleanup: () => void; path: string}
@@ -20,7 +20,7 @@ describe('run: exit codes, launch failures, stdin', () => {
 
   it('exits with the child exit code, for a wide sample of 0..255', async () => {
     const codes = [0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 42, 64, 100, 125, 126, 127, 128, 129, 130, 137, 143, 200, 254, 255]
-    const results = await Promise.all(codes.map((code) => runCli(['run', '--', 'sh', '-c', `exit ${code}`], {env})))
+    const results = await Promise.all(codes.map((code) => runCli(['run', '--allow-empty', '--', 'sh', '-c', `exit ${code}`], {env})))
     expect(results.map((result) => result.code)).to.deep.equal(codes)
     expect(results.every((result) => result.stderr === '' && result.stdout === '')).to.equal(true)
   })
@@ -28,17 +28,17 @@ describe('run: exit codes, launch failures, stdin', () => {
   it('exits 128+N and says so when a signal kills the child', async () => {
     for (const [signal, number] of [['TERM', 15], ['KILL', 9], ['SEGV', 11]] as const) {
       // eslint-disable-next-line no-await-in-loop
-      const result = await runCli(['run', '--', 'sh', '-c', `kill -${signal} $$`], {env})
+      const result = await runCli(['run', '--allow-empty', '--', 'sh', '-c', `kill -${signal} $$`], {env})
       expect(result.code).to.equal(128 + number)
       expect(result.stderr).to.include(`killed by SIG${signal} (signal ${number}); exiting with ${128 + number}`)
     }
   })
 
   it('exits 127 for a command that is not found', async () => {
-    const result = await runCli(['run', '--', 'keyflow-no-such-command-x'], {env})
+    const result = await runCli(['run', '--allow-empty', '--', 'keyflow-no-such-command-x'], {env})
     expect(result.code).to.equal(127)
     expect(result.stderr).to.include('Command not found: keyflow-no-such-command-x')
-    const path = await runCli(['run', '--', join(home.path, 'missing', 'tool')], {env})
+    const path = await runCli(['run', '--allow-empty', '--', join(home.path, 'missing', 'tool')], {env})
     expect(path.code).to.equal(127)
   })
 
@@ -46,7 +46,7 @@ describe('run: exit codes, launch failures, stdin', () => {
     const script = join(home.path, 'bad-interpreter.sh')
     writeFileSync(script, '#!/no/such/interpreter\necho hi\n')
     chmodSync(script, 0o755)
-    const result = await runCli(['run', '--', script], {env})
+    const result = await runCli(['run', '--allow-empty', '--', script], {env})
     expect(result.code).to.equal(127)
     expect(result.stderr).to.include('interpreter')
   })
@@ -54,12 +54,12 @@ describe('run: exit codes, launch failures, stdin', () => {
   it('exits 126 for a file that is not executable, or a directory', async () => {
     const file = join(home.path, 'not-executable.sh')
     writeFileSync(file, '#!/bin/sh\necho hi\n', {mode: 0o644})
-    const result = await runCli(['run', '--', file], {env})
+    const result = await runCli(['run', '--allow-empty', '--', file], {env})
     expect(result.code).to.equal(126)
     expect(result.stderr).to.include(`Cannot execute ${file}`)
     const dir = join(home.path, 'a-directory')
     mkdirSync(dir)
-    expect((await runCli(['run', '--', dir], {env})).code).to.equal(126)
+    expect((await runCli(['run', '--allow-empty', '--', dir], {env})).code).to.equal(126)
   })
 
   it('refuses to run without -- or without a command (exit 2)', async () => {
@@ -70,14 +70,14 @@ describe('run: exit codes, launch failures, stdin', () => {
   })
 
   it('leaves everything after -- to the command, flags included', async () => {
-    const result = await runCli(['run', '--', 'sh', '-c', 'printf "%s|" "$@"', 'sh', '--secret', 'X', '--help', '--', '--json'], {env})
+    const result = await runCli(['run', '--allow-empty', '--', 'sh', '-c', 'printf "%s|" "$@"', 'sh', '--secret', 'X', '--help', '--', '--json'], {env})
     expect(result.code).to.equal(0)
     expect(result.stdout).to.equal('--secret|X|--help|--|--json|')
   })
 
   it('passes stdin through untouched, binary included', async () => {
     const input = randomBytes(200_000)
-    const result = await runCli(['run', '--', 'cat'], {env, input})
+    const result = await runCli(['run', '--allow-empty', '--', 'cat'], {env, input})
     expect(result.code).to.equal(0)
     expect(result.stdoutBytes.equals(input)).to.equal(true)
   })
@@ -93,16 +93,16 @@ describe('run: exit codes, launch failures, stdin', () => {
   for (const masked of [false, true]) {
     it(`ends like a shell pipeline when its reader goes away (| head), ${masked ? 'masking' : 'not masking'}`, async () => {
       writeFileSync(join(home.path, 'pipe.env'), `TOKEN=${randomBytes(16).toString('hex')}\n`, {mode: 0o600})
-      const flags = masked ? `--env-file ${join(home.path, 'pipe.env')} --secret TOKEN` : ''
+      const flags = masked ? `--env-file ${join(home.path, 'pipe.env')} --secret TOKEN` : '--allow-empty'
       // A real shell pipeline: node's own stdio pipes are sockets, which report ECONNRESET instead.
       const script = `"${process.execPath}" "${BIN}" run ${flags} -- yes 2>"${join(home.path, 'pipe.err')}" | head -c 1 >/dev/null; echo "status \${PIPESTATUS[0]}"; cat "${join(home.path, 'pipe.err')}"`
-      const result = await runCli(['run', '--', 'bash', '-c', script], {env})
+      const result = await runCli(['run', '--allow-empty', '--', 'bash', '-c', script], {env})
       expect(result.stdout).to.equal('status 141\n')
     })
   }
 
   it('runs a child that exits before reading its input', async () => {
-    const result = await runCli(['run', '--', 'node', fixture('report.mjs')], {env, input: randomBytes(1_000_000)})
+    const result = await runCli(['run', '--allow-empty', '--', 'node', fixture('report.mjs')], {env, input: randomBytes(1_000_000)})
     expect(result.code).to.equal(0)
   })
 })

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
 import {baseEnv, BIN, runCli, tempDir} from '../support/cli.js'
-import {fixture, parseReport, sha256, startKeyflow, until} from './support.js'
+import {fixture, parseReport, sha256, startKeyflow, until} from '../support/run-child.js'
 
 const CONTEXT = 'PREFECT__CONTEXT__SECRETS__'
 const report = (...names: string[]) => ['--', process.execPath, fixture('report.mjs'), ...names]

@@ -3,7 +3,7 @@ import {after, before, describe, it} from 'mocha'
 import {spawn as spawnPty} from 'node-pty'
 
 import {baseEnv, BIN, tempDir} from '../support/cli.js'
-import {alive, fixture, startKeyflow, until} from './support.js'
+import {alive, fixture, startKeyflow, until} from '../support/run-child.js'
 
 const count = (text: string, line: string) => text.split('\n').filter((candidate) => candidate.trim() === line).length
 
@@ -20,7 +20,7 @@ describe('run: signals', () => {
 
   for (const signal of ['SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const) {
     it(`forwards ${signal} to the child once, then exits with its code`, async () => {
-      const keyflow = startKeyflow(['run', '--', process.execPath, fixture('trap.mjs')], env)
+      const keyflow = startKeyflow(['run', '--allow-empty', '--', process.execPath, fixture('trap.mjs')], env)
       const [, pid] = await keyflow.waitFor(/ready (\d+)/)
       keyflow.child.kill(signal)
       const {code} = await keyflow.exited
@@ -31,7 +31,7 @@ describe('run: signals', () => {
   }
 
   it('forwards SIGINT exactly once when no terminal delivers it', async () => {
-    const keyflow = startKeyflow(['run', '--', process.execPath, fixture('trap.mjs')], env)
+    const keyflow = startKeyflow(['run', '--allow-empty', '--', process.execPath, fixture('trap.mjs')], env)
     await keyflow.waitFor(/ready \d+/)
     keyflow.child.kill('SIGINT')
     expect((await keyflow.exited).code).to.equal(0)
@@ -56,8 +56,8 @@ describe('run: signals', () => {
     })
   }
 
-  it('waits for a child that ignores SIGTERM; killing the group ends both, leaving no orphan', async () => {
-    const keyflow = startKeyflow(['run', '--', process.execPath, fixture('trap.mjs'), 'SIGTERM'], env)
+  it('waits for a child that ignores SIGTERM; a SIGKILL to keyflow alone orphans it (its group must be killed)', async () => {
+    const keyflow = startKeyflow(['run', '--allow-empty', '--', process.execPath, fixture('trap.mjs'), 'SIGTERM'], env)
     const [, pid] = await keyflow.waitFor(/ready (\d+)/)
     keyflow.child.kill('SIGTERM')
     await keyflow.waitFor(/got SIGTERM/)
@@ -66,16 +66,35 @@ describe('run: signals', () => {
     expect(alive(keyflow.child.pid!)).to.equal(true)
     expect(alive(Number(pid))).to.equal(true)
     process.kill(-keyflow.child.pid!, 'SIGKILL')
+    await until(() => !alive(keyflow.child.pid!), 'keyflow is gone')
+    // The documented limit: SIGKILL cannot be forwarded, and the child has a group of its own.
+    expect(alive(Number(pid))).to.equal(true)
+    process.kill(-Number(pid), 'SIGKILL')
     const {signal} = await keyflow.exited
     expect(signal).to.equal('SIGKILL')
     await until(() => !alive(Number(pid)), 'the child is gone')
   })
 
-  it('keeps the child in keyflow\'s process group (interactive children keep the terminal)', async () => {
-    const keyflow = startKeyflow(['run', '--', 'sh', '-c', 'echo "ready $(ps -o pgid= -p $$)"; sleep 5'], env)
-    const [, pgid] = await keyflow.waitFor(/ready\s+(\d+)/)
-    expect(Number(pgid)).to.equal(keyflow.child.pid)
-    process.kill(-keyflow.child.pid!, 'SIGKILL')
+  it('puts the child in a process group of its own when no terminal is in the foreground', async () => {
+    const keyflow = startKeyflow(['run', '--allow-empty', '--', 'sh', '-c', 'echo "ready $$ $(ps -o pgid= -p $$)"; sleep 5'], env)
+    const [, pid, pgid] = await keyflow.waitFor(/ready (\d+)\s+(\d+)/)
+    expect(Number(pgid)).to.equal(Number(pid))
+    process.kill(-Number(pgid), 'SIGKILL')
     await keyflow.exited
+  })
+
+  it("keeps the child in keyflow's process group at a terminal (job control, Ctrl-Z, Ctrl-C as without keyflow)", async () => {
+    const terminal = spawnPty(process.execPath, [BIN, 'run', '--', 'sh', '-c', 'echo "ready $(ps -o pgid= -p $$) $PPID"'], {cols: 80, env, rows: 24})
+    let output = ''
+    terminal.onData((data) => {
+      output += data
+    })
+    await new Promise((resolve) => {
+      terminal.onExit(resolve)
+    })
+    const [, pgid, parent] = /ready\s+(\d+) (\d+)/.exec(output)!
+    // keyflow leads the terminal's session and foreground group; the child joins that group.
+    expect(Number(parent)).to.equal(terminal.pid)
+    expect(Number(pgid)).to.equal(terminal.pid)
   })
 })

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 
 import {canary} from '../support/canary.js'
 import {baseEnv, BIN, tempDir} from '../support/cli.js'
-import {fixture, parseReport, sha256} from './support.js'
+import {fixture, parseReport, sha256, until} from '../support/run-child.js'
 
 /** keyflow run in a pseudo-terminal: all three stdio are the terminal. */
 async function inTerminal(args: string[], env: Record<string, string>): Promise<{code: number; output: string}> {
@@ -20,6 +20,24 @@ async function inTerminal(args: string[], env: Record<string, string>): Promise<
   })
   // eslint-disable-next-line no-control-regex
   return {code, output: output.replaceAll('\r', '').replaceAll(/\u001B\[[\d;]*m/g, '')}
+}
+
+/** keyflow run in a pseudo-terminal, driven while it runs. */
+async function interactive(args: string[], env: Record<string, string>) {
+  const terminal = spawnPty(process.execPath, [BIN, ...args], {cols: 200, env, rows: 24})
+  let output = ''
+  terminal.onData((data) => {
+    output += data
+  })
+  const exited = new Promise<number>((resolve) => {
+    terminal.onExit(({exitCode}) => resolve(exitCode))
+  })
+  return {
+    exited,
+    output: () => output.replaceAll('\r', ''),
+    terminal,
+    waitFor: (pattern: RegExp) => until(() => pattern.test(output), `the terminal shows ${pattern}`),
+  }
 }
 
 describe('run: a terminal', () => {
@@ -46,11 +64,55 @@ describe('run: a terminal', () => {
     expect(report.digests.PREFECT__CONTEXT__SECRETS__TOKEN === sha256(value)).to.equal(true)
   })
 
-  it('masks at a terminal too with --mask always (the child then writes to a pipe)', async () => {
-    const {code, output} = await inTerminal(['run', '--mask', 'always', '--env-file', envFile, '--secret', 'TOKEN', '--', process.execPath, fixture('leak.mjs'), 'PREFECT__CONTEXT__SECRETS__TOKEN'], env)
+  it('masks at a terminal with --mask always, keeping the terminal: the child sees TTYs, colours pass', async () => {
+    const args = ['run', '--mask', 'always', '--env-file', envFile, '--secret', 'TOKEN', '--']
+    const {code, output} = await inTerminal([...args, process.execPath, fixture('leak.mjs'), 'PREFECT__CONTEXT__SECRETS__TOKEN'], env)
     expect(code).to.equal(0)
     expect(output).to.include('out: *****')
     expect(output).to.include('err: *****')
     expect(output.includes(value)).to.equal(false)
+    const report = parseReport((await inTerminal([...args, process.execPath, fixture('report.mjs')], env)).output)
+    expect(report.tty).to.deep.equal({stderr: true, stdin: true, stdout: true})
+    const colour = await interactive([...args, 'sh', '-c', String.raw`printf '\033[31mred %s\033[0m\n' "$PREFECT__CONTEXT__SECRETS__TOKEN"`], env)
+    expect(await colour.exited).to.equal(0)
+    expect(colour.output()).to.include('\u001B[31mred *****\u001B[0m')
+  })
+
+  it('passes keys, line editing, raw mode, resizes and Ctrl-C through the pseudo-terminal', async () => {
+    const args = ['run', '--mask', 'always', '--env-file', envFile, '--secret', 'TOKEN', '--']
+    // Line editing by the child's own terminal: a backspace erases before the line is read.
+    const line = await interactive([...args, 'sh', '-c', 'echo ready; read answer; echo "got [$answer]"'], env)
+    await line.waitFor(/ready/)
+    line.terminal.write('yez\u007Fs\r')
+    expect(await line.exited).to.equal(0)
+    expect(line.output()).to.include('got [yes]')
+
+    const raw = await interactive([...args, process.execPath, '-e', "process.stdin.setRawMode(true); console.log('ready'); process.stdin.once('data', (d) => { console.log('key', d[0]); process.exit(0) })"], env)
+    await raw.waitFor(/ready/)
+    raw.terminal.write('q')
+    expect(await raw.exited).to.equal(0)
+    expect(raw.output()).to.include('key 113')
+
+    const resize = await interactive([...args, process.execPath, '-e', "console.log('ready', process.stdout.columns); setInterval(() => {}, 1000); process.stdout.on('resize', () => { console.log('size', process.stdout.columns, process.stdout.rows); process.exit(0) })"], env)
+    await resize.waitFor(/ready 200/)
+    resize.terminal.resize(123, 45)
+    const resized = await resize.exited
+    expect(resized, resize.output()).to.equal(0)
+    expect(resize.output()).to.include('size 123 45')
+
+    const interrupt = await interactive([...args, process.execPath, fixture('trap.mjs')], env)
+    await interrupt.waitFor(/ready \d+/)
+    interrupt.terminal.write('\u0003')
+    expect(await interrupt.exited).to.equal(0)
+    expect(interrupt.output().split('\n').filter((text) => text.endsWith('got SIGINT')).length).to.equal(1)
+  })
+
+  it('keeps the exit code and the killing signal of a child on a pseudo-terminal', async () => {
+    const args = ['run', '--mask', 'always', '--env-file', envFile, '--secret', 'TOKEN', '--']
+    expect((await inTerminal([...args, 'sh', '-c', 'exit 42'], env)).code).to.equal(42)
+    const killed = await inTerminal([...args, 'sh', '-c', 'kill -TERM $$'], env)
+    expect(killed.code).to.equal(143)
+    expect(killed.output).to.include('killed by SIGTERM')
+    expect((await inTerminal([...args, 'no-such-command-keyflow'], env)).code).to.equal(127)
   })
 })

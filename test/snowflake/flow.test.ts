@@ -1,21 +1,36 @@
  
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
-import {join} from 'node:path'
+import {spawn} from 'node:child_process'
 
 import {assertNoCanary, assertNoCanaryInTree} from '../support/canary.js'
-import {baseEnv, ROOT, runCli, tempDir} from '../support/cli.js'
+import {baseEnv, CliResult, ROOT, runCli, tempDir} from '../support/cli.js'
 import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
-import {Fixture, startFixture, USER} from './helpers.js'
+import {Fixture, startFixture, USER} from '../support/snowflake-fixture.js'
+
+/** The flow as the README runs it, from the clone: `node --import ./examples/ts-node.mjs examples/snowflake-flow/flow.ts ...`. */
+async function runFlowAsReadme(args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, ['--import', './examples/ts-node.mjs', 'examples/snowflake-flow/flow.ts', ...args], {cwd: ROOT, env})
+    const out: Buffer[] = []
+    const err: Buffer[] = []
+    child.stdout.on('data', (chunk: Buffer) => out.push(chunk))
+    child.stderr.on('data', (chunk: Buffer) => err.push(chunk))
+    child.on('error', reject)
+    child.on('close', (code, signal) => {
+      const stdoutBytes = Buffer.concat(out)
+      resolve({code, signal, stderr: Buffer.concat(err).toString('utf8'), stdout: stdoutBytes.toString('utf8'), stdoutBytes})
+    })
+  })
+}
 
 /**
- * examples/snowflake-flow: the seed's flow, run with `keyflow run -- node ...` against moto
- * (the password's AWS secret) and the local Snowflake server, both variants.
+ * examples/snowflake-flow: the seed's flow, run as the README writes it against moto (the
+ * password's AWS secret, a plain string) and the local Snowflake server, both variants.
  */
-describe('examples/snowflake-flow under keyflow run', () => {
+describe('examples/snowflake-flow as the README runs it', () => {
   let moto: Moto
   const home = tempDir()
-  const flow = ['--loader', 'ts-node/esm', '--disable-warning=ExperimentalWarning', join(ROOT, 'examples', 'snowflake-flow', 'flow.ts')]
   let env: Record<string, string>
 
   before(async function () {
@@ -33,7 +48,8 @@ describe('examples/snowflake-flow under keyflow run', () => {
   })
 
   async function runFlow(fixture: Fixture, args: string[]) {
-    const result = await runCli(['run', '--', process.execPath, ...flow, ...args], {cwd: ROOT, env})
+    const result = await runFlowAsReadme(args, env)
+    expect(result.stderr, 'no warnings').to.equal('')
     assertNoCanary(result.stdout, fixture.canaries, 'the flow output')
     assertNoCanary(result.stderr, fixture.canaries, 'the flow stderr')
     assertNoCanaryInTree(home.path, fixture.canaries)
@@ -76,4 +92,19 @@ describe('examples/snowflake-flow under keyflow run', () => {
       }
     })
   }
+
+  describe('a missing block', () => {
+    const missingHome = tempDir()
+
+    after(() => missingHome.cleanup())
+
+    it("ends with keyflow's error and exit code, no stack trace, no Node warning", async () => {
+      const result = await runFlowAsReadme(['unsaved', 'ACCOUNT', 'USER'], baseEnv(missingHome.path))
+      expect(result.code).to.equal(3)
+      expect(result.stderr).to.match(/^Error: Unable to find block document named my-aws-creds for block type aws-credentials\n/)
+      expect(result.stderr).to.include('fix:')
+      expect(result.stderr).not.to.match(/^\s+at /m)
+      expect(result.stderr).not.to.include('Warning')
+    })
+  })
 })

@@ -11,7 +11,7 @@ import {pathToFileURL} from 'node:url'
 import {loadSnowflake} from '../../src/lib/snowflake/driver.js'
 import {assertNoCanary} from '../support/canary.js'
 import {baseEnv, ROOT, tempDir} from '../support/cli.js'
-import {Fixture, passwordConfig, startFixture, USER} from './helpers.js'
+import {Fixture, passwordConfig, startFixture, USER} from '../support/snowflake-fixture.js'
 
 async function destroy(connection: Connection): Promise<void> {
   await new Promise<void>((resolve) => {

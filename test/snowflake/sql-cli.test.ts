@@ -5,7 +5,7 @@ import {join} from 'node:path'
 
 import {assertNoCanary, assertNoCanaryInTree} from '../support/canary.js'
 import {baseEnv, CliResult, runCli, tempDir} from '../support/cli.js'
-import {createConnectorBlock, Fixture, passwordConfig, startFixture} from './helpers.js'
+import {createConnectorBlock, Fixture, passwordConfig, startFixture} from '../support/snowflake-fixture.js'
 
 describe('keyflow sql through the built CLI', () => {
   let fixture: Fixture
@@ -40,6 +40,12 @@ describe('keyflow sql through the built CLI', () => {
     const result = await sql(["SELECT range AS id, 'n' || range AS name FROM range(3)"])
     expect(result.code).to.equal(0)
     expect(result.stdout).to.equal(['id | name', '---+-----', '0  | n0', '1  | n1', '2  | n2', '(3 rows)', ''].join('\n'))
+  })
+
+  it('aligns table columns by display width: wide characters take two columns', async () => {
+    const result = await sql(["SELECT * FROM (SELECT '東京' AS city, 1 AS n UNION ALL SELECT 'Paris', 2) ORDER BY n"])
+    expect(result.code).to.equal(0)
+    expect(result.stdout).to.equal(['city  | n', '------+--', '東京  | 1', 'Paris | 2', '(2 rows)', ''].join('\n'))
   })
 
   it('sizes table columns from the first 100 rows and streams the rest at those widths', async () => {

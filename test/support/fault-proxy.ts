@@ -4,18 +4,26 @@ import {Socket} from 'node:net'
 /**
  * An HTTP proxy on loopback in front of moto that injects AWS faults, so tests see what the
  * real SDK does with them: latency, throttling (400 ThrottlingException, 429), server errors
- * (500, 503), reset connections, stalls past a timeout, and per-secret errors inside a
- * BatchGetSecretValue answer. It counts requests per operation (X-Amz-Target).
+ * (500, 503), reset connections, stalls past a timeout (before the headers, or after them),
+ * a body dripped byte by byte, a 200 answer with another body, and per-secret errors inside a
+ * BatchGetSecretValue answer. It counts requests per operation (X-Amz-Target) and per region
+ * (the SigV4 credential scope).
  */
 
 export type Fault =
   /** Moves these secrets (by name) from SecretValues to Errors[] of a BatchGetSecretValue answer. */
+  | {body: (answer: Record<string, unknown>) => unknown; kind: 'rewrite'}
+  /** Moto's answer, one byte every intervalMs: no gap is long enough to look idle. */
   | {errorCode: string; ids: string[]; kind: 'batch-errors'}
   /** An AWS JSON error answer: the SDK takes the error's name from `type`, retries from it and the status. */
+  | {intervalMs: number; kind: 'drip'}
+  /** Sends moto's status and headers, then nothing: the body never comes. */
   | {kind: 'error'; status: number; type: string}
+  | {kind: 'headers-then-stall'}
   | {kind: 'latency'; ms: number}
-  | {kind: 'reset'}
   /** Never answers; the connection stays open until the client gives up or the proxy stops. */
+  | {kind: 'reset'}
+  /** Moto's 200 answer, rewritten by `body` (e.g. to {}, with no secret value in it). */
   | {kind: 'stall'}
 
 export const THROTTLING: Fault = {kind: 'error', status: 400, type: 'ThrottlingException'}
@@ -37,6 +45,8 @@ export interface FaultRule {
 export interface FaultProxy {
   /** Requests seen per operation since the last reset. */
   counts: Record<string, number>
+  /** Requests seen per region and operation since the last reset, e.g. {'us-west-2 BatchGetSecretValue': 1}. */
+  countsByRegion: Record<string, number>
   /** Env vars that point keyflow at the proxy (credentials and region as for moto). */
   env: Record<string, string>
   /** Replaces the rules and zeroes the counts. */
@@ -92,10 +102,34 @@ function moveToErrors(body: Buffer, fault: Extract<Fault, {kind: 'batch-errors'}
   return Buffer.from(JSON.stringify(answer))
 }
 
+function rewritten(body: Buffer, fault: Fault | undefined): Buffer {
+  if (fault?.kind === 'batch-errors') return moveToErrors(body, fault)
+  if (fault?.kind === 'rewrite') return Buffer.from(JSON.stringify(fault.body(JSON.parse(body.toString('utf8')))))
+  return body
+}
+
+/** Writes one byte every intervalMs until the body is out or the client goes away. */
+async function drip(response: ServerResponse, data: Buffer, intervalMs: number): Promise<void> {
+  const client = {gone: false}
+  response.once('close', () => {
+    client.gone = true
+  })
+  for (let offset = 0; offset < data.length && !client.gone; offset++) {
+    response.write(data.subarray(offset, offset + 1))
+    // eslint-disable-next-line no-await-in-loop
+    await new Promise((resolve) => {
+      setTimeout(resolve, intervalMs)
+    })
+  }
+
+  response.end()
+}
+
 export async function startFaultProxy(upstreamUrl: string, baseEnv: Record<string, string>): Promise<FaultProxy> {
   const target = new URL(upstreamUrl)
   let rules: Array<FaultRule & {left: number}> = []
   const counts: Record<string, number> = {}
+  const countsByRegion: Record<string, number> = {}
   const sockets = new Set<Socket>()
 
   const pick = (operation: string, body: string): Fault | undefined => {
@@ -112,6 +146,8 @@ export async function startFaultProxy(upstreamUrl: string, baseEnv: Record<strin
     const body = await readBody(incoming)
     const operation = String(incoming.headers['x-amz-target'] ?? '').replace(/^secretsmanager\./, '') || 'unknown'
     counts[operation] = (counts[operation] ?? 0) + 1
+    const region = /Credential=[^/]+\/\d+\/([^/]+)\//.exec(String(incoming.headers.authorization ?? ''))?.[1] ?? 'unknown'
+    countsByRegion[`${region} ${operation}`] = (countsByRegion[`${region} ${operation}`] ?? 0) + 1
     const fault = pick(operation, body.toString('utf8'))
     switch (fault?.kind) {
       case 'error': {
@@ -139,11 +175,25 @@ export async function startFaultProxy(upstreamUrl: string, baseEnv: Record<strin
     }
 
     const upstream = await forward(target, incoming, body)
-    const data = fault?.kind === 'batch-errors' && upstream.status === 200 ? moveToErrors(upstream.body, fault) : upstream.body
+    const data = upstream.status === 200 ? rewritten(upstream.body, fault) : upstream.body
     const headers = {...upstream.headers, 'content-length': String(data.length)}
     delete headers['transfer-encoding']
     response.writeHead(upstream.status, headers)
-    response.end(data)
+    switch (fault?.kind) {
+      case 'drip': {
+        await drip(response, data, fault.intervalMs)
+        break
+      }
+
+      case 'headers-then-stall': {
+        response.flushHeaders()
+        break
+      }
+
+      default: {
+        response.end(data)
+      }
+    }
   }
 
   const server = createServer((incoming, response) => {
@@ -165,10 +215,11 @@ export async function startFaultProxy(upstreamUrl: string, baseEnv: Record<strin
 
   return {
     counts,
+    countsByRegion,
     env: {...baseEnv, AWS_ENDPOINT_URL: url},
     reset(next = []) {
       rules = next.map((rule) => ({...rule, left: rule.times ?? Number.POSITIVE_INFINITY}))
-      for (const key of Object.keys(counts)) delete counts[key]
+      for (const tally of [counts, countsByRegion]) for (const key of Object.keys(tally)) delete tally[key]
     },
     async stop() {
       for (const socket of sockets) socket.destroy()

@@ -6,7 +6,7 @@ import {renderInspect} from '../../lib/cli/block-render.js'
 
 export default class BlockInspect extends BaseCommand {
   static args = {block: Args.string({description: 'The document, as TYPE/NAME.', required: true})}
-  static description = `Show a block document. Secret fields are masked as ********; references are shown as {"$ref": ...}, nested documents as {"$block": ...}.`
+  static description = `Show a block document. Secret fields are masked as ********; a reference is shown as the reference (resolved only when the block loads: \`keyflow block check\` resolves them now), a nested document as its address. --json shows them as stored: {"$ref": ...}, {"$block": ...}.`
   static examples = [
     '<%= config.bin %> <%= command.id %> snowflake-credentials/prod',
     {command: '<%= config.bin %> <%= command.id %> secret/api-token --reveal --json', description: 'Show the decrypted secret values (warns on stderr)'},

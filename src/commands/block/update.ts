@@ -1,9 +1,10 @@
-import {Args, Flags} from '@oclif/core'
+import {Args} from '@oclif/core'
 
 import {updateBlock, WriteResult} from '../../lib/block/documents/operations.js'
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {fieldFlags} from '../../lib/cli/block-flags.js'
 import {renderWrite} from '../../lib/cli/block-render.js'
+import {repeatableFlag} from '../../lib/cli/repeatable-flag.js'
 
 export default class BlockUpdate extends BaseCommand {
   static args = {block: Args.string({description: 'The document, as TYPE/NAME.', required: true})}
@@ -17,7 +18,7 @@ The other fields keep their values. A secret field given as ******** (e.g. from 
   ]
   static flags = {
     ...fieldFlags,
-    unset: Flags.string({description: 'Remove this field (dotted path). Repeatable.', multiple: true}),
+    unset: repeatableFlag({description: 'Remove this field (dotted path). Repeatable.'}),
   }
 
   async run(): Promise<WriteResult> {

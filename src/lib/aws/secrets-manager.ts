@@ -1,10 +1,13 @@
 import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 
+import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
+import {Readable} from 'node:stream'
 
-import {classifyAwsError, errorName, isRetryableKind} from './errors.js'
+import {noticeIfSlow} from '../output/progress.js'
+import {AwsCallError, classifyAwsError, errorName, isRetryableKind} from './errors.js'
 
 /**
  * The narrow slice of Secrets Manager keyflow uses, behind an interface so the SDK (about
@@ -15,6 +18,8 @@ export interface AwsConnection {
   connectTimeoutMs: number
   /** Static keys (an aws-credentials block's); otherwise the standard AWS credential chain. */
   credentials?: {accessKeyId: string; secretAccessKey: string; sessionToken?: string}
+  /** Aborts every call made through this connection, retries and backoff included (see awsDeadline). */
+  deadline: AbortSignal
   /** An endpoint URL (an aws-credentials block's); otherwise the SDK's, which honours AWS_ENDPOINT_URL*. */
   endpoint?: string
   maxAttempts: number
@@ -22,8 +27,15 @@ export interface AwsConnection {
   onRetryableError?: (info: {attempt: number; errorName: string; kind: string}) => void
   profile?: string
   region?: string
+  /** Each attempt, from the request to the last byte of the answer. */
   requestTimeoutMs: number
   retryMode: 'adaptive' | 'standard'
+  /**
+   * A role to assume with STS AssumeRole, from the credentials above, before calling Secrets
+   * Manager: its ARN and AssumeRole's other parameters (RoleSessionName, DurationSeconds,
+   * ExternalId, Policy, ...), as Metaflow's `role` and prefect-aws's assume_role_arn/kwargs.
+   */
+  role?: {arn: string; params?: Record<string, unknown>}
 }
 
 export interface SecretPayload {
@@ -35,30 +47,98 @@ export interface SecretPayload {
 }
 
 export interface BatchResult {
-  errors: Array<{error: {message?: string; name: string}; secretId: string}>
+  /** Per-secret errors: AWS's Errors[] entries, and entries that came without a value. */
+  errors: Array<{error: AwsCallError | {message?: string; name: string}; secretId: string}>
   values: SecretPayload[]
+}
+
+export interface SecretMetadata {
+  description?: string
+  kmsKeyId?: string
+  tags?: Array<{key: string; value: string}>
+}
+
+export interface WrittenVersion {
+  arn: string
+  name: string
+  versionId?: string
+}
+
+export interface ListedSecret {
+  arn: string
+  /** Set when the secret is scheduled for deletion. */
+  deletedDate?: Date
+  description?: string
+  lastChangedDate?: Date
+  name: string
+  /** Version id -> its stages (AWSCURRENT, AWSPREVIOUS, ...). */
+  versionStages: Record<string, string[]>
+}
+
+export interface SecretVersion {
+  createdDate?: Date
+  stages: string[]
+  versionId: string
 }
 
 export interface SecretsManagerApi {
   batchGet(secretIds: string[]): Promise<BatchResult>
   /** undefined when usable; otherwise why not (no region, no credentials anywhere). */
   checkConfigured(): Promise<string | undefined>
+  create(request: SecretMetadata & {name: string; value: string | Uint8Array}): Promise<WrittenVersion>
+  /** Which provider of the credential chain answered (for keyflow doctor), when the SDK says. */
+  credentialSource?(): Promise<string | undefined>
+  delete(request: {forceDeleteWithoutRecovery?: boolean; recoveryWindowInDays?: number; secretId: string}): Promise<WrittenVersion & {deletionDate?: Date}>
+  describe(secretId: string): Promise<ListedSecret>
+  /** Closes the client's connections (a library caller's process may live on). */
+  destroy(): void
   get(request: {secretId: string; versionId?: string; versionStage?: string}): Promise<SecretPayload>
+  /** One ListSecrets page (at most 100 secrets), optionally only names starting with `namePrefix`. */
+  listPage(request: {includePlannedDeletion?: boolean; namePrefix?: string; nextToken?: string}): Promise<{nextToken?: string; secrets: ListedSecret[]}>
+  /** Every version, deprecated ones included, in the order AWS lists them. */
+  listVersions(secretId: string): Promise<{arn: string; name: string; versions: SecretVersion[]}>
+  /** UpdateSecretVersionStage: AWS refuses the move when `stage` is not on `from`, which makes it a compare-and-swap. */
+  moveStage(request: {from?: string; secretId: string; stage: string; to?: string}): Promise<void>
+  /** A new version; it becomes AWSCURRENT unless `stages` says otherwise. */
+  put(request: {secretId: string; stages?: string[]; value: string | Uint8Array}): Promise<WrittenVersion>
   readonly region?: string
+  restore(secretId: string): Promise<WrittenVersion>
+  tag(secretId: string, tags: Array<{key: string; value: string}>): Promise<void>
+  /** UpdateSecret: a new value with a new description or KMS key, for an existing secret. */
+  update(request: Omit<SecretMetadata, 'tags'> & {secretId: string; value: string | Uint8Array}): Promise<WrittenVersion>
 }
 
-function payload(output: {
+function listed(entry: {ARN?: string; DeletedDate?: Date; Description?: string; LastChangedDate?: Date; Name?: string; VersionIdsToStages?: Record<string, string[]>}): ListedSecret {
+  return {
+    arn: entry.ARN ?? '',
+    deletedDate: entry.DeletedDate,
+    description: entry.Description,
+    lastChangedDate: entry.LastChangedDate,
+    name: entry.Name ?? '',
+    versionStages: entry.VersionIdsToStages ?? {},
+  }
+}
+
+const secretValue = (value: string | Uint8Array) => (typeof value === 'string' ? {SecretString: value} : {SecretBinary: value})
+const written = (output: {ARN?: string; Name?: string; VersionId?: string}): WrittenVersion => ({arn: output.ARN ?? '', name: output.Name ?? '', versionId: output.VersionId})
+
+interface SecretValueOutput {
   ARN?: string
   Name?: string
   SecretBinary?: Uint8Array
   SecretString?: string
   VersionId?: string
   VersionStages?: string[]
-}): SecretPayload {
+}
+
+/** The payload, or, for an answer that holds neither SecretString nor SecretBinary, the error it is. */
+function payload(output: SecretValueOutput): AwsCallError | SecretPayload {
+  const value = output.SecretString ?? output.SecretBinary
+  if (value === undefined) return new AwsCallError('EmptySecretValue', 'the answer has neither SecretString nor SecretBinary')
   return {
     arn: output.ARN ?? '',
     name: output.Name ?? '',
-    value: output.SecretString ?? output.SecretBinary ?? '',
+    value,
     versionId: output.VersionId,
     versionStages: output.VersionStages,
   }
@@ -86,45 +166,133 @@ function awsCredentialSourceConfigured(env: NodeJS.ProcessEnv = process.env): bo
   })
 }
 
+type Middleware = Parameters<SecretsManagerClient['middlewareStack']['addRelativeTo']>[0]
+type Next = (args: unknown) => Promise<{response?: {body?: unknown; statusCode?: number}}>
+
+/**
+ * The SDK's requestTimeout ends when the response headers arrive; the body is read later, by
+ * the deserializer, with no limit, so an endpoint that sends headers and then stalls or drips
+ * hangs the call. This sits between the deserializer and the HTTP handler and gives the body
+ * what is left of the attempt's budget: past it, the body is destroyed with a timeout error,
+ * which the SDK retries like any other.
+ */
+function bodyDeadline(requestTimeoutMs: number): Middleware {
+  return ((next: Next) => async (args: unknown) => {
+    const started = Date.now()
+    const result = await next(args)
+    const body = result.response?.body
+    if (body instanceof Readable && !body.readableEnded) {
+      const status = result.response?.statusCode
+      const timer = setTimeout(() => {
+        body.destroy(
+          // $metadata is set so the deserializer keeps the message as it is.
+          new AwsCallError('TimeoutError', `the answer's body was not complete within the ${requestTimeoutMs} ms request timeout (--aws-request-timeout)`, {
+            code: 'ETIMEDOUT',
+            status,
+          }),
+        )
+      }, Math.max(0, requestTimeoutMs - (Date.now() - started)))
+      body.once('close', () => clearTimeout(timer))
+    }
+
+    return result
+  }) as unknown as Middleware
+}
+
+/**
+ * Rejects with the deadline's error as soon as it passes, whatever `work` is waiting for: the
+ * abort signal stops the SDK's sockets and backoff, but the credential chain does not listen to it.
+ */
+async function withinDeadline<T>(deadline: AbortSignal, work: () => Promise<T>): Promise<T> {
+  deadline.throwIfAborted()
+  let stopListening: (() => void) | undefined
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = () => reject(deadline.reason)
+    deadline.addEventListener('abort', onAbort, {once: true})
+    stopListening = () => deadline.removeEventListener('abort', onAbort)
+  })
+  try {
+    return await Promise.race([work(), aborted])
+  } catch (error) {
+    throw deadline.aborted ? deadline.reason : error
+  } finally {
+    stopListening?.()
+  }
+}
+
+/**
+ * The deadline over a whole resolution: every connection given this signal stops when
+ * totalTimeoutMs has passed, whatever its calls are doing (waiting, reading, backing off).
+ */
+export function awsDeadline(totalTimeoutMs: number): AbortSignal {
+  const controller = new AbortController()
+  // Unref'd: a resolution that finished early does not wait for it.
+  setTimeout(() => {
+    controller.abort(new AwsCallError('KeyflowAwsDeadline', `all AWS calls must finish within ${totalTimeoutMs} ms (--aws-total-timeout)`))
+  }, totalTimeoutMs).unref()
+  return controller.signal
+}
+
 export async function connectSecretsManager(connection: AwsConnection): Promise<SecretsManagerApi> {
-  const [sdk, {fromNodeProviderChain}] = await Promise.all([
-    import('@aws-sdk/client-secrets-manager'),
-    import('@aws-sdk/credential-providers'),
-  ])
+  const {deadline} = connection
+  const [sdk, {fromNodeProviderChain, fromTemporaryCredentials}] = await withinDeadline(deadline, async () =>
+    Promise.all([import('@aws-sdk/client-secrets-manager'), import('@aws-sdk/credential-providers')]),
+  )
+  const credentials = connection.credentials ?? fromNodeProviderChain(connection.profile ? {profile: connection.profile} : {})
+  // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and
+  // goes on waiting, so a stalled endpoint would hang keyflow for good.
+  const requestHandler = {
+    connectionTimeout: connection.connectTimeoutMs,
+    requestTimeout: connection.requestTimeoutMs,
+    throwOnRequestTimeout: true,
+  }
+  // The STS client behind a role is built by the credential provider, and its AssumeRole call
+  // takes no abort signal: its requests go through this client's HTTP handler with the deadline
+  // added, so a stalled STS stops with everything else instead of keeping keyflow alive.
+  type Handler = SecretsManagerClient['config']['requestHandler']
+  const deadlineBound = () => ({
+    handle: (async (request, options) => client.config.requestHandler.handle(request, {...options, abortSignal: deadline})) as Handler['handle'],
+  })
   const client: SecretsManagerClient = withQuietNodeWarning(
     () =>
       new sdk.SecretsManagerClient({
-        credentials: connection.credentials ?? fromNodeProviderChain(connection.profile ? {profile: connection.profile} : {}),
+        credentials: connection.role
+          ? fromTemporaryCredentials({
+              clientConfig: {maxAttempts: connection.maxAttempts, region: connection.region, requestHandler: deadlineBound()},
+              masterCredentials: credentials,
+              // A session name like prefect-aws's (prefect-session-<8 hex>), overridable by the params.
+              params: {RoleSessionName: `keyflow-${randomBytes(4).toString('hex')}`, ...connection.role.params, RoleArn: connection.role.arn},
+            })
+          : credentials,
         ...(connection.endpoint ? {endpoint: connection.endpoint} : {}),
         maxAttempts: connection.maxAttempts,
         region: connection.region,
-        // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and
-        // goes on waiting, so a stalled endpoint would hang keyflow for good.
-        requestHandler: {
-          connectionTimeout: connection.connectTimeoutMs,
-          requestTimeout: connection.requestTimeoutMs,
-          throwOnRequestTimeout: true,
-        },
+        requestHandler,
         retryMode: connection.retryMode,
         ...(connection.profile ? {profile: connection.profile} : {}),
       }),
   )
+  client.middlewareStack.addRelativeTo(bodyDeadline(connection.requestTimeoutMs), {
+    name: 'keyflowBodyDeadline',
+    relation: 'after',
+    toMiddleware: 'deserializerMiddleware',
+  })
 
   if (connection.onRetryableError) {
     const notify = connection.onRetryableError
     // Sits inside the retry loop, so it sees each attempt's error before the SDK retries it.
     // The retry strategy numbers each request's attempts in the amz-sdk-request header; the
-    // last attempt's error is not retried, so it gets no notice.
-    type Middleware = Parameters<typeof client.middlewareStack.addRelativeTo>[0]
-    type Next = (args: unknown) => Promise<unknown>
+    // last attempt's error is not retried, so it gets no notice, nor is an attempt the
+    // deadline cut short.
+    type NoticeNext = (args: unknown) => Promise<unknown>
     client.middlewareStack.addRelativeTo(
-      ((next: Next) => async (args: {request?: {headers?: Record<string, string>}}) => {
+      ((next: NoticeNext) => async (args: {request?: {headers?: Record<string, string>}}) => {
         try {
           return await next(args)
         } catch (error) {
           const kind = classifyAwsError(error)
           const [, attempt, max] = /attempt=(\d+); max=(\d+)/.exec(args.request?.headers?.['amz-sdk-request'] ?? '') ?? []
-          if (isRetryableKind(kind) && Number(attempt) < Number(max)) {
+          if (isRetryableKind(kind) && Number(attempt) < Number(max) && !deadline.aborted) {
             notify({attempt: Number(attempt), errorName: errorName(error), kind})
           }
 
@@ -135,20 +303,33 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
     )
   }
 
+  const abortable = {abortSignal: deadline}
+  const waiting = () => `Waiting for AWS Secrets Manager${connection.region ? ` (${connection.region})` : ''}...`
+  // Every call shares the deadline, and a person at a terminal is told when one keeps them waiting.
+  const call = <T>(work: () => Promise<T>) => noticeIfSlow(withinDeadline(deadline, work), waiting)
+
   let configured: Promise<string | undefined> | undefined
   return {
     async batchGet(secretIds) {
-      const output = await client.send(new sdk.BatchGetSecretValueCommand({SecretIdList: secretIds}))
-      return {
+      const output = await call(async () => client.send(new sdk.BatchGetSecretValueCommand({SecretIdList: secretIds}), abortable))
+      const result: BatchResult = {
         errors: (output.Errors ?? []).map((entry) => ({
           error: {message: entry.Message, name: entry.ErrorCode ?? 'Error'},
           secretId: entry.SecretId ?? '',
         })),
-        values: (output.SecretValues ?? []).map((value) => payload(value)),
+        values: [],
       }
+      for (const entry of output.SecretValues ?? []) {
+        const value = payload(entry)
+        const asked = secretIds.find((id) => id === entry.Name || id === entry.ARN) ?? entry.Name ?? ''
+        if (value instanceof AwsCallError) result.errors.push({error: value, secretId: asked})
+        else result.values.push(value)
+      }
+
+      return result
     },
     checkConfigured() {
-      configured ??= (async () => {
+      configured ??= call(async () => {
         try {
           await client.config.region()
         } catch {
@@ -161,24 +342,117 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
           // Only a machine with no AWS set-up at all is "not configured". A chain that is set up
           // but fails (an expired SSO session, a failing credential_process, a broken role chain)
           // is a failure, never a quiet miss that lets another source answer instead.
-          if (connection.profile || connection.credentials || errorName(error) !== 'CredentialsProviderError' || awsCredentialSourceConfigured()) throw error
+          if (connection.profile || connection.credentials || connection.role || errorName(error) !== 'CredentialsProviderError' || awsCredentialSourceConfigured()) throw error
           return 'no AWS credentials were found (env, shared config/credentials files, SSO, process, web identity, container or instance metadata)'
         }
 
-        
-      })()
+      })
       return configured
     },
-    async get({secretId, versionId, versionStage}) {
-      const output = await client.send(
-        new sdk.GetSecretValueCommand({SecretId: secretId, VersionId: versionId, VersionStage: versionStage}),
+    async create({description, kmsKeyId, name, tags, value}) {
+      return written(
+        await withinDeadline(deadline, async () => client.send(
+          new sdk.CreateSecretCommand({
+            Description: description,
+            KmsKeyId: kmsKeyId,
+            Name: name,
+            Tags: tags?.map(({key, value: tagValue}) => ({Key: key, Value: tagValue})),
+            ...secretValue(value),
+          }), abortable)),
       )
-      return payload(output)
+    },
+    async credentialSource() {
+      const credentials = (await client.config.credentials()) as {$source?: Record<string, string>}
+      return describeCredentialSource(connection.credentials ? undefined : Object.keys(credentials.$source ?? {}))
+    },
+    async delete({forceDeleteWithoutRecovery, recoveryWindowInDays, secretId}) {
+      const output = await withinDeadline(deadline, async () => client.send(
+        new sdk.DeleteSecretCommand({ForceDeleteWithoutRecovery: forceDeleteWithoutRecovery, RecoveryWindowInDays: recoveryWindowInDays, SecretId: secretId}), abortable))
+      return {...written(output), deletionDate: output.DeletionDate}
+    },
+    async describe(secretId) {
+      return listed(await withinDeadline(deadline, async () => client.send(new sdk.DescribeSecretCommand({SecretId: secretId}), abortable)))
+    },
+    destroy() {
+      client.destroy()
+    },
+    async get({secretId, versionId, versionStage}) {
+      const command = new sdk.GetSecretValueCommand({SecretId: secretId, VersionId: versionId, VersionStage: versionStage})
+      const value = payload(await call(async () => client.send(command, abortable)))
+      if (value instanceof AwsCallError) throw value
+      return value
+    },
+    async listPage({includePlannedDeletion, namePrefix, nextToken}) {
+      const output = await withinDeadline(deadline, async () => client.send(
+        new sdk.ListSecretsCommand({
+          Filters: namePrefix ? [{Key: 'name', Values: [namePrefix]}] : undefined,
+          IncludePlannedDeletion: includePlannedDeletion,
+          MaxResults: 100,
+          NextToken: nextToken,
+        }), abortable))
+      return {
+        // moto answers an empty string on the last page.
+        nextToken: output.NextToken || undefined,
+        secrets: (output.SecretList ?? []).map((entry) => listed({...entry, VersionIdsToStages: entry.SecretVersionsToStages})),
+      }
+    },
+    async listVersions(secretId) {
+      const versions: SecretVersion[] = []
+      let arn = ''
+      let name = ''
+      let nextToken: string | undefined
+      do {
+        // eslint-disable-next-line no-await-in-loop
+        const output = await withinDeadline(deadline, async () => client.send(new sdk.ListSecretVersionIdsCommand({IncludeDeprecated: true, MaxResults: 100, NextToken: nextToken, SecretId: secretId}), abortable))
+        arn = output.ARN ?? arn
+        name = output.Name ?? name
+        for (const version of output.Versions ?? []) {
+          versions.push({createdDate: version.CreatedDate, stages: version.VersionStages ?? [], versionId: version.VersionId ?? ''})
+        }
+
+        nextToken = output.NextToken || undefined
+      } while (nextToken)
+
+      return {arn, name, versions}
+    },
+    async moveStage({from, secretId, stage, to}) {
+      await withinDeadline(deadline, async () => client.send(new sdk.UpdateSecretVersionStageCommand({MoveToVersionId: to, RemoveFromVersionId: from, SecretId: secretId, VersionStage: stage}), abortable))
+    },
+    async put({secretId, stages, value}) {
+      return written(await withinDeadline(deadline, async () => client.send(new sdk.PutSecretValueCommand({SecretId: secretId, VersionStages: stages, ...secretValue(value)}), abortable)))
     },
     get region() {
       return connection.region
     },
+    async restore(secretId) {
+      return written(await withinDeadline(deadline, async () => client.send(new sdk.RestoreSecretCommand({SecretId: secretId}), abortable)))
+    },
+    async tag(secretId, tags) {
+      await withinDeadline(deadline, async () => client.send(new sdk.TagResourceCommand({SecretId: secretId, Tags: tags.map(({key, value}) => ({Key: key, Value: value}))}), abortable))
+    },
+    async update({description, kmsKeyId, secretId, value}) {
+      return written(await withinDeadline(deadline, async () => client.send(new sdk.UpdateSecretCommand({Description: description, KmsKeyId: kmsKeyId, SecretId: secretId, ...secretValue(value)}), abortable)))
+    },
   }
+}
+
+/** The SDK's credential feature ids (`$source` on resolved credentials) as people name the providers. */
+function describeCredentialSource(features: string[] | undefined): string {
+  if (!features) return 'static keys (an aws-credentials block)'
+  const names: Array<[string, string]> = [
+    ['CREDENTIALS_ENV_VARS_STS_WEB_ID_TOKEN', 'web identity token (AWS_WEB_IDENTITY_TOKEN_FILE)'],
+    ['CREDENTIALS_PROFILE_SSO', 'SSO (profile)'],
+    ['CREDENTIALS_SSO', 'SSO'],
+    ['CREDENTIALS_PROFILE_PROCESS', 'credential_process (profile)'],
+    ['CREDENTIALS_PROCESS', 'credential_process'],
+    ['CREDENTIALS_PROFILE_SOURCE_PROFILE', 'assumed role (profile source_profile)'],
+    ['CREDENTIALS_PROFILE_STS_WEB_ID_TOKEN', 'web identity token (profile)'],
+    ['CREDENTIALS_PROFILE', 'shared config/credentials files (profile)'],
+    ['CREDENTIALS_ENV_VARS', 'environment variables (AWS_ACCESS_KEY_ID)'],
+    ['CREDENTIALS_HTTP', 'container metadata (ECS/EKS)'],
+    ['CREDENTIALS_IMDS', 'instance metadata (EC2)'],
+  ]
+  return names.find(([id]) => features.includes(id))?.[1] ?? (features.length > 0 ? features.join(', ') : 'the default credential chain')
 }
 
 /**

@@ -2,7 +2,9 @@ import {join} from 'node:path'
 
 import type {Prompter} from './documents/operations.js'
 
+import {checkHome} from '../settings/settings.js'
 import {Keyring} from './keys/crypto.js'
+import {AuthenticatedStore} from './store/authenticated.js'
 import {LocalStore} from './store/local.js'
 import {BlockStore} from './store/store.js'
 import {BuiltinTypes} from './types/builtin.js'
@@ -15,7 +17,8 @@ export interface BlockContext {
   keyring: Keyring
   prompter: Prompter
   registry: Registry
-  store: BlockStore
+  /** Every record authenticated (store/authenticated.ts), whatever store holds it. */
+  store: AuthenticatedStore
 }
 
 export interface BlockContextOptions {
@@ -41,6 +44,8 @@ export const NO_PROMPTER: Prompter = {
 
 export function openBlocks(options: BlockContextOptions): BlockContext {
   const {env, home} = options
-  const store = options.store ?? new LocalStore(join(home, 'blocks'))
-  return {env, home, keyring: new Keyring(home, env), prompter: options.prompter ?? NO_PROMPTER, registry: new Registry(store, options.builtins), store}
+  checkHome(home)
+  const keyring = new Keyring(home, env)
+  const store = new AuthenticatedStore(options.store ?? new LocalStore(join(home, 'blocks')), keyring)
+  return {env, home, keyring, prompter: options.prompter ?? NO_PROMPTER, registry: new Registry(store, options.builtins), store}
 }

@@ -1,15 +1,12 @@
+import {BlockCheckReport} from '../block/documents/check.js'
+import {isBlockMarker, isRefMarker} from '../block/documents/fields.js'
 import {InspectedBlock, ListedBlock, WriteResult} from '../block/documents/operations.js'
 import {RekeyResult} from '../block/keys/rekey.js'
 import {RegisterResult, TypeDetails, TypeSummary} from '../block/types/register.js'
+import {relativeTime, table} from '../output/table.js'
+import {isPlainObject} from '../util/json.js'
 
-/** Plain-text renderings of block command results, for stdout. */
-
-export function table(headers: string[], rows: string[][]): string {
-  if (rows.length === 0) return ''
-  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => row[column].length)))
-  const line = (cells: string[]) => cells.map((cell, column) => (column === cells.length - 1 ? cell : cell.padEnd(widths[column]))).join('  ').trimEnd()
-  return [line(headers), ...rows.map((row) => line(row))].join('\n') + '\n'
-}
+/** Plain-text renderings of block command results, for stdout (--json keeps ISO times and the markers as stored). */
 
 const firstSentence = (text: string) => text.split(/(?<=\.)\s/)[0]
 
@@ -58,22 +55,52 @@ export function renderList(blocks: ListedBlock[]): string {
   if (blocks.length === 0) return 'No blocks.\n'
   return table(
     ['BLOCK', 'TYPE', 'UPDATED', 'REFERENCES'],
-    blocks.map((block) => [block.address, block.type, block.updated, block.references.join(', ')]),
+    blocks.map((block) => [block.address, block.type, relativeTime(block.updated), block.references.join(', ')]),
   )
 }
 
-function renderValue(value: unknown): string {
-  return typeof value === 'string' ? value : JSON.stringify(value)
+/**
+ * One row per field, nested documents as dotted paths; a reference shown as the reference it
+ * is (resolved only when the block loads), a nested saved document as its address.
+ */
+function fieldRows(data: Record<string, unknown>, prefix = ''): string[][] {
+  return Object.entries(data).flatMap(([field, value]) => {
+    const path = `${prefix}${field}`
+    if (isRefMarker(value)) return [[path, `${value.$ref} (reference)`]]
+    if (isBlockMarker(value)) return [[path, `${value.$block} (block)`]]
+    if (isPlainObject(value) && Object.keys(value).length > 0) return fieldRows(value, `${path}.`)
+    return [[path, typeof value === 'string' ? value : JSON.stringify(value)]]
+  })
 }
 
 export function renderInspect(block: InspectedBlock): string {
-  const lines = [block.address, `Block Type: ${block.type}`, `Revision: ${block.revision}`, `Updated: ${block.updated}`, `Schema: ${block.schema.checksum}`, '']
-  const rows = Object.entries(block.data).map(([field, value]) => [field, renderValue(value)])
+  const updated = `Updated: ${relativeTime(block.updated)} (${block.updated})`
+  const lines = [block.address, `Block Type: ${block.type}`, `Revision: ${block.revision}`, updated, `Schema: ${block.schema.checksum}`, '']
+  const rows = fieldRows(block.data)
   return lines.join('\n') + '\n' + table(['FIELD', 'VALUE'], rows)
 }
 
 export function renderRekey(result: RekeyResult): string {
   const lines = [`Re-encrypted ${result.values} secret value(s) in ${result.documents} document(s) with master key ${result.keyId}${result.previousKeyId ? ` (was ${result.previousKeyId})` : ''}.`]
+  if (result.adopted.length > 0) lines.push(`Authenticated ${result.adopted.length} record(s) that had no MAC, on your word: ${result.adopted.join(', ')}.`)
   if (result.next) lines.push(result.next)
+  return lines.join('\n') + '\n'
+}
+
+const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`
+
+export function renderCheck(report: BlockCheckReport): string {
+  if (report.checks.length === 0) return 'No blocks.\n'
+  const lines = report.checks.flatMap((check) => {
+    const what = `${count(check.references, 'reference')}, ${count(check.blocks, 'nested block')}`
+    if (check.ok) return [`ok    ${check.address}: loads; ${what} resolved`]
+    const error = check.error!
+    return [
+      `FAIL  ${check.address}: ${error.message}`,
+      ...(error.where ? [`        where: ${error.where}`] : []),
+      ...(error.details ?? []).map((detail) => `        ${detail}`),
+      ...(error.fix ? [`        fix:   ${error.fix}`] : []),
+    ]
+  })
   return lines.join('\n') + '\n'
 }

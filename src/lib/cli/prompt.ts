@@ -1,55 +1,65 @@
+import type {AskOptions} from '../block/documents/input.js'
 import type {Prompter} from '../block/documents/operations.js'
 
 import {ExitCode, KeyflowError} from '../errors.js'
 
 /**
- * A minimal terminal prompt on stdin/stderr (stdout carries data only). Hidden input echoes
- * nothing, for secret fields. Ctrl-C or Ctrl-D cancels with a USAGE error.
+ * Terminal prompts on stdin/stderr (stdout carries data only), through Inquirer's prompts: a
+ * real line editor (arrow keys, backspace, Ctrl-U, ...), so escape sequences move the cursor
+ * instead of landing in the answer. Hidden input echoes nothing. Each prompt module loads on
+ * first use only (about 20 ms each), so commands that never prompt do not pay for it.
+ *
+ * Ctrl-C is INTERRUPTED (exit 130) and Ctrl-D CANCELLED (exit 2); either way nothing is
+ * written, because every command prompts before it writes.
  */
-
-const cancelled = () => new KeyflowError('Cancelled.', {code: 'CANCELLED', exit: ExitCode.USAGE})
 
 export const canPrompt = (): boolean => process.stdin.isTTY === true
 
-export async function ask(question: string, options: {hidden?: boolean} = {}): Promise<string> {
-  const input = process.stdin
-  const output = process.stderr
-  // Raw mode before the question: an answer typed as soon as it shows is never echoed by the terminal.
-  input.setRawMode(true)
-  input.resume()
-  input.setEncoding('utf8')
-  output.write(question)
-  return new Promise((resolve, reject) => {
-    let answer = ''
-    const finish = (error?: KeyflowError) => {
-      input.off('data', onData)
-      input.setRawMode(false)
-      input.pause()
-      output.write('\n')
-      if (error) reject(error)
-      else resolve(answer)
-    }
+const interrupted = () => new KeyflowError('Interrupted; nothing was written.', {code: 'INTERRUPTED', exit: ExitCode.INTERRUPTED})
+const cancelled = () => new KeyflowError('Cancelled (end of input); nothing was written.', {code: 'CANCELLED', exit: ExitCode.USAGE, fix: 'Answer the prompt, or give the values with flags, stdin or a file.'})
 
-    const onData = (chunk: string) => {
-      for (const char of chunk) {
-        if (char === '\r' || char === '\n') return finish()
-        if (char === '\u0003' || (char === '\u0004' && answer === '')) return finish(cancelled())
-        if (char === '\u007F' || char === '\b') {
-          if (answer.length > 0 && !options.hidden) output.write('\b \b')
-          answer = answer.slice(0, -1)
-        } else if (char >= ' ') {
-          answer += char
-          if (!options.hidden) output.write(char)
-        }
-      }
-    }
+interface Key {
+  ctrl?: boolean
+  name?: string
+}
 
-    input.on('data', onData)
-  })
+/**
+ * Runs one prompt. Inquirer turns Ctrl-C into ExitPromptError but lets readline swallow
+ * Ctrl-D, so end of input is watched for here and aborts the prompt.
+ */
+async function prompting<T>(run: (context: {input: NodeJS.ReadStream; output: NodeJS.WriteStream; signal: AbortSignal}) => Promise<T>): Promise<T> {
+  const controller = new AbortController()
+  const onKey = (_: unknown, key: Key | undefined) => {
+    if (key?.ctrl && key.name === 'd') controller.abort()
+  }
+
+  process.stdin.on('keypress', onKey)
+  try {
+    return await run({input: process.stdin, output: process.stderr, signal: controller.signal})
+  } catch (error) {
+    const name = error instanceof Error ? error.name : ''
+    if (name === 'ExitPromptError') throw interrupted()
+    if (name === 'AbortPromptError') throw cancelled()
+    throw error
+  } finally {
+    process.stdin.off('keypress', onKey)
+  }
+}
+
+export async function ask(question: string, options: AskOptions = {}): Promise<string> {
+  const validate = async (answer: string) => (options.validate ? ((await options.validate(answer)) ?? true) : true)
+  if (options.hidden) {
+    const {default: password} = await import('@inquirer/password')
+    return prompting((context) => password({message: question, validate}, context))
+  }
+
+  const {default: input} = await import('@inquirer/input')
+  return prompting((context) => input({message: question, validate}, context))
 }
 
 export async function confirm(question: string): Promise<boolean> {
-  return /^y(es)?$/i.test((await ask(`${question} [y/N] `)).trim())
+  const {default: confirmPrompt} = await import('@inquirer/confirm')
+  return prompting((context) => confirmPrompt({default: false, message: question}, context))
 }
 
 export const terminalPrompter: Prompter = {ask, canPrompt, confirm}

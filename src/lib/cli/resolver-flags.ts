@@ -1,7 +1,8 @@
 import {Flags} from '@oclif/core'
 
-import {SETTINGS} from '../invocation.js'
+import {SETTINGS, WRITE_SETTINGS} from '../invocation.js'
 import {flagDescription, SettingSpec} from '../settings/spec.js'
+import {repeatableFlag} from './repeatable-flag.js'
 
 /**
  * Flags that choose how secrets are resolved, shared by every command that resolves one,
@@ -13,10 +14,17 @@ function flagFor(spec: SettingSpec<unknown>) {
   const common = {description: flagDescription(spec), helpGroup: spec.helpGroup}
   const shape = spec.parse.flag
   if (shape.type === 'integer') return Flags.integer({...common, max: shape.max, min: shape.min})
-  if (shape.multiple) return Flags.string({...common, multiple: true})
+  if (shape.multiple) return repeatableFlag(common)
   return Flags.string({...common, options: shape.options ? [...shape.options] : undefined})
 }
 
-export const resolverFlags = Object.fromEntries(
-  Object.values(SETTINGS as Record<string, SettingSpec<unknown>>).map((spec) => [spec.flag, flagFor(spec)]),
-) as Record<string, ReturnType<typeof flagFor>>
+const flagsOf = (specs: Record<string, SettingSpec<unknown>>, keep: (spec: SettingSpec<unknown>) => boolean = () => true) =>
+  Object.fromEntries(Object.values(specs).filter((spec) => keep(spec)).map((spec) => [spec.flag, flagFor(spec)])) as Record<string, ReturnType<typeof flagFor>>
+
+export const resolverFlags = flagsOf(SETTINGS as Record<string, SettingSpec<unknown>>)
+
+/** How AWS is reached, for the commands that talk to AWS without walking the chain. */
+export const awsFlags = flagsOf(SETTINGS as Record<string, SettingSpec<unknown>>, (spec) => spec.helpGroup === 'AWS')
+
+/** `--to`: where `secret set` and `secret rm` put a bare NAME. */
+export const writeFlags = flagsOf(WRITE_SETTINGS as Record<string, SettingSpec<unknown>>)

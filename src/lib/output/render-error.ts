@@ -1,4 +1,5 @@
 import {ErrorJson, ExitCode, isKeyflowError, KeyflowError} from '../errors.js'
+import {escapeControls} from './escape.js'
 import {style} from './style.js'
 
 /**
@@ -44,8 +45,15 @@ function oclifExitCode(error: unknown): number | undefined {
   return typeof oclif?.exit === 'number' ? oclif.exit : undefined
 }
 
+/**
+ * oclif's hint to see --help, and its note that a repeatable flag swallows the arguments after
+ * it: keyflow's repeatable flags take one value per occurrence, so the note is wrong here.
+ */
 function stripOclifDecoration(message: string): string {
-  return message.replace(/\nSee more help with --help$/, '').trim()
+  return message
+    .replace(/\nSee more help with --help$/, '')
+    .replace(/\n\nNote: [^\n]* allows? multiple values\.[^\n]*(?:\nAlternatively, you can use "--"[^\n]*)?/, '')
+    .trim()
 }
 
 const debugging = () => Boolean(process.env.KEYFLOW_DEBUG)
@@ -57,11 +65,13 @@ export function errorJson(error: KeyflowError): {error: ErrorJson} {
 
 /** Human rendering: what, where, details, how to fix. */
 export function renderErrorText(error: KeyflowError): string {
-  const lines = [`${style.red(style.bold('Error:'))} ${error.message}`]
-  if (error.where) lines.push(`  ${style.dim('where:')} ${error.where}`)
-  for (const detail of error.details) lines.push(`  ${detail}`)
-  if (error.fix) lines.push(`  ${style.dim('fix:')}   ${error.fix}`)
-  if (debugging()) lines.push(...debugTrace(error).map((line) => `  ${style.dim('debug:')} ${line}`))
+  // Each part escaped before styling adds its own escape sequences.
+  // A message may span lines (oclif's parser writes its usage errors so); each line is escaped.
+  const lines = [`${style.red(style.bold('Error:'))} ${error.message.split('\n').map((line) => escapeControls(line)).join('\n')}`]
+  if (error.where) lines.push(`  ${style.dim('where:')} ${escapeControls(error.where)}`)
+  for (const detail of error.details) lines.push(`  ${escapeControls(detail)}`)
+  if (error.fix) lines.push(`  ${style.dim('fix:')}   ${escapeControls(error.fix)}`)
+  if (debugging()) lines.push(...debugTrace(error).map((line) => `  ${style.dim('debug:')} ${escapeControls(line)}`))
   return lines.join('\n') + '\n'
 }
 

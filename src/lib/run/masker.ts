@@ -4,21 +4,23 @@
  * Every byte that belongs to an occurrence of a secret is hidden; each maximal run of
  * overlapping occurrences becomes one MASK, so overlapping secrets and secrets that are
  * prefixes of each other leave no fragment behind. Everything else passes through byte for
- * byte (binary included), in order.
+ * byte (binary included), in order. A stream that ends inside a secret (its last bytes are
+ * at least MIN_MASK_BYTES of some secret's beginning) has that tail masked too.
  *
- * Matching is byte-level, Wu-Manber style: with m the length of the shortest secret, each
- * window of m bytes is judged by its last 3 bytes. A table says how far the window may move
- * before those bytes could line up with the first m bytes of some secret; most windows of
- * ordinary output move by nearly m at once, whatever the number of secrets. Only where the
- * table says 0 are the secrets ending their first m bytes with those 3 bytes compared, first
- * by their leading 4 bytes as a word. Secrets are at least MIN_MASK_BYTES long.
+ * Matching is an Aho–Corasick automaton over bytes, so its cost per byte does not depend on
+ * the number of secrets, nor on how long a prefix they share. In front of it sits a
+ * Wu-Manber style filter: with m the length of the shortest secret, each window of m bytes
+ * is judged by its last 3 bytes, and a table says how far the window may move before those
+ * bytes could line up with the first m bytes of some secret; ordinary output moves by nearly
+ * m bytes at a time. Only where the table says 0 does the automaton run, from that byte until
+ * what may still be under way is too short to be a secret, and then the filter takes over again.
  *
- * Memory is bounded: at most the longest secret minus one byte is held back between writes.
- * After IDLE_MS without output, the held bytes that cannot begin a secret are released, so a
- * prompt without a newline still shows up.
+ * Memory is bounded: only the bytes that may still begin a secret (the automaton's current
+ * depth, less than the longest secret) are held back; everything else is released at once,
+ * so a prompt without a newline shows up without waiting.
  */
 
-/* eslint-disable no-bitwise -- hashing and word compares over bytes are the matcher itself */
+/* eslint-disable no-bitwise -- hashing over bytes is the filter itself */
 
 export const MIN_MASK_BYTES = 4
 export const MASK = Buffer.from('*****')
@@ -27,28 +29,77 @@ const BLOCK = 3
 const HASH_BITS = 18
 /** Windows longer than this gain little and would overflow the byte-sized shift table. */
 const MAX_WINDOW = 64
-const IDLE_MS = 25
+/** States with at least this many edges get a full row of 256 transitions (the root always does). */
+const DENSE_FANOUT = 8
+const ROOT = 0
 
-interface Pattern {
-  bytes: Buffer
-  /** The first four bytes as a little-endian word, compared before the whole pattern. */
-  head: number
-}
-
-const word = (bytes: Uint8Array, at: number) =>
-  (bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24)) >>> 0
 /** The hash of the block ending at `end`. */
 const blockHash = (bytes: Uint8Array, end: number) =>
   Math.imul(bytes[end - 2] | (bytes[end - 1] << 8) | (bytes[end] << 16), 0x9e_37_79_b1) >>> (32 - HASH_BITS)
+
+const EMPTY = Buffer.alloc(0)
+
+/**
+ * The trie of the sorted secrets, as flat arrays: a new state for every byte past the prefix
+ * shared with the previous secret, so each state's children come in byte order.
+ */
+function buildTrie(patterns: Buffer[], maxLength: number) {
+  const capacity = 1 + patterns.reduce((sum, bytes) => sum + bytes.length, 0)
+  const parent = new Int32Array(capacity)
+  const label = new Uint8Array(capacity)
+  const depth = new Int32Array(capacity)
+  const ends = new Uint8Array(capacity)
+  const path = new Int32Array(maxLength + 1)
+  let states = 1
+  let previous: Buffer = EMPTY
+  for (const bytes of patterns) {
+    let shared = 0
+    while (shared < previous.length && shared < bytes.length && previous[shared] === bytes[shared]) shared++
+    for (let index = shared; index < bytes.length; index++) {
+      parent[states] = path[index]
+      label[states] = bytes[index]
+      depth[states] = index + 1
+      path[index + 1] = states++
+    }
+
+    ends[path[bytes.length]] = 1
+    previous = bytes
+  }
+
+  return {depth, ends, label, parent, states}
+}
+
+/** How far a window ending in each block may move before it could line up with a secret's first `window` bytes. */
+function shiftTable(patterns: Buffer[], window: number): Uint8Array {
+  // Nothing to mask: no table at all.
+  const shift = new Uint8Array(patterns.length === 0 ? 0 : 1 << HASH_BITS).fill(Math.max(1, window - BLOCK + 1))
+  for (const bytes of patterns) {
+    for (let end = BLOCK - 1; end < window; end++) {
+      const index = blockHash(bytes, end)
+      shift[index] = Math.min(shift[index], window - 1 - end)
+    }
+  }
+
+  return shift
+}
 
 /** The secrets to mask, indexed once for any number of streams. */
 export class MaskSet {
   readonly maxLength: number
   readonly minLength: number
   readonly size: number
-  /** Secrets by the hash of the block that ends their first `window` bytes. */
-  private readonly buckets: Array<Pattern[] | undefined>
-  private readonly byFirstByte: Array<Pattern[] | undefined>
+  /** States by number (0 is the root): the length of the text they stand for. */
+  private readonly depth: Int32Array
+  /** Edges of state s: edgeByte/edgeTarget[edgeStart[s] .. edgeStart[s + 1]), sorted by byte. */
+  private readonly edgeByte: Uint8Array
+  private readonly edgeStart: Int32Array
+  private readonly edgeTarget: Int32Array
+  private readonly fail: Int32Array
+  /** The length of the longest secret that ends the text of each state; 0 for none. */
+  private readonly longest: Int32Array
+  /** Where each state's full transition row starts in `rows`, or -1 for a sparse state. */
+  private readonly rowOf: Int32Array
+  private readonly rows: Int32Array
   private readonly shift: Uint8Array
   private readonly window: number
 
@@ -59,176 +110,227 @@ export class MaskSet {
       if (bytes.length >= MIN_MASK_BYTES) unique.set(bytes.toString('latin1'), bytes)
     }
 
-    const lengths = [...unique.values()].map((bytes) => bytes.length)
-    this.size = unique.size
+    const patterns = [...unique.values()].sort(Buffer.compare)
+    const lengths = patterns.map((bytes) => bytes.length)
+    this.size = patterns.length
     this.maxLength = Math.max(0, ...lengths)
-    this.minLength = unique.size === 0 ? 0 : Math.min(...lengths)
+    this.minLength = patterns.length === 0 ? 0 : Math.min(...lengths)
     this.window = Math.min(this.minLength, MAX_WINDOW)
-    this.buckets = Array.from({length: 1 << HASH_BITS})
-    this.byFirstByte = Array.from({length: 256})
-    this.shift = new Uint8Array(1 << HASH_BITS).fill(Math.max(1, this.window - BLOCK + 1))
-    for (const bytes of unique.values()) {
-      const pattern = {bytes, head: word(bytes, 0)}
-      for (let end = BLOCK - 1; end < this.window; end++) {
-        const index = blockHash(bytes, end)
-        this.shift[index] = Math.min(this.shift[index], this.window - 1 - end)
+    this.shift = shiftTable(patterns, this.window)
+
+    const {depth, ends, label, parent, states} = buildTrie(patterns, this.maxLength)
+    this.depth = depth.slice(0, states)
+    this.edgeStart = new Int32Array(states + 1)
+    for (let state = 1; state < states; state++) this.edgeStart[parent[state] + 1]++
+    for (let state = 0; state < states; state++) this.edgeStart[state + 1] += this.edgeStart[state]
+    this.edgeByte = new Uint8Array(states - 1)
+    this.edgeTarget = new Int32Array(states - 1)
+    const cursor = this.edgeStart.slice(0, states)
+    for (let state = 1; state < states; state++) {
+      const edge = cursor[parent[state]]++
+      this.edgeByte[edge] = label[state]
+      this.edgeTarget[edge] = state
+    }
+
+    this.fail = new Int32Array(states)
+    this.longest = new Int32Array(states)
+    this.rowOf = new Int32Array(states).fill(-1)
+    let denseStates = 0
+    for (let state = 0; state < states; state++) {
+      if (state === ROOT || this.edgeStart[state + 1] - this.edgeStart[state] >= DENSE_FANOUT) this.rowOf[state] = 256 * denseStates++
+    }
+
+    this.rows = new Int32Array(256 * denseStates)
+    // Breadth first, so a state's failure link (always shallower) is known before its own.
+    const order = new Int32Array(states)
+    let queued = 1
+    for (let index = 0; index < queued; index++) {
+      const state = order[index]
+      if (state !== ROOT) {
+        this.fail[state] = parent[state] === ROOT ? ROOT : this.next(this.fail[parent[state]], label[state])
+        this.longest[state] = ends[state] ? depth[state] : this.longest[this.fail[state]]
       }
 
-      ;(this.buckets[blockHash(bytes, this.window - 1)] ??= []).push(pattern)
-      ;(this.byFirstByte[bytes[0]] ??= []).push(pattern)
+      const row = this.rowOf[state]
+      if (row !== -1) for (let byte = 0; byte < 256; byte++) this.rows[row + byte] = state === ROOT ? ROOT : this.next(this.fail[state], byte)
+      for (let edge = this.edgeStart[state]; edge < this.edgeStart[state + 1]; edge++) {
+        if (row !== -1) this.rows[row + this.edgeByte[edge]] = this.edgeTarget[edge]
+        order[queued++] = this.edgeTarget[edge]
+      }
     }
   }
 
-  /** The first position in [from, buffer.length) where the rest of the buffer could begin a secret. */
-  partialStart(buffer: Buffer, from: number): number {
-    for (let at = from; at < buffer.length; at++) {
-      const rest = buffer.length - at
-      for (const pattern of this.byFirstByte[buffer[at]] ?? []) {
-        if (pattern.bytes.length > rest && pattern.bytes.compare(buffer, at, buffer.length, 0, rest) === 0) return at
-      }
-    }
-
-    return buffer.length
+  /** How many of the last bytes seen in `state` may still begin a secret. */
+  depthOf(state: number): number {
+    return this.depth[state]
   }
 
   /**
-   * Scans match starts in [from, to) of `buffer` in order, calling `found(start, end)` for the
-   * longest secret starting at each position that ends inside the buffer.
+   * Feeds `buffer` to the automaton, starting in `state` (ROOT for a new stream), and returns
+   * the state after it. `found(start, end)` gets the longest secret ending at each position,
+   * relative to the buffer (start is negative for one that began in earlier buffers), in
+   * order of `end`.
    */
-  scan(buffer: Buffer, from: number, to: number, found: (start: number, end: number) => void): void {
-    const {buckets, shift, window} = this
-    if (window === 0) return
-    const last = Math.min(to, buffer.length - window + 1)
+  scan(buffer: Uint8Array, state: number, found: (start: number, end: number) => void): number {
+    if (this.size === 0) return ROOT
+    const {depth, edgeByte, edgeStart, edgeTarget, fail, longest, rowOf, rows, shift, window} = this
     const {length} = buffer
-    for (let at = from; at < last; ) {
-      const index = blockHash(buffer, at + window - 1)
-      const step = shift[index]
-      if (step > 0) {
-        at += step
-        continue
+    const lastWindow = length - window
+    let at = 0
+    while (at < length) {
+      if (state === ROOT) {
+        while (at <= lastWindow) {
+          const step = shift[blockHash(buffer, at + window - 1)]
+          if (step === 0) break
+          at += step
+        }
+
+        if (at >= length) break
       }
 
-      const head = word(buffer, at)
-      let end = -1
-      for (const pattern of buckets[index]!) {
-        const patternEnd = at + pattern.bytes.length
-        if (pattern.head === head && patternEnd > end && patternEnd <= length && matchesAt(buffer, at, pattern.bytes)) end = patternEnd
+      // From here, byte by byte, until no secret of MIN_MASK_BYTES or more can be under way
+      // before the last few bytes: the filter then resumes where the oldest one could start.
+      // (Rescanning those few bytes cannot find a secret twice: they are too short for one.)
+      const entry = at
+      for (;;) {
+        const byte = buffer[at++]
+        for (;;) {
+          const row = rowOf[state]
+          if (row !== -1) {
+            state = rows[row + byte]
+            break
+          }
+
+          let target = -1
+          for (let edge = edgeStart[state], end = edgeStart[state + 1]; edge < end; edge++) {
+            if (edgeByte[edge] === byte) {
+              target = edgeTarget[edge]
+              break
+            }
+          }
+
+          if (target !== -1) {
+            state = target
+            break
+          }
+
+          state = fail[state]
+        }
+
+        const matched = longest[state]
+        if (matched > 0) found(at - matched, at)
+        if (at >= length) return state
+        const live = depth[state]
+        if (live < MIN_MASK_BYTES && at - live > entry && at <= lastWindow) {
+          at -= live
+          state = ROOT
+          break
+        }
+      }
+    }
+
+    return state
+  }
+
+  /** The state after `byte` in `state`, following failure links (only while building). */
+  private next(state: number, byte: number): number {
+    for (;;) {
+      const row = this.rowOf[state]
+      if (row !== -1) return this.rows[row + byte]
+      for (let edge = this.edgeStart[state]; edge < this.edgeStart[state + 1]; edge++) {
+        if (this.edgeByte[edge] === byte) return this.edgeTarget[edge]
       }
 
-      if (end !== -1) found(at, end)
-      at++
+      state = this.fail[state]
     }
   }
 }
-
-function matchesAt(buffer: Buffer, at: number, bytes: Buffer): boolean {
-  // The first four bytes already matched as a word.
-  for (let index = 4; index < bytes.length; index++) {
-    if (buffer[at + index] !== bytes[index]) return false
-  }
-
-  return true
-}
-
-type Mode = 'end' | 'idle' | 'stream'
-const EMPTY = Buffer.alloc(0)
 
 /**
  * One output stream's masker: write() chunks in, get masked chunks out (possibly none yet);
- * end() releases the rest. `onIdle` receives what an idle period releases.
+ * end() releases the rest. Output is views of the chunks written (no copy), and MASK.
  */
 export class StreamMasker {
-  /** Bytes already covered by a mask that was written (relative to pending). */
+  /** Stream offset just past the last emitted mask: a secret starting before it only widens it. */
   private coverEnd = 0
-  private idleTimer?: NodeJS.Timeout
-  private pending: Buffer = EMPTY
-  private writes = 0
+  /** The unemitted bytes before the current chunk, [offset - held.length, offset). */
+  private held: Buffer = EMPTY
+  /** Stream offset of the end of everything written so far. */
+  private offset = 0
+  /** Found secrets not yet emitted, as flat [start, end] pairs of stream offsets: merged, in order. */
+  private pending: number[] = []
+  /** Stream offset of the first byte neither emitted nor covered by an emitted mask. */
+  private plainFrom = 0
+  private state = ROOT
 
-  constructor(
-    private readonly set: MaskSet,
-    private readonly onIdle?: (chunk: Buffer) => void,
-  ) {}
+  constructor(private readonly set: MaskSet) {}
 
   end(): Buffer[] {
-    if (this.idleTimer) clearTimeout(this.idleTimer)
-    this.idleTimer = undefined
-    return this.drain('end')
-  }
-
-  /** Releases the held bytes that cannot begin a secret (what a quiet period does). */
-  release(): Buffer[] {
-    return this.drain('idle')
+    const tail = this.set.depthOf(this.state)
+    if (tail >= MIN_MASK_BYTES) this.found(this.offset - tail, this.offset)
+    const out = this.emit(this.offset, EMPTY)
+    this.state = ROOT
+    return out
   }
 
   write(chunk: Buffer): Buffer[] {
-    this.writes++
-    const out = this.drain('stream', chunk)
-    if (this.onIdle && this.pending.length > 0 && !this.idleTimer) this.scheduleIdle(this.writes)
-    return out
+    const base = this.offset
+    this.state = this.set.scan(chunk, this.state, (start, end) => this.found(base + start, base + end))
+    this.offset = base + chunk.length
+    return this.emit(this.offset - this.set.depthOf(this.state), chunk)
   }
 
   /**
-   * Masks held bytes followed by `chunk` as if they were one buffer, without copying the
-   * chunk: output is views of both, and only the held bytes plus the start of the chunk are
-   * ever joined, to find secrets that straddle them.
+   * Emits everything before `safe` (no secret can begin there any more), masks included, and
+   * keeps a copy of the rest: a view would pin the whole chunk it came from.
    */
-  private drain(mode: Mode, chunk: Buffer = EMPTY): Buffer[] {
-    const {pending: held, set} = this
-    const split = held.length
-    const total = split + chunk.length
-    // Bytes before emitTo are decided: no secret that could still be completed starts there.
-    // Only a secret that began within the last maxLength-1 bytes can still be completed.
-    const tail = Math.max(0, total - set.maxLength + 1)
-    const emitTo = mode === 'stream' ? tail : mode === 'idle' ? set.partialStart(held, tail) : total
+  private emit(safe: number, chunk: Buffer): Buffer[] {
+    const {held, offset} = this
+    const chunkStart = offset - chunk.length
+    const heldStart = chunkStart - held.length
     const out: Buffer[] = []
     const piece = (from: number, to: number) => {
-      if (from < split) out.push(held.subarray(from, Math.min(to, split)))
-      if (to > split) out.push(chunk.subarray(Math.max(from, split) - split, to - split))
+      if (from < chunkStart) out.push(held.subarray(from - heldStart, Math.min(to, chunkStart) - heldStart))
+      if (to > chunkStart) out.push(chunk.subarray(Math.max(from, chunkStart) - chunkStart, to - chunkStart))
     }
 
-    let plainFrom = Math.min(this.coverEnd, total)
-    let {coverEnd} = this
-    const onMatch = (offset: number) => (start: number, end: number) => {
-      start += offset
-      end += offset
-      if (start < coverEnd) {
-        coverEnd = Math.max(coverEnd, end)
-        plainFrom = Math.max(plainFrom, coverEnd)
-        return
-      }
-
-      if (start > plainFrom) piece(plainFrom, start)
+    let done = 0
+    const {pending} = this
+    // A secret starting at or before `safe` can only be widened by what comes later.
+    for (; done < pending.length && pending[done] <= safe; done += 2) {
+      if (pending[done] > this.plainFrom) piece(this.plainFrom, pending[done])
       out.push(MASK)
-      coverEnd = end
-      plainFrom = end
+      this.coverEnd = pending[done + 1]
+      this.plainFrom = Math.max(this.plainFrom, this.coverEnd)
     }
 
-    if (split > 0 && emitTo > 0) {
-      const seam = chunk.length === 0 ? held : Buffer.concat([held, chunk.subarray(0, set.maxLength - 1)])
-      set.scan(seam, 0, Math.min(split, emitTo), onMatch(0))
+    if (done > 0) pending.splice(0, done)
+    if (safe > this.plainFrom) {
+      piece(this.plainFrom, safe)
+      this.plainFrom = safe
     }
 
-    if (emitTo > split) set.scan(chunk, 0, emitTo - split, onMatch(split))
-    if (emitTo > plainFrom) piece(plainFrom, emitTo)
-    // Copies: a view would pin the whole chunk it came from.
-    if (emitTo >= total) this.pending = EMPTY
-    else if (emitTo >= split) this.pending = Buffer.from(chunk.subarray(emitTo - split))
-    else this.pending = Buffer.concat([held.subarray(emitTo), chunk])
-    this.coverEnd = Math.max(0, coverEnd - emitTo)
+    const keep = this.plainFrom - heldStart
+    this.held = keep >= held.length ? Buffer.from(chunk.subarray(keep - held.length)) : Buffer.concat([held.subarray(keep), chunk])
     return out
   }
 
-  private scheduleIdle(seen: number): void {
-    this.idleTimer = setTimeout(() => {
-      this.idleTimer = undefined
-      if (this.writes !== seen) {
-        this.scheduleIdle(this.writes)
-        return
-      }
+  private found(start: number, end: number): void {
+    const {pending} = this
+    if (start < this.coverEnd) {
+      // Overlaps the mask already emitted: it widens it, swallowing everything found since.
+      this.coverEnd = Math.max(this.coverEnd, end)
+      this.plainFrom = Math.max(this.plainFrom, this.coverEnd)
+      pending.length = 0
+      return
+    }
 
-      const out = this.release()
-      if (out.length > 0) this.onIdle!(Buffer.concat(out))
-    }, IDLE_MS)
-    this.idleTimer.unref()
+    // Ends come in order, so only the last pending secrets can overlap this one.
+    while (pending.length > 0 && pending.at(-1)! > start) {
+      start = Math.min(start, pending.at(-2)!)
+      pending.length -= 2
+    }
+
+    pending.push(start, end)
   }
 }

@@ -15,6 +15,8 @@ import {EnvStyle, SecretDeclaration, SourceDeclaration} from './project.js'
  */
 
 export interface Injection {
+  /** A key of a --source: named by whoever wrote the secret, not by the run. */
+  fromSource?: boolean
   /** The name before styling: PREFECT__CONTEXT__SECRETS__<key> and/or <key>. */
   key: string
   /** What declared it: sources may not replace inherited variables unless allowed (Metaflow's rule). */
@@ -47,8 +49,7 @@ function badValue(message: string, label: string, fix: string): Problem {
 }
 
 /** A value a child's environment can hold: text without NUL bytes. */
-function envValue(value: string | Uint8Array, label: string): Problem | string {
-  if (typeof value !== 'string') return badValue('The secret is binary and cannot be put in an environment variable.', label, 'Store it as text (e.g. base64) or pick a key of a JSON secret with #KEY.')
+function envValue(value: string, label: string): Problem | string {
   if (value.includes('\0')) return badValue('The value holds a NUL byte, which an environment variable cannot carry.', label, 'Store the value without NUL bytes.')
   return value
 }
@@ -77,11 +78,11 @@ function sourceKeys(object: Record<string, unknown>, label: string): {injections
   return {injections, problems}
 }
 
-function expandSource(resolution: Extract<Resolution, {ok: true}>, declaration: SourceDeclaration): ProviderResult {
+function expandSource(resolution: Extract<Resolution, {ok: true}>, value: string, declaration: SourceDeclaration): ProviderResult {
   const label = `source ${JSON.stringify(resolution.reference.text)}`
   const result: ProviderResult = {injections: [], notes: [], problems: []}
-  const injection = (key: string, value: string): Injection => ({key, kind: 'source', origin: declaration.origin, style: declaration.envStyle, value})
-  const text = envValue(resolution.value, label)
+  const injection = (key: string, value: string, fromSource?: boolean): Injection => ({fromSource, key, kind: 'source', origin: declaration.origin, style: declaration.envStyle, value})
+  const text = envValue(value, label)
   if (typeof text !== 'string') return {...result, problems: [text]}
   if (!declaration.options.json) {
     // Metaflow's json: false: one variable, named by env_var_name or after the secret.
@@ -107,11 +108,31 @@ function expandSource(resolution: Extract<Resolution, {ok: true}>, declaration: 
   result.problems.push(...problems)
   for (const {key, value} of injections) {
     const checked = envValue(value as string, `${label} key ${key}`)
-    if (typeof checked === 'string') result.injections.push(injection(key, checked))
+    if (typeof checked === 'string') result.injections.push(injection(key, checked, true))
     else result.problems.push(checked)
   }
 
   return result
+}
+
+/**
+ * A binary secret (SecretBinary) goes in base64, as Metaflow's @secrets gives it: a secret under
+ * its key, a source as one variable named by env_var_name or after the secret (Metaflow's key
+ * rules), in the declaration's style. The notice names the secret and the variable, never the value.
+ */
+function binaryInjection(resolution: Extract<Resolution, {ok: true}>, declaration: SecretDeclaration | SourceDeclaration, label: string): ProviderResult {
+  const value = Buffer.from(resolution.value).toString('base64')
+  const {name} = resolution.provenance
+  const secretName = resolution.provenance.source === 'aws' && typeof name === 'string' ? name : ''
+  const {injections, problems} = 'key' in declaration
+    ? {injections: [{key: declaration.key, value}], problems: []}
+    : sourceKeys({[declaration.options.envVarName ?? (secretName || defaultKey(resolution.reference))]: value}, label)
+  const kind: Injection['kind'] = 'key' in declaration ? 'secret' : 'source'
+  return {
+    injections: injections.map((injection) => ({key: injection.key, kind, origin: declaration.origin, style: declaration.envStyle, value})),
+    notes: injections.map((injection) => `${label} is binary: ${injection.key} gets it base64-encoded, as Metaflow gives binary secrets.`),
+    problems,
+  }
 }
 
 const isOptionalMiss = (declaration: {optional: boolean}, resolution: Resolution) =>
@@ -129,8 +150,13 @@ export function referenceProvider(secrets: SecretDeclaration[], sources: SourceD
         result.notes.push(`optional ${label} (${declaration.origin}) was not found; nothing injected for it.`)
       } else if (!resolution.ok) {
         result.problems.push({error: resolution.error, label: `${label} (${declaration.origin})`})
+      } else if (typeof resolution.value !== 'string') {
+        const binary = binaryInjection(resolution, declaration, label)
+        result.injections.push(...binary.injections)
+        result.notes.push(...binary.notes)
+        result.problems.push(...binary.problems)
       } else if (isSource) {
-        const expanded = expandSource(resolution, declaration as SourceDeclaration)
+        const expanded = expandSource(resolution, resolution.value, declaration as SourceDeclaration)
         result.injections.push(...expanded.injections)
         result.problems.push(...expanded.problems)
       } else {

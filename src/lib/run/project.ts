@@ -1,6 +1,8 @@
 import {ExitCode, isKeyflowError, KeyflowError} from '../errors.js'
-import {AliasedReference, parseAliasedReference, parseReference} from '../secret/reference.js'
+import {AliasedReference, ENV_NAME, parseAliasedReference, parseReference} from '../secret/reference.js'
 import {isPlainObject} from '../util/json.js'
+import {MaskEncoding, parseMaskEncodings} from './encodings.js'
+import {WITHHOLD_GROUPS, WithholdGroup} from './environment.js'
 
 /**
  * The `run` section of keyflow.json (docs/run.md "The project file"): what a flow needs, so
@@ -10,7 +12,8 @@ import {isPlainObject} from '../util/json.js'
  *     "secrets": {"DB_PASSWORD": "db-credentials#password", "SLACK_URL": {"ref": "slack", "optional": true}},
  *     "sources": ["app/shared-env", {"id": "app/extra-env", "optional": true}],
  *     "blocks": ["aws-credentials/prod"],
- *     "envStyle": "prefect", "mask": "auto", "pristine": false, "allowOverride": false
+ *     "envStyle": "prefect", "mask": "auto", "maskEncodings": "json,url,base64", "pristine": false,
+ *     "withhold": ["aws"], "killAfter": "10s", "allowSourceKeys": ["NODE_OPTIONS"], "allowOverride": false
  *   }
  *
  * `secrets` may also be a list of strings written as --secret takes them (NAME or ALIAS=REF).
@@ -51,15 +54,30 @@ export interface SourceDeclaration {
 
 export interface RunDeclarations {
   allowOverride?: boolean
+  allowSourceKeys: string[]
   blocks: Array<{envStyle?: EnvStyle; name: string; optional: boolean; origin: string}>
   envStyle?: EnvStyle
+  killAfterMs?: number
   mask?: MaskMode
+  maskEncodings?: MaskEncoding[]
   pristine?: boolean
   secrets: SecretDeclaration[]
   sources: SourceDeclaration[]
+  withhold: WithholdGroup[]
 }
 
-const KNOWN_KEYS = ['allowOverride', 'blocks', 'envStyle', 'mask', 'pristine', 'secrets', 'sources']
+const KNOWN_KEYS = ['allowOverride', 'allowSourceKeys', 'blocks', 'envStyle', 'killAfter', 'mask', 'maskEncodings', 'pristine', 'secrets', 'sources', 'withhold']
+const DURATION_UNITS: Record<string, number> = {'': 1000, h: 3_600_000, m: 60_000, ms: 1, s: 1000}
+
+/** A duration as timeout(1) takes it: a number of seconds, or with a unit (500ms, 10s, 2m, 1h). */
+export function parseDuration(raw: unknown, where: string): number {
+  const match = typeof raw === 'string' ? /^(\d+(?:\.\d+)?)(ms|s|m|h|)$/.exec(raw.trim()) : null
+  if (!match) {
+    throw new KeyflowError('Expected a duration.', {code: 'USAGE', exit: ExitCode.USAGE, fix: 'Write a number of seconds, or one with a unit: 500ms, 10s, 2m, 1h.', where})
+  }
+
+  return Math.round(Number(match[1]) * DURATION_UNITS[match[2]])
+}
 
 function invalid(message: string, where: string, fix: string): KeyflowError {
   return new KeyflowError(message, {code: 'INVALID_RUN_SECTION', exit: ExitCode.USAGE, fix: `${fix} See docs/run.md "The project file".`, where})
@@ -176,8 +194,16 @@ function secrets(raw: unknown, where: string): SecretDeclaration[] {
   return list(raw, where).map((item, index) => secretDeclaration(item, `${where}[${index}]`))
 }
 
+/** A list of names; `check` refuses a bad one. */
+function names(raw: unknown, where: string, check: (name: string) => boolean, what: string): string[] {
+  return list(raw, where).map((item, index) => {
+    if (typeof item !== 'string' || !check(item)) throw invalid(`Each entry must be ${what}.`, `${where}[${index}]`, `Write ${what}.`)
+    return item
+  })
+}
+
 export function parseRunSection(raw: unknown, file: string | undefined): RunDeclarations {
-  const empty: RunDeclarations = {blocks: [], secrets: [], sources: []}
+  const empty: RunDeclarations = {allowSourceKeys: [], blocks: [], secrets: [], sources: [], withhold: []}
   if (raw === undefined) return empty
   const where = `${file ?? 'keyflow.json'} run`
   if (!isPlainObject(raw)) throw invalid('The run section must be a JSON object.', where, 'Wrap it in { }.')
@@ -189,15 +215,19 @@ export function parseRunSection(raw: unknown, file: string | undefined): RunDecl
 
   return {
     allowOverride: raw.allowOverride as boolean | undefined,
+    allowSourceKeys: names(raw.allowSourceKeys, `${where}.allowSourceKeys`, (name) => ENV_NAME.test(name), 'a variable name'),
     blocks: list(raw.blocks, `${where}.blocks`).map((item, index) => {
       const at = `${where}.blocks[${index}]`
       const {envStyle, optional, text} = entry(item, at, 'block')
       return {envStyle, name: text, optional, origin: at}
     }),
     envStyle: oneOf(raw.envStyle, ENV_STYLES, `${where}.envStyle`),
+    killAfterMs: raw.killAfter === undefined ? undefined : parseDuration(raw.killAfter, `${where}.killAfter`),
     mask: oneOf(raw.mask, MASK_MODES, `${where}.mask`),
+    maskEncodings: raw.maskEncodings === undefined ? undefined : parseMaskEncodings(raw.maskEncodings, `${where}.maskEncodings`),
     pristine: raw.pristine as boolean | undefined,
     secrets: secrets(raw.secrets, `${where}.secrets`),
     sources: list(raw.sources, `${where}.sources`).map((item, index) => sourceDeclaration(item, `${where}.sources[${index}]`)),
+    withhold: names(raw.withhold, `${where}.withhold`, (name) => (WITHHOLD_GROUPS as readonly string[]).includes(name), `one of: ${WITHHOLD_GROUPS.join(', ')}`) as WithholdGroup[],
   }
 }

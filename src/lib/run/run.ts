@@ -1,13 +1,18 @@
+import type {TerminalOptions} from './terminal.js'
+
 import {contextVariable} from '../env-names.js'
 import {ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
+import {escapeControls} from '../output/escape.js'
 import {warn} from '../output/warn.js'
-import {childEnvironment} from './environment.js'
+import {PROJECT_FILE_NAME} from '../settings/settings.js'
+import {MASK_ENCODINGS, MaskEncoding, maskForms, parseMaskEncodings} from './encodings.js'
+import {checkSourceKeys, childEnvironment, WithholdGroup} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
 import {checkKeys, Injection, referenceProvider, resolvePlan} from './plan.js'
 import {checkContextNames, describeChanges, prefectReading} from './prefect1.js'
-import {declared, DEFAULT_STYLES, EnvStyle, flagEntry, MaskMode, parseRunSection, secretDeclaration, SecretDeclaration, sourceDeclaration, SourceDeclaration} from './project.js'
-import {supervise} from './supervise.js'
+import {declared, DEFAULT_STYLES, EnvStyle, flagEntry, MaskMode, parseDuration, parseRunSection, secretDeclaration, SecretDeclaration, sourceDeclaration, SourceDeclaration} from './project.js'
+import {ChildExit, supervise} from './supervise.js'
 
 /**
  * `keyflow run [FLAGS] -- COMMAND [ARGS...]` (docs/run.md): gather what the flow needs from
@@ -17,15 +22,21 @@ import {supervise} from './supervise.js'
 
 export interface RunFlags {
   [setting: string]: unknown
+  /** Run even when nothing is declared, without the warning. */
+  'allow-empty'?: boolean
   /** Sources may replace variables already in the environment. */
   'allow-override'?: boolean
+  'allow-source-key'?: string[]
   /** TYPE/NAME of blocks to inject. */
   block?: string[]
   'env-style'?: EnvStyle
+  'kill-after'?: string
   mask?: MaskMode
+  'mask-encodings'?: string
   pristine?: boolean
   secret?: string[]
   source?: string[]
+  withhold?: WithholdGroup[]
 }
 
 /**
@@ -58,7 +69,7 @@ function maskValues(injections: Injection[], also: Injection[]): {short: string[
   return {short: [...short], values}
 }
 
-function masking(injections: Injection[], also: Injection[], mode: MaskMode) {
+function masking(injections: Injection[], also: Injection[], mode: MaskMode, encodings: readonly MaskEncoding[]) {
   const stdout = mode === 'always' || (mode === 'auto' && process.stdout.isTTY !== true)
   const stderr = mode === 'always' || (mode === 'auto' && process.stderr.isTTY !== true)
   if (mode === 'never' || (!stdout && !stderr)) return
@@ -67,7 +78,7 @@ function masking(injections: Injection[], also: Injection[], mode: MaskMode) {
     warn(`${short.length === 1 ? 'The value of' : 'Values of'} ${short.join(', ')} ${short.length === 1 ? 'is' : 'are'} shorter than ${MIN_MASK_BYTES} bytes and will not be masked in the output.`)
   }
 
-  const set = new MaskSet(values)
+  const set = new MaskSet(values.flatMap((value) => maskForms(value, encodings)))
   return set.size === 0 ? undefined : {set, stderr, stdout}
 }
 
@@ -92,6 +103,25 @@ function prefectRewrites(injections: Injection[], env: Record<string, string>): 
   return rewritten
 }
 
+/** Most likely a keyflow.json left in another directory, or a forgotten --secret: said, rather than a flow run without its secrets in silence. */
+function warnNothingDeclared(cwd: string, program: string): void {
+  warn(`nothing to inject: no --secret, --source or --block, and no ${PROJECT_FILE_NAME} in ${cwd} or above; ${program} runs with keyflow adding nothing. Declare what it needs (\`keyflow init\` writes ${PROJECT_FILE_NAME}), or pass --allow-empty.`)
+}
+
+/**
+ * Masking where keyflow's stdin, stdout and stderr are all a terminal: the child gets a
+ * pseudo-terminal, so it keeps colours, line editing and raw mode. Undefined where that does
+ * not apply, or where the pty library cannot load (then, with a notice, the child writes to
+ * pipes as before).
+ */
+async function inTerminal(options: TerminalOptions): Promise<ChildExit | undefined> {
+  if (!process.stdin.isTTY || !process.stdout.isTTY || !process.stderr.isTTY) return undefined
+  const {loadPty, superviseInTerminal} = await import('./terminal.js')
+  const pty = await loadPty()
+  if (pty) return superviseInTerminal(pty, options)
+  warn('The pseudo-terminal library (@lydell/node-pty) cannot be loaded here: the command writes to masking pipes and sees no terminal.')
+}
+
 /** Runs the command; resolves to the exit code keyflow must exit with. */
 export async function runWithSecrets(invocation: Invocation, command: string[], flags: RunFlags): Promise<number> {
   if (command.length === 0 || command[0] === '') {
@@ -100,6 +130,9 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
 
   const {settings} = invocation
   const project = parseRunSection(settings.projectConfig.run, settings.projectFile)
+  // Checked before anything is resolved: a typo must not cost an AWS round trip.
+  if (flags['kill-after'] !== undefined) parseDuration(flags['kill-after'], '--kill-after')
+  const encodings = flags['mask-encodings'] === undefined ? (project.maskEncodings ?? MASK_ENCODINGS) : parseMaskEncodings(flags['mask-encodings'], '--mask-encodings')
   const flagSecrets: SecretDeclaration[] = (flags.secret ?? []).map((text) => secretDeclaration(declared(`--secret ${text}`, () => flagEntry(text)), `--secret ${text}`))
   const flagSources: SourceDeclaration[] = (flags.source ?? []).map((text) => sourceDeclaration(declared(`--source ${text}`, () => flagEntry(text)), `--source ${text}`))
   // A flag names the secret for this run: it replaces the project file's entry of the same name.
@@ -119,23 +152,34 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
     providers.push(blockProvider(blocks))
   }
 
+  const declarations = secrets.length + flagSources.length + project.sources.length + blocks.length
+  if (declarations === 0 && !settings.projectFile && !flags['allow-empty']) warnNothingDeclared(settings.cwd, command[0])
   const plan = await resolvePlan(providers, invocation)
   const inContext = plan.injections.filter((injection) => styleOf(injection) !== 'plain')
   checkContextNames(inContext)
   for (const note of plan.notes) warn(note)
+  checkSourceKeys(plan.injections, styleOf, [...(flags['allow-source-key'] ?? []), ...project.allowSourceKeys])
   const {env, warnings} = childEnvironment(settings.env, plan.injections, {
     allowOverride: flags['allow-override'] ?? project.allowOverride ?? false,
     pristine: flags.pristine ?? project.pristine ?? false,
     styleOf,
+    withhold: [...new Set([...(flags.withhold ?? []), ...project.withhold])],
   })
   for (const warning of warnings) warn(warning)
   const rewritten = prefectRewrites(inContext, env)
 
   const [program, ...args] = command
-  const exit = await supervise({args, command: program, env, masking: masking(plan.injections, rewritten, flags.mask ?? project.mask ?? 'auto')})
+  const mask = masking(plan.injections, rewritten, flags.mask ?? project.mask ?? 'auto', encodings)
+  const exit = (mask && (await inTerminal({args, command: program, env, set: mask.set}))) || (await supervise({
+    args,
+    command: program,
+    env,
+    killAfterMs: flags['kill-after'] === undefined ? project.killAfterMs : parseDuration(flags['kill-after'], '--kill-after'),
+    masking: mask,
+  }))
   // Like shells, silent about SIGPIPE: it is how a pipeline tells a writer its reader is done.
   if (exit.signal && exit.signal.name !== 'SIGPIPE') {
-    process.stderr.write(`keyflow: ${program} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)
+    process.stderr.write(`keyflow: ${escapeControls(program)} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)
   }
 
   return exit.code

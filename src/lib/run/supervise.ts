@@ -1,6 +1,8 @@
-import {ChildProcess, spawn} from 'node:child_process'
-import {readFileSync, statSync} from 'node:fs'
-import {constants} from 'node:os'
+import {ChildProcess, spawn, spawnSync} from 'node:child_process'
+import {closeSync, constants as fsConstants, mkdtempSync, openSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {Socket} from 'node:net'
+import {constants, tmpdir} from 'node:os'
+import {join} from 'node:path'
 import {Readable, Writable} from 'node:stream'
 import {debuglog} from 'node:util'
 
@@ -9,10 +11,12 @@ import {MaskSet, StreamMasker} from './masker.js'
 
 /**
  * Runs the child the way a shell would and stays out of its way (docs/run.md "Signals and
- * exit codes"): no shell, same process group (an interactive child keeps the terminal),
- * stdin untouched, stdout/stderr either the terminal itself or a masking pipe. Signal
- * handlers are installed before the spawn and removed after the child is gone, so a signal
- * is never lost in between and never kills keyflow while the child lives.
+ * exit codes"): no shell; in keyflow's process group when keyflow is in the foreground of a
+ * terminal (the child keeps the terminal and its keyboard signals), otherwise in a process
+ * group of its own that forwarded signals go to as a whole (a container's `sh -c 'a | b'`);
+ * stdin untouched, stdout/stderr either what keyflow has or a masking pipe. Signal handlers
+ * are installed before the spawn and removed after the child is gone, so a signal is never
+ * lost in between and never kills keyflow while the child lives.
  */
 
 export const FORWARDED_SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const
@@ -26,6 +30,8 @@ export interface SuperviseOptions {
   args: string[]
   command: string
   env: Record<string, string>
+  /** SIGKILL the child (its group, when it has one) this long after a forwarded SIGTERM. */
+  killAfterMs?: number
   /** The secrets to mask, and which streams go through the masker; the others are inherited. */
   masking?: {set: MaskSet; stderr: boolean; stdout: boolean}
 }
@@ -53,7 +59,7 @@ export function terminalDeliversKeyboardSignals(): boolean {
   }
 }
 
-function spawnError(command: string, error: unknown): KeyflowError {
+export function spawnError(command: string, error: unknown): KeyflowError {
   const code = errnoCode(error)
   let exists = false
   try {
@@ -86,10 +92,41 @@ function spawnError(command: string, error: unknown): KeyflowError {
 }
 
 /**
+ * Real pipes for the masked streams, one [read, write] pair of descriptors each. Node's own
+ * 'pipe' stdio is a socketpair, which `> /dev/stdout`, `tee /dev/stderr` and images that link
+ * their logs to /dev/stdout cannot open (ENXIO). Node cannot call pipe(2), so each is a FIFO,
+ * made in a private 0700 directory and removed as soon as both ends are open: nothing else
+ * ever sees it. Undefined where mkfifo is missing; the socketpair then serves.
+ */
+function realPipes(count: number): Array<[number, number]> | undefined {
+  const dir = mkdtempSync(join(tmpdir(), 'keyflow-run-'))
+  try {
+    const paths = Array.from({length: count}, (_, index) => join(dir, String(index)))
+    // Only PATH: under NODE_DEBUG, Node traces a spawn's options, environment included.
+    const made = withoutSpawnTrace(() => spawnSync('mkfifo', ['-m', '600', ...paths], {env: {PATH: process.env.PATH}, stdio: 'ignore'}))
+    if (made.status !== 0) return undefined
+    // Opening the read end first, without waiting for a writer, lets the write end open at once.
+    return paths.map((path) => {
+      // eslint-disable-next-line no-bitwise -- open(2) flags
+      const read = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK)
+      return [read, openSync(path, fsConstants.O_WRONLY)]
+    })
+  } finally {
+    rmSync(dir, {force: true, recursive: true})
+  }
+}
+
+/** A masked stream's end for the child: a real pipe's write end, else Node's socketpair. */
+const childEnd = (masked: boolean, pipe: [number, number] | undefined) => (pipe ? pipe[1] : masked ? 'pipe' : 'inherit')
+/** keyflow's end of a masked stream. */
+const ownEnd = (pipe: [number, number] | undefined, socketpair: null | Readable) => (pipe ? new Socket({fd: pipe[0], readable: true, writable: false}) : socketpair)
+
+/**
  * Copies `source` to `target` through a masker, with backpressure. Resolves when the source
  * ends, or, once the child has exited, when it has been quiet for QUIET_MS (a background
- * grandchild may hold the pipe open forever). A broken target (EPIPE: `| head`) calls
- * `onBroken` and closes the source. Resolves to whether the target is still writable.
+ * grandchild may hold the pipe open forever). A broken target (EPIPE: `| head`) closes the
+ * source, so the child meets what a writer in a shell pipeline meets (SIGPIPE). Resolves to
+ * whether the target is still writable.
  */
 async function pump(source: Readable, target: Writable, {exited, onBroken, set}: {exited: Promise<unknown>; onBroken: () => void; set: MaskSet}): Promise<boolean> {
   return new Promise((resolve) => {
@@ -112,7 +149,7 @@ async function pump(source: Readable, target: Writable, {exited, onBroken, set}:
       }
     }
 
-    const masker = new StreamMasker(set, (chunk) => write([chunk]))
+    const masker = new StreamMasker(set)
     let quiet: NodeJS.Timeout | undefined
     const finish = () => {
       if (done) return
@@ -181,28 +218,58 @@ function withoutSpawnTrace<T>(start: () => T): T {
 
 export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
   let child: ChildProcess | undefined
+  let killTimer: NodeJS.Timeout | undefined
   const live = () => child !== undefined && child.exitCode === null && child.signalCode === null
-  const handlers = new Map<NodeJS.Signals, () => void>(FORWARDED_SIGNALS.map((signal) => [signal, () => live() && child!.kill(signal)]))
-  for (const signal of KEYBOARD_SIGNALS) {
-    handlers.set(signal, () => live() && !terminalDeliversKeyboardSignals() && child!.kill(signal))
+  // Decided once, before the spawn: a child in keyflow's group gets the terminal's own signals.
+  const ownGroup = !terminalDeliversKeyboardSignals()
+  const deliver = (signal: NodeJS.Signals) => {
+    if (!live()) return
+    try {
+      if (ownGroup) process.kill(-child!.pid!, signal)
+      else child!.kill(signal)
+    } catch {}
+  }
+
+  const handlers = new Map<NodeJS.Signals, () => void>(FORWARDED_SIGNALS.map((signal) => [signal, () => deliver(signal)]))
+  for (const signal of KEYBOARD_SIGNALS) handlers.set(signal, () => (ownGroup || !terminalDeliversKeyboardSignals()) && deliver(signal))
+  const {killAfterMs} = options
+  if (killAfterMs !== undefined) {
+    handlers.set('SIGTERM', () => {
+      deliver('SIGTERM')
+      killTimer ??= setTimeout(() => deliver('SIGKILL'), killAfterMs)
+    })
   }
 
   for (const [signal, handler] of handlers) process.on(signal, handler)
   const uninstall = () => {
+    if (killTimer) clearTimeout(killTimer)
     for (const [signal, handler] of handlers) process.off(signal, handler)
   }
 
   const {masking} = options
+  const masked = [masking?.stdout === true, masking?.stderr === true]
+  const pipes = masked.some(Boolean) ? realPipes(masked.filter(Boolean).length) : undefined
+  let made = 0
+  const [stdoutPipe, stderrPipe] = masked.map((on) => (on && pipes ? pipes[made++] : undefined))
+  const closeReadEnds = () => {
+    for (const [read] of pipes ?? []) closeSync(read)
+  }
+
   try {
     child = withoutSpawnTrace(() =>
       spawn(options.command, options.args, {
+        detached: ownGroup,
         env: options.env,
-        stdio: ['inherit', masking?.stdout ? 'pipe' : 'inherit', masking?.stderr ? 'pipe' : 'inherit'],
+        stdio: ['inherit', childEnd(masked[0], stdoutPipe), childEnd(masked[1], stderrPipe)],
       }),
     )
   } catch (error) {
     uninstall()
+    closeReadEnds()
     throw spawnError(options.command, error)
+  } finally {
+    // The child has its copies of the write ends; keyflow's would keep the pipes from ever ending.
+    for (const pipe of pipes ?? []) closeSync(pipe[1])
   }
 
   const spawned = child
@@ -215,15 +282,16 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
   })
   if ('error' in started) {
     uninstall()
+    closeReadEnds()
     throw spawnError(options.command, started.error)
   }
 
-  // Where keyflow's output went away (`| head`), the child gets what a writer in a shell
-  // pipeline gets: SIGPIPE (the pipe between them is a socket, which would only say ECONNRESET).
-  const brokenPipe = () => live() && spawned.kill('SIGPIPE')
+  // Where keyflow's output went away (`| head`) and the pipe is a socketpair, which would only
+  // say ECONNRESET, the child gets what a writer in a shell pipeline gets: SIGPIPE.
+  const brokenPipe = () => pipes === undefined && live() && spawned.kill('SIGPIPE')
   const pumps = [
-    {source: spawned.stdout, target: process.stdout},
-    {source: spawned.stderr, target: process.stderr},
+    {source: ownEnd(stdoutPipe, spawned.stdout), target: process.stdout},
+    {source: ownEnd(stderrPipe, spawned.stderr), target: process.stderr},
   ].map(async ({source, target}) => {
     // Where writes are asynchronous (a pipe on macOS), keyflow's exit must not cut the tail off.
     if (source && masking && (await pump(source, target, {exited, onBroken: brokenPipe, set: masking.set}))) await drained(target)

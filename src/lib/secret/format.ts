@@ -15,7 +15,7 @@ export interface NamedValue {
  * double quotes it turns `\n` and `\r` into line ends and unescapes nothing else. A backslash
  * just before a closing quote escapes it, so such a value is written unquoted if it can be.
  */
-function dotenvLine({key, value}: NamedValue): string {
+export function dotenvLine({key, value}: NamedValue): string {
   if (/^[\w./:@+-]*$/.test(value)) return `${key}=${value}`
   if (!value.endsWith('\\')) {
     const quote = value.includes('\r') ? undefined : ["'", '`'].find((candidate) => !value.includes(candidate))

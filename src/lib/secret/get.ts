@@ -1,5 +1,6 @@
 import {ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
+import {humanLines} from '../output/escape.js'
 import {combinedFailure, describeProvenance, resolveReferences, TraceStep} from './chain.js'
 import {formatSecrets, SecretFormat} from './format.js'
 import {ENV_NAME, parseAliasedReference} from './reference.js'
@@ -157,10 +158,10 @@ function explain(invocation: Invocation, keys: string[], resolutions: Awaited<Re
   )
   lines.push('', 'settings:')
   for (const [key, {from, value}] of Object.entries(used)) {
-    lines.push(`  ${key.padEnd(20)} ${(Array.isArray(value) ? value.join(',') : String(value)).padEnd(24)} ${from}`)
+    lines.push(`  ${key.padEnd(20)} ${(Array.isArray(value) ? value.join(',') : typeof value === 'object' ? JSON.stringify(value) : String(value)).padEnd(24)} ${from}`)
   }
 
   const failure = combinedFailure(resolutions)
   if (failure) process.exitCode = failure.exit
-  return {json: {secrets, settings: used}, stdout: lines.join('\n') + '\n'}
+  return {json: {secrets, settings: used}, stdout: humanLines(lines)}
 }

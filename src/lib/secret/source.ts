@@ -52,7 +52,29 @@ export type Outcome = Failure | Hit | Miss
 
 export interface SecretSource {
   readonly kind: string
+  /** The names this source holds, never a value (`keyflow secret ls`); a source that cannot list leaves it out. */
+  list?(): Promise<SourceListing>
   lookup(requests: LookupRequest[]): Promise<Outcome[]>
+}
+
+export interface ListedName {
+  /** When the value last changed, if the source knows. */
+  lastChanged?: string
+  /** The name as the chain looks it up. */
+  name: string
+  /** Version stages (AWS). */
+  stages?: string[]
+  /** A variable, a file:line, an ARN. */
+  where: string
+}
+
+export interface SourceListing {
+  /** Remote calls the listing took. */
+  calls?: number
+  detail?: string
+  names: ListedName[]
+  /** Why nothing was listed (e.g. AWS not configured at all), as a miss says why. */
+  skipped?: string
 }
 
 /** Opens a Secrets Manager client; the invocation may inject one (tests, a block's own credentials). */

@@ -1,9 +1,10 @@
-import {existsSync, statSync} from 'node:fs'
+import {lstatSync} from 'node:fs'
 import {homedir} from 'node:os'
 import {dirname, join, resolve} from 'node:path'
 
 import {ExitCode, KeyflowError} from '../errors.js'
-import {isPlainObject, readJsonFile} from '../util/json.js'
+import {isPlainObject, parseJsonText} from '../util/json.js'
+import {checkTrustedDir, ensureTrustedDir, readTrustedFile} from '../util/trusted-file.js'
 import {SettingSpec, SettingSpecs, SettingValues, settingError as usage} from './spec.js'
 
 /**
@@ -48,6 +49,21 @@ export function keyflowHome(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.KEYFLOW_HOME || join(homedir(), '.keyflow'))
 }
 
+/**
+ * Whether KEYFLOW_HOME exists, after checking it may be trusted: it holds the master key, the
+ * store, config.json and secrets.env. It may be a symbolic link to a directory the user owns.
+ */
+export function checkHome(home: string): boolean {
+  return checkTrustedDir(home, HOME)
+}
+
+/** checkHome, creating the directory 0700 when absent. */
+export function ensureHome(home: string): void {
+  ensureTrustedDir(home, HOME)
+}
+
+const HOME = {followLink: true, what: 'keyflow home (KEYFLOW_HOME)'}
+
 /** keyflow.json in the working directory or the nearest parent; KEYFLOW_PROJECT_FILE overrides. */
 export function findProjectFile(cwd: string, env: NodeJS.ProcessEnv): string | undefined {
   if (env.KEYFLOW_PROJECT_FILE !== undefined) {
@@ -56,41 +72,29 @@ export function findProjectFile(cwd: string, env: NodeJS.ProcessEnv): string | u
 
   for (let dir = resolve(cwd); ; dir = dirname(dir)) {
     const candidate = join(dir, PROJECT_FILE_NAME)
-    if (existsSync(candidate)) return candidate
+    // lstat: a planted symbolic link is found, and refused, rather than skipped.
+    if (lstatSync(candidate, {throwIfNoEntry: false})) return candidate
     if (dirname(dir) === dir) return undefined
   }
 }
 
 /**
- * A config file decides where secrets come from and whether `run` masks them, so one that
- * another user owns or may write is refused, as git refuses a repository another user owns:
- * a keyflow.json dropped into a shared parent directory (/tmp) must not steer keyflow.
+ * A config file decides where secrets come from and whether `run` masks them, so it is read
+ * as a trusted file (src/lib/util/trusted-file.ts), as git refuses a repository another user
+ * owns: a keyflow.json dropped into a shared parent directory (/tmp) must not steer keyflow.
+ * Only a path the user named (KEYFLOW_PROJECT_FILE) may be a symbolic link.
  */
-function checkConfigTrust(path: string, what: string): void {
-  let stats
-  try {
-    stats = statSync(path)
-  } catch {
-    return // readJsonFile reports the file as it is
+function readConfigFile(path: string, what: string, named: boolean): unknown {
+  const file = readTrustedFile(path, {followLink: named, what})
+  if (!file) {
+    throw new KeyflowError(`Cannot read the ${what}: no such file.`, {code: 'FILE_NOT_FOUND', exit: ExitCode.NOT_FOUND, fix: 'Check the path.', where: path})
   }
 
-  const uid = process.getuid?.()
-  const foreign = uid !== undefined && stats.uid !== uid
-  // eslint-disable-next-line no-bitwise -- permission bits
-  const writableByOthers = (stats.mode & 0o022) !== 0
-  if (foreign || writableByOthers) {
-    throw new KeyflowError(`The ${what} is ${foreign ? 'owned by another user' : 'writable by group or others'}; keyflow will not take settings from it.`, {
-      code: 'CONFIG_UNTRUSTED',
-      exit: ExitCode.INTEGRITY,
-      fix: foreign ? 'Remove it, or set KEYFLOW_PROJECT_FILE to a file you own (empty for none).' : `Make it private: chmod go-w ${path}`,
-      where: path,
-    })
-  }
+  return parseJsonText(file.bytes.toString('utf8').replace(/^\uFEFF/, ''), path, what)
 }
 
-function loadConfig(specs: SettingSpecs, path: string, what: string): Record<string, unknown> {
-  checkConfigTrust(path, what)
-  const content = readJsonFile(path, what)
+function loadConfig(specs: SettingSpecs, path: string, what: string, named = false): Record<string, unknown> {
+  const content = readConfigFile(path, what, named)
   if (!isPlainObject(content)) {
     throw usage(`The ${what} must hold a JSON object.`, path, 'Wrap the settings in { }.')
   }
@@ -106,15 +110,17 @@ function loadConfig(specs: SettingSpecs, path: string, what: string): Record<str
   }
 
   // A misspelt setting would otherwise be ignored without a word, e.g. aws.regoin.
-  if (content.aws !== undefined) {
-    const known = Object.values(specs).flatMap(({configPath}) => (configPath[0] === 'aws' ? [configPath[1]] : []))
-    if (!isPlainObject(content.aws)) throw usage(`"aws" in the ${what} must be an object.`, path, `Write "aws": {"region": "eu-west-1"}, for example.`)
-    const unknownAws = Object.keys(content.aws).filter((key) => !known.includes(key))
-    if (unknownAws.length > 0) {
+  const sections = new Set(Object.values(specs).flatMap(({configPath}) => (configPath.length > 1 ? [configPath[0]] : [])))
+  for (const section of sections) {
+    if (content[section] === undefined) continue
+    const known = Object.values(specs).flatMap(({configPath}) => (configPath[0] === section ? [configPath[1]] : []))
+    if (!isPlainObject(content[section])) throw usage(`"${section}" in the ${what} must be an object.`, path, `Write "${section}": {"${known[0]}": ...}, for example.`)
+    const unknownKeys = Object.keys(content[section]).filter((key) => !known.includes(key))
+    if (unknownKeys.length > 0) {
       throw usage(
-        `Unknown key${unknownAws.length > 1 ? 's' : ''} ${unknownAws.map((key) => `"aws.${key}"`).join(', ')} in the ${what}.`,
+        `Unknown key${unknownKeys.length > 1 ? 's' : ''} ${unknownKeys.map((key) => `"${section}.${key}"`).join(', ')} in the ${what}.`,
         path,
-        `Known keys under aws: ${known.join(', ')}.`,
+        `Known keys under ${section}: ${known.join(', ')}.`,
       )
     }
   }
@@ -137,9 +143,9 @@ export function resolveSettings<S extends SettingSpecs>(specs: S, input: Setting
   const cwd = resolve(input.cwd ?? process.cwd())
   const home = keyflowHome(env)
   const projectFile = findProjectFile(cwd, env)
-  const projectConfig = projectFile ? loadConfig(specs, projectFile, 'project file') : {}
+  const projectConfig = projectFile ? loadConfig(specs, projectFile, 'project file', env.KEYFLOW_PROJECT_FILE !== undefined) : {}
   const userFile = join(home, 'config.json')
-  const userConfig = existsSync(userFile) ? loadConfig(specs, userFile, 'user config file') : {}
+  const userConfig = checkHome(home) && lstatSync(userFile, {throwIfNoEntry: false}) ? loadConfig(specs, userFile, 'user config file') : {}
   const layers: Layer[] = [
     ...(projectFile ? [{config: projectConfig, dir: dirname(projectFile), file: projectFile}] : []),
     {config: userConfig, dir: home, file: userFile},
@@ -151,7 +157,7 @@ export function resolveSettings<S extends SettingSpecs>(specs: S, input: Setting
     const found = pickSetting(spec, input.flags?.[key], env, layers)
     if (found) {
       const parsed = spec.parse(found.raw, found.where)
-      values[key] = spec.paths && Array.isArray(parsed) ? parsed.map((path) => resolve(found.baseDir ?? cwd, String(path))) : parsed
+      values[key] = spec.paths ? withBaseDir(parsed, found.baseDir ?? cwd) : parsed
       origins[key] = found.where
     } else if (spec.default !== undefined) {
       values[key] = spec.default
@@ -160,6 +166,13 @@ export function resolveSettings<S extends SettingSpecs>(specs: S, input: Setting
   }
 
   return {...(values as SettingValues<S>), cwd, env, home, origins, projectConfig, projectFile}
+}
+
+/** Relative paths in a setting (a list of paths, or a target's path) taken from `dir`. */
+function withBaseDir(value: unknown, dir: string): unknown {
+  if (Array.isArray(value)) return value.map((path) => resolve(dir, String(path)))
+  if (isPlainObject(value) && typeof value.path === 'string') return {...value, path: resolve(dir, value.path)}
+  return value
 }
 
 interface Layer {

@@ -10,6 +10,10 @@ import {connectionError, loginError, sessionDropped, statementError} from './err
 import {Bind, driverBatch, driverStatement, NamedParams, Params} from './pyformat.js'
 
 /**
+ * Over 300 lines on purpose: this is one class, prefect-snowflake's SnowflakeConnector, whose
+ * connection, cursor and statement life cycles share its private state; split, they would
+ * need that state passed around.
+ *
  * prefect-snowflake's SnowflakeConnector in TypeScript. Prefect's semantics:
  * - the connection opens lazily on first use, is reused, and closes on close(), on
  *   `await using` disposal, and when the process is about to exit;

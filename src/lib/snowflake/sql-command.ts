@@ -18,7 +18,7 @@ export interface SqlCommandInput {
   binds?: string[]
   bindsJson?: string
   /** A snowflake-connector block (`--block`), or a config the caller already has. */
-  connection: {block: string} | {config: SnowflakeConnectorConfig}
+  connection: {block: string | undefined} | {config: SnowflakeConnectorConfig}
   format: SqlFormat
   out: Writable
   /** A rows file for a batch insert (executeMany). */
@@ -105,10 +105,18 @@ async function loadConnection(invocation: Invocation, address: string): Promise<
 }
 
 export async function sqlCommand(invocation: Invocation, input: SqlCommandInput): Promise<SqlCommandResult> {
+  if ('block' in input.connection && !input.connection.block) {
+    throw usage(
+      'keyflow sql needs a connector: --block snowflake-connector/NAME.',
+      '`keyflow block ls --type snowflake-connector` lists the saved ones; `keyflow block create snowflake-connector NAME --field credentials=CREDS --field database=DB --field schema=SCHEMA --field warehouse=WH` saves one (docs/snowflake.md).',
+      '--block',
+    )
+  }
+
   const sql = await sqlText(input)
   const binds = bindsOf(input, sql)
   if (input.rowsFile !== undefined && binds) throw usage('--rows cannot be combined with --bind: each row carries its own values.', 'Drop --bind.')
-  await using connector = new SnowflakeConnector('block' in input.connection ? await loadConnection(invocation, input.connection.block) : input.connection.config)
+  await using connector = new SnowflakeConnector('block' in input.connection ? await loadConnection(invocation, input.connection.block!) : input.connection.config)
   if (input.rowsFile !== undefined) return {kind: 'insert', ...(await runBatchInsert(connector, {file: input.rowsFile, sql}))}
   return {kind: 'query', ...(await runSql(connector, {binds, format: input.format, out: input.out, sql}))}
 }

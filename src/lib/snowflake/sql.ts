@@ -7,6 +7,7 @@ import v8 from 'node:v8'
 import {runInNewContext} from 'node:vm'
 
 import {describeFsError, ExitCode, KeyflowError} from '../errors.js'
+import {displayWidth, padToWidth} from '../output/table.js'
 import {AnyParams, Row, SnowflakeConnector} from './connector.js'
 
 /**
@@ -124,7 +125,7 @@ function rowObject(columns: string[], row: Row): Record<string, unknown> {
 }
 
 function tableLine(cells: string[], widths: number[]): string {
-  return cells.map((cell, index) => cell.padEnd(widths[index])).join(' | ').trimEnd() + '\n'
+  return cells.map((cell, index) => padToWidth(cell, widths[index])).join(' | ').trimEnd() + '\n'
 }
 
 /** Table cells stay on one line. */
@@ -141,7 +142,7 @@ export async function runSql(connector: SnowflakeConnector, options: RunSqlOptio
   const sample: string[][] = []
   let widths: number[] | undefined
   const startTable = async () => {
-    widths = columns.map((column, index) => Math.max(column.length, ...sample.map((cells) => cells[index].length)))
+    widths = columns.map((column, index) => Math.max(displayWidth(column), ...sample.map((cells) => displayWidth(cells[index]))))
     await output.write(tableLine(columns, widths) + widths.map((width) => '-'.repeat(width)).join('-+-') + '\n')
     for (const cells of sample) await output.write(tableLine(cells, widths)) // eslint-disable-line no-await-in-loop
     sample.length = 0

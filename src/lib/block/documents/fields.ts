@@ -130,3 +130,40 @@ export function resealSecrets(
   const resealed = walk(data, []) as BlockData
   return {changed, data: resealed}
 }
+
+/**
+ * Prefect's PATCH guard: a secret field sent back as `********` (e.g. an inspected document
+ * saved again) keeps the stored value. Without a stored value, the mask is an error.
+ */
+export function keepMaskedSecrets(data: BlockData, previous: BlockData | undefined, paths: string[]): string[] {
+  const unknown: string[] = []
+  for (const path of paths) {
+    visitPath(data, path, (holder, key, concrete) => {
+      if (holder[key] !== MASK) return
+      let kept: unknown
+      if (previous) {
+        visitPath(previous, concrete, (previousHolder, previousKey) => {
+          kept = previousHolder[previousKey]
+        })
+      }
+
+      if (kept === undefined) unknown.push(concrete)
+      else holder[key] = kept
+    })
+  }
+
+  return unknown
+}
+
+const mergeable = (item: unknown) => isPlainObject(item) && !isBlockMarker(item) && !isRefMarker(item)
+
+/** Merges a partial document: objects merge key by key, anything else (markers too) replaces. */
+export function merge(base: BlockData, patch: BlockData): BlockData {
+  const result: BlockData = {...base}
+  for (const [key, value] of Object.entries(patch)) {
+    const current = result[key]
+    result[key] = mergeable(value) && mergeable(current) ? merge(current as BlockData, value as BlockData) : value
+  }
+
+  return result
+}

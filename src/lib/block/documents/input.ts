@@ -2,7 +2,7 @@ import {ExitCode, KeyflowError} from '../../errors.js'
 import {parseReference} from '../../secret/reference.js'
 import {isPlainObject, parseJsonText, readJsonFile} from '../../util/json.js'
 import {isBlockAddress, parseBlockAddress} from '../names.js'
-import {BlockType} from '../types/definition.js'
+import {BlockType, Violation} from '../types/definition.js'
 import {Registry} from '../types/registry.js'
 import {BlockData, isBlockMarker, isRefMarker, isSecretMarker, visitPath} from './fields.js'
 
@@ -242,22 +242,47 @@ export async function gatherInput(registry: Registry, type: BlockType, flags: Fi
   return data
 }
 
+export interface AskOptions {
+  hidden?: boolean
+  /** A reason to ask again (shown under the prompt), or undefined to accept the answer. */
+  validate?: (answer: string) => Promise<string | undefined> | string | undefined
+}
+
 /**
  * Prompts, on a terminal, for required fields still missing, then, if no secret field was
  * given at all, offers the type's optional secret fields one by one (Enter skips) until one is
- * answered: e.g. the Snowflake password, or else a private key or a token.
+ * answered (e.g. the Snowflake password, or else a private key or a token), then for fields
+ * the type's rules require given the others (Snowflake's `user` for the default
+ * authenticator). An answer that fails the type's checks is asked again, with the reason,
+ * instead of failing the whole document at the end.
  */
 export async function promptMissing(
   registry: Registry,
   type: BlockType,
   data: BlockData,
-  ask: (question: string, options: {hidden?: boolean}) => Promise<string>,
+  ask: (question: string, options: AskOptions) => Promise<string>,
+  check: (data: BlockData) => Promise<Violation[]>,
 ): Promise<void> {
+  const problemWith = async (field: string, raw: string): Promise<string | undefined> => {
+    const candidate = structuredClone(data)
+    try {
+      await assign(registry, type, candidate, {fromArgv: false, path: field, raw})
+    } catch (error) {
+      if (error instanceof KeyflowError) return error.message
+      throw error
+    }
+
+    return (await check(candidate)).find(({path}) => path === field || path.startsWith(`${field}.`))?.message
+  }
+
   const prompt = async (field: string, optional: boolean): Promise<boolean> => {
     const info = (await fieldAt(registry, type, field))!
     const title = typeof info.schema.title === 'string' ? `${info.schema.title} (${field})` : field
     const hints = [info.blockType ? `name of a saved ${info.blockType} document` : '', info.secret ? 'hidden' : '', optional ? 'Enter to skip' : ''].filter(Boolean)
-    const answer = await ask(`${title}${hints.length > 0 ? ` [${hints.join(', ')}]` : ''}: `, {hidden: info.secret})
+    const answer = await ask(`${title}${hints.length > 0 ? ` [${hints.join(', ')}]` : ''}`, {
+      hidden: info.secret,
+      validate: async (raw) => (raw === '' ? (optional ? undefined : `${field} is required`) : problemWith(field, raw)),
+    })
     if (answer === '') return false
     await assign(registry, type, data, {fromArgv: false, path: field, raw: answer})
     return true
@@ -269,9 +294,22 @@ export async function promptMissing(
   }
 
   const secrets = type.secretFields.filter((path) => !path.includes('.'))
-  if (secrets.some((field) => data[field] !== undefined)) return
-  for (const field of secrets) {
+  if (!secrets.some((field) => data[field] !== undefined)) {
+    for (const field of secrets) {
+      // eslint-disable-next-line no-await-in-loop
+      if (await prompt(field, true)) break
+    }
+  }
+
+  const asked = new Set<string>()
+  for (;;) {
     // eslint-disable-next-line no-await-in-loop
-    if (await prompt(field, true)) return
+    const missing = (await check(data))
+      .map(({path}) => path)
+      .find((path) => Object.hasOwn(type.fields.properties, path) && data[path] === undefined && !asked.has(path))
+    if (!missing) return
+    asked.add(missing)
+    // eslint-disable-next-line no-await-in-loop
+    await prompt(missing, false)
   }
 }

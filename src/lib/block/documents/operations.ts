@@ -1,17 +1,16 @@
 import {ExitCode, KeyflowError} from '../../errors.js'
 import {warn} from '../../output/warn.js'
-import {isPlainObject} from '../../util/json.js'
 import {BlockContext} from '../context.js'
 import {BlockAddress, checkDocumentName, checkSlug, formatAddress, parseBlockAddress} from '../names.js'
 import {BlockType} from '../types/definition.js'
-import {BlockData, blockReferences, hasSealedValues, isBlockMarker, isRefMarker, MASK, maskSecrets, sealSecrets, visitPath} from './fields.js'
-import {FieldInputFlags, gatherInput, promptMissing, unsetPath} from './input.js'
+import {BlockData, blockReferences, hasSealedValues, keepMaskedSecrets, MASK, maskSecrets, merge, sealSecrets} from './fields.js'
+import {AskOptions, FieldInputFlags, gatherInput, promptMissing, unsetPath} from './input.js'
 import {documentKey, DocumentRecord, openData, readDocument, requireDocument, stampOf, StoredDocument, toDocument} from './records.js'
 import {validateData, validationError} from './validate.js'
 
 /** Asks the person at the terminal; the CLI gives a real one (src/lib/cli/prompt.ts), libraries none. */
 export interface Prompter {
-  ask(question: string, options?: {hidden?: boolean}): Promise<string>
+  ask(question: string, options?: AskOptions): Promise<string>
   canPrompt(): boolean
   confirm(question: string): Promise<boolean>
 }
@@ -37,30 +36,6 @@ const pause = (ms: number) =>
   new Promise((resolve) => {
     setTimeout(resolve, ms)
   })
-
-/**
- * Prefect's PATCH guard: a secret field sent back as `********` (e.g. an inspected document
- * saved again) keeps the stored value. Without a stored value, the mask is an error.
- */
-function keepMaskedSecrets(data: BlockData, previous: BlockData | undefined, paths: string[]): string[] {
-  const unknown: string[] = []
-  for (const path of paths) {
-    visitPath(data, path, (holder, key, concrete) => {
-      if (holder[key] !== MASK) return
-      let kept: unknown
-      if (previous) {
-        visitPath(previous, concrete, (previousHolder, previousKey) => {
-          kept = previousHolder[previousKey]
-        })
-      }
-
-      if (kept === undefined) unknown.push(concrete)
-      else holder[key] = kept
-    })
-  }
-
-  return unknown
-}
 
 async function checkAndSeal(context: BlockContext, type: BlockType, address: string, {data, previous}: {data: BlockData; previous?: BlockData}): Promise<BlockData> {
   const paths = context.registry.secretPaths(type)
@@ -106,7 +81,7 @@ export async function createBlock(context: BlockContext, typeSlug: string, name:
   const {existing, unreadable} = await existingFor(context, address, Boolean(options.overwrite))
   const data = await gatherInput(context.registry, type, options)
   if (options.input !== false && context.prompter.canPrompt() && options['from-file'] !== '-' && !options['stdin-field']) {
-    await promptMissing(context.registry, type, data, (question, askOptions) => context.prompter.ask(question, askOptions))
+    await promptMissing(context.registry, type, data, (question, askOptions) => context.prompter.ask(question, askOptions), async (candidate) => validateData(context, type, candidate))
   }
 
   const previous = existing && hasSealedValues(existing.record.data) ? openData(context, existing) : existing?.record.data
@@ -129,19 +104,6 @@ function alreadyExists(label: string): KeyflowError {
     `You are attempting to save values with a name that is already in use for this block type: ${label}.`,
     {code: 'ALREADY_EXISTS', exit: ExitCode.CONFLICT, fix: 'Pass --overwrite to replace its values, or `keyflow block update` to change single fields.', where: label},
   )
-}
-
-const mergeable = (item: unknown) => isPlainObject(item) && !isBlockMarker(item) && !isRefMarker(item)
-
-/** Merges a partial document: objects merge key by key, anything else (markers too) replaces. */
-function merge(base: BlockData, patch: BlockData): BlockData {
-  const result: BlockData = {...base}
-  for (const [key, value] of Object.entries(patch)) {
-    const current = result[key]
-    result[key] = mergeable(value) && mergeable(current) ? merge(current as BlockData, value as BlockData) : value
-  }
-
-  return result
 }
 
 export interface UpdateOptions extends FieldInputFlags {
@@ -200,7 +162,10 @@ export async function listBlocks(context: BlockContext, options: {type?: string}
   const prefix = options.type ? `documents/${checkSlug(options.type, '--type')}/` : 'documents/'
   const blocks: ListedBlock[] = []
   const unreadable: Unreadable[] = []
-  for (const key of await context.store.list(prefix)) {
+  const keys = await context.store.list(prefix)
+  // A type nobody registered is a mistake to name, not an empty list (the registry says which types there are).
+  if (options.type && keys.length === 0) await context.registry.get(options.type)
+  for (const key of keys) {
     const [, type, name] = key.split('/')
     const address = {name, type}
     try {

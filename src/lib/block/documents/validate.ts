@@ -60,7 +60,7 @@ export async function validateData(
   if (!isPlainObject(data)) return [{message: `must be an object of ${type.slug} fields`, path: prefix.replace(/\.$/, '')}]
   const violations: Violation[] = []
   for (const field of Object.keys(data)) {
-    if (!(field in type.fields.properties)) violations.push({message: 'unknown field', path: prefix + field})
+    if (!Object.hasOwn(type.fields.properties, field)) violations.push({message: 'unknown field', path: prefix + field})
   }
 
   const checked: BlockData = {...data}

@@ -1,11 +1,13 @@
 import {createCipheriv, createDecipheriv, createHash, randomBytes} from 'node:crypto'
-import {closeSync, fsyncSync, linkSync, openSync, readFileSync, renameSync, statSync, unlinkSync, writeSync} from 'node:fs'
-import {join} from 'node:path'
+import {closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 
 import {MASTER_KEY_ENV, NEW_MASTER_KEY_ENV} from '../../env-names.js'
 import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../../errors.js'
+import {checkHome, ensureHome} from '../../settings/settings.js'
 import {isPlainObject} from '../../util/json.js'
-import {ensurePrivateDir, tempPath} from '../store/fs-atomic.js'
+import {readTrustedFile} from '../../util/trusted-file.js'
+import {tempPath} from '../store/fs-atomic.js'
 
 /**
  * Encryption of literal secret field values at rest: AES-256-GCM, a fresh 96-bit IV per value,
@@ -55,56 +57,34 @@ export function parseKey(text: string, origin: string): MasterKey {
 }
 
 function readKeyFile(path: string): MasterKey | undefined {
-  let mode: number
-  try {
-    mode = statSync(path).mode
-  } catch (error) {
-    if (errnoCode(error) === 'ENOENT') return undefined
-    throw integrity(`Cannot read the master key: ${describeFsError(error)}.`, 'Check the file and its permissions.', path)
-  }
-
-  // eslint-disable-next-line no-bitwise -- permission bits
-  if ((mode & 0o077) !== 0) {
-    throw integrity(
-      // eslint-disable-next-line no-bitwise -- permission bits
-      `The master key file is accessible by group or others (mode ${(mode & 0o777).toString(8)}).`,
-      `It must be private: chmod 600 ${path}`,
-      path,
-      'MASTER_KEY_INSECURE',
-    )
-  }
-
-  try {
-    return parseKey(readFileSync(path, 'utf8'), path)
-  } catch (error) {
-    if (error instanceof KeyflowError) throw error
-    throw integrity(`Cannot read the master key: ${describeFsError(error)}.`, 'Check the file and its permissions.', path)
-  }
+  const file = readTrustedFile(path, {secret: true, what: 'master key file'})
+  return file && parseKey(file.bytes.toString('utf8'), path)
 }
 
 /**
  * Creates the key file without ever exposing a partial one: the key is written to a private
  * temporary file, fsynced, then hard-linked into place, which fails if another process won the
- * race, in which case that process's key is used.
+ * race, in which case that process's key is used. A failure (a full disk) leaves nothing behind.
  */
 function createKeyFile(path: string): MasterKey {
-  ensurePrivateDir(join(path, '..'))
   const temporary = tempPath(path)
-  const key = randomBytes(KEY_BYTES)
-  const fd = openSync(temporary, 'wx', 0o600)
   try {
-    writeSync(fd, key.toString('base64') + '\n')
-    fsyncSync(fd)
-  } finally {
-    closeSync(fd)
-  }
+    ensureHome(dirname(path))
+    const fd = openSync(temporary, 'wx', 0o600)
+    try {
+      writeSync(fd, randomBytes(KEY_BYTES).toString('base64') + '\n')
+      fsyncSync(fd)
+    } finally {
+      closeSync(fd)
+    }
 
-  try {
     linkSync(temporary, path)
   } catch (error) {
-    if (errnoCode(error) !== 'EEXIST') throw error
+    if (errnoCode(error) !== 'EEXIST') {
+      throw integrity(`Cannot create the master key: ${describeFsError(error)}. Nothing was written.`, 'Free some space or fix the permissions of the directory, then try again.', path, 'MASTER_KEY_CREATE_FAILED')
+    }
   } finally {
-    unlinkSync(temporary)
+    rmSync(temporary, {force: true})
   }
 
   return readKeyFile(path)!
@@ -180,7 +160,8 @@ export class Keyring {
         next: next ? parseKey(next, `env ${NEW_MASTER_KEY_ENV}`) : undefined,
       }
     } else {
-      this.loaded = {current: readKeyFile(this.filePath), next: readKeyFile(this.nextFilePath)}
+      const home = checkHome(this.home)
+      this.loaded = home ? {current: readKeyFile(this.filePath), next: readKeyFile(this.nextFilePath)} : {}
     }
 
     return this.loaded
@@ -206,21 +187,23 @@ export function isSealed(value: unknown): value is SealedValue {
   )
 }
 
+/** The error for data sealed or authenticated with a key this keyring does not hold; `subject` says what ("A secret field was encrypted"). */
+export function missingKey(keyring: Keyring, kid: string, subject: string, where: string): KeyflowError {
+  const {current, next} = keyring.keys()
+  const have = [current, next].filter((candidate) => candidate !== undefined).map((candidate) => `${candidate.id} (${candidate.origin})`)
+  return integrity(
+    `${subject} with master key ${kid}, which is not available${have.length > 0 ? `: the key in use is ${have.join(', ')}` : ': no master key is configured'}.`,
+    `Use the master key this store was written with (${MASTER_KEY_ENV} or ${keyring.filePath}).`,
+    where,
+    'MASTER_KEY_WRONG',
+  )
+}
+
 /** Decrypts a value, or throws INTEGRITY saying whether the key is wrong or the value altered. */
 export function unseal(sealed: unknown, aad: string, keyring: Keyring, where: string): unknown {
   if (!isSealed(sealed)) throw integrity(`An encrypted value at ${aad.split(':').at(-1)} is malformed.`, 'Restore the file from a backup, or set the field again.', where, 'SECRET_MALFORMED')
   const key = keyring.byId(sealed.kid)
-  if (!key) {
-    const {current, next} = keyring.keys()
-    const have = [current, next].filter((candidate) => candidate !== undefined).map((candidate) => `${candidate.id} (${candidate.origin})`)
-    throw integrity(
-      `A secret field was encrypted with master key ${sealed.kid}, which is not available${have.length > 0 ? `: the key in use is ${have.join(', ')}` : ': no master key is configured'}.`,
-      `Use the master key this store was written with (${MASTER_KEY_ENV} or ${keyring.filePath}).`,
-      where,
-      'MASTER_KEY_WRONG',
-    )
-  }
-
+  if (!key) throw missingKey(keyring, sealed.kid, 'A secret field was encrypted', where)
   try {
     const decipher = createDecipheriv('aes-256-gcm', key.key, Buffer.from(sealed.iv, 'base64'))
     decipher.setAAD(Buffer.from(aad, 'utf8'))

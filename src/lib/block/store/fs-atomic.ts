@@ -1,16 +1,22 @@
 import {randomBytes} from 'node:crypto'
-import {mkdirSync} from 'node:fs'
-import {chmod, open, rename, unlink} from 'node:fs/promises'
+import {chmod, open, readdir, rename, unlink} from 'node:fs/promises'
 import {basename, dirname, join} from 'node:path'
-
-/** Creates `dir` and its missing parents as 0700. */
-export function ensurePrivateDir(dir: string): void {
-  mkdirSync(dir, {mode: 0o700, recursive: true})
-}
 
 /** A temporary name next to `path`, unique across processes. */
 export function tempPath(path: string): string {
   return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+}
+
+const TEMPORARY = /^\..+\.\d+\.[\da-f]{12}\.tmp$/
+
+/**
+ * Removes the temporaries of writes that never finished (a full disk, a kill) from `dir`.
+ * Only safe where every write happens under one lock, which the caller holds: then no
+ * temporary there belongs to a write still under way.
+ */
+export async function removeLeftovers(dir: string): Promise<void> {
+  const names = await readdir(dir).catch(() => [])
+  await Promise.all(names.filter((name) => TEMPORARY.test(name)).map((name) => unlink(join(dir, name)).catch(() => {})))
 }
 
 async function fsyncDir(dir: string): Promise<void> {

@@ -1,9 +1,10 @@
-import {readdirSync, readFileSync} from 'node:fs'
-import {join} from 'node:path'
+import {readdirSync} from 'node:fs'
+import {dirname, join} from 'node:path'
 
-import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../../errors.js'
+import {describeFsError, ExitCode, KeyflowError} from '../../errors.js'
 import {isPlainObject, jsonErrorLocation} from '../../util/json.js'
-import {ensurePrivateDir, removeDurably, writeFileAtomic} from './fs-atomic.js'
+import {checkTrustedDir, ensureTrustedDir, readTrustedFile} from '../../util/trusted-file.js'
+import {removeDurably, removeLeftovers, writeFileAtomic} from './fs-atomic.js'
 import {withLock} from './lock.js'
 import {BlockStore, StoredRecord} from './store.js'
 
@@ -11,10 +12,23 @@ import {BlockStore, StoredRecord} from './store.js'
  * The embedded store: one JSON file per record under a directory (by default
  * $KEYFLOW_HOME/blocks), `<key>.json`, files 0600 in 0700 directories. Reads take no lock:
  * files are only ever replaced whole by rename. Writes take the store's lock file for the
- * compare-and-swap of the revision, which each file carries as its `revision` field.
+ * compare-and-swap of the revision, which each file carries as its `revision` field. Every
+ * directory and file is checked as trusted (src/lib/util/trusted-file.ts): no links, nothing
+ * another user owns or may write.
  */
 
 const SEGMENT = /^[\da-z][\da-z-]*$/
+
+const STORE_DIR = {what: 'block store directory'}
+
+function linkInStore(path: string): KeyflowError {
+  return new KeyflowError('The block store holds a symbolic link; keyflow never follows links in the store.', {
+    code: 'UNTRUSTED_PATH',
+    exit: ExitCode.INTEGRITY,
+    fix: 'Remove the link (and check who made it): keyflow writes only real files and directories there.',
+    where: path,
+  })
+}
 
 function corrupt(file: string, problem: string): KeyflowError {
   return new KeyflowError(`The block store file is corrupt: ${problem}.`, {
@@ -54,6 +68,10 @@ export class LocalStore implements BlockStore {
     })
   }
 
+  async exclusive<T>(task: () => Promise<T>): Promise<T> {
+    return this.locked(task)
+  }
+
   async get(key: string): Promise<StoredRecord | undefined> {
     return this.readRecord(key)
   }
@@ -61,31 +79,29 @@ export class LocalStore implements BlockStore {
   async list(prefix: string): Promise<string[]> {
     const keys: string[] = []
     const walk = (dir: string, keyPrefix: string) => {
-      let entries
-      try {
-        entries = readdirSync(dir, {withFileTypes: true})
-      } catch (error) {
-        if (errnoCode(error) === 'ENOENT') return
-        throw error
-      }
-
-      for (const entry of entries) {
-        if (entry.isDirectory() && SEGMENT.test(entry.name)) walk(join(dir, entry.name), `${keyPrefix}${entry.name}/`)
-        else if (entry.isFile() && entry.name.endsWith('.json') && SEGMENT.test(entry.name.slice(0, -5))) {
-          keys.push(`${keyPrefix}${entry.name.slice(0, -5)}`)
-        }
+      if (!checkTrustedDir(dir, STORE_DIR)) return
+      for (const entry of readdirSync(dir, {withFileTypes: true})) {
+        const named = entry.name.endsWith('.json') ? entry.name.slice(0, -5) : entry.name
+        if (!SEGMENT.test(named)) continue
+        if (entry.isSymbolicLink() && !entry.name.endsWith('.json')) throw linkInStore(join(dir, entry.name))
+        // A linked record is listed, so that reading it reports it instead of hiding it.
+        if (entry.isDirectory()) walk(join(dir, entry.name), `${keyPrefix}${entry.name}/`)
+        else if (entry.name.endsWith('.json')) keys.push(`${keyPrefix}${named}`)
       }
     }
 
     const base = prefix.replace(/\/$/, '')
-    walk(base === '' ? this.location : join(this.location, ...this.segments(base)), base === '' ? '' : `${base}/`)
+    if (base === '') walk(this.location, '')
+    else if (this.checkDirs(this.segments(base), false)) walk(join(this.location, ...this.segments(base)), `${base}/`)
     return keys.sort()
   }
 
-  async put(key: string, value: Record<string, unknown>, expectedRevision?: null | number): Promise<number> {
+  async put(key: string, value: Record<string, unknown>, expectedRevision?: null | number, guard?: () => void): Promise<number> {
     const file = this.where(key)
     return this.locked(async () => {
-      ensurePrivateDir(join(file, '..'))
+      this.checkDirs(this.segments(key).slice(0, -1), true)
+      guard?.()
+      await removeLeftovers(dirname(file))
       const current = this.readRevision(key, expectedRevision !== undefined)
       if (expectedRevision === null && current !== undefined) throw this.conflict(key, 'it already exists', 'ALREADY_EXISTS')
       if (typeof expectedRevision === 'number' && current !== expectedRevision) {
@@ -102,6 +118,18 @@ export class LocalStore implements BlockStore {
     return join(this.location, ...this.segments(key)) + '.json'
   }
 
+  /** Checks the store directory and the directories `segments` name under it, creating them when asked; false if one is absent. */
+  private checkDirs(segments: string[], create: boolean): boolean {
+    let dir = this.location
+    for (const segment of ['', ...segments]) {
+      dir = join(dir, segment)
+      if (create) ensureTrustedDir(dir, STORE_DIR)
+      else if (!checkTrustedDir(dir, STORE_DIR)) return false
+    }
+
+    return true
+  }
+
   private conflict(key: string, why: string, code = 'CONFLICT'): KeyflowError {
     return new KeyflowError(`Cannot write ${key}: ${why}.`, {
       code,
@@ -114,7 +142,7 @@ export class LocalStore implements BlockStore {
   /** Runs a write under the store lock; a failing disk is a clear error, not a crash. */
   private async locked<T>(task: () => Promise<T>): Promise<T> {
     try {
-      ensurePrivateDir(this.location)
+      ensureTrustedDir(this.location, STORE_DIR)
       return await withLock(join(this.location, '.lock'), 'block store', task)
     } catch (error) {
       if (error instanceof KeyflowError) throw error
@@ -128,23 +156,19 @@ export class LocalStore implements BlockStore {
     }
   }
 
-  /** The record at `key`, read synchronously so a compare-and-swap can use it under the lock. */
+  /**
+   * The record at `key`, read synchronously so a compare-and-swap can use it under the lock.
+   * Every directory on the way is checked (a link or another user's directory is an integrity
+   * error) and the file is read as a trusted file: never through a link.
+   */
   private readRecord(key: string): StoredRecord | undefined {
     const file = this.where(key)
-    let text: string
-    try {
-      text = readFileSync(file, 'utf8')
-    } catch (error) {
-      if (errnoCode(error) === 'ENOENT') return undefined
-      throw new KeyflowError(`Cannot read the block store file: ${describeFsError(error)}.`, {
-        code: 'STORE_UNREADABLE',
-        exit: ExitCode.INTEGRITY,
-        fix: 'Check the file and its permissions.',
-        where: file,
-      })
-    }
-
-    const {revision, ...rest} = parseRecord(text, file)
+    if (!this.checkDirs(this.segments(key).slice(0, -1), false)) return undefined
+    const unreadable = (reason: string) =>
+      new KeyflowError(`Cannot read the block store file: ${reason}.`, {code: 'STORE_UNREADABLE', exit: ExitCode.INTEGRITY, fix: 'Check the file and its permissions.', where: file})
+    const found = readTrustedFile(file, {unreadable, what: 'block store file'})
+    if (!found) return undefined
+    const {revision, ...rest} = parseRecord(found.bytes.toString('utf8'), file)
     if (typeof revision !== 'number' || !Number.isInteger(revision) || revision < 1) throw corrupt(file, 'it has no valid revision')
     return {revision, value: rest}
   }

@@ -1,7 +1,8 @@
 import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
-import {link, unlink, writeFile} from 'node:fs/promises'
+import {link, readdir, unlink, writeFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
+import {basename, dirname, join} from 'node:path'
 
 import {errnoCode, ExitCode, KeyflowError} from '../../errors.js'
 
@@ -18,14 +19,17 @@ const STALE_OTHER_HOST_MS = 120_000
 interface Holder {
   host: string
   pid: number
+  /** The lock file's whole content, which a breaker compares before removing it. */
+  raw: string
   since: number
   token: string
 }
 
 function readHolder(path: string): Holder | undefined {
   try {
-    const [pid, host, since, token = ''] = readFileSync(path, 'utf8').trim().split(' ')
-    return {host, pid: Number(pid), since: Number(since), token}
+    const raw = readFileSync(path, 'utf8')
+    const [pid, host, since, token = ''] = raw.trim().split(' ')
+    return {host, pid: Number(pid), raw, since: Number(since), token}
   } catch {
     return undefined
   }
@@ -41,7 +45,8 @@ function alive(pid: number): boolean {
 }
 
 function isStale(holder: Holder): boolean {
-  if (!Number.isInteger(holder.pid) || holder.pid <= 0 || !Number.isFinite(holder.since)) return false
+  // A lock appears whole (see tryAcquire), so one that does not parse (empty, say) is debris.
+  if (!Number.isInteger(holder.pid) || holder.pid <= 0 || !Number.isFinite(holder.since)) return true
   return holder.host === hostname() ? !alive(holder.pid) : Date.now() - holder.since > STALE_OTHER_HOST_MS
 }
 
@@ -64,7 +69,7 @@ export async function breakStale(path: string, judged: Holder): Promise<void> {
 
   try {
     const current = readHolder(path)
-    if (current && current.token === judged.token && current.pid === judged.pid && current.since === judged.since) {
+    if (current && current.raw === judged.raw) {
       await unlink(path).catch(() => {})
     }
   } finally {
@@ -90,8 +95,9 @@ const pause = (ms: number) =>
 async function tryAcquire(path: string): Promise<string | undefined> {
   const token = randomBytes(8).toString('hex')
   const temporary = `${path}.${process.pid}.${token}`
-  await writeFile(temporary, `${process.pid} ${hostname()} ${Date.now()} ${token}\n`, {flag: 'wx', mode: 0o600})
   try {
+    // A full disk fails after creating the file: the finally below removes it all the same.
+    await writeFile(temporary, `${process.pid} ${hostname()} ${Date.now()} ${token}\n`, {flag: 'wx', mode: 0o600})
     await link(temporary, path)
     return token
   } catch (error) {
@@ -131,8 +137,24 @@ export async function withLock<T>(path: string, what: string, task: () => Promis
   }
 
   try {
+    await removeDeadTemporaries(path)
     return await task()
   } finally {
     await release(path, token)
   }
+}
+
+/**
+ * Holder files of lock attempts whose process died between writing and removing them (a
+ * kill): only their process ever removes them otherwise, so the next holder does.
+ */
+async function removeDeadTemporaries(path: string): Promise<void> {
+  const pattern = new RegExp(String.raw`^${basename(path).replaceAll('.', String.raw`\.`)}(?:\.break)?\.(\d+)\.[\da-f]{16}$`)
+  const names = await readdir(dirname(path)).catch(() => [])
+  await Promise.all(
+    names.map(async (name) => {
+      const pid = pattern.exec(name)?.[1]
+      if (pid !== undefined && !alive(Number(pid))) await unlink(join(dirname(path), name)).catch(() => {})
+    }),
+  )
 }

@@ -10,6 +10,8 @@
  */
 
 export interface StoredRecord {
+  /** The id of the master key whose MAC authenticated the record (authenticated.ts); absent when written before keyflow authenticated records. */
+  keyId?: string
   /** The store's revision of this record; pass it back to put/delete. */
   revision: number
   value: Record<string, unknown>
@@ -17,6 +19,8 @@ export interface StoredRecord {
 
 export interface BlockStore {
   delete(key: string, expectedRevision?: number): Promise<void>
+  /** Runs `task` while no writer can write (it must not write itself), e.g. to prove a state and act on it. */
+  exclusive<T>(task: () => Promise<T>): Promise<T>
   /** undefined when absent; throws a KeyflowError (INTEGRITY) naming the record when it is corrupt. */
   get(key: string): Promise<StoredRecord | undefined>
   /** Keys directly or indirectly under `prefix` (e.g. `documents/`), sorted. */
@@ -26,9 +30,10 @@ export interface BlockStore {
   /**
    * Writes `value`. `expectedRevision`: the revision read (the record must still have it),
    * null (the record must not exist yet), or undefined (unconditional, e.g. replacing a
-   * corrupt record). Returns the new revision.
+   * corrupt record). `guard` runs where nothing else can write, just before the write, and may
+   * refuse it by throwing. Returns the new revision.
    */
-  put(key: string, value: Record<string, unknown>, expectedRevision?: null | number): Promise<number>
+  put(key: string, value: Record<string, unknown>, expectedRevision?: null | number, guard?: () => void): Promise<number>
   /** Where a record lives, for messages. */
   where(key: string): string
 }

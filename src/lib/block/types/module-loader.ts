@@ -31,13 +31,13 @@ export function definitionsIn(namespace: Record<string, unknown>): unknown[] {
   return [...new Set(found)]
 }
 
-function unableToLoad(what: string, error: unknown): KeyflowError {
+function unableToLoad(what: string, error: unknown, step = 'importing it'): KeyflowError {
   const kind = error instanceof Error ? error.name : 'error'
   return new KeyflowError(`Unable to load ${what}. Please make sure the module is installed in your current environment.`, {
     cause: error,
     code: 'MODULE_LOAD_FAILED',
     // Only the error's class: its message may quote the module's code or data.
-    details: [`importing it threw ${kind}`],
+    details: [`${step} threw ${kind}`],
     exit: ExitCode.USAGE,
     fix: 'Check that it imports without errors: node -e "import(\'MODULE\')". Run with KEYFLOW_DEBUG=1 to see the error.',
     where: what,
@@ -74,11 +74,19 @@ function resolvePackage(name: string, cwd: string): string {
   })
 }
 
-async function importFile(path: string, what: string): Promise<Record<string, unknown>> {
+/** The definitions a module exports; a getter that throws or a Proxy that refuses to list its keys is the module's failure, not keyflow's. */
+async function importDefinitions(path: string, what: string): Promise<unknown[]> {
+  let namespace: Record<string, unknown>
   try {
-    return (await import(pathToFileURL(path).href)) as Record<string, unknown>
+    namespace = (await import(pathToFileURL(path).href)) as Record<string, unknown>
   } catch (error) {
     throw unableToLoad(what, error)
+  }
+
+  try {
+    return definitionsIn(namespace)
+  } catch (error) {
+    throw unableToLoad(what, error, 'reading its exports')
   }
 }
 
@@ -90,7 +98,7 @@ export async function loadModuleDefinitions(specifier: string, cwd: string): Pro
   }
 
   if (statSync(path).isDirectory()) path = packageEntry(path)
-  return definitionsIn(await importFile(path, specifier))
+  return importDefinitions(path, specifier)
 }
 
 const FILE_TYPES = new Set(['.cjs', '.js', '.json', '.mjs'])
@@ -115,5 +123,5 @@ export async function loadFileDefinitions(file: string, cwd: string): Promise<un
     return Array.isArray(content) ? content : [content]
   }
 
-  return definitionsIn(await importFile(path, file))
+  return importDefinitions(path, file)
 }

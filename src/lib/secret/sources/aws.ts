@@ -1,10 +1,11 @@
 import type {SecretPayload, SecretsManagerApi} from '../../aws/secrets-manager.js'
 
-import {awsFailure, classifyAwsError, credentialsFailure} from '../../aws/errors.js'
+import {arnRegion} from '../../aws/arn.js'
+import {AwsCallError, awsFailure, AwsOperation, classifyAwsError, credentialsFailure} from '../../aws/errors.js'
 import {warn} from '../../output/warn.js'
 import {SettingsBase} from '../../settings/settings.js'
 import {integer, oneOf, SettingValues, text} from '../../settings/spec.js'
-import {ConnectSecretsManager, defineSource, failure, hit, LookupRequest, miss, Outcome, SecretSource} from '../source.js'
+import {ConnectSecretsManager, defineSource, failure, hit, ListedName, LookupRequest, miss, Outcome, SecretSource} from '../source.js'
 
 const awsSettings = {
   awsConnectTimeoutMs: {
@@ -53,7 +54,7 @@ const awsSettings = {
   awsRequestTimeoutMs: {
     configPath: ['aws', 'requestTimeoutMs'],
     default: 10_000,
-    description: 'Milliseconds to wait for an AWS answer.',
+    description: 'Milliseconds for each AWS attempt, the whole answer included.',
     env: ['KEYFLOW_AWS_REQUEST_TIMEOUT_MS'],
     flag: 'aws-request-timeout',
     helpGroup: 'AWS',
@@ -67,6 +68,23 @@ const awsSettings = {
     flag: 'aws-retry-mode',
     helpGroup: 'AWS',
     parse: oneOf(['standard', 'adaptive'] as const),
+  },
+  awsRole: {
+    configPath: ['aws', 'role'],
+    description: 'An IAM role ARN to assume with STS for every Secrets Manager call.',
+    env: ['KEYFLOW_AWS_ROLE', 'METAFLOW_DEFAULT_SECRETS_ROLE', 'METAFLOW_AWS_SECRETS_MANAGER_DEFAULT_ROLE'],
+    flag: 'aws-role',
+    helpGroup: 'AWS',
+    parse: text,
+  },
+  awsTotalTimeoutMs: {
+    configPath: ['aws', 'totalTimeoutMs'],
+    default: 60_000,
+    description: 'Milliseconds for all AWS work of one resolution, retries and backoff included.',
+    env: ['KEYFLOW_AWS_TOTAL_TIMEOUT_MS'],
+    flag: 'aws-total-timeout',
+    helpGroup: 'AWS',
+    parse: integer(1, 3_600_000),
   },
 }
 
@@ -95,52 +113,79 @@ export function awsSecretId(settings: Pick<AwsSettings, 'awsPrefix'>, request: L
 }
 
 /**
+ * A Secrets Manager client for the settings (in `region`, by default the configured one), through
+ * the invocation's `connect` when it injects one, under `deadline` (by default a new one of
+ * --aws-total-timeout); it warns on stderr before each retry. The SDK loads only here (README
+ * "Start-up time").
+ */
+export async function connectAws(settings: AwsSettings, options: {connect?: ConnectSecretsManager; deadline?: AbortSignal; region?: string} = {}): Promise<SecretsManagerApi> {
+  const {awsDeadline, connectSecretsManager: connectDefault} = await import('../../aws/secrets-manager.js')
+  const connectSecretsManager = options.connect ?? connectDefault
+  const region = options.region ?? settings.awsRegion
+  return connectSecretsManager({
+    connectTimeoutMs: settings.awsConnectTimeoutMs,
+    deadline: options.deadline ?? awsDeadline(settings.awsTotalTimeoutMs),
+    maxAttempts: settings.awsMaxAttempts,
+    onRetryableError({attempt, errorName, kind}) {
+      const what = kind === 'throttled' ? 'is throttling requests' : kind === 'unreachable' ? 'did not answer' : 'failed'
+      warn(`AWS Secrets Manager${region === settings.awsRegion ? '' : ` (${region})`} ${what} (${errorName}); retrying with backoff (attempt ${attempt} of ${settings.awsMaxAttempts} failed).`)
+    },
+    profile: settings.awsProfile,
+    region,
+    requestTimeoutMs: settings.awsRequestTimeoutMs,
+    retryMode: settings.awsRetryMode,
+    role: settings.awsRole ? {arn: settings.awsRole} : undefined,
+  })
+}
+
+/**
  * AWS Secrets Manager. Unpinned lookups are fetched with BatchGetSecretValue, 20 ids a call,
  * all calls in parallel; a lone id, a pinned version or a caller not allowed to batch use
- * GetSecretValue. Not configured at all (no region, no credentials) is a miss; anything else
- * that goes wrong is a failure.
+ * GetSecretValue. An ARN is asked in its own region (as Metaflow and the AWS CLI do), names in
+ * the configured one: one client per region, every region at once. Not configured at all (no
+ * region, no credentials) is a miss; anything else that goes wrong is a failure. All AWS work
+ * of one resolution shares one deadline (--aws-total-timeout), from the first lookup on.
  */
 export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager): SecretSource {
-  let api: Promise<SecretsManagerApi> | undefined
-  const context = {attempts: settings.awsMaxAttempts, region: settings.awsRegion}
-  const open = async () => {
-      // The SDK loads only when the chain reaches AWS (README "Start-up time").
-      const connectSecretsManager = connect ?? (await import('../../aws/secrets-manager.js')).connectSecretsManager
-      return connectSecretsManager({
-        connectTimeoutMs: settings.awsConnectTimeoutMs,
-        maxAttempts: settings.awsMaxAttempts,
-        onRetryableError({attempt, errorName, kind}) {
-          const what = kind === 'throttled' ? 'is throttling requests' : kind === 'unreachable' ? 'did not answer' : 'failed'
-          warn(`AWS Secrets Manager ${what} (${errorName}); retrying with backoff (attempt ${attempt} of ${settings.awsMaxAttempts} failed).`)
-        },
-        profile: settings.awsProfile,
-        region: settings.awsRegion,
-        requestTimeoutMs: settings.awsRequestTimeoutMs,
-        retryMode: settings.awsRetryMode,
-      })
+  const apis = new Map<string | undefined, Promise<SecretsManagerApi>>()
+  let deadline: AbortSignal | undefined
+  const open = async (region: string | undefined) => {
+    const {awsDeadline} = await import('../../aws/secrets-manager.js')
+    deadline ??= awsDeadline(settings.awsTotalTimeoutMs)
+    return connectAws(settings, {connect, deadline, region})
   }
 
+  const connection = (region: string | undefined) => {
+    if (!apis.has(region)) apis.set(region, open(region))
+    return apis.get(region)!
+  }
+
+  const regionOf = (secretId: string) => arnRegion(secretId) ?? settings.awsRegion
+
   const notFound = (secretId: string, pin?: Pick<LookupRequest, 'versionId' | 'versionStage'>): Outcome => {
-    const region = settings.awsRegion ? ` (${settings.awsRegion})` : ''
+    const region = regionOf(secretId)
+    const where = `AWS Secrets Manager${region ? ` (${region})` : ''}`
     // A pinned version that is missing usually means the secret exists without that stage or id.
     const version = pin?.versionId ? ` version ${pin.versionId}` : pin?.versionStage ? ` stage ${pin.versionStage}` : ''
-    return version
-      ? miss(
-          `no${version} of secret ${JSON.stringify(secretId)} in AWS Secrets Manager${region}`,
-          `aws secretsmanager describe-secret --secret-id ${secretId}  (lists its versions and stages)`,
-        )
-      : miss(
-          `no secret ${JSON.stringify(secretId)} in AWS Secrets Manager${region}`,
-          `aws secretsmanager create-secret --name ${secretId} --secret-string file://VALUE_FILE`,
-        )
+    if (version) {
+      return miss(`no${version} of secret ${JSON.stringify(secretId)} in ${where}`, `aws secretsmanager describe-secret --secret-id ${secretId}  (lists its versions and stages)`)
+    }
+
+    // An ARN names one secret in one account and region: creating a secret cannot give it that ARN.
+    return arnRegion(secretId)
+      ? miss(`no secret with ARN ${JSON.stringify(secretId)} in ${where}`, `aws secretsmanager describe-secret --secret-id ${secretId} --region ${region}  (check the ARN, its account and its region)`)
+      : miss(`no secret ${JSON.stringify(secretId)} in ${where}`, `aws secretsmanager create-secret --name ${secretId} --secret-string file://VALUE_FILE`)
   }
+
+  const failed = (error: unknown, secretId: string, operation: AwsOperation): Outcome =>
+    failure(awsFailure(error, secretId, {attempts: settings.awsMaxAttempts, operation, region: regionOf(secretId)}))
 
   const getOne = async (sm: SecretsManagerApi, request: LookupRequest): Promise<Outcome> => {
     const secretId = awsSecretId(settings, request)
     try {
       return outcomeOf(await sm.get({secretId, versionId: request.versionId, versionStage: request.versionStage}))
     } catch (error) {
-      return classifyAwsError(error) === 'not-found' ? notFound(secretId, request) : failure(awsFailure(error, secretId, context))
+      return classifyAwsError(error) === 'not-found' ? notFound(secretId, request) : failed(error, secretId, 'GetSecretValue')
     }
   }
 
@@ -170,16 +215,13 @@ export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager
 
       for (const entry of errors) {
         // An Errors[] entry is AWS's own answer, like a service exception ($fault).
-        const error = Object.assign(new Error(entry.error.message ?? ''), {$fault: 'client', name: entry.error.name})
-        results.set(
-          entry.secretId,
-          classifyAwsError(error) === 'not-found' ? notFound(entry.secretId) : failure(awsFailure(error, entry.secretId, context)),
-        )
+        const error = entry.error instanceof AwsCallError ? entry.error : Object.assign(new Error(entry.error.message ?? ''), {$fault: 'client', name: entry.error.name})
+        results.set(entry.secretId, classifyAwsError(error) === 'not-found' ? notFound(entry.secretId) : failed(error, entry.secretId, 'BatchGetSecretValue'))
       }
     } catch (error) {
       // A caller allowed GetSecretValue but not BatchGetSecretValue still gets its secrets.
       if (classifyAwsError(error) !== 'denied') {
-        for (const id of ids) results.set(id, failure(awsFailure(error, id, context)))
+        for (const id of ids) results.set(id, failed(error, id, 'BatchGetSecretValue'))
         return results
       }
     }
@@ -191,31 +233,80 @@ export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager
     return results
   }
 
+  /** The lookups of one region, through that region's client. */
+  const lookupIn = async (region: string | undefined, requests: LookupRequest[]): Promise<Outcome[]> => {
+    const sm = await connection(region)
+    const notConfigured = await sm.checkConfigured().catch((error: unknown) => {
+      if (classifyAwsError(error) === 'deadline') return error
+      throw credentialsFailure(error, settings.awsProfile, settings.awsRole)
+    })
+    if (notConfigured instanceof Error) return requests.map((request) => failed(notConfigured, awsSecretId(settings, request), 'credentials'))
+    if (notConfigured) return requests.map(() => miss(`skipped: ${notConfigured}`))
+
+    const pinned = requests.filter((request) => isPinned(request))
+    const ids = [...new Set(requests.filter((request) => !isPinned(request)).map((request) => awsSecretId(settings, request)))]
+    const byId = new Map<string, Outcome>()
+    const chunks = Array.from({length: Math.ceil(ids.length / BATCH_SIZE)}, (_, i) => ids.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE))
+    const [pinnedOutcomes] = await Promise.all([
+      getEach(sm, pinned),
+      ...chunks.map(async (chunk) => {
+        // One id costs one call either way, and GetSecretValue needs the narrower permission.
+        const outcomes = chunk.length === 1 ? new Map([[chunk[0], await getOne(sm, {direct: true, name: chunk[0]})]]) : await batch(sm, chunk)
+        for (const [id, outcome] of outcomes) byId.set(id, outcome)
+      }),
+    ])
+    return requests.map((request) =>
+      isPinned(request) ? pinnedOutcomes[pinned.indexOf(request)] : byId.get(awsSecretId(settings, request))!,
+    )
+  }
+
   return {
     kind: 'aws',
-    async lookup(requests) {
-      api ??= open()
-      const sm = await api
+    /** The secrets under the prefix, by chain name, in the configured region: ListSecrets, 100 a page, each page after the last. */
+    async list() {
+      const sm = await connection(settings.awsRegion)
       const notConfigured = await sm.checkConfigured().catch((error: unknown) => {
-        throw credentialsFailure(error, settings.awsProfile)
+        if (classifyAwsError(error) === 'deadline') throw awsFailure(error, settings.awsPrefix || '*', {attempts: settings.awsMaxAttempts, operation: 'credentials', region: settings.awsRegion})
+        throw credentialsFailure(error, settings.awsProfile, settings.awsRole)
       })
-      if (notConfigured) return requests.map(() => miss(`skipped: ${notConfigured}`))
+      if (notConfigured) return {names: [], skipped: notConfigured}
+      const names: ListedName[] = []
+      let calls = 0
+      let nextToken: string | undefined
+      try {
+        do {
+          calls++
+          // eslint-disable-next-line no-await-in-loop
+          const page = await sm.listPage({namePrefix: settings.awsPrefix || undefined, nextToken})
+          // AWS's name filter also matches words inside names; only true prefixes are the chain's.
+          for (const secret of page.secrets.filter(({name}) => name.startsWith(settings.awsPrefix))) {
+            names.push({
+              lastChanged: secret.lastChangedDate?.toISOString(),
+              name: secret.name.slice(settings.awsPrefix.length),
+              stages: [...new Set(Object.values(secret.versionStages).flat())].sort(),
+              where: secret.arn,
+            })
+          }
 
-      const pinned = requests.filter((request) => isPinned(request))
-      const ids = [...new Set(requests.filter((request) => !isPinned(request)).map((request) => awsSecretId(settings, request)))]
-      const byId = new Map<string, Outcome>()
-      const chunks = Array.from({length: Math.ceil(ids.length / BATCH_SIZE)}, (_, i) => ids.slice(i * BATCH_SIZE, (i + 1) * BATCH_SIZE))
-      const [pinnedOutcomes] = await Promise.all([
-        getEach(sm, pinned),
-        ...chunks.map(async (chunk) => {
-          // One id costs one call either way, and GetSecretValue needs the narrower permission.
-          const outcomes = chunk.length === 1 ? new Map([[chunk[0], await getOne(sm, {direct: true, name: chunk[0]})]]) : await batch(sm, chunk)
-          for (const [id, outcome] of outcomes) byId.set(id, outcome)
-        }),
-      ])
-      return requests.map((request) =>
-        isPinned(request) ? pinnedOutcomes[pinned.indexOf(request)] : byId.get(awsSecretId(settings, request))!,
-      )
+          nextToken = page.nextToken
+        } while (nextToken)
+      } catch (error) {
+        throw awsFailure(error, settings.awsPrefix || '*', {attempts: settings.awsMaxAttempts, operation: 'ListSecrets', permissions: 'secretsmanager:ListSecrets', region: settings.awsRegion})
+      }
+
+      return {calls, detail: settings.awsPrefix ? `prefix ${settings.awsPrefix}` : undefined, names}
+    },
+    async lookup(requests) {
+      const byRegion = new Map<string | undefined, LookupRequest[]>()
+      for (const request of requests) {
+        const region = regionOf(awsSecretId(settings, request))
+        byRegion.set(region, [...(byRegion.get(region) ?? []), request])
+      }
+
+      const answered = await Promise.all([...byRegion].map(async ([region, group]) => ({group, outcomes: await lookupIn(region, group)})))
+      const outcomes = new Map<LookupRequest, Outcome>()
+      for (const {group, outcomes: groupOutcomes} of answered) for (const [index, request] of group.entries()) outcomes.set(request, groupOutcomes[index])
+      return requests.map((request) => outcomes.get(request)!)
     },
   }
 }

@@ -40,6 +40,13 @@ function nested(env: NodeJS.ProcessEnv, name: string): undefined | {value: strin
 export function contextSource(env: NodeJS.ProcessEnv): SecretSource {
   return {
     kind: 'context',
+    async list() {
+      const names = Object.keys(env).flatMap((variable) => {
+        const prefix = [CONTEXT_PREFIX, LOWERCASE_PREFIX].find((candidate) => variable.startsWith(candidate) && variable.length > candidate.length)
+        return prefix ? [{name: variable.slice(prefix.length), where: `$${variable}`}] : []
+      })
+      return {names}
+    },
     async lookup(requests) {
       return requests.map(({name}) => {
         for (const variable of [CONTEXT_PREFIX + name, LOWERCASE_PREFIX + name]) {

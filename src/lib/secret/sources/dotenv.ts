@@ -1,12 +1,12 @@
 import type {DotenvParseOutput} from 'dotenv'
 
-import {readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../../errors.js'
+import {ExitCode, KeyflowError} from '../../errors.js'
 import {SettingsBase} from '../../settings/settings.js'
 import {list, SettingValues, text} from '../../settings/spec.js'
-import {defineSource, failure, hit, miss, Outcome, SecretSource} from '../source.js'
+import {readTrustedFile} from '../../util/trusted-file.js'
+import {defineSource, failure, hit, ListedName, miss, Outcome, SecretSource} from '../source.js'
 
 const dotenvSettings = {
   envFiles: {
@@ -22,13 +22,13 @@ const dotenvSettings = {
 
 type DotenvSettings = SettingsBase & SettingValues<typeof dotenvSettings>
 
-interface EnvFile {
+export interface EnvFile {
   /** Named by the user (--env-file, KEYFLOW_ENV_FILES, envFiles): a missing one is an error. */
   explicit: boolean
   path: string
 }
 
-type Parsed = {error: KeyflowError} | {missing: true} | {text: string; values: Record<string, string>}
+export type Parsed = {error: KeyflowError} | {missing: true} | {text: string; values: Record<string, string>}
 type Parse = (text: string) => DotenvParseOutput
 
 /** The env files to read, in order; the first that holds a name wins. */
@@ -46,56 +46,89 @@ const utf8 = new TextDecoder('utf8', {fatal: true})
  * Local config: dotenv files read with dotenv.parse, so process.env is never touched and
  * nothing is printed. A BOM is dropped; CRLF line ends are dotenv's own business.
  */
-function readEnvFile(file: EnvFile, parse: Parse): Parsed {
+export function readEnvFile(file: EnvFile, parse: Parse): Parsed {
+  const unreadable = (reason: string, code = 'ENV_FILE_UNREADABLE') =>
+    new KeyflowError(`Cannot read env file: ${reason}.`, {
+      code,
+      exit: ExitCode.SOURCE_FAILURE,
+      fix: code === 'ENV_FILE_NOT_FOUND' ? 'Check the path given to --env-file.' : 'Check the file and its permissions.',
+      where: file.path,
+    })
   let bytes: Buffer
   try {
-    bytes = readFileSync(file.path)
+    // A file another user owns or may write would let them choose the secrets: the config-file rule.
+    const found = readTrustedFile(file.path, {followLink: true, unreadable, what: 'env file'})
+    if (!found) return file.explicit ? {error: unreadable('no such file', 'ENV_FILE_NOT_FOUND')} : {missing: true}
+    bytes = found.bytes
   } catch (error) {
-    if (errnoCode(error) === 'ENOENT' && !file.explicit) return {missing: true}
-    return {
-      error: new KeyflowError(`Cannot read env file: ${describeFsError(error)}.`, {
-        code: errnoCode(error) === 'ENOENT' ? 'ENV_FILE_NOT_FOUND' : 'ENV_FILE_UNREADABLE',
-        exit: ExitCode.SOURCE_FAILURE,
-        fix: errnoCode(error) === 'ENOENT' ? 'Check the path given to --env-file.' : 'Check the file and its permissions.',
-        where: file.path,
-      }),
-    }
+    if (error instanceof KeyflowError) return {error}
+    throw error
   }
 
+  try {
+    const text = envFileText(bytes, file.path)
+    return {text, values: parse(text)}
+  } catch (error) {
+    return {error: error as KeyflowError}
+  }
+}
+
+/** The text of an env file's bytes (BOM dropped); throws when it is not UTF-8 or has a line that is not an entry. */
+export function envFileText(bytes: Uint8Array, path: string): string {
   let text: string
   try {
     text = utf8.decode(bytes).replace(/^\uFEFF/, '')
   } catch {
-    return {
-      error: new KeyflowError('The env file is not valid UTF-8.', {
-        code: 'ENV_FILE_MALFORMED',
-        exit: ExitCode.SOURCE_FAILURE,
-        fix: 'Save the file as UTF-8.',
-        where: file.path,
-      }),
-    }
+    throw new KeyflowError('The env file is not valid UTF-8.', {
+      code: 'ENV_FILE_MALFORMED',
+      exit: ExitCode.SOURCE_FAILURE,
+      fix: 'Save the file as UTF-8.',
+      where: path,
+    })
   }
 
   const bad = malformedLine(text)
   if (bad !== undefined) {
-    return {
-      error: new KeyflowError(`Line ${bad} of the env file is not NAME=VALUE.`, {
-        code: 'ENV_FILE_MALFORMED',
-        exit: ExitCode.SOURCE_FAILURE,
-        fix: 'Write each entry as NAME=VALUE (optionally after `export `), quote values that span lines, and start comments with #.',
-        where: `${file.path}:${bad}`,
-      }),
-    }
+    throw new KeyflowError(`Line ${bad} of the env file is not NAME=VALUE.`, {
+      code: 'ENV_FILE_MALFORMED',
+      exit: ExitCode.SOURCE_FAILURE,
+      fix: 'Write each entry as NAME=VALUE (optionally after `export `), quote values that span lines, and start comments with #.',
+      where: `${path}:${bad}`,
+    })
   }
 
-  return {text, values: parse(text)}
+  return text
 }
 
 /**
  * One dotenv entry, as dotenv.parse reads it: optional `export`, a name, `=` (or `: `), then a
  * quoted value (which may span lines) or a bare one, and an optional comment.
  */
-const ENTRY = /^[\t ]*(?:export[\t ]+)?[\w.-]+(?:[\t ]*=[\t ]*|:[\t ]+)(?:'(?:\\'|[^'])*'|"(?:\\"|[^"])*"|`(?:\\`|[^`])*`|[^\n#]*)?[\t ]*(?:#.*)?$/gm
+const ENTRY = /^[\t ]*(?:export[\t ]+)?(?<name>[\w.-]+)(?:[\t ]*=[\t ]*|:[\t ]+)(?:'(?:\\'|[^'])*'|"(?:\\"|[^"])*"|`(?:\\`|[^`])*`|[^\n#]*)?(?<comment>[\t ]*(?:#.*)?)$/gm
+
+export interface DotenvEntry {
+  /** The text after the value: ` # comment`, kept when the value is replaced. */
+  comment: string
+  /** The entry's first and last line, 0-based (a quoted value may span lines). */
+  firstLine: number
+  lastLine: number
+  name: string
+}
+
+/** Every entry of an env file's text, in file order (a name may occur more than once; dotenv lets the last win). */
+export function scanDotenv(text: string): DotenvEntry[] {
+  const normalized = text.replaceAll(/\r\n?/g, '\n')
+  const entries: DotenvEntry[] = []
+  let line = 0
+  let counted = 0
+  for (const match of normalized.matchAll(ENTRY)) {
+    for (; counted < match.index; counted++) if (normalized[counted] === '\n') line++
+    const span = match[0].split('\n').length - 1
+    entries.push({comment: match.groups?.comment ?? '', firstLine: line, lastLine: line + span, name: match.groups!.name})
+  }
+
+  return entries
+}
 
 /**
  * The first line that is neither blank, a comment, nor part of an entry. dotenv.parse skips
@@ -128,6 +161,13 @@ function lineOf(text: string, name: string): number | undefined {
   return undefined
 }
 
+/** One env file read as the chain reads it, for keyflow doctor: how many entries, absent, or the error (a line number, never text). */
+export async function inspectEnvFile(file: EnvFile): Promise<{entries: number} | {error: KeyflowError} | {missing: true}> {
+  const {parse} = await import('dotenv')
+  const parsed = readEnvFile(file, parse)
+  return 'values' in parsed ? {entries: Object.keys(parsed.values).length} : parsed
+}
+
 export function dotenvSource(settings: DotenvSettings): SecretSource {
   const files = envFiles(settings)
   const cache = new Map<string, Parsed>()
@@ -139,6 +179,25 @@ export function dotenvSource(settings: DotenvSettings): SecretSource {
 
   return {
     kind: 'dotenv',
+    /** Each file's names, in file order, with the line dotenv reads each from (the last). */
+    async list() {
+      const {parse} = await import('dotenv')
+      const names: ListedName[] = []
+      const missing: string[] = []
+      for (const file of files) {
+        const parsed = read(file, parse)
+        if ('error' in parsed) throw parsed.error
+        if ('missing' in parsed) {
+          missing.push(file.path)
+          continue
+        }
+
+        const lines = new Map(scanDotenv(parsed.text).map((entry) => [entry.name, entry.firstLine + 1]))
+        for (const name of Object.keys(parsed.values)) names.push({name, where: `${file.path}:${lines.get(name) ?? '?'}`})
+      }
+
+      return {detail: missing.length > 0 ? `no such file: ${missing.join(', ')}` : undefined, names}
+    },
     async lookup(requests) {
       // Loaded only when the chain gets here, which a hit in the environment never does
       // (README "Start-up time").

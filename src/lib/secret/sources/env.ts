@@ -1,4 +1,4 @@
-import {howToSet} from '../../env-names.js'
+import {CONTEXT_PREFIX, howToSet} from '../../env-names.js'
 import {defineSource, hit, miss, SecretSource} from '../source.js'
 
 /**
@@ -14,6 +14,11 @@ export function envValue(env: NodeJS.ProcessEnv, variable: string): string | und
 export function envSource(env: NodeJS.ProcessEnv): SecretSource {
   return {
     kind: 'env',
+    /** The environment holds far more than secrets: only variables whose names look like one. */
+    async list() {
+      const names = Object.keys(env).filter((variable) => looksSecret(variable) && !variable.startsWith(CONTEXT_PREFIX))
+      return {detail: 'variables whose names look like secrets', names: names.map((name) => ({name, where: `$${name}`}))}
+    },
     async lookup(requests) {
       return requests.map(({name}) => {
         const value = envValue(env, name)
@@ -21,6 +26,16 @@ export function envSource(env: NodeJS.ProcessEnv): SecretSource {
       })
     },
   }
+}
+
+/**
+ * Whether a variable's name says it holds a secret (DB_PASSWORD, GITHUB_TOKEN, API_KEY,
+ * AWS_SECRET_ACCESS_KEY, ...): what `secret ls` lists of the environment, which holds far more
+ * than secrets. PWD and OLDPWD are directories.
+ */
+export function looksSecret(name: string): boolean {
+  if (name === 'PWD' || name === 'OLDPWD') return false
+  return /(?:^|[_.-])(?:API_?KEY|CREDENTIALS?|KEY|PASS|PASSPHRASE|PASSWD|PASSWORD|PRIVATE_?KEY|PW|PWD|SECRET|TOKEN)S?(?:$|[_.-])/i.test(name)
 }
 
 export const envPlugin = defineSource<{source: 'env'; variable: string}, Record<never, never>>({

@@ -1,0 +1,112 @@
+import {expect} from 'chai'
+import {afterEach, beforeEach, describe, it} from 'mocha'
+import {spawn} from 'node:child_process'
+import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {assertNoCanary, canary} from '../support/canary.js'
+import {baseEnv, BIN, runCli, tempDir} from '../support/cli.js'
+import {alive, fixture, startKeyflow, until} from '../support/run-child.js'
+
+/** The pids of the live children of `pid`, from /proc. */
+function childrenOf(pid: number): number[] {
+  return readdirSync('/proc')
+    .filter((name) => /^\d+$/.test(name))
+    .filter((name) => {
+      try {
+        const stat = readFileSync(`/proc/${name}/stat`, 'utf8')
+        return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]) === pid
+      } catch {
+        return false
+      }
+    })
+    .map(Number)
+    .filter((child) => alive(child))
+}
+
+describe('run: the child process, in containers and pipelines', () => {
+  let home: {cleanup: () => void; path: string}
+  let env: Record<string, string>
+  let envFile: string
+  let value: string
+
+  beforeEach(() => {
+    home = tempDir()
+    env = baseEnv(home.path)
+    value = canary('process')
+    envFile = join(home.path, 'secrets.env')
+    writeFileSync(envFile, `TOKEN=${value}\n`, {mode: 0o600})
+  })
+
+  afterEach(() => home.cleanup())
+
+  it('gives a masked child real pipes: > /dev/stdout, > /dev/stderr and tee /dev/stderr work', async () => {
+    const script = 'echo "out $T" > /dev/stdout && echo "err $T" > /dev/stderr && echo "tee $T" | tee /dev/stderr'
+    const result = await runCli(['run', '--env-file', envFile, '--secret', 'T=TOKEN', '--env-style', 'plain', '--', 'sh', '-c', script], {env})
+    expect(result.stderr).to.not.include('No such device')
+    expect(result.code).to.equal(0)
+    expect(result.stdout).to.equal('out *****\ntee *****\n')
+    expect(result.stderr).to.equal('err *****\ntee *****\n')
+    assertNoCanary(result.stdout + result.stderr, [value], 'output')
+  })
+
+  it("stops a pipeline's grandchildren on SIGTERM when there is no terminal (docker stop)", async () => {
+    const keyflow = startKeyflow(['run', '--', 'sh', '-c', 'echo "ready $$"; sleep 1000 | sleep 1001'], env)
+    const shell = Number((await keyflow.waitFor(/ready (\d+)/))[1])
+    await until(() => childrenOf(shell).length === 2, 'both sides of the pipeline run')
+    const pipeline = childrenOf(shell)
+    keyflow.child.kill('SIGTERM')
+    expect((await keyflow.exited).code).to.equal(143)
+    await until(() => pipeline.every((pid) => !alive(pid)), 'the pipeline is gone')
+  })
+
+  it('delivers the forwarded signal to every process of the group, not only the child', async () => {
+    // The shell ignores SIGTERM and waits for its pipeline: only a signal to the whole group ends it.
+    const script = `trap '' TERM; echo ready; "${process.execPath}" "${fixture('trap.mjs')}" >&2 | cat`
+    const keyflow = startKeyflow(['run', '--', 'sh', '-c', script], env)
+    await keyflow.waitFor(/ready/)
+    await until(() => keyflow.stderr().includes('ready'), 'the grandchild traps signals')
+    keyflow.child.kill('SIGTERM')
+    expect((await keyflow.exited).code).to.equal(0)
+    expect(keyflow.stderr()).to.include('got SIGTERM')
+  })
+
+  it('SIGKILLs the group --kill-after a forwarded SIGTERM that the child ignores', async () => {
+    const keyflow = startKeyflow(['run', '--kill-after', '300ms', '--', process.execPath, fixture('trap.mjs'), 'SIGTERM'], env)
+    await keyflow.waitFor(/ready \d+/)
+    keyflow.child.kill('SIGTERM')
+    expect((await keyflow.exited).code).to.equal(137)
+    expect(keyflow.stdout()).to.include('got SIGTERM')
+    expect(keyflow.stderr()).to.include('killed by SIGKILL')
+  })
+
+  it('refuses a --kill-after that is not a duration, before running anything (exit 2)', async () => {
+    const result = await runCli(['run', '--kill-after', 'soon', '--', 'sh', '-c', 'echo ran'], {env})
+    expect(result.code).to.equal(2)
+    expect(result.stdout).to.equal('')
+    expect(result.stderr).to.include('--kill-after')
+  })
+
+  it('runs as PID 1 of a PID namespace: forwards docker stop to the whole group', async () => {
+    const script = `trap '' TERM; echo "ready ppid=$PPID"; "${process.execPath}" "${fixture('trap.mjs')}" >&2 | cat`
+    const unshare = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, '--', BIN, 'run', '--', 'sh', '-c', script], {env, stdio: ['ignore', 'pipe', 'pipe']})
+    let out = ''
+    let err = ''
+    unshare.stdout.on('data', (chunk) => {
+      out += chunk
+    })
+    unshare.stderr.on('data', (chunk) => {
+      err += chunk
+    })
+    const exited = new Promise<null | number>((resolve) => {
+      unshare.on('close', (code) => resolve(code))
+    })
+    await until(() => out.includes('ready') && err.includes('ready'), 'the pipeline runs in the namespace')
+    // keyflow is the child of unshare and PID 1 inside; the shell is keyflow's child there.
+    expect(out).to.include('ready ppid=1')
+    const [keyflow] = childrenOf(unshare.pid!)
+    process.kill(keyflow, 'SIGTERM')
+    expect(await exited).to.equal(0)
+    expect(err).to.include('got SIGTERM')
+  })
+})

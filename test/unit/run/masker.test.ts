@@ -1,0 +1,215 @@
+import {expect} from 'chai'
+import * as fc from 'fast-check'
+import {describe, it} from 'mocha'
+import {randomBytes} from 'node:crypto'
+
+import {MASK, MaskSet, MIN_MASK_BYTES, StreamMasker} from '../../../src/lib/run/masker.js'
+
+/** The specification, whole-buffer: every byte of every occurrence is hidden; overlapping occurrences become one mask. */
+function referenceMask(input: Buffer, secrets: Array<string | Uint8Array>): Buffer {
+  const intervals: Array<[number, number]> = []
+  for (const secret of secrets) {
+    const bytes = Buffer.from(secret)
+    if (bytes.length < MIN_MASK_BYTES) continue
+    for (let at = input.indexOf(bytes); at !== -1; at = input.indexOf(bytes, at + 1)) intervals.push([at, at + bytes.length])
+  }
+
+  // A stream that ends inside a secret: the longest tail that begins one, if not too short to mask.
+  let tail = 0
+  for (const secret of secrets) {
+    const bytes = Buffer.from(secret)
+    if (bytes.length < MIN_MASK_BYTES) continue
+    for (let length = Math.min(bytes.length, input.length); length > tail; length--) {
+      if (input.subarray(input.length - length).equals(bytes.subarray(0, length))) tail = length
+    }
+  }
+
+  if (tail >= MIN_MASK_BYTES) intervals.push([input.length - tail, input.length])
+  intervals.sort((a, b) => a[0] - b[0])
+  const out: Buffer[] = []
+  let position = 0
+  let runEnd = -1
+  for (const [start, end] of intervals) {
+    if (start < runEnd) {
+      runEnd = Math.max(runEnd, end)
+      continue
+    }
+
+    if (runEnd > position) position = runEnd
+    out.push(input.subarray(position, start), MASK)
+    runEnd = end
+    position = start
+  }
+
+  out.push(input.subarray(Math.max(position, runEnd)))
+  return Buffer.concat(out)
+}
+
+/** Masks chunk by chunk. */
+function streamMask(chunks: Buffer[], secrets: Array<string | Uint8Array>): Buffer {
+  const masker = new StreamMasker(new MaskSet(secrets))
+  const out: Buffer[] = []
+  for (const chunk of chunks) out.push(...masker.write(chunk))
+
+  out.push(...masker.end())
+  return Buffer.concat(out)
+}
+
+function split(input: Buffer, cuts: number[]): Buffer[] {
+  const points = [...new Set(cuts.map((cut) => cut % (input.length + 1)))].sort((a, b) => a - b)
+  const chunks: Buffer[] = []
+  let from = 0
+  for (const point of points) {
+    chunks.push(input.subarray(from, point))
+    from = point
+  }
+
+  chunks.push(input.subarray(from))
+  return chunks
+}
+
+const same = (a: Buffer, b: Buffer) => a.equals(b)
+
+describe('run masker', () => {
+  it('masks a secret split across two writes at every offset', () => {
+    const secret = 'kf-s3cr3t-value-0123'
+    const input = Buffer.from(`before ${secret} after\n`)
+    for (let cut = 0; cut <= input.length; cut++) {
+      const out = streamMask([input.subarray(0, cut), input.subarray(cut)], [secret])
+      expect(out.toString(), `split at ${cut}`).to.equal('before ***** after\n')
+    }
+  })
+
+  it('masks a secret written one byte at a time', () => {
+    const secret = 'one-byte-at-a-time-secret'
+    const input = Buffer.from(`x${secret}y${secret}`)
+    const out = streamMask([...input].map((byte) => Buffer.from([byte])), [secret])
+    expect(out.toString()).to.equal('x*****y*****')
+  })
+
+  it('masks hundreds of secrets in output cut into small pieces', () => {
+    const secrets = Array.from({length: 500}, (_, index) => `${randomBytes(6 + (index % 20)).toString('hex')}`)
+    const input = Buffer.from(secrets.map((secret, index) => `line ${index}: ${secret} done\n`).join(''))
+    const chunks = split(input, Array.from({length: 2000}, (_, index) => index * 7))
+    const out = streamMask(chunks, secrets)
+    expect(same(out, referenceMask(input, secrets))).to.equal(true)
+    const text = out.toString()
+    expect(secrets.some((secret) => text.includes(secret))).to.equal(false)
+    expect(text.split('\n').every((line) => line === '' || /^line \d+: \*{5} done$/.test(line))).to.equal(true)
+  })
+
+  it('hides overlapping secrets as one mask, leaving no fragment', () => {
+    expect(streamMask([Buffer.from('xxabcdefghiyy')], ['abcdef', 'defghi']).toString()).to.equal('xx*****yy')
+    expect(streamMask([Buffer.from('xxabcdefghiyy')], ['defghi', 'abcdef']).toString()).to.equal('xx*****yy')
+  })
+
+  it('masks the longer of two secrets that are prefixes of each other', () => {
+    const secrets = ['abcd', 'abcdefgh']
+    expect(streamMask([Buffer.from('[abcdefgh]')], secrets).toString()).to.equal('[*****]')
+    expect(streamMask([Buffer.from('[abcdxyz]')], secrets).toString()).to.equal('[*****xyz]')
+    expect(streamMask([Buffer.from('[abcdef'), Buffer.from('gh]')], secrets).toString()).to.equal('[*****]')
+  })
+
+  it('masks multi-byte UTF-8 secrets split inside a character', () => {
+    const secret = 'pässwörd✓ñ'
+    const input = Buffer.from(`» ${secret} «`)
+    for (let cut = 0; cut <= input.length; cut++) {
+      expect(streamMask([input.subarray(0, cut), input.subarray(cut)], [secret]).toString()).to.equal('» ***** «')
+    }
+  })
+
+  it('passes binary output through byte for byte apart from the secret', () => {
+    const secret = randomBytes(16)
+    const noise = randomBytes(100_000)
+    const input = Buffer.concat([noise.subarray(0, 50_000), secret, Buffer.from([0, 255, 0]), noise.subarray(50_000)])
+    const out = streamMask(split(input, [1, 4096, 49_999, 50_010, 65_536]), [secret])
+    expect(same(out, referenceMask(input, [secret]))).to.equal(true)
+    expect(out.includes(secret)).to.equal(false)
+  })
+
+  it('passes output without secrets through unchanged', () => {
+    const input = randomBytes(300_000)
+    expect(same(streamMask(split(input, [17, 70_000, 200_001]), ['never-appears-here']), input)).to.equal(true)
+  })
+
+  it(`leaves values shorter than ${MIN_MASK_BYTES} bytes unmasked`, () => {
+    const set = new MaskSet(['abc', 'é', ''])
+    expect(set.size).to.equal(0)
+    expect(streamMask([Buffer.from('abc é')], ['abc', 'é']).toString()).to.equal('abc é')
+  })
+
+  it('holds back at most the longest secret minus one byte', () => {
+    const masker = new StreamMasker(new MaskSet(['a-secret-of-24-bytes-xyz', 'short']))
+    let held = 0
+    let written = 0
+    let emitted = 0
+    for (let index = 0; index < 200; index++) {
+      const chunk = randomBytes(1000).map((byte) => (byte % 2 === 0 ? 0x2e : 0x2c))
+      written += chunk.length
+      emitted += masker.write(Buffer.from(chunk)).reduce((sum, out) => sum + out.length, 0)
+      held = Math.max(held, written - emitted)
+    }
+
+    expect(held).to.be.at.most(23)
+  })
+
+  it('releases at once every byte that cannot begin a secret (a prompt shows up without waiting)', () => {
+    const masker = new StreamMasker(new MaskSet(['prompt-secret-value']))
+    expect(Buffer.concat(masker.write(Buffer.from('Password: '))).toString()).to.equal('Password: ')
+    expect(Buffer.concat(masker.write(Buffer.from('next prompt-sec'))).toString()).to.equal('next ')
+    const rest = [...masker.write(Buffer.from('ret-value!')), ...masker.end()]
+    expect(Buffer.concat(rest).toString()).to.equal('*****!')
+  })
+
+  it('masks the tail of a stream that ends in the middle of a secret', () => {
+    const secret = 'kf-cut-short-secret-value'
+    for (let cut = MIN_MASK_BYTES; cut < secret.length; cut++) {
+      const out = streamMask([Buffer.from(`token=${secret.slice(0, cut)}`)], [secret]).toString()
+      expect(out, `cut after ${cut} bytes`).to.equal('token=*****')
+    }
+
+    expect(streamMask([Buffer.from('ends with kf-')], [secret]).toString()).to.equal('ends with kf-')
+  })
+
+  it('masks 1,000 secrets sharing a long prefix, in output full of that prefix', () => {
+    const prefix = 'https://hooks.example.com/services/T0000/B0000/'
+    const secrets = Array.from({length: 1000}, () => `${prefix}${randomBytes(12).toString('hex')}`)
+    const lines = Array.from({length: 3000}, (_, index) => (index % 3 === 0 ? `posted to ${secrets[index % 1000]}\n` : `see ${prefix}${randomBytes(12).toString('hex')} ${prefix.slice(0, index % prefix.length)}\n`))
+    const input = Buffer.from(lines.join(''))
+    const out = streamMask(split(input, Array.from({length: 300}, (_, index) => index * 977)), secrets)
+    expect(same(out, referenceMask(input, secrets))).to.equal(true)
+    expect(out.toString().split('posted to *****\n').length).to.equal(1001)
+  })
+
+  it('matches the whole-buffer specification for any secrets, output and chunking (property)', () => {
+    const alphabet = fc.constantFrom(...'abcdé\n\0')
+    const secretArb = fc.array(alphabet, {maxLength: 10, minLength: 1}).map((chars) => chars.join(''))
+    fc.assert(
+      fc.property(
+        fc.array(secretArb, {maxLength: 8, minLength: 1}),
+        fc.array(fc.oneof(secretArb, fc.nat(7)), {maxLength: 30}),
+        fc.array(fc.nat(400), {maxLength: 12}),
+        (secrets, pieces, cuts) => {
+          const input = Buffer.from(pieces.map((piece) => (typeof piece === 'number' ? secrets[piece % secrets.length] : piece)).join(''))
+          return same(streamMask(split(input, cuts), secrets), referenceMask(input, secrets))
+        },
+      ),
+      {numRuns: 2000},
+    )
+  })
+
+  it('matches the specification on binary secrets and output (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.uint8Array({maxLength: 9, minLength: 4}), {maxLength: 5, minLength: 1}),
+        fc.array(fc.oneof(fc.uint8Array({maxLength: 6}), fc.nat(4)), {maxLength: 20}),
+        fc.array(fc.nat(200), {maxLength: 8}),
+        (secrets, pieces, cuts) => {
+          const input = Buffer.concat(pieces.map((piece) => (typeof piece === 'number' ? secrets[piece % secrets.length] : piece)))
+          return same(streamMask(split(input, cuts), secrets), referenceMask(input, secrets))
+        },
+      ),
+      {numRuns: 1500},
+    )
+  })
+})
