@@ -26,13 +26,12 @@ function main() {
 
   const dir = mkdtempSync(join(tmpdir(), 'keyflow-demo-'))
   const envFile = join(dir, 'secrets.env')
-  writeFileSync(envFile, `DB_PASSWORD=${randomBytes(12).toString('hex')}\nAPI_TOKEN=tok_${randomBytes(16).toString('hex')}\n`, {mode: 0o600})
   const env = {...process.env, KEYFLOW_ENV_FILES: envFile, KEYFLOW_HOME: join(dir, 'home'), KEYFLOW_PROJECT_FILE: join(here, 'keyflow.json')}
   const shown = (part) => (part === process.execPath ? 'node' : part.replace(`${root}/`, ''))
 
   /** One step: the command as a user types it, then what keyflow prints. */
   function step(comment, args, input) {
-    console.log(`\n# ${comment}\n$ ${input === undefined ? '' : 'printf %s "$TOKEN" | '}keyflow ${args.map((part) => shown(part)).join(' ')}`)
+    console.log(`\n# ${comment}\n$ ${input === undefined ? '' : 'printf %s "$VALUE" | '}keyflow ${args.map((part) => shown(part)).join(' ')}`)
     const result = spawnSync(process.execPath, ['--', bin, ...args], {cwd: here, encoding: 'utf8', env, input: input ?? ''})
     process.stdout.write(result.stdout)
     process.stderr.write(result.stderr)
@@ -41,6 +40,8 @@ function main() {
 
   const hasPython = spawnSync('python3', ['--version'], {stdio: 'ignore'}).status === 0
   const steps = [
+    () => step('Store the demo\'s secrets with `keyflow secret set`: the value comes from stdin, never argv, into a 0600 dotenv file:', ['secret', 'set', 'DB_PASSWORD', '--to', `dotenv=${envFile}`], randomBytes(12).toString('hex')),
+    () => step('And a second one:', ['secret', 'set', 'API_TOKEN', '--to', `dotenv=${envFile}`], `tok_${randomBytes(16).toString('hex')}`),
     () => step(`The demo's secrets are in ${shown(envFile)} (KEYFLOW_ENV_FILES); the chain finds DB_PASSWORD there (a demo value, printed):`, ['secret', 'get', 'DB_PASSWORD']),
     () => step('Which source answered, and why the others did not (never the value):', ['secret', 'get', 'DB_PASSWORD', '--explain']),
     () => step('A block: a typed document whose secret field comes from stdin, never argv, and is stored encrypted:', ['block', 'create', 'secret', 'demo-token', '--stdin-field', 'value'], `demo_${randomBytes(8).toString('hex')}`),

@@ -7,6 +7,7 @@ import {ExitCode, KeyflowError} from '../lib/errors.js'
 import {WITHHOLD_GROUPS} from '../lib/run/environment.js'
 import {ENV_STYLES, MASK_MODES} from '../lib/run/project.js'
 import {runWithSecrets} from '../lib/run/run.js'
+import {DEFAULT_WATCH_INTERVAL} from '../lib/run/watch.js'
 
 export default class Run extends BaseCommand {
   static description = `Run a command with secrets in its environment and its output masked.
@@ -36,6 +37,10 @@ Output that is not a terminal has every injected value replaced by *****. keyflo
     pristine: Flags.boolean({allowNo: true, description: 'Start the command from a minimal environment: PATH, HOME, USER, LANG, TERM, TMPDIR and the injected secrets.'}),
     secret: repeatableFlag({description: 'A secret to inject: NAME (through the chain), ALIAS=REFERENCE, or the keyflow.json object form as JSON (\'{"ref": "X", "envStyle": "plain"}\'). Repeatable.'}),
     source: repeatableFlag({description: 'An AWS secret holding a JSON object: each key is injected as a plain variable (Metaflow @secrets sources). ID, aws-secrets-manager.ID, or the object form as JSON (\'{"id": "X", "options": {"json": false}}\'). Repeatable.'}),
+    watch: Flags.string({description: `--watch[=INTERVAL]: poll the injected AWS secrets' versions every INTERVAL (default ${DEFAULT_WATCH_INTERVAL}, at least 5s); when one changes, restart the command with the new values.`, helpGroup: 'WATCH'}),
+    'watch-grace': Flags.string({description: 'How long the command may take to stop after --watch-signal before SIGKILL (default 10s).', helpGroup: 'WATCH'}),
+    'watch-reload': Flags.boolean({description: 'Only send --watch-signal, do not restart: for programs that reload their own configuration (they keep their environment).', helpGroup: 'WATCH'}),
+    'watch-signal': Flags.string({description: 'The signal that stops (or, with --watch-reload, reloads) the command (default TERM).', helpGroup: 'WATCH'}),
     withhold: Flags.option({description: "Keep keyflow's own credentials out of the command: aws (AWS keys, session token, profile, web-identity and container credentials). Repeatable (or run.withhold).", multiple: true, multipleNonGreedy: true, options: WITHHOLD_GROUPS})(),
   }
   static strict = false
@@ -50,7 +55,9 @@ Output that is not a terminal has every injected value replaced by *****. keyflo
       throw new KeyflowError('Put the command after --.', {code: 'USAGE', exit: ExitCode.USAGE, fix: 'keyflow run --secret DB_PASSWORD -- python flow.py'})
     }
 
-    const {flags} = await this.parse(Run, argv.slice(0, dashes))
+    // --watch takes an optional value, which oclif flags cannot: a bare --watch means the default.
+    const own = argv.slice(0, dashes).map((token) => (token === '--watch' ? `--watch=${DEFAULT_WATCH_INTERVAL}` : token))
+    const {flags} = await this.parse(Run, own)
     const code = await runWithSecrets(this.invocation(flags), argv.slice(dashes + 1), flags)
     // keyflow's exit code is the command's; oclif's this.exit() would render it as an error.
     // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit

@@ -2,8 +2,9 @@ import type {BlockContext} from './block/context.js'
 import type {Prompter} from './block/documents/operations.js'
 import type {BlockStore} from './block/store/store.js'
 
+import {CACHE_SETTINGS, cachedSource, cacheEnabled} from './cache/layer.js'
 import {Chain, openChain} from './secret/chain.js'
-import {ConnectSecretsManager, SourcePlugin} from './secret/source.js'
+import {ConnectSecretsManager, LookupRequest, SourcePlugin} from './secret/source.js'
 import {BUILTIN_SOURCES, chainSettings} from './secret/sources/index.js'
 import {WRITE_SETTINGS} from './secret/write/settings.js'
 import {settingsFlags as flagsToSettings, keyflowHome, ResolvedSettingsOf, resolveSettings as resolveWith, SettingsInput} from './settings/settings.js'
@@ -19,8 +20,11 @@ import {settingsFlags as flagsToSettings, keyflowHome, ResolvedSettingsOf, resol
  * store (`store`), a Secrets Manager client (`connectSecretsManager`), a prompter.
  */
 
+/** The settings of a chain of these plug-ins: the source list, each source's own, the cache's. */
+const settingsOf = <P extends readonly SourcePlugin[]>(plugins: P) => ({...chainSettings(plugins), ...CACHE_SETTINGS})
+
 /** Every setting of the built-in chain, described once (each source declares its own). */
-export const SETTINGS = chainSettings(BUILTIN_SOURCES)
+export const SETTINGS = settingsOf(BUILTIN_SOURCES)
 
 
 
@@ -72,7 +76,7 @@ export const resolveSettings = (input: SettingsInput = {}): Settings => resolveW
 export function createInvocation(options: InvocationOptions = {}): Invocation {
   const env = options.env ?? process.env
   const plugins = options.sources ?? BUILTIN_SOURCES
-  const specs = plugins === BUILTIN_SOURCES ? ALL_SETTINGS : {...chainSettings(plugins), ...WRITE_SETTINGS}
+  const specs = plugins === BUILTIN_SOURCES ? ALL_SETTINGS : {...settingsOf(plugins), ...WRITE_SETTINGS}
   let settings: Invocation['settings'] | undefined
   let chain: Chain | undefined
   let blocks: Promise<BlockContext> | undefined
@@ -87,9 +91,14 @@ export function createInvocation(options: InvocationOptions = {}): Invocation {
     },
     get chain() {
       const resolved = invocation.settings
-      chain ??= openChain(plugins, resolved.sources, (plugin) =>
-        plugin.open({connectSecretsManager: options.connectSecretsManager, settings: resolved}),
-      )
+      chain ??= openChain(plugins, resolved.sources, (plugin) => {
+        const source = plugin.open({connectSecretsManager: options.connectSecretsManager, settings: resolved})
+        const policy = plugin.cache
+        if (!policy || !cacheEnabled(resolved)) return source
+        // The cache sits in front of every remote source here, and nowhere else (docs/cache.md).
+        const bound = {identity: (request: LookupRequest) => policy.identity(request, resolved), lockWaitMs: policy.lockWaitMs(resolved), transient: policy.transient}
+        return cachedSource(source, bound, resolved, async () => (await import('./cache/store.js')).CacheStore.open(invocation.home, env))
+      })
       return chain
     },
     connectSecretsManager: options.connectSecretsManager,

@@ -62,7 +62,9 @@ async function killDuring(h: Harness, args: string[], input: string, kill: {dela
   })
 }
 
-describe('durability: kill -9 in the middle of writes', () => {
+describe('durability: kill -9 in the middle of writes', function () {
+  // Dozens of CLI processes each, killed and re-checked: slow when the parallel tier shares two cores.
+  this.timeout(240_000)
   // Each test: a fresh home; afterwards no file under it holds a canary in clear text.
   const h = harnessPerTest()
 

@@ -87,7 +87,18 @@ describe('first hour: keyflow init', () => {
   })
 
   it('at a terminal, shows the plan and writes nothing unless told yes', async () => {
-    const no = await runInPty(['init'], {cwd: project, env, respond: (output, type) => output.endsWith('[y/N] ') && type('n\r')})
+    let answered = false
+    const no = await runInPty(['init'], {
+      cwd: project,
+      env,
+      respond(output, type) {
+        // The confirmation (@inquirer/confirm) asks `Write these files? (y/N)`; answered once.
+        if (!answered && output.includes('(y/N)')) {
+          answered = true
+          type('n\r')
+        }
+      },
+    })
     expect(no.code).to.equal(2)
     expect(no.output).to.match(/create\s+\S+keyflow\.json/)
     expect(no.output).to.include('Nothing was written.')

@@ -8,8 +8,10 @@ import {baseEnv, ROOT, tempDir} from '../support/cli.js'
 
 /**
  * The package as users get it: `npm pack`, then a global install into a fresh prefix, used
- * from a fresh HOME. npm runs with --offline: the dependencies come from the npm cache that
- * `npm ci` filled, never from the network. dist/ is the build under test (the root hook
+ * from a fresh HOME. npm runs with --prefer-offline: the dependencies come from the npm cache
+ * that `npm ci` filled where they are there; a global install resolves the ranges afresh (no
+ * lockfile), so a newer transitive version (e.g. of @inquirer's) comes from the registry, which
+ * CI reaches. dist/ is the build under test (the root hook
  * checks it exists), so packing skips the prepack build.
  */
 describe('packaging: npm pack and a global install', function () {
@@ -28,7 +30,7 @@ describe('packaging: npm pack and a global install', function () {
     tarball = join(dir.path, packed[0].filename)
     files = packed[0].files.map((file: {path: string}) => file.path)
     prefix = join(dir.path, 'prefix')
-    const install = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--offline', '--no-update-notifier', '--no-fund', '--no-audit', tarball], {encoding: 'utf8', env: npmEnv})
+    const install = spawnSync('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-update-notifier', '--no-fund', '--no-audit', tarball], {encoding: 'utf8', env: npmEnv})
     installLog = install.stdout + install.stderr
     expect(install.status, 'npm install').to.equal(0)
     const home = join(dir.path, 'home')

@@ -2,6 +2,7 @@ import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/cli/base-command.js'
 import {terminalPrompter} from '../../lib/cli/prompt.js'
+import {repeatableFlag} from '../../lib/cli/repeatable-flag.js'
 import {awsFlags, writeFlags} from '../../lib/cli/resolver-flags.js'
 import {secretSet} from '../../lib/secret/set.js'
 import {WriteResult} from '../../lib/secret/write/lifecycle.js'
@@ -33,7 +34,7 @@ NAME#key sets one key of a JSON secret and keeps the others. On AWS it is a comp
     'from-file': Flags.string({description: 'Read the value from this file instead of stdin or the prompt.'}),
     input: Flags.boolean({allowNo: true, default: true, description: 'Prompt when stdin is a terminal (--no-input never prompts).'}),
     'kms-key-id': Flags.string({description: 'AWS: the KMS key that encrypts the secret.', helpGroup: 'AWS'}),
-    tag: Flags.string({description: 'AWS: KEY=VALUE tag, repeatable.', helpGroup: 'AWS', multiple: true}),
+    tag: repeatableFlag({description: 'AWS: KEY=VALUE tag, repeatable.', helpGroup: 'AWS'}),
   }
   // Extra arguments are refused by secretSet itself, without echoing them: they may be a value.
   static strict = false

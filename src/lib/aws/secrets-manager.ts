@@ -106,7 +106,15 @@ export interface SecretsManagerApi {
   tag(secretId: string, tags: Array<{key: string; value: string}>): Promise<void>
   /** UpdateSecret: a new value with a new description or KMS key, for an existing secret. */
   update(request: Omit<SecretMetadata, 'tags'> & {secretId: string; value: string | Uint8Array}): Promise<WrittenVersion>
+  /**
+   * Which version holds each stage, for secrets named exactly `names`: ListSecrets with a name
+   * filter, 10 names a call (the filter's limit), no values transferred. Names not listed are absent.
+   */
+  versionStages(names: string[]): Promise<Map<string, Record<string, string[]>>>
 }
+
+/** A ListSecrets name filter takes at most 10 values. */
+const LIST_FILTER_VALUES = 10
 
 function listed(entry: {ARN?: string; DeletedDate?: Date; Description?: string; LastChangedDate?: Date; Name?: string; VersionIdsToStages?: Record<string, string[]>}): ListedSecret {
   return {
@@ -432,6 +440,25 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
     },
     async update({description, kmsKeyId, secretId, value}) {
       return written(await withinDeadline(deadline, async () => client.send(new sdk.UpdateSecretCommand({Description: description, KmsKeyId: kmsKeyId, SecretId: secretId, ...secretValue(value)}), abortable)))
+    },
+    async versionStages(names) {
+      const stages = new Map<string, Record<string, string[]>>()
+      for (let start = 0; start < names.length; start += LIST_FILTER_VALUES) {
+        const chunk = names.slice(start, start + LIST_FILTER_VALUES)
+        let token: string | undefined
+        do {
+          // The name filter matches prefixes: only exact names are kept.
+          // eslint-disable-next-line no-await-in-loop
+          const page = await withinDeadline(deadline, async () => client.send(new sdk.ListSecretsCommand({Filters: [{Key: 'name', Values: chunk}], NextToken: token}), abortable))
+          for (const secret of page.SecretList ?? []) {
+            if (secret.Name && chunk.includes(secret.Name)) stages.set(secret.Name, secret.SecretVersionsToStages ?? {})
+          }
+
+          token = page.NextToken
+        } while (token)
+      }
+
+      return stages
     },
   }
 }

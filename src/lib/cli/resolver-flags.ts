@@ -1,4 +1,4 @@
-import {Flags} from '@oclif/core'
+import {Flags, Interfaces} from '@oclif/core'
 
 import {SETTINGS, WRITE_SETTINGS} from '../invocation.js'
 import {flagDescription, SettingSpec} from '../settings/spec.js'
@@ -13,13 +13,14 @@ import {repeatableFlag} from './repeatable-flag.js'
 function flagFor(spec: SettingSpec<unknown>) {
   const common = {description: flagDescription(spec), helpGroup: spec.helpGroup}
   const shape = spec.parse.flag
+  if (shape.type === 'boolean') return Flags.boolean(common)
   if (shape.type === 'integer') return Flags.integer({...common, max: shape.max, min: shape.min})
   if (shape.multiple) return repeatableFlag(common)
   return Flags.string({...common, options: shape.options ? [...shape.options] : undefined})
 }
 
 const flagsOf = (specs: Record<string, SettingSpec<unknown>>, keep: (spec: SettingSpec<unknown>) => boolean = () => true) =>
-  Object.fromEntries(Object.values(specs).filter((spec) => keep(spec)).map((spec) => [spec.flag, flagFor(spec)])) as Record<string, ReturnType<typeof flagFor>>
+  Object.fromEntries(Object.values(specs).filter((spec) => keep(spec)).map((spec) => [spec.flag, flagFor(spec)])) as Record<string, Interfaces.Flag<boolean | number | string | string[] | undefined>>
 
 export const resolverFlags = flagsOf(SETTINGS as Record<string, SettingSpec<unknown>>)
 

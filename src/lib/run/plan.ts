@@ -2,6 +2,7 @@ import {combineErrors, ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
 import {Resolution, resolveReferences} from '../secret/chain.js'
 import {defaultKey, ENV_NAME} from '../secret/reference.js'
+import {Provenance} from '../secret/source.js'
 import {jsonObjectMembers} from '../util/json.js'
 import {EnvStyle, SecretDeclaration, SourceDeclaration} from './project.js'
 
@@ -23,6 +24,8 @@ export interface Injection {
   kind: 'block' | 'secret' | 'source'
   /** Where it was asked for: a flag, a place in the project file, a block. */
   origin: string
+  /** Where the value came from (an AWS ARN and version, for --watch); absent for blocks. */
+  provenance?: Provenance
   /** False for a block's plain fields (a database name...), which are injected but not masked. */
   secret?: boolean
   /** The declaration's own style; the run's style applies when absent. */
@@ -81,7 +84,7 @@ function sourceKeys(object: Record<string, unknown>, label: string): {injections
 function expandSource(resolution: Extract<Resolution, {ok: true}>, value: string, declaration: SourceDeclaration): ProviderResult {
   const label = `source ${JSON.stringify(resolution.reference.text)}`
   const result: ProviderResult = {injections: [], notes: [], problems: []}
-  const injection = (key: string, value: string, fromSource?: boolean): Injection => ({fromSource, key, kind: 'source', origin: declaration.origin, style: declaration.envStyle, value})
+  const injection = (key: string, value: string, fromSource?: boolean): Injection => ({fromSource, key, kind: 'source', origin: declaration.origin, provenance: resolution.provenance, style: declaration.envStyle, value})
   const text = envValue(value, label)
   if (typeof text !== 'string') return {...result, problems: [text]}
   if (!declaration.options.json) {
@@ -162,7 +165,7 @@ export function referenceProvider(secrets: SecretDeclaration[], sources: SourceD
       } else {
         const value = envValue(resolution.value, label)
         const {envStyle, key} = declaration as SecretDeclaration
-        if (typeof value === 'string') result.injections.push({key, kind: 'secret', origin: declaration.origin, style: envStyle, value})
+        if (typeof value === 'string') result.injections.push({key, kind: 'secret', origin: declaration.origin, provenance: resolution.provenance, style: envStyle, value})
         else result.problems.push(value)
       }
     }

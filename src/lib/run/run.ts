@@ -9,10 +9,11 @@ import {PROJECT_FILE_NAME} from '../settings/settings.js'
 import {MASK_ENCODINGS, MaskEncoding, maskForms, parseMaskEncodings} from './encodings.js'
 import {checkSourceKeys, childEnvironment, WithholdGroup} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
-import {checkKeys, Injection, referenceProvider, resolvePlan} from './plan.js'
+import {checkKeys, Injection, Plan, referenceProvider, resolvePlan} from './plan.js'
 import {checkContextNames, describeChanges, prefectReading} from './prefect1.js'
 import {declared, DEFAULT_STYLES, EnvStyle, flagEntry, MaskMode, parseDuration, parseRunSection, secretDeclaration, SecretDeclaration, sourceDeclaration, SourceDeclaration} from './project.js'
 import {ChildExit, supervise} from './supervise.js'
+import {ChildControl, WatchFlags, watchOptions} from './watch.js'
 
 /**
  * `keyflow run [FLAGS] -- COMMAND [ARGS...]` (docs/run.md): gather what the flow needs from
@@ -20,7 +21,7 @@ import {ChildExit, supervise} from './supervise.js'
  * secret is there, run the command with them in its environment and its output masked.
  */
 
-export interface RunFlags {
+export interface RunFlags extends WatchFlags {
   [setting: string]: unknown
   /** Run even when nothing is declared, without the warning. */
   'allow-empty'?: boolean
@@ -152,31 +153,64 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
     providers.push(blockProvider(blocks))
   }
 
+  const watch = watchOptions(flags)
   const declarations = secrets.length + flagSources.length + project.sources.length + blocks.length
   if (declarations === 0 && !settings.projectFile && !flags['allow-empty']) warnNothingDeclared(settings.cwd, command[0])
   const plan = await resolvePlan(providers, invocation)
   const inContext = plan.injections.filter((injection) => styleOf(injection) !== 'plain')
   checkContextNames(inContext)
   for (const note of plan.notes) warn(note)
-  checkSourceKeys(plan.injections, styleOf, [...(flags['allow-source-key'] ?? []), ...project.allowSourceKeys])
-  const {env, warnings} = childEnvironment(settings.env, plan.injections, {
-    allowOverride: flags['allow-override'] ?? project.allowOverride ?? false,
-    pristine: flags.pristine ?? project.pristine ?? false,
-    styleOf,
-    withhold: [...new Set([...(flags.withhold ?? []), ...project.withhold])],
-  })
-  for (const warning of warnings) warn(warning)
-  const rewritten = prefectRewrites(inContext, env)
-
+  const mode = flags.mask ?? project.mask ?? 'auto'
+  const allowedSourceKeys = [...(flags['allow-source-key'] ?? []), ...project.allowSourceKeys]
+  const withhold = [...new Set([...(flags.withhold ?? []), ...project.withhold])]
+  const killAfterMs = flags['kill-after'] === undefined ? project.killAfterMs : parseDuration(flags['kill-after'], '--kill-after')
   const [program, ...args] = command
-  const mask = masking(plan.injections, rewritten, flags.mask ?? project.mask ?? 'auto', encodings)
-  const exit = (mask && (await inTerminal({args, command: program, env, set: mask.set}))) || (await supervise({
-    args,
-    command: program,
-    env,
-    killAfterMs: flags['kill-after'] === undefined ? project.killAfterMs : parseDuration(flags['kill-after'], '--kill-after'),
-    masking: mask,
-  }))
+  // Every value injected so far, and what Prefect 1 rewrites them to, stays masked: a restarted command may still print an old one.
+  const injected: Injection[] = []
+  const rewritten: Injection[] = []
+  const start = (current: Plan): ChildControl => {
+    checkSourceKeys(current.injections, styleOf, allowedSourceKeys)
+    const {env, warnings} = childEnvironment(settings.env, current.injections, {
+      allowOverride: flags['allow-override'] ?? project.allowOverride ?? false,
+      pristine: flags.pristine ?? project.pristine ?? false,
+      styleOf,
+      withhold,
+    })
+    for (const warning of warnings) warn(warning)
+    injected.push(...current.injections)
+    rewritten.push(...prefectRewrites(current.injections.filter((injection) => styleOf(injection) !== 'plain'), env))
+    const mask = masking(injected, rewritten, mode, encodings)
+    let signal: ((name: NodeJS.Signals) => void) | undefined
+    const onSpawn = (send: (name: NodeJS.Signals) => void) => {
+      signal = send
+    }
+
+    // A watched command restarts through the supervisor, which can signal it; the pseudo-terminal path cannot.
+    const inPty = mask && !watch ? inTerminal({args, command: program, env, set: mask.set}) : Promise.resolve()
+    const exited = inPty.then((exit) => exit ?? supervise({args, command: program, env, killAfterMs, masking: mask, onSpawn}))
+    return {exited, signal: (name) => signal?.(name)}
+  }
+
+  let exit: ChildExit
+  if (watch) {
+    const [{watchAndRestart}, {connectAws}, {invalidate}] = await Promise.all([import('./watch.js'), import('../secret/sources/aws.js'), import('../cache/manage.js')])
+    let api: ReturnType<typeof connectAws> | undefined
+    const reresolve = async (changed: string[]) => {
+      // A cached value of a secret that moved is no longer the current one.
+      invalidate(invocation, changed)
+      return resolvePlan(providers, invocation)
+    }
+
+    const connect = () => {
+      api ??= connectAws(settings, {connect: invocation.connectSecretsManager})
+      return api
+    }
+
+    exit = await watchAndRestart(plan, {reresolve, start}, connect, watch)
+  } else {
+    exit = await start(plan).exited
+  }
+
   // Like shells, silent about SIGPIPE: it is how a pipeline tells a writer its reader is done.
   if (exit.signal && exit.signal.name !== 'SIGPIPE') {
     process.stderr.write(`keyflow: ${escapeControls(program)} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)

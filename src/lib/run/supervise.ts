@@ -34,6 +34,8 @@ export interface SuperviseOptions {
   killAfterMs?: number
   /** The secrets to mask, and which streams go through the masker; the others are inherited. */
   masking?: {set: MaskSet; stderr: boolean; stdout: boolean}
+  /** Told once the child runs, with a way to signal it (run --watch stops and reloads it so). */
+  onSpawn?: (signal: (name: NodeJS.Signals) => void) => void
 }
 
 export interface ChildExit {
@@ -286,6 +288,8 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
     throw spawnError(options.command, started.error)
   }
 
+  // --watch stops and restarts the command as forwarded signals reach it: its whole group when it has one.
+  options.onSpawn?.(deliver)
   // Where keyflow's output went away (`| head`) and the pipe is a socketpair, which would only
   // say ECONNRESET, the child gets what a writer in a shell pipeline gets: SIGPIPE.
   const brokenPipe = () => pipes === undefined && live() && spawned.kill('SIGPIPE')

@@ -1,3 +1,4 @@
+import {describeCache} from '../cache/layer.js'
 import {combineErrors, ExitCode, KeyflowError} from '../errors.js'
 import {extractJsonPath} from './json-path.js'
 import {SecretReference} from './reference.js'
@@ -37,7 +38,7 @@ export function describeProvenance(plugins: readonly SourcePlugin[], provenance:
 
 function describeHit(plugins: readonly SourcePlugin[], provenance: Provenance): string {
   const plugin = plugins.find((candidate) => candidate.kind === provenance.source)
-  return plugin ? plugin.describe(provenance) : ''
+  return (plugin ? plugin.describe(provenance) : '') + describeCache(provenance.cache)
 }
 
 export interface TraceStep {

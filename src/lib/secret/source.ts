@@ -1,4 +1,5 @@
 import type {AwsConnection, SecretsManagerApi} from '../aws/secrets-manager.js'
+import type {EntryIdentity} from '../cache/store.js'
 import type {SettingsBase} from '../settings/settings.js'
 import type {SettingSpecs, SettingValues} from '../settings/spec.js'
 
@@ -86,8 +87,23 @@ export interface SourceContext<S extends SettingSpecs> {
   settings: SettingsBase & SettingValues<S>
 }
 
+/**
+ * How a remote source's answers may be cached (src/lib/cache): the cache layer sits in front
+ * of every source that declares this, at the composition root.
+ */
+export interface CachePolicy<S extends SettingSpecs> {
+  /** Everything that decides the answer to `request`: endpoint, region, credentials, id, version. */
+  identity(request: LookupRequest, settings: SettingsBase & SettingValues<S>): EntryIdentity
+  /** How long to wait for another process fetching the same entry before fetching it too. */
+  lockWaitMs(settings: SettingsBase & SettingValues<S>): number
+  /** A failure that says nothing about the secret (throttled, unreachable, a server fault): a stale value may stand in. */
+  transient(error: KeyflowError): boolean
+}
+
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a list of plug-ins holds each with its own provenance and settings
 export interface SourcePlugin<P extends Provenance = any, S extends SettingSpecs = any> {
+  /** Present on remote sources whose answers may be kept in the encrypted cache. */
+  readonly cache?: CachePolicy<S>
   /** A bare reference (no scheme) that addresses this source alone, e.g. an ARN. */
   claims?(text: string): boolean
   /** The variable name a direct reference is injected as when no alias is given. */

@@ -8,7 +8,10 @@ import {ExitCode, KeyflowError} from '../errors.js'
  */
 
 /** The shape of the flag a parser takes, for generating the oclif flag. */
-export type FlagShape = {max: number; min: number; type: 'integer'} | {multiple?: boolean; options?: readonly string[]; type: 'string'}
+export type FlagShape =
+  | {max: number; min: number; type: 'integer'}
+  | {multiple?: boolean; options?: readonly string[]; type: 'string'}
+  | {type: 'boolean'}
 
 export interface Parser<T> {
   (raw: unknown, where: string): T
@@ -69,6 +72,55 @@ export function oneOf<T extends string>(options: readonly T[]): Parser<T> {
 
     return raw as T
   }, {options, type: 'string'})
+}
+
+/** A switch: true/false in a config file, a present flag, or 1/0, true/false in an env var. */
+export const boolean: Parser<boolean> = parser((raw, where) => {
+  if (typeof raw === 'boolean') return raw
+  const text = typeof raw === 'string' ? raw.trim().toLowerCase() : undefined
+  if (text === '1' || text === 'true' || text === 'yes') return true
+  if (text === '0' || text === 'false' || text === 'no') return false
+  throw settingError('Expected true or false.', where, 'Give true or false (1 or 0 in an environment variable).')
+}, {type: 'boolean'})
+
+const DURATION_UNITS: Record<string, number> = {d: 86_400_000, h: 3_600_000, m: 60_000, ms: 1, s: 1000}
+
+/**
+ * A duration in milliseconds, written as Go and systemd write them: "90s", "5m", "1h30m",
+ * "24h", "1d", "250ms"; a bare number is seconds. Bounded by `min` and `max` (milliseconds).
+ */
+export function duration(min: number, max: number): Parser<number> {
+  return parser((raw, where) => {
+    const text = typeof raw === 'number' ? String(raw) : typeof raw === 'string' ? raw.trim() : undefined
+    const bad = () => settingError(`Expected a duration from ${formatDuration(min)} to ${formatDuration(max)}, like "90s", "5m", "1h30m" or "24h".`, where, 'Write a number followed by ms, s, m, h or d; parts may be combined (1h30m).')
+    if (text === undefined || text === '') throw bad()
+    let ms: number
+    if (/^\d+$/.test(text)) {
+      ms = Number(text) * 1000
+    } else {
+      if (!/^(\d+(ms|s|m|h|d))+$/.test(text)) throw bad()
+      ms = 0
+      for (const [, amount, unit] of text.matchAll(/(\d+)(ms|s|m|h|d)/g)) ms += Number(amount) * DURATION_UNITS[unit]
+    }
+
+    if (!Number.isSafeInteger(ms) || ms < min || ms > max) throw bad()
+    return ms
+  }, {type: 'string'})
+}
+
+/** A duration as a person reads it: 1h30m, 45s, 250ms. */
+export function formatDuration(ms: number): string {
+  if (ms < 1000) return `${Math.round(ms)}ms`
+  let rest = Math.round(ms / 1000)
+  const parts: string[] = []
+  for (const [unit, size] of [['d', 86_400], ['h', 3600], ['m', 60], ['s', 1]] as const) {
+    if (rest >= size) {
+      parts.push(`${Math.floor(rest / size)}${unit}`)
+      rest %= size
+    }
+  }
+
+  return parts.join('')
 }
 
 /**

@@ -20,7 +20,7 @@ function fakeSecretsManager(secrets: Record<string, string>, options: {batchDeni
   const payload = (id: string): SecretPayload => ({arn: arn(id), name: id, value: secrets[id], versionId: 'v1', versionStages: ['AWSCURRENT']})
   const connect = async (connection: AwsConnection): Promise<SecretsManagerApi> => {
     connections.push(connection)
-    return {
+    const api: Partial<SecretsManagerApi> = {
       async batchGet(ids) {
         calls.push(`batch ${ids.join(',')}`)
         if (options.batchDenied) throw awsError('AccessDeniedException')
@@ -39,8 +39,13 @@ function fakeSecretsManager(secrets: Record<string, string>, options: {batchDeni
         return payload(secretId)
       },
       region: connection.region,
+      async versionStages(names) {
+        calls.push(`stages ${names.join(',')}`)
+        return new Map(names.filter((name) => name in secrets).map((name) => [name, {v1: ['AWSCURRENT']}]))
+      },
       // The source only reads; a write method called here would throw and fail the test.
-    } as SecretsManagerApi
+    }
+    return api as SecretsManagerApi
   }
 
   return {calls, connect, connections}

@@ -164,13 +164,14 @@ describe('sources', () => {
     it('reads a file once however many names are asked', async () => {
       const file = join(dir.path, '.env')
       writeFileSync(file, Array.from({length: 3000}, (_, index) => `K${index}=v${index}`).join('\n'))
-      // Node's own fs, counted: the source's `import {readFileSync} from 'node:fs'` sees the counter.
-      const original = fs.readFileSync
+      // Node's own fs, counted: the trusted-file reader's `import {openSync} from 'node:fs'` sees the
+      // counter. A file is opened once and read through that descriptor, so opens count reads.
+      const original = fs.openSync
       let reads = 0
-      fs.readFileSync = ((path: fs.PathOrFileDescriptor, options?: never) => {
+      fs.openSync = ((path: fs.PathLike, flags?: fs.OpenMode, mode?: fs.Mode) => {
         if (path === file) reads++
-        return original(path, options)
-      }) as typeof fs.readFileSync
+        return original(path, flags ?? 'r', mode)
+      }) as typeof fs.openSync
       syncBuiltinESMExports()
       try {
         const dotenv = source()
@@ -179,7 +180,7 @@ describe('sources', () => {
         await dotenv.lookup(ask('K1', 'MISSING'))
         expect(reads).to.equal(1)
       } finally {
-        fs.readFileSync = original
+        fs.openSync = original
         syncBuiltinESMExports()
       }
     })

@@ -108,13 +108,16 @@ async function tryAcquire(path: string): Promise<string | undefined> {
   }
 }
 
-export async function withLock<T>(path: string, what: string, task: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+/**
+ * Takes the lock at `path`, breaking a stale one, waiting with jittered backoff; resolves to
+ * the holder's token, or undefined when `timeoutMs` passed with the lock still held.
+ */
+export async function acquireLock(path: string, timeoutMs: number): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs
-  let token: string | undefined
   for (let attempt = 0; ; attempt++) {
     // eslint-disable-next-line no-await-in-loop
-    token = await tryAcquire(path)
-    if (token) break
+    const token = await tryAcquire(path)
+    if (token) return token
     const holder = readHolder(path)
     if (holder && isStale(holder)) {
       // eslint-disable-next-line no-await-in-loop
@@ -122,18 +125,25 @@ export async function withLock<T>(path: string, what: string, task: () => Promis
       continue
     }
 
-    if (Date.now() > deadline) {
-      throw new KeyflowError(`The ${what} is locked by another keyflow process${holder ? ` (pid ${holder.pid} on ${holder.host})` : ''}.`, {
-        code: 'STORE_LOCKED',
-        exit: ExitCode.CONFLICT,
-        fix: `Try again when it finishes. If no keyflow process is running, remove the lock file.`,
-        where: path,
-      })
-    }
-
+    if (Date.now() > deadline) return undefined
     // Jittered backoff, so that many waiting processes do not retry in step.
     // eslint-disable-next-line no-await-in-loop
     await pause(Math.min(50, 2 + attempt) * (0.5 + Math.random()))
+  }
+}
+
+export const releaseLock = release
+
+export async function withLock<T>(path: string, what: string, task: () => Promise<T>, timeoutMs = 30_000): Promise<T> {
+  const token = await acquireLock(path, timeoutMs)
+  if (!token) {
+    const holder = readHolder(path)
+    throw new KeyflowError(`The ${what} is locked by another keyflow process${holder ? ` (pid ${holder.pid} on ${holder.host})` : ''}.`, {
+      code: 'STORE_LOCKED',
+      exit: ExitCode.CONFLICT,
+      fix: `Try again when it finishes. If no keyflow process is running, remove the lock file.`,
+      where: path,
+    })
   }
 
   try {

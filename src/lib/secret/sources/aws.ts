@@ -317,7 +317,26 @@ export function awsNameFromArn(arn: string): string {
   return name.replace(/-[\dA-Za-z]{6}$/, '') || arn
 }
 
+const TRANSIENT_FAILURES = new Set(['AWS_SERVER', 'AWS_THROTTLED', 'AWS_UNREACHABLE'])
+
 export const awsPlugin = defineSource<AwsProvenance, typeof awsSettings>({
+  cache: {
+    identity: (request, settings) => ({
+      // The credentials' key id too: the same name in another account is another secret.
+      scope: [
+        'aws',
+        settings.env.AWS_ENDPOINT_URL_SECRETS_MANAGER || settings.env.AWS_ENDPOINT_URL || '',
+        settings.awsRegion ?? '',
+        settings.awsProfile ?? '',
+        settings.env.AWS_ACCESS_KEY_ID ?? '',
+      ],
+      secretId: awsSecretId(settings, request),
+      versionId: request.versionId,
+      versionStage: request.versionStage ?? (request.versionId ? undefined : 'AWSCURRENT'),
+    }),
+    lockWaitMs: (settings) => settings.awsConnectTimeoutMs + settings.awsRequestTimeoutMs,
+    transient: (error) => TRANSIENT_FAILURES.has(error.code),
+  },
   claims: (text) => text.startsWith('arn:'),
   defaultKey: (name) => (name.startsWith('arn:') ? awsNameFromArn(name) : name),
   describe(provenance) {

@@ -1,0 +1,169 @@
+#!/usr/bin/env node
+// The cache (docs/cache.md) against moto behind the counting proxy with 50 ms added latency:
+//   30 sequential `secret get` of one AWS secret: cold (--no-cache) vs cached; cached >= 10x faster,
+//     and within 1.2x of an env hit (30 sequential gets answered by env)
+//   50 concurrent cold gets: 1 AWS call
+//   run --watch=5s: a rotation is detected within one interval
+//
+//   node bench/cache.bench.mjs          (needs python3 with moto[server])
+import {spawn} from 'node:child_process'
+import {appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
+import {createServer} from 'node:net'
+import {tmpdir} from 'node:os'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+import {startCountingProxy} from '../test/support/counting-proxy.mjs'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const BIN = join(ROOT, 'bin', 'run.js')
+const GETS = 30
+const WATCH_MS = 5000
+
+const freePort = () =>
+  new Promise((resolve) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const {port} = server.address()
+      server.close(() => resolve(port))
+    })
+  })
+
+const sleep = (ms) =>
+  new Promise((resolve) => {
+    setTimeout(resolve, ms)
+  })
+
+/** Resolves once `condition()` holds, checking every `ms`. */
+async function until(condition, ms = 50) {
+  while (!condition()) {
+    // eslint-disable-next-line no-await-in-loop
+    await sleep(ms)
+  }
+}
+
+const report = (line) => {
+  if (process.env.BENCH_SUMMARY) appendFileSync(process.env.BENCH_SUMMARY, JSON.stringify({bench: 'cache', ...line}) + '\n')
+}
+
+const port = await freePort()
+const moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {stdio: 'ignore'})
+const motoUrl = `http://127.0.0.1:${port}`
+for (let tries = 0; ; tries++) {
+  try {
+    // eslint-disable-next-line no-await-in-loop
+    if ((await fetch(`${motoUrl}/moto-api/data.json`)).ok) break
+  } catch {}
+
+  if (tries > 300) throw new Error('moto did not start')
+  // eslint-disable-next-line no-await-in-loop
+  await sleep(100)
+}
+
+const proxy = await startCountingProxy(motoUrl, {delayMs: 50})
+const home = mkdtempSync(join(tmpdir(), 'keyflow-bench-cache-'))
+const env = {
+  AWS_ACCESS_KEY_ID: 'testing',
+  AWS_CONFIG_FILE: join(home, 'aws-config'),
+  AWS_EC2_METADATA_DISABLED: 'true',
+  AWS_ENDPOINT_URL: proxy.url,
+  AWS_REGION: 'us-east-1',
+  AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true',
+  AWS_SECRET_ACCESS_KEY: 'testing',
+  AWS_SHARED_CREDENTIALS_FILE: join(home, 'aws-credentials'),
+  BENCH_SECRET: 'bench-value',
+  HOME: home,
+  KEYFLOW_HOME: join(home, '.keyflow'),
+  KEYFLOW_PROJECT_FILE: '',
+  NO_COLOR: '1',
+  PATH: process.env.PATH,
+}
+
+/** One `keyflow secret get`, spawned asynchronously: the proxy answering it runs in this process. */
+const getOnce = (args) =>
+  new Promise((resolve) => {
+    const child = spawn(process.execPath, [BIN, 'secret', 'get', ...args], {cwd: home, env, stdio: ['ignore', 'pipe', 'pipe']})
+    let stdout = ''
+    let stderr = ''
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
+    })
+    child.stderr.on('data', (chunk) => {
+      stderr += chunk
+    })
+    child.on('close', (code) => resolve({code, stderr, stdout}))
+  })
+
+async function timeGets(args, expected) {
+  const start = process.hrtime.bigint()
+  for (let i = 0; i < GETS; i++) {
+    // eslint-disable-next-line no-await-in-loop
+    const result = await getOnce(args)
+    if (result.code !== 0 || result.stdout !== expected) throw new Error(`secret get ${args.join(' ')} failed: ${result.stderr.slice(0, 400)}`)
+  }
+
+  return Number(process.hrtime.bigint() - start) / 1e6
+}
+
+let missed = false
+try {
+  const sdk = await import('@aws-sdk/client-secrets-manager')
+  const sm = new sdk.SecretsManagerClient({credentials: {accessKeyId: 'testing', secretAccessKey: 'testing'}, endpoint: motoUrl, region: 'us-east-1'})
+  await sm.send(new sdk.CreateSecretCommand({Name: 'bench/db', SecretString: 'aws-value'}))
+  await sm.send(new sdk.CreateSecretCommand({Name: 'bench/concurrent', SecretString: 'aws-value'}))
+
+  await timeGets(['bench/db', '--sources', 'aws', '--cache-ttl', '5m'], 'aws-value\n') // warm the OS and the cache
+  proxy.reset()
+  const cold = await timeGets(['bench/db', '--sources', 'aws', '--no-cache'], 'aws-value\n')
+  const coldCalls = proxy.total()
+  proxy.reset()
+  const cached = await timeGets(['bench/db', '--sources', 'aws', '--cache-ttl', '5m'], 'aws-value\n')
+  const cachedCalls = proxy.total()
+  const envHit = await timeGets(['BENCH_SECRET'], 'bench-value\n')
+  const speedup = cold / cached
+  const overEnv = cached / envHit
+  console.log(`cache: ${GETS} sequential gets, 50 ms added latency, node ${process.version}`)
+  console.log(`  cold (--no-cache)   ${cold.toFixed(0).padStart(6)} ms  ${coldCalls} AWS calls`)
+  console.log(`  cached              ${cached.toFixed(0).padStart(6)} ms  ${cachedCalls} AWS calls   cold/cached ${speedup.toFixed(1)}x (target >= 10x)`)
+  console.log(`  env hit             ${envHit.toFixed(0).padStart(6)} ms               cached/env ${overEnv.toFixed(2)}x (target <= 1.2x)`)
+  report({metric: 'cold / cached', ratio: speedup, target: '>=10'})
+  report({metric: 'cached / env hit', ratio: overEnv, target: 1.2})
+  if (speedup < 10 || overEnv > 1.2) missed = true
+
+  proxy.reset()
+  const results = await Promise.all(
+    Array.from({length: 50}, async () => {
+      const {code, stdout} = await getOnce(['bench/concurrent', '--sources', 'aws', '--cache-ttl', '5m'])
+      return code === 0 && stdout === 'aws-value\n'
+    }),
+  )
+  const concurrentCalls = proxy.total()
+  console.log(`  50 concurrent cold gets: ${concurrentCalls} AWS call(s), ${results.filter(Boolean).length}/50 right (target: 1 call)`)
+  report({calls: concurrentCalls, metric: '50 concurrent cold gets'})
+  if (concurrentCalls !== 1 || results.some((ok) => !ok)) missed = true
+
+  const events = join(home, 'events')
+  writeFileSync(join(home, 'child.mjs'), `import {appendFileSync} from 'node:fs'\nappendFileSync(${JSON.stringify(events)}, Date.now() + '\\n')\nprocess.on('SIGTERM', () => process.exit(0))\nsetInterval(() => {}, 1000)\n`)
+  const watcher = spawn(process.execPath, [BIN, 'run', `--watch=${WATCH_MS / 1000}s`, '--secret', 'S=bench/db', '--', process.execPath, join(home, 'child.mjs')], {cwd: home, env, stdio: ['ignore', 'ignore', 'pipe']})
+  let detectedAt
+  watcher.stderr.on('data', (chunk) => {
+    if (detectedAt === undefined && String(chunk).includes('changed in AWS')) detectedAt = Date.now()
+  })
+  const lines = () => (existsSync(events) ? readFileSync(events, 'utf8').trim().split('\n') : [])
+  await until(() => lines().length > 0)
+  const rotatedAt = Date.now()
+  await sm.send(new sdk.PutSecretValueCommand({SecretId: 'bench/db', SecretString: 'rotated'}))
+  await until(() => lines().length > 1)
+  const restartedAfter = Number(lines()[1]) - rotatedAt
+  const detectedAfter = detectedAt - rotatedAt
+  watcher.kill('SIGTERM')
+  // The rotation lands just after a poll (the first one is due one interval after the start), the worst case.
+  console.log(`  run --watch=${WATCH_MS / 1000}s: rotation detected after ${detectedAfter} ms (target: within one interval, ${WATCH_MS} ms); command restarted with the new value after ${restartedAfter} ms`)
+  report({metric: 'watch: rotation to detection', ms: detectedAfter, ratio: detectedAfter / WATCH_MS, target: 1})
+  if (detectedAfter > WATCH_MS) missed = true
+} finally {
+  await proxy.stop()
+  moto.kill('SIGTERM')
+  rmSync(home, {force: true, recursive: true})
+}
+
+if (missed) process.exitCode = 3

@@ -1,0 +1,197 @@
+import {constants} from 'node:os'
+
+import type {SecretsManagerApi} from '../aws/secrets-manager.js'
+
+import {ExitCode, KeyflowError} from '../errors.js'
+import {warn} from '../output/warn.js'
+import {duration, formatDuration} from '../settings/spec.js'
+import {Injection, Plan} from './plan.js'
+import {ChildExit} from './supervise.js'
+
+/**
+ * `keyflow run --watch` (docs/run.md "Watching for rotations"): while the command runs, poll
+ * the versions of the AWS secrets it was given, and when one moves, resolve again and restart
+ * the command with the new environment (or, with --watch-reload, only signal it). Kept apart
+ * from the supervisor: all it needs of a child is `signal` and `exited`.
+ */
+
+export const DEFAULT_WATCH_INTERVAL = '60s'
+
+export interface WatchOptions {
+  graceMs: number
+  intervalMs: number
+  reload: boolean
+  signal: NodeJS.Signals
+}
+
+export interface WatchFlags {
+  watch?: string
+  'watch-grace'?: string
+  'watch-reload'?: boolean
+  'watch-signal'?: string
+}
+
+/** The running command, as the watcher sees it. */
+export interface ChildControl {
+  exited: Promise<ChildExit>
+  signal(name: NodeJS.Signals): void
+}
+
+function usage(message: string, where: string, fix: string): KeyflowError {
+  return new KeyflowError(message, {code: 'USAGE', exit: ExitCode.USAGE, fix, where})
+}
+
+/** The --watch flags, checked; undefined when not watching. */
+export function watchOptions(flags: WatchFlags): undefined | WatchOptions {
+  const dependent = (['watch-grace', 'watch-reload', 'watch-signal'] as const).find((name) => flags[name] !== undefined)
+  if (flags.watch === undefined) {
+    if (dependent) throw usage(`--${dependent} needs --watch.`, `flag --${dependent}`, 'Add --watch (or --watch=INTERVAL).')
+    return undefined
+  }
+
+  const name = (flags['watch-signal'] ?? 'TERM').toUpperCase()
+  const signal = (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals
+  if (!(signal in constants.signals) || signal === 'SIGKILL' || signal === 'SIGSTOP') {
+    throw usage(`Unknown or uncatchable signal ${JSON.stringify(flags['watch-signal'])}.`, 'flag --watch-signal', 'Give a signal name such as TERM, INT, HUP, USR1.')
+  }
+
+  return {
+    graceMs: duration(0, 3_600_000)(flags['watch-grace'] ?? '10s', 'flag --watch-grace'),
+    intervalMs: duration(5000, 86_400_000)(flags.watch, 'flag --watch'),
+    reload: flags['watch-reload'] === true,
+    signal,
+  }
+}
+
+/** The AWS secrets a plan injected, by name, with the version each stage pointed at. */
+export function watchedVersions(injections: Injection[]): Map<string, {stage: string; versionId: string}> {
+  const watched = new Map<string, {stage: string; versionId: string}>()
+  for (const {provenance} of injections) {
+    const {name, source, versionId, versionStages} = (provenance ?? {}) as {name?: string; source?: string; versionId?: string; versionStages?: string[]}
+    if (source !== 'aws' || !name || !versionId || !versionStages?.length) continue
+    watched.set(name, {stage: versionStages.includes('AWSCURRENT') ? 'AWSCURRENT' : versionStages[0], versionId})
+  }
+
+  return watched
+}
+
+const pause = (ms: number, timers: Set<NodeJS.Timeout>) =>
+  new Promise<void>((resolve) => {
+    const timer = setTimeout(() => {
+      timers.delete(timer)
+      resolve()
+    }, ms)
+    timers.add(timer)
+  })
+
+/**
+ * Polls every `intervalMs` (one ListSecrets call per 10 names) until a watched stage points at
+ * another version; resolves to the names that moved. A failed poll is retried with backoff
+ * (1 s, doubling, up to the interval) and never ends the watch.
+ */
+interface Poll {
+  api: () => Promise<SecretsManagerApi>
+  intervalMs: number
+  stopped: () => boolean
+  timers: Set<NodeJS.Timeout>
+  watched: Map<string, {stage: string; versionId: string}>
+}
+
+function changes({api, intervalMs, stopped, timers, watched}: Poll): Promise<string[]> {
+  return (async () => {
+    let failures = 0
+    // Fixed-rate: a poll's own duration does not stretch the interval.
+    let due = Date.now() + intervalMs
+    for (;;) {
+      // eslint-disable-next-line no-await-in-loop
+      await pause(Math.max(0, failures === 0 ? due - Date.now() : Math.min(intervalMs, 1000 * 2 ** (failures - 1))), timers)
+      due = Date.now() + intervalMs
+      if (stopped()) return []
+      try {
+        // eslint-disable-next-line no-await-in-loop
+        const stages = await (await api()).versionStages([...watched.keys()])
+        failures = 0
+        const moved = [...watched].filter(([name, {stage, versionId}]) => {
+          const now = Object.entries(stages.get(name) ?? {}).find(([, labels]) => labels.includes(stage))?.[0]
+          return now !== undefined && now !== versionId
+        })
+        if (moved.length > 0) return moved.map(([name]) => name)
+      } catch (error) {
+        failures++
+        const reason = error instanceof KeyflowError ? error.code : ((error as {name?: string}).name ?? 'error')
+        const next = Math.min(intervalMs, 1000 * 2 ** (failures - 1))
+        warn(`--watch: polling AWS for new versions failed (${reason}); retrying in ${formatDuration(next)}. The command keeps running.`)
+      }
+    }
+  })()
+}
+
+export interface WatchRun {
+  /** Resolves the plan again after `changed` moved in AWS. */
+  reresolve(changed: string[]): Promise<Plan>
+  /** Starts the command with a plan's environment; masking covers every plan seen so far. */
+  start(plan: Plan): ChildControl
+}
+
+/** Runs the command under --watch; resolves to the last child's exit. */
+export async function watchAndRestart(first: Plan, run: WatchRun, api: () => Promise<SecretsManagerApi>, options: WatchOptions): Promise<ChildExit> {
+  let plan = first
+  let child = run.start(plan)
+  let watched = watchedVersions(plan.injections)
+  if (watched.size === 0) warn('--watch: the command was given no AWS secret to watch; it runs as without --watch.')
+  const timers = new Set<NodeJS.Timeout>()
+  let stopped = false
+  try {
+    for (;;) {
+      // eslint-disable-next-line no-await-in-loop
+      const event = await Promise.race([
+        child.exited.then((exit) => ({exit})),
+        ...(watched.size > 0 ? [changes({api, intervalMs: options.intervalMs, stopped: () => stopped, timers, watched}).then((changed) => ({changed}))] : []),
+      ])
+      if ('exit' in event) return event.exit
+      const names = event.changed.map((name) => JSON.stringify(name)).join(', ')
+      warn(`--watch: ${names} changed in AWS; resolving again.`)
+      let next: Plan
+      try {
+        // eslint-disable-next-line no-await-in-loop
+        next = await run.reresolve(event.changed)
+      } catch (error) {
+        warn(`--watch: ${names} could not be resolved again (${error instanceof KeyflowError ? error.message : 'unexpected error'}); the command keeps running with the values it has.`)
+        // eslint-disable-next-line no-await-in-loop
+        watched = await refreshed(api, watched)
+        continue
+      }
+
+      plan = next
+      watched = watchedVersions(plan.injections)
+      if (options.reload) {
+        warn(`--watch: sending ${options.signal} to the command (--watch-reload).`)
+        child.signal(options.signal)
+        continue
+      }
+
+      warn(`--watch: restarting the command with the new values (${options.signal}, then SIGKILL after ${formatDuration(options.graceMs)}).`)
+      child.signal(options.signal)
+      const current = child
+      // eslint-disable-next-line no-await-in-loop
+      const ended = await Promise.race([current.exited.then(() => true), pause(options.graceMs, timers).then(() => false)])
+      if (!ended) current.signal('SIGKILL')
+      // eslint-disable-next-line no-await-in-loop
+      await current.exited
+      child = run.start(plan)
+    }
+  } finally {
+    stopped = true
+    for (const timer of timers) clearTimeout(timer)
+  }
+}
+
+/** The versions AWS reports now, so a change that could not be applied is not reported every interval. */
+async function refreshed(api: () => Promise<SecretsManagerApi>, watched: Map<string, {stage: string; versionId: string}>) {
+  try {
+    const stages = await (await api()).versionStages([...watched.keys()])
+    return new Map([...watched].map(([name, {stage, versionId}]) => [name, {stage, versionId: Object.entries(stages.get(name) ?? {}).find(([, labels]) => labels.includes(stage))?.[0] ?? versionId}]))
+  } catch {
+    return watched
+  }
+}
