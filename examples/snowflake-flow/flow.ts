@@ -41,10 +41,11 @@ await runFlow(async () => {
   await using connector = variant === 'saved' ? await savedConnector() : await unsavedConnector(account, user, accessUrl)
 
   await connector.execute('CREATE TABLE IF NOT EXISTS customers (name varchar, address varchar);')
-  await connector.executeMany('INSERT INTO customers (name, address) VALUES (?, ?);', [
-    ['Ford', 'Highway 42'],
-    ['Unknown', 'Space'],
-    ['Me', 'Myway 88'],
+  // The seed's SQL as written: Prefect's pyformat placeholders, sent as driver binds.
+  await connector.executeMany('INSERT INTO customers (name, address) VALUES (%(name)s, %(address)s);', [
+    {address: 'Highway 42', name: 'Ford'},
+    {address: 'Space', name: 'Unknown'},
+    {address: 'Myway 88', name: 'Me'},
   ])
 
   const pages: unknown[][] = []

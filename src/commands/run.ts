@@ -12,7 +12,7 @@ import {DEFAULT_WATCH_INTERVAL} from '../lib/run/watch.js'
 export default class Run extends BaseCommand {
   static description = `Run a command with secrets in its environment and its output masked.
 
-Everything after -- is the command, run without a shell. Each secret is injected as PREFECT__CONTEXT__SECRETS__NAME (what prefect.context.secrets reads); --env-style plain or both also sets NAME. Secrets declared in the "run" section of keyflow.json are injected without flags. Everything is resolved before the command starts: if anything required is missing, nothing runs and every problem is listed.
+Everything after -- is the command, run without a shell. Each secret and block is injected as PREFECT__CONTEXT__SECRETS__NAME (what prefect.context.secrets reads), each source key as a plain NAME (what Metaflow sets); a declaration's envStyle, or --env-style for all, changes that. Secrets declared in the "run" section of keyflow.json are injected without flags. Everything is resolved before the command starts: if anything required is missing, nothing runs and every problem is listed.
 
 Output that is not a terminal has every injected value replaced by *****. keyflow exits with the command's exit code (128+N if a signal killed it) and forwards SIGTERM, SIGHUP, SIGUSR1, SIGUSR2, and SIGINT and SIGQUIT when no terminal delivers them. See docs/run.md.`
   static examples = [
@@ -28,15 +28,16 @@ Output that is not a terminal has every injected value replaced by *****. keyflo
     ...resolverFlags,
     ...storeFlags,
     'allow-empty': Flags.boolean({description: 'Run even when nothing is declared (no --secret, --source, --block or keyflow.json), without a warning.'}),
+    'allow-override': Flags.boolean({allowNo: true, description: 'Let --source keys replace variables already in the environment (Metaflow allow_override; default off, or run.allowOverride).'}),
     'allow-source-key': repeatableFlag({description: 'Let a --source key set this variable although it can make the command load other code (LD_PRELOAD, NODE_OPTIONS, PYTHONPATH...). Repeatable.'}),
     block: repeatableFlag({description: 'A block to inject, TYPE/NAME: each field as TYPE__NAME__FIELD, styled by --env-style (docs/blocks.md). Repeatable.'}),
-    'env-style': Flags.option({description: 'prefect: PREFECT__CONTEXT__SECRETS__NAME; plain: NAME; both: both (default prefect, or run.envStyle).', options: ENV_STYLES})(),
+    'env-style': Flags.option({description: 'Style of every injection, overriding each declaration\'s: prefect: PREFECT__CONTEXT__SECRETS__NAME; plain: NAME; both: both (default: secrets and blocks prefect, sources plain; or run.envStyle).', options: ENV_STYLES})(),
     'kill-after': Flags.string({description: 'SIGKILL the command (its process group when keyflow has no terminal) this long after forwarding SIGTERM: 10, 10s, 500ms, 2m (default: never, or run.killAfter).'}),
     mask: Flags.option({description: 'Mask injected values in output: auto (when not a terminal), always, never (default auto, or run.mask).', options: MASK_MODES})(),
     'mask-encodings': Flags.string({description: 'Also mask these re-encodings of each secret of 8+ bytes: none, or a comma-separated list of json, url, base64 (default all three, or run.maskEncodings).'}),
     pristine: Flags.boolean({allowNo: true, description: 'Start the command from a minimal environment: PATH, HOME, USER, LANG, TERM, TMPDIR and the injected secrets.'}),
-    secret: repeatableFlag({description: 'A secret to inject: NAME (through the chain) or ALIAS=REFERENCE. Repeatable.'}),
-    source: repeatableFlag({description: 'An AWS secret holding a JSON object: each key is injected (Metaflow @secrets sources). Repeatable.'}),
+    secret: repeatableFlag({description: 'A secret to inject: NAME (through the chain), ALIAS=REFERENCE, or the keyflow.json object form as JSON (\'{"ref": "X", "envStyle": "plain"}\'). Repeatable.'}),
+    source: repeatableFlag({description: 'An AWS secret holding a JSON object: each key is injected as a plain variable (Metaflow @secrets sources). ID, aws-secrets-manager.ID, or the object form as JSON (\'{"id": "X", "options": {"json": false}}\'). Repeatable.'}),
     watch: Flags.string({description: `--watch[=INTERVAL]: poll the injected AWS secrets' versions every INTERVAL (default ${DEFAULT_WATCH_INTERVAL}, at least 5s); when one changes, restart the command with the new values.`, helpGroup: 'WATCH'}),
     'watch-grace': Flags.string({description: 'How long the command may take to stop after --watch-signal before SIGKILL (default 10s).', helpGroup: 'WATCH'}),
     'watch-reload': Flags.boolean({description: 'Only send --watch-signal, do not restart: for programs that reload their own configuration (they keep their environment).', helpGroup: 'WATCH'}),

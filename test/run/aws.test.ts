@@ -69,7 +69,7 @@ describe('run: AWS Secrets Manager (moto)', () => {
   it('injects every key of a --source JSON object, Metaflow style', async () => {
     const password = canary('source-password')
     await client.create('app/env', JSON.stringify({'db-host': 'db.internal', DB_PASSWORD: password, 'feature.flag': true, port: 5432}))
-    const result = await runCli(['run', '--source', 'app/env', '--env-style', 'plain', '--', process.execPath, fixture('report.mjs'), 'db_host', 'DB_PASSWORD', 'feature_flag', 'port'], {env})
+    const result = await runCli(['run', '--source', 'app/env', '--', process.execPath, fixture('report.mjs'), 'db_host', 'DB_PASSWORD', 'feature_flag', 'port'], {env})
     expect(result.code, result.stderr).to.equal(0)
     const {digests} = parseReport(result.stdout)
     expect(digests.db_host).to.equal(sha256('db.internal'))
@@ -103,9 +103,11 @@ describe('run: AWS Secrets Manager (moto)', () => {
     const file = join(home.path, 'keyflow.json')
     const {writeFileSync} = await import('node:fs')
     writeFileSync(file, JSON.stringify({run: {sources: ['team/shared', {id: 'team/absent', optional: true}]}}))
-    const result = await runCli(['run', '--', process.execPath, fixture('report.mjs'), `${CONTEXT}TOKEN`], {cwd: home.path, env: {...env, KEYFLOW_PROJECT_FILE: file}})
+    // Sources are plain variables by default, as Metaflow sets them.
+    const result = await runCli(['run', '--', process.execPath, fixture('report.mjs'), 'TOKEN', `${CONTEXT}TOKEN`], {cwd: home.path, env: {...env, KEYFLOW_PROJECT_FILE: file}})
     expect(result.code, result.stderr).to.equal(0)
-    expect(parseReport(result.stdout).digests[`${CONTEXT}TOKEN`] === sha256(token)).to.equal(true)
+    expect(parseReport(result.stdout).digests.TOKEN === sha256(token)).to.equal(true)
+    expect(parseReport(result.stdout).digests[`${CONTEXT}TOKEN`]).to.equal(null)
     expect(result.stderr).to.include('optional source "aws-sm://team/absent"')
     expect(proxy.counts.get('secretsmanager.BatchGetSecretValue')).to.equal(1)
   })

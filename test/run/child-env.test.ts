@@ -100,8 +100,8 @@ describe("run: the child's environment", () => {
     writeFileSync(file, JSON.stringify({run: {allowSourceKeys: ['LD_PRELOAD', 'NODE_OPTIONS', 'PYTHONPATH']}}))
     expect((await runCli([...args, '--env-style', 'plain', ...check], {env: {...env, KEYFLOW_PROJECT_FILE: file}})).code).to.equal(0)
 
-    // PREFECT__CONTEXT__SECRETS__LD_PRELOAD loads nothing.
-    const prefect = await runCli([...args, ...report('PREFECT__CONTEXT__SECRETS__NODE_OPTIONS')], {env})
+    // PREFECT__CONTEXT__SECRETS__NODE_OPTIONS loads nothing (sources are plain by default, so asked for).
+    const prefect = await runCli([...args, '--env-style', 'prefect', ...report('PREFECT__CONTEXT__SECRETS__NODE_OPTIONS')], {env})
     expect(prefect.code).to.equal(0)
     expect(parseReport(prefect.stdout).digests.PREFECT__CONTEXT__SECRETS__NODE_OPTIONS).to.equal(sha256('--require /tmp/not-there.js'))
   })

@@ -94,11 +94,11 @@ describe('run: injection', () => {
     noLeaks(result)
   })
 
-  it('rejects names that are not valid environment variable names before anything runs', async () => {
+  it('rejects plain names that are not valid environment variable names before anything runs', async () => {
     const marker = join(home.path, 'ran')
-    const result = await runCli(['run', '--env-file', envFile, '--secret', 'dotenv://bad-name', '--secret', '9LIVES=DB_PASSWORD', '--', 'touch', marker], {env})
+    const result = await runCli(['run', '--env-style', 'plain', '--env-file', envFile, '--secret', 'dotenv://bad-name', '--secret', '9LIVES=DB_PASSWORD', '--', 'touch', marker], {env})
     expect(result.code).to.equal(2)
-    expect(result.stderr).to.include('2 names are not valid environment variable names')
+    expect(result.stderr).to.include('2 names are not valid environment variable names for a plain variable')
     expect(result.stderr).to.include('"bad-name"')
     expect(result.stderr).to.include('"9LIVES=DB_PASSWORD"')
     expect(existsSync(marker)).to.equal(false)

@@ -89,6 +89,21 @@ describe('keyflow sql through the built CLI', () => {
     expect(JSON.parse(typed.stdout)).to.deep.equal({flag: true, n: 42, nothing: null})
   })
 
+  it('takes pyformat %(name)s placeholders with --bind name=value and --binds-json objects, as binds; %% is a literal %', async () => {
+    // A value that would break the SQL if it were interpolated: it is a bind, so it is only text.
+    const text = await sql(['-f', 'ndjson', '--bind', "who=it's", '--bind', 'n=5', "SELECT %(who)s AS a, %(who)s || '%%' AS b, %(n)s AS c"])
+    expect(text.code, text.stderr).to.equal(0)
+    expect(JSON.parse(text.stdout)).to.deep.equal({a: "it's", b: "it's%", c: '5'})
+    const typed = await sql(['-f', 'ndjson', 'SELECT %(n)s + 1 AS n, %(flag)s AS flag', '--binds-json', '{"flag": true, "n": 41}'])
+    expect(JSON.parse(typed.stdout)).to.deep.equal({flag: true, n: 42})
+    const missing = await sql(['SELECT %(n)s AS n, %(absent)s AS m', '--binds-json', '{"n": 1}'])
+    expect(missing.code).to.equal(2)
+    expect(missing.stderr).to.include('No parameter for placeholder %(absent)s')
+    const stray = await sql(["SELECT %(n)s AS n, 'a%b' AS m", '--bind', 'n=1'])
+    expect(stray.code).to.equal(2)
+    expect(stray.stderr).to.include('neither %(name)s nor %%')
+  })
+
   it('reads the SQL from --file and from stdin', async () => {
     const file = join(home.path, 'query.sql')
     writeFileSync(file, 'SELECT 7 AS seven;\n')
@@ -109,6 +124,15 @@ describe('keyflow sql through the built CLI', () => {
     const second = await sql(['--json', '--rows', array, insert])
     expect(JSON.parse(second.stdout)).to.deep.equal({batches: 1, rows: 1, rowsAffected: 1})
     expect((await sql(['-f', 'csv', 'SELECT count(*) AS n FROM customers'])).stdout).to.equal('n\r\n3\r\n')
+    // The seed's pyformat INSERT, rows as objects (NDJSON and a JSON array).
+    const named = 'INSERT INTO customers (name, address) VALUES (%(name)s, %(address)s)'
+    const objects = join(home.path, 'objects.ndjson')
+    writeFileSync(objects, '{"name": "Zaphod", "address": "Heart of Gold"}\n')
+    expect((await sql(['--rows', objects, named])).stdout).to.equal('1 row affected.\n')
+    const objectArray = join(home.path, 'objects.json')
+    writeFileSync(objectArray, JSON.stringify([{address: 'Earth', name: 'Trillian'}]))
+    expect((await sql(['--rows', objectArray, named])).code).to.equal(0)
+    expect((await sql(['-f', 'csv', "SELECT address FROM customers WHERE name IN ('Zaphod', 'Trillian') ORDER BY name"])).stdout).to.equal('address\r\nEarth\r\nHeart of Gold\r\n')
   })
 
   it('rejects a malformed rows file without quoting it', async () => {

@@ -14,9 +14,9 @@ export function blockProvider(blocks: RunDeclarations['blocks']): InjectionProvi
     const result: ProviderResult = {injections: [], notes: [], problems: []}
     const loaded = await blockEnvs(invocation, blocks.map(({name}) => name))
     for (const [index, outcome] of loaded.entries()) {
-      const {name, optional, origin} = blocks[index]
+      const {envStyle, name, optional, origin} = blocks[index]
       if (outcome.status === 'fulfilled') {
-        for (const entry of outcome.value) result.injections.push({key: entry.name, origin, secret: entry.secret, value: entry.value})
+        for (const entry of outcome.value) result.injections.push({key: entry.name, kind: 'block', origin, secret: entry.secret, style: envStyle, value: entry.value})
         continue
       }
 

@@ -6,9 +6,10 @@ import {EnvStyle} from './project.js'
 /**
  * The child's environment (docs/run.md "Precedence"): the inherited environment (or, with
  * --pristine, only PRISTINE_VARIABLES from it) less WITHHELD_VARIABLES and what --withhold
- * names, then every injected variable on top. An
- * injected variable replaces an inherited one of the same name, with a warning that names the
- * variable and never the values.
+ * names, then every injected variable on top, each in its own style. An injected secret or
+ * block field replaces an inherited variable of the same name, with a warning that names the
+ * variable and never the values; a source's key does not, unless overriding is allowed
+ * (Metaflow's allow_override).
  */
 
 export const PRISTINE_VARIABLES = ['PATH', 'HOME', 'USER', 'LANG', 'TERM', 'TMPDIR'] as const
@@ -62,12 +63,15 @@ const HIJACK_VARIABLES = new Set([
 ])
 const HIJACK_PREFIXES = ['LD_', 'DYLD_']
 
+/** The style an injection goes in: its declaration's own, or the run's. */
+export type StyleOf = (injection: Injection) => EnvStyle
+
 export const isHijackVariable = (name: string) => HIJACK_VARIABLES.has(name) || HIJACK_PREFIXES.some((prefix) => name.startsWith(prefix))
 
 /** Refuses source keys that would set a HIJACK_VARIABLES name in the child, unless `allowed`. */
-export function checkSourceKeys(injections: Injection[], style: EnvStyle, allowed: readonly string[]): void {
-  const refused = injections.flatMap(({fromSource, key, origin}) =>
-    fromSource ? variableNames(key, style).filter((name) => isHijackVariable(name) && !allowed.includes(name)).map((name) => `${name} from ${origin}`) : [],
+export function checkSourceKeys(injections: Injection[], styleOf: StyleOf, allowed: readonly string[]): void {
+  const refused = injections.flatMap((injection) =>
+    injection.fromSource ? variableNames(injection.key, styleOf(injection)).filter((name) => isHijackVariable(name) && !allowed.includes(name)).map((name) => `${name} from ${injection.origin}`) : [],
   )
   if (refused.length === 0) return
   throw new KeyflowError(`A source sets ${refused.length === 1 ? 'a variable' : 'variables'} that can make the command load other code.`, {
@@ -90,33 +94,49 @@ export interface ChildEnvironment {
 }
 
 export interface EnvironmentOptions {
+  /** Sources may replace inherited variables (--allow-override). */
+  allowOverride: boolean
   pristine: boolean
-  style: EnvStyle
+  /** The style of each injection: its own, or the run's. */
+  styleOf: StyleOf
   withhold: readonly WithholdGroup[]
 }
 
-export function childEnvironment(inherited: NodeJS.ProcessEnv, injections: Injection[], {pristine, style, withhold}: EnvironmentOptions): ChildEnvironment {
-  const env: Record<string, string> = {}
-  const names = pristine ? PRISTINE_VARIABLES : Object.keys(inherited)
-  const removed = new Set<string>([...WITHHELD_VARIABLES, ...withhold.flatMap((group) => WITHHELD_GROUPS[group].remove)])
+export function childEnvironment(inherited: NodeJS.ProcessEnv, injections: Injection[], options: EnvironmentOptions): ChildEnvironment {
+  // No prototype: a variable named __proto__ (inherited or injected) is an ordinary name here.
+  const env = Object.create(null) as Record<string, string>
+  const names = options.pristine ? PRISTINE_VARIABLES : Object.keys(inherited)
+  const removed = new Set<string>([...options.withhold.flatMap((group) => WITHHELD_GROUPS[group].remove), ...WITHHELD_VARIABLES])
   for (const name of names) {
     if (removed.has(name)) continue
     const value = inherited[name]
     if (value !== undefined) env[name] = value
   }
 
-  for (const group of withhold) Object.assign(env, WITHHELD_GROUPS[group].set)
+  for (const group of options.withhold) Object.assign(env, WITHHELD_GROUPS[group].set)
 
   const warnings: string[] = []
-  for (const {key, origin, value} of injections) {
-    for (const name of variableNames(key, style)) {
+  const refused: string[] = []
+  for (const injection of injections) {
+    for (const name of variableNames(injection.key, options.styleOf(injection))) {
+      // Metaflow refuses a key already in the environment, even with the same value.
+      if (injection.kind === 'source' && !options.allowOverride && Object.hasOwn(env, name)) refused.push(`$${name} (${injection.origin})`)
       // The same value already there (e.g. resolved from that very variable) is no override.
-      if (env[name] !== undefined && env[name] !== value) {
-        warnings.push(`$${name} is already set in the environment; the value injected for ${origin} replaces it.`)
+      else if (Object.hasOwn(env, name) && env[name] !== injection.value) {
+        warnings.push(`$${name} is already set in the environment; the value injected for ${injection.origin} replaces it.`)
       }
 
-      env[name] = value
+      env[name] = injection.value
     }
+  }
+
+  if (refused.length > 0) {
+    throw new KeyflowError(`${refused.length === 1 ? 'A source would replace a variable' : `Sources would replace ${refused.length} variables`} already in the environment; nothing was run.`, {
+      code: 'ENV_OVERRIDE',
+      details: refused,
+      exit: ExitCode.CONFLICT,
+      fix: 'Unset the variable, or allow sources to replace it with --allow-override (run.allowOverride in keyflow.json), as Metaflow\'s allow_override does.',
+    })
   }
 
   return {env, warnings}

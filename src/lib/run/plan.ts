@@ -1,10 +1,10 @@
 import {combineErrors, ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
 import {Resolution, resolveReferences} from '../secret/chain.js'
-import {jsonTextOf} from '../secret/json-path.js'
 import {defaultKey, ENV_NAME} from '../secret/reference.js'
 import {Provenance} from '../secret/source.js'
-import {SecretDeclaration, SourceDeclaration} from './project.js'
+import {jsonObjectMembers} from '../util/json.js'
+import {EnvStyle, SecretDeclaration, SourceDeclaration} from './project.js'
 
 /**
  * The injection plan: what `keyflow run` puts into the child's environment, gathered from
@@ -20,12 +20,16 @@ export interface Injection {
   fromSource?: boolean
   /** The name before styling: PREFECT__CONTEXT__SECRETS__<key> and/or <key>. */
   key: string
+  /** What declared it: sources may not replace inherited variables unless allowed (Metaflow's rule). */
+  kind: 'block' | 'secret' | 'source'
   /** Where it was asked for: a flag, a place in the project file, a block. */
   origin: string
   /** Where the value came from (an AWS ARN and version, for --watch); absent for blocks. */
   provenance?: Provenance
   /** False for a block's plain fields (a database name...), which are injected but not masked. */
   secret?: boolean
+  /** The declaration's own style; the run's style applies when absent. */
+  style?: EnvStyle
   value: string
 }
 
@@ -53,7 +57,9 @@ function envValue(value: string, label: string): Problem | string {
   return value
 }
 
-/** Metaflow's key rules: `-`, `.` and `/` become `_`, then it must be a valid variable name. */
+const METAFLOW_KEY = /^METAFLOW_/
+
+/** Metaflow's key rules: `-`, `.` and `/` become `_`, then it must be a valid variable name, not METAFLOW_*. */
 function sourceKeys(object: Record<string, unknown>, label: string): {injections: Array<{key: string; value: unknown}>; problems: Problem[]} {
   const problems: Problem[] = []
   const seen = new Map<string, string>()
@@ -62,6 +68,8 @@ function sourceKeys(object: Record<string, unknown>, label: string): {injections
     const key = raw.replaceAll(/[./-]/g, '_')
     if (!ENV_NAME.test(key)) {
       problems.push(badValue(`Key ${JSON.stringify(raw)} is not a valid environment variable name.`, label, 'Keys must be letters, digits and _ (-, . and / become _), not starting with a digit.'))
+    } else if (METAFLOW_KEY.test(key)) {
+      problems.push(badValue(`Key ${JSON.stringify(raw)} starts with METAFLOW_, which Metaflow reserves for its own settings.`, label, 'Rename the key.'))
     } else if (seen.has(key)) {
       problems.push(badValue(`Keys ${JSON.stringify(seen.get(key))} and ${JSON.stringify(raw)} both become ${key}.`, label, 'Rename one of the keys.'))
     } else {
@@ -73,30 +81,37 @@ function sourceKeys(object: Record<string, unknown>, label: string): {injections
   return {injections, problems}
 }
 
-function expandSource(resolution: Extract<Resolution, {ok: true}>, value: string, origin: string): ProviderResult {
+function expandSource(resolution: Extract<Resolution, {ok: true}>, value: string, declaration: SourceDeclaration): ProviderResult {
   const label = `source ${JSON.stringify(resolution.reference.text)}`
   const result: ProviderResult = {injections: [], notes: [], problems: []}
+  const injection = (key: string, value: string, fromSource?: boolean): Injection => ({fromSource, key, kind: 'source', origin: declaration.origin, provenance: resolution.provenance, style: declaration.envStyle, value})
   const text = envValue(value, label)
   if (typeof text !== 'string') return {...result, problems: [text]}
+  if (!declaration.options.json) {
+    // Metaflow's json: false: one variable, named by env_var_name or after the secret.
+    const {injections, problems} = sourceKeys({[declaration.options.envVarName ?? defaultKey(resolution.reference)]: text}, label)
+    return {...result, injections: injections.map(({key}) => injection(key, text)), problems}
+  }
+
   let parsed: unknown
   try {
     parsed = JSON.parse(text)
   } catch {
     // JSON.parse's message quotes the text: never forward it.
-    return {...result, problems: [badValue('A source must hold a JSON object; this one is not JSON.', label, 'Store the secret as {"KEY": "value", ...}.')]}
+    return {...result, problems: [badValue('A source must hold a JSON object; this one is not JSON.', label, 'Store the secret as {"KEY": "value", ...}, or declare it with "options": {"json": false}.')]}
   }
 
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) {
-    return {...result, problems: [badValue(`A source must hold a JSON object, not ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`}.`, label, 'Store the secret as {"KEY": "value", ...}.')]}
+    return {...result, problems: [badValue(`A source must hold a JSON object, not ${Array.isArray(parsed) ? 'an array' : parsed === null ? 'null' : `a ${typeof parsed}`}.`, label, 'Store the secret as {"KEY": "value", ...}, or declare it with "options": {"json": false}.')]}
   }
 
-  const {injections, problems} = sourceKeys(parsed as Record<string, unknown>, label)
+  // Values as written: strings decoded, anything else as its JSON text exactly (docs/compat.md).
+  const members = jsonObjectMembers(text)
+  const {injections, problems} = sourceKeys(Object.fromEntries([...members].map(([key, {raw, value}]) => [key, typeof value === 'string' ? value : raw])), label)
   result.problems.push(...problems)
   for (const {key, value} of injections) {
-    // Strings as they are; anything else as its JSON text, which is what a flow parses back.
-    const text = typeof value === 'string' ? value : jsonTextOf(value)
-    const checked = text === undefined ? badValue('The value is nested too deeply to give as JSON text.', `${label} key ${key}`, 'Store it less deeply nested.') : envValue(text, `${label} key ${key}`)
-    if (typeof checked === 'string') result.injections.push({fromSource: true, key, origin, provenance: resolution.provenance, value: checked})
+    const checked = envValue(value as string, `${label} key ${key}`)
+    if (typeof checked === 'string') result.injections.push(injection(key, checked, true))
     else result.problems.push(checked)
   }
 
@@ -105,16 +120,19 @@ function expandSource(resolution: Extract<Resolution, {ok: true}>, value: string
 
 /**
  * A binary secret (SecretBinary) goes in base64, as Metaflow's @secrets gives it: a secret under
- * its key, a source as one variable named after the secret (Metaflow's key rules). The notice
- * names the secret and the variable, never the value.
+ * its key, a source as one variable named by env_var_name or after the secret (Metaflow's key
+ * rules), in the declaration's style. The notice names the secret and the variable, never the value.
  */
-function binaryInjection(resolution: Extract<Resolution, {ok: true}>, key: string | undefined, origin: string, label: string): ProviderResult {
+function binaryInjection(resolution: Extract<Resolution, {ok: true}>, declaration: SecretDeclaration | SourceDeclaration, label: string): ProviderResult {
   const value = Buffer.from(resolution.value).toString('base64')
   const {name} = resolution.provenance
   const secretName = resolution.provenance.source === 'aws' && typeof name === 'string' ? name : ''
-  const {injections, problems} = key === undefined ? sourceKeys({[secretName || defaultKey(resolution.reference)]: value}, label) : {injections: [{key, value}], problems: []}
+  const {injections, problems} = 'key' in declaration
+    ? {injections: [{key: declaration.key, value}], problems: []}
+    : sourceKeys({[declaration.options.envVarName ?? (secretName || defaultKey(resolution.reference))]: value}, label)
+  const kind: Injection['kind'] = 'key' in declaration ? 'secret' : 'source'
   return {
-    injections: injections.map((injection) => ({key: injection.key, origin, value})),
+    injections: injections.map((injection) => ({key: injection.key, kind, origin: declaration.origin, style: declaration.envStyle, value})),
     notes: injections.map((injection) => `${label} is binary: ${injection.key} gets it base64-encoded, as Metaflow gives binary secrets.`),
     problems,
   }
@@ -136,17 +154,18 @@ export function referenceProvider(secrets: SecretDeclaration[], sources: SourceD
       } else if (!resolution.ok) {
         result.problems.push({error: resolution.error, label: `${label} (${declaration.origin})`})
       } else if (typeof resolution.value !== 'string') {
-        const binary = binaryInjection(resolution, isSource ? undefined : (declaration as SecretDeclaration).key, declaration.origin, label)
+        const binary = binaryInjection(resolution, declaration, label)
         result.injections.push(...binary.injections)
         result.notes.push(...binary.notes)
         result.problems.push(...binary.problems)
       } else if (isSource) {
-        const expanded = expandSource(resolution, resolution.value, declaration.origin)
+        const expanded = expandSource(resolution, resolution.value, declaration as SourceDeclaration)
         result.injections.push(...expanded.injections)
         result.problems.push(...expanded.problems)
       } else {
         const value = envValue(resolution.value, label)
-        if (typeof value === 'string') result.injections.push({key: (declaration as SecretDeclaration).key, origin: declaration.origin, provenance: resolution.provenance, value})
+        const {envStyle, key} = declaration as SecretDeclaration
+        if (typeof value === 'string') result.injections.push({key, kind: 'secret', origin: declaration.origin, provenance: resolution.provenance, style: envStyle, value})
         else result.problems.push(value)
       }
     }
@@ -155,15 +174,22 @@ export function referenceProvider(secrets: SecretDeclaration[], sources: SourceD
   }
 }
 
-/** Invalid names fail before anything is resolved: no call is made for a run that cannot start. */
-export function checkKeys(secrets: SecretDeclaration[]): void {
-  const bad = secrets.filter(({key}) => !ENV_NAME.test(key))
+/**
+ * Invalid names fail before anything is resolved: no call is made for a run that cannot start.
+ * A name injected only as PREFECT__CONTEXT__SECRETS__NAME may be any name Prefect 1 reads
+ * (my-key, my.key: the environment holds them, a shell need not); a plain variable must be a
+ * shell name. `styleOf` gives each declaration's style.
+ */
+export function checkKeys(secrets: SecretDeclaration[], styleOf: (declaration: SecretDeclaration) => EnvStyle): void {
+  const bad = secrets.filter((declaration) => styleOf(declaration) !== 'prefect' && !ENV_NAME.test(declaration.key))
   if (bad.length === 0) return
-  throw new KeyflowError(`${bad.length === 1 ? 'A name is' : `${bad.length} names are`} not valid environment variable names.`, {
+  const [first] = bad
+  const alias = first.key.toUpperCase().replaceAll(/\W/g, '_').replace(/^(?=\d)/, '_')
+  throw new KeyflowError(`${bad.length === 1 ? 'A name is not a valid environment variable name' : `${bad.length} names are not valid environment variable names`} for a plain variable.`, {
     code: 'INVALID_ENV_NAME',
     details: bad.map(({key, origin, reference}) => `${JSON.stringify(key)} from ${JSON.stringify(reference.text)} (${origin})`),
     exit: ExitCode.USAGE,
-    fix: 'Names are letters, digits and _, not starting with a digit. Give one with ALIAS=REFERENCE, e.g. --secret DB_PASSWORD=db-credentials#password.',
+    fix: `Plain names are letters, digits and _, not starting with a digit. Give one with ALIAS=REFERENCE, e.g. --secret ${alias}=${first.reference.text}, or inject it only as PREFECT__CONTEXT__SECRETS__NAME (--env-style prefect), which takes any name.`,
   })
 }
 

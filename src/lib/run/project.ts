@@ -13,10 +13,12 @@ import {WITHHOLD_GROUPS, WithholdGroup} from './environment.js'
  *     "sources": ["app/shared-env", {"id": "app/extra-env", "optional": true}],
  *     "blocks": ["aws-credentials/prod"],
  *     "envStyle": "prefect", "mask": "auto", "maskEncodings": "json,url,base64", "pristine": false,
- *     "withhold": ["aws"], "killAfter": "10s", "allowSourceKeys": ["NODE_OPTIONS"]
+ *     "withhold": ["aws"], "killAfter": "10s", "allowSourceKeys": ["NODE_OPTIONS"], "allowOverride": false
  *   }
  *
  * `secrets` may also be a list of strings written as --secret takes them (NAME or ALIAS=REF).
+ * Each entry may carry its own "envStyle"; a source also Metaflow's "type", "options" ({json,
+ * env_var_name}) and "role". --secret and --source take the same object form as JSON.
  */
 
 export const ENV_STYLES = ['prefect', 'plain', 'both'] as const
@@ -24,21 +26,36 @@ export type EnvStyle = (typeof ENV_STYLES)[number]
 export const MASK_MODES = ['auto', 'always', 'never'] as const
 export type MaskMode = (typeof MASK_MODES)[number]
 
+/** Where each kind of declaration is injected unless it says otherwise (docs/run.md "Styles"). */
+export const DEFAULT_STYLES = {block: 'prefect', secret: 'prefect', source: 'plain'} as const satisfies Record<string, EnvStyle>
+
 export interface SecretDeclaration extends AliasedReference {
+  envStyle?: EnvStyle
   optional: boolean
   /** Where it was declared, for messages: a flag or a place in the project file. */
   origin: string
 }
 
+/** Metaflow's per-source options (aws-secrets-manager provider). */
+export interface SourceOptions {
+  /** With json false: the one variable's name (default: the secret's name). */
+  envVarName?: string
+  /** False: the secret is one value, not an object of them. */
+  json: boolean
+}
+
 export interface SourceDeclaration {
+  envStyle?: EnvStyle
   optional: boolean
+  options: SourceOptions
   origin: string
   reference: AliasedReference['reference']
 }
 
 export interface RunDeclarations {
+  allowOverride?: boolean
   allowSourceKeys: string[]
-  blocks: Array<{name: string; optional: boolean; origin: string}>
+  blocks: Array<{envStyle?: EnvStyle; name: string; optional: boolean; origin: string}>
   envStyle?: EnvStyle
   killAfterMs?: number
   mask?: MaskMode
@@ -49,7 +66,7 @@ export interface RunDeclarations {
   withhold: WithholdGroup[]
 }
 
-const KNOWN_KEYS = ['allowSourceKeys', 'blocks', 'envStyle', 'killAfter', 'mask', 'maskEncodings', 'pristine', 'secrets', 'sources', 'withhold']
+const KNOWN_KEYS = ['allowOverride', 'allowSourceKeys', 'blocks', 'envStyle', 'killAfter', 'mask', 'maskEncodings', 'pristine', 'secrets', 'sources', 'withhold']
 const DURATION_UNITS: Record<string, number> = {'': 1000, h: 3_600_000, m: 60_000, ms: 1, s: 1000}
 
 /** A duration as timeout(1) takes it: a number of seconds, or with a unit (500ms, 10s, 2m, 1h). */
@@ -80,23 +97,76 @@ export function declared<T>(origin: string, parse: () => T): T {
  * A source is an AWS secret id unless written as a full reference (aws-sm://, dotenv://, an
  * ARN), so Metaflow's plain ids work as they are.
  */
+const METAFLOW_AWS_TYPE = 'aws-secrets-manager'
+
 export function parseSource(text: string): SourceDeclaration['reference'] {
-  return parseReference(/^[a-z][\d+.a-z-]*:\/\//i.test(text) || text.startsWith('arn:') ? text : `aws-sm://${text}`)
+  // Metaflow's "TYPE.ID" string form, for the one type keyflow has.
+  const id = text.startsWith(`${METAFLOW_AWS_TYPE}.`) ? text.slice(METAFLOW_AWS_TYPE.length + 1) : text
+  return parseReference(/^[a-z][\d+.a-z-]*:\/\//i.test(id) || id.startsWith('arn:') ? id : `aws-sm://${id}`)
 }
 
-function entry(raw: unknown, where: string, what: string): {optional: boolean; text: string} {
-  if (typeof raw === 'string') return {optional: false, text: raw}
+interface Entry {
+  envStyle?: EnvStyle
+  optional: boolean
+  raw: Record<string, unknown>
+  text: string
+}
+
+const ENTRY_KEYS = {block: ['envStyle', 'optional', 'ref'], secret: ['envStyle', 'optional', 'ref'], source: ['envStyle', 'id', 'optional', 'options', 'role', 'type']}
+
+function entry(raw: unknown, where: string, what: keyof typeof ENTRY_KEYS): Entry {
+  if (typeof raw === 'string') return {optional: false, raw: {}, text: raw}
+  const shape = `{"${what === 'source' ? 'id' : 'ref'}": "...", "optional": true, "envStyle": "plain"${what === 'source' ? ', "options": {"json": false, "env_var_name": "NAME"}' : ''}}`
   if (isPlainObject(raw)) {
-    const unknown = Object.keys(raw).filter((key) => !['id', 'optional', 'ref'].includes(key))
+    const unknown = Object.keys(raw).filter((key) => !ENTRY_KEYS[what].includes(key))
     const text = raw.ref ?? raw.id
     if (unknown.length > 0 || typeof text !== 'string' || (raw.optional !== undefined && typeof raw.optional !== 'boolean')) {
-      throw invalid(`Each ${what} must be a string or {"${what === 'source' ? 'id' : 'ref'}": "...", "optional": true}.`, where, `Fix the ${what} entry.`)
+      throw invalid(`Each ${what} must be a string or ${shape}${unknown.length > 0 ? `; unknown key ${unknown.map((key) => `"${key}"`).join(', ')}` : ''}.`, where, `Fix the ${what} entry.`)
     }
 
-    return {optional: raw.optional === true, text}
+    return {envStyle: oneOf(raw.envStyle, ENV_STYLES, `${where}.envStyle`), optional: raw.optional === true, raw, text}
   }
 
   throw invalid(`Each ${what} must be a string or an object.`, where, `Fix the ${what} entry.`)
+}
+
+/** A source entry: Metaflow's dict form {type, id, options, role} plus keyflow's optional and envStyle. */
+export function sourceDeclaration(item: unknown, at: string): SourceDeclaration {
+  const {envStyle, optional, raw, text} = entry(item, at, 'source')
+  if (raw.type !== undefined && raw.type !== METAFLOW_AWS_TYPE) {
+    throw invalid(`Unknown source type ${JSON.stringify(raw.type)}.`, `${at}.type`, `keyflow reads sources from AWS Secrets Manager only: write "${METAFLOW_AWS_TYPE}" or leave type out.`)
+  }
+
+  if (raw.role !== undefined) {
+    throw invalid('A per-source role is not supported by this build.', `${at}.role`, 'Assume the role for the whole run with the AWS settings (--profile), or drop "role".')
+  }
+
+  const options = raw.options ?? {}
+  if (!isPlainObject(options)) throw invalid('options must be an object.', `${at}.options`, 'Write {"json": false, "env_var_name": "NAME"}.')
+  const unknown = Object.keys(options).filter((key) => !['env_var_name', 'json'].includes(key))
+  if (unknown.length > 0) throw invalid(`Unknown option ${unknown.map((key) => `"${key}"`).join(', ')}.`, `${at}.options`, 'Source options are json and env_var_name.')
+  if (options.json !== undefined && typeof options.json !== 'boolean') throw invalid('options.json must be true or false.', `${at}.options.json`, 'Write true or false.')
+  if (options.env_var_name !== undefined && (typeof options.env_var_name !== 'string' || options.json !== false)) {
+    throw invalid('options.env_var_name must be a string, and applies only with "json": false.', `${at}.options.env_var_name`, 'Add "json": false, or drop env_var_name.')
+  }
+
+  return {
+    envStyle,
+    optional,
+    options: {envVarName: options.env_var_name as string | undefined, json: options.json !== false},
+    origin: at,
+    reference: declared(at, () => parseSource(text)),
+  }
+}
+
+/** A --secret or --source value: a reference, or the project file's object form written as JSON. */
+export function flagEntry(text: string): unknown {
+  if (!text.startsWith('{')) return text
+  try {
+    return JSON.parse(text)
+  } catch {
+    throw invalid('The flag value starts with { but is not JSON.', text, `Write the object form as JSON, e.g. '{"id": "app/env", "envStyle": "prefect"}'.`)
+  }
 }
 
 function list(raw: unknown, where: string): unknown[] {
@@ -111,22 +181,17 @@ function oneOf<T extends string>(raw: unknown, options: readonly T[], where: str
   return raw as T
 }
 
-function secrets(raw: unknown, where: string): SecretDeclaration[] {
-  if (isPlainObject(raw)) {
-    return Object.entries(raw).map(([key, value]) => {
-      const at = `${where}.${key}`
-      // {"NAME": {"optional": true}} resolves NAME itself.
-      const written = isPlainObject(value) && value.ref === undefined ? {...value, ref: key} : value
-      const {optional, text} = entry(written, at, 'secret')
-      return {key, optional, origin: at, reference: declared(at, () => parseReference(text))}
-    })
-  }
+export function secretDeclaration(item: unknown, at: string, key?: string): SecretDeclaration {
+  // {"NAME": {"optional": true}} resolves NAME itself.
+  const written = key !== undefined && isPlainObject(item) && item.ref === undefined ? {...item, ref: key} : item
+  const {envStyle, optional, text} = entry(written, at, 'secret')
+  const aliased = key === undefined ? declared(at, () => parseAliasedReference(text)) : {key, reference: declared(at, () => parseReference(text))}
+  return {...aliased, envStyle, optional, origin: at}
+}
 
-  return list(raw, where).map((item, index) => {
-    const at = `${where}[${index}]`
-    const {optional, text} = entry(item, at, 'secret')
-    return {...declared(at, () => parseAliasedReference(text)), optional, origin: at}
-  })
+function secrets(raw: unknown, where: string): SecretDeclaration[] {
+  if (isPlainObject(raw)) return Object.entries(raw).map(([key, value]) => secretDeclaration(value, `${where}.${key}`, key))
+  return list(raw, where).map((item, index) => secretDeclaration(item, `${where}[${index}]`))
 }
 
 /** A list of names; `check` refuses a bad one. */
@@ -144,14 +209,17 @@ export function parseRunSection(raw: unknown, file: string | undefined): RunDecl
   if (!isPlainObject(raw)) throw invalid('The run section must be a JSON object.', where, 'Wrap it in { }.')
   const unknown = Object.keys(raw).filter((key) => !KNOWN_KEYS.includes(key))
   if (unknown.length > 0) throw invalid(`Unknown key ${unknown.map((key) => `"${key}"`).join(', ')} in the run section.`, where, `Known keys: ${KNOWN_KEYS.join(', ')}.`)
-  if (raw.pristine !== undefined && typeof raw.pristine !== 'boolean') throw invalid('pristine must be true or false.', `${where}.pristine`, 'Write true or false.')
+  for (const key of ['allowOverride', 'pristine']) {
+    if (raw[key] !== undefined && typeof raw[key] !== 'boolean') throw invalid(`${key} must be true or false.`, `${where}.${key}`, 'Write true or false.')
+  }
 
   return {
+    allowOverride: raw.allowOverride as boolean | undefined,
     allowSourceKeys: names(raw.allowSourceKeys, `${where}.allowSourceKeys`, (name) => ENV_NAME.test(name), 'a variable name'),
     blocks: list(raw.blocks, `${where}.blocks`).map((item, index) => {
       const at = `${where}.blocks[${index}]`
-      const {optional, text} = entry(item, at, 'block')
-      return {name: text, optional, origin: at}
+      const {envStyle, optional, text} = entry(item, at, 'block')
+      return {envStyle, name: text, optional, origin: at}
     }),
     envStyle: oneOf(raw.envStyle, ENV_STYLES, `${where}.envStyle`),
     killAfterMs: raw.killAfter === undefined ? undefined : parseDuration(raw.killAfter, `${where}.killAfter`),
@@ -159,11 +227,7 @@ export function parseRunSection(raw: unknown, file: string | undefined): RunDecl
     maskEncodings: raw.maskEncodings === undefined ? undefined : parseMaskEncodings(raw.maskEncodings, `${where}.maskEncodings`),
     pristine: raw.pristine as boolean | undefined,
     secrets: secrets(raw.secrets, `${where}.secrets`),
-    sources: list(raw.sources, `${where}.sources`).map((item, index) => {
-      const at = `${where}.sources[${index}]`
-      const {optional, text} = entry(item, at, 'source')
-      return {optional, origin: at, reference: declared(at, () => parseSource(text))}
-    }),
+    sources: list(raw.sources, `${where}.sources`).map((item, index) => sourceDeclaration(item, `${where}.sources[${index}]`)),
     withhold: names(raw.withhold, `${where}.withhold`, (name) => (WITHHOLD_GROUPS as readonly string[]).includes(name), `one of: ${WITHHOLD_GROUPS.join(', ')}`) as WithholdGroup[],
   }
 }

@@ -1,16 +1,17 @@
 import type {TerminalOptions} from './terminal.js'
 
+import {contextVariable} from '../env-names.js'
 import {ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
 import {escapeControls} from '../output/escape.js'
 import {warn} from '../output/warn.js'
-import {parseAliasedReference} from '../secret/reference.js'
 import {PROJECT_FILE_NAME} from '../settings/settings.js'
 import {MASK_ENCODINGS, MaskEncoding, maskForms, parseMaskEncodings} from './encodings.js'
 import {checkSourceKeys, childEnvironment, WithholdGroup} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
 import {checkKeys, Injection, Plan, referenceProvider, resolvePlan} from './plan.js'
-import {declared, EnvStyle, MaskMode, parseDuration, parseRunSection, parseSource, SecretDeclaration, SourceDeclaration} from './project.js'
+import {checkContextNames, describeChanges, prefectReading} from './prefect1.js'
+import {declared, DEFAULT_STYLES, EnvStyle, flagEntry, MaskMode, parseDuration, parseRunSection, secretDeclaration, SecretDeclaration, sourceDeclaration, SourceDeclaration} from './project.js'
 import {ChildExit, supervise} from './supervise.js'
 import {ChildControl, WatchFlags, watchOptions} from './watch.js'
 
@@ -24,6 +25,8 @@ export interface RunFlags extends WatchFlags {
   [setting: string]: unknown
   /** Run even when nothing is declared, without the warning. */
   'allow-empty'?: boolean
+  /** Sources may replace variables already in the environment. */
+  'allow-override'?: boolean
   'allow-source-key'?: string[]
   /** TYPE/NAME of blocks to inject. */
   block?: string[]
@@ -37,8 +40,11 @@ export interface RunFlags extends WatchFlags {
   withhold?: WithholdGroup[]
 }
 
-/** Every injected value, and the string leaves of JSON values (a flow may print one field of a JSON secret). */
-function maskValues(injections: Injection[]): {short: string[]; values: string[]} {
+/**
+ * Every injected value, the string leaves of JSON values (a flow may print one field of a JSON
+ * secret), and `also`: the forms a reader will turn values into (Prefect 1's expansions).
+ */
+function maskValues(injections: Injection[], also: Injection[]): {short: string[]; values: string[]} {
   const short = new Set<string>()
   const values: string[] = []
   const add = (value: string, key: string) => {
@@ -51,7 +57,7 @@ function maskValues(injections: Injection[]): {short: string[]; values: string[]
     else if (typeof node === 'object' && node !== null) for (const child of Object.values(node)) leaves(child, key)
   }
 
-  for (const {key, secret, value} of injections) {
+  for (const {key, secret, value} of [...injections, ...also]) {
     if (secret === false) continue
     add(value, key)
     if (/^\s*[[{]/.test(value)) {
@@ -64,17 +70,38 @@ function maskValues(injections: Injection[]): {short: string[]; values: string[]
   return {short: [...short], values}
 }
 
-function masking(injections: Injection[], mode: MaskMode, encodings: readonly MaskEncoding[]) {
+function masking(injections: Injection[], also: Injection[], mode: MaskMode, encodings: readonly MaskEncoding[]) {
   const stdout = mode === 'always' || (mode === 'auto' && process.stdout.isTTY !== true)
   const stderr = mode === 'always' || (mode === 'auto' && process.stderr.isTTY !== true)
   if (mode === 'never' || (!stdout && !stderr)) return
-  const {short, values} = maskValues(injections)
+  const {short, values} = maskValues(injections, also)
   if (short.length > 0) {
     warn(`${short.length === 1 ? 'The value of' : 'Values of'} ${short.join(', ')} ${short.length === 1 ? 'is' : 'are'} shorter than ${MIN_MASK_BYTES} bytes and will not be masked in the output.`)
   }
 
   const set = new MaskSet(values.flatMap((value) => maskForms(value, encodings)))
   return set.size === 0 ? undefined : {set, stderr, stdout}
+}
+
+/**
+ * Prefect 1 rewrites context secrets as it loads them: a warning for each value it will
+ * change (naming the variable, never the value), and each computable rewritten form, to mask.
+ */
+function prefectRewrites(injections: Injection[], env: Record<string, string>): Injection[] {
+  const rewritten: Injection[] = []
+  for (const injection of injections) {
+    const reading = prefectReading(injection.value, env)
+    // A plain block field typed as a number or bool (fetch_size, autocommit) is meant to come out as one.
+    const typedField = injection.secret === false && reading.changes.every((change) => change.startsWith('literal:') && change !== 'literal:str')
+    if (reading.changes.length === 0 || typedField) continue
+    warn(
+      `${contextVariable(injection.key)} (${injection.origin}): Prefect 1's config loader ${describeChanges(reading.changes)}, so a flow does not get the value as stored. ` +
+        'To keep it intact, inject it as a plain variable (--env-style plain, or "envStyle": "plain" on the declaration) and read os.environ. See docs/compat.md "Prefect 1".',
+    )
+    if (reading.expanded !== undefined && reading.expanded !== injection.value) rewritten.push({...injection, value: reading.expanded})
+  }
+
+  return rewritten
 }
 
 /** Most likely a keyflow.json left in another directory, or a forgotten --secret: said, rather than a flow run without its secrets in silence. */
@@ -107,16 +134,16 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   // Checked before anything is resolved: a typo must not cost an AWS round trip.
   if (flags['kill-after'] !== undefined) parseDuration(flags['kill-after'], '--kill-after')
   const encodings = flags['mask-encodings'] === undefined ? (project.maskEncodings ?? MASK_ENCODINGS) : parseMaskEncodings(flags['mask-encodings'], '--mask-encodings')
-  const flagSecrets: SecretDeclaration[] = (flags.secret ?? []).map((text) =>
-    declared(`--secret ${text}`, () => ({...parseAliasedReference(text), optional: false, origin: `--secret ${text}`})),
-  )
-  const flagSources: SourceDeclaration[] = (flags.source ?? []).map((text) =>
-    declared(`--source ${text}`, () => ({optional: false, origin: `--source ${text}`, reference: parseSource(text)})),
-  )
+  const flagSecrets: SecretDeclaration[] = (flags.secret ?? []).map((text) => secretDeclaration(declared(`--secret ${text}`, () => flagEntry(text)), `--secret ${text}`))
+  const flagSources: SourceDeclaration[] = (flags.source ?? []).map((text) => sourceDeclaration(declared(`--source ${text}`, () => flagEntry(text)), `--source ${text}`))
   // A flag names the secret for this run: it replaces the project file's entry of the same name.
   const flagKeys = new Set(flagSecrets.map(({key}) => key))
   const secrets = [...flagSecrets, ...project.secrets.filter(({key}) => !flagKeys.has(key))]
-  checkKeys(secrets)
+  // --env-style overrides every declaration; then the declaration's own, the file's, the kind's default.
+  const styleOf = (injection: Pick<Injection, 'kind' | 'style'>): EnvStyle => flags['env-style'] ?? injection.style ?? project.envStyle ?? DEFAULT_STYLES[injection.kind]
+  const secretStyle = (declaration: SecretDeclaration) => styleOf({kind: 'secret', style: declaration.envStyle})
+  checkKeys(secrets, secretStyle)
+  checkContextNames(secrets.filter((declaration) => secretStyle(declaration) !== 'plain'))
 
   const providers = [referenceProvider(secrets, [...flagSources, ...project.sources])]
   const blocks = [...(flags.block ?? []).map((name) => ({name, optional: false, origin: `--block ${name}`})), ...project.blocks]
@@ -130,21 +157,29 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   const declarations = secrets.length + flagSources.length + project.sources.length + blocks.length
   if (declarations === 0 && !settings.projectFile && !flags['allow-empty']) warnNothingDeclared(settings.cwd, command[0])
   const plan = await resolvePlan(providers, invocation)
+  const inContext = plan.injections.filter((injection) => styleOf(injection) !== 'plain')
+  checkContextNames(inContext)
   for (const note of plan.notes) warn(note)
-  const style = flags['env-style'] ?? project.envStyle ?? 'prefect'
   const mode = flags.mask ?? project.mask ?? 'auto'
   const allowedSourceKeys = [...(flags['allow-source-key'] ?? []), ...project.allowSourceKeys]
   const withhold = [...new Set([...(flags.withhold ?? []), ...project.withhold])]
   const killAfterMs = flags['kill-after'] === undefined ? project.killAfterMs : parseDuration(flags['kill-after'], '--kill-after')
   const [program, ...args] = command
-  // Every value injected so far stays masked: a restarted command may still print an old one.
+  // Every value injected so far, and what Prefect 1 rewrites them to, stays masked: a restarted command may still print an old one.
   const injected: Injection[] = []
+  const rewritten: Injection[] = []
   const start = (current: Plan): ChildControl => {
-    checkSourceKeys(current.injections, style, allowedSourceKeys)
-    const {env, warnings} = childEnvironment(settings.env, current.injections, {pristine: flags.pristine ?? project.pristine ?? false, style, withhold})
+    checkSourceKeys(current.injections, styleOf, allowedSourceKeys)
+    const {env, warnings} = childEnvironment(settings.env, current.injections, {
+      allowOverride: flags['allow-override'] ?? project.allowOverride ?? false,
+      pristine: flags.pristine ?? project.pristine ?? false,
+      styleOf,
+      withhold,
+    })
     for (const warning of warnings) warn(warning)
     injected.push(...current.injections)
-    const mask = masking(injected, mode, encodings)
+    rewritten.push(...prefectRewrites(current.injections.filter((injection) => styleOf(injection) !== 'plain'), env))
+    const mask = masking(injected, rewritten, mode, encodings)
     let signal: ((name: NodeJS.Signals) => void) | undefined
     const onSpawn = (send: (name: NodeJS.Signals) => void) => {
       signal = send

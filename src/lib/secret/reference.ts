@@ -1,3 +1,4 @@
+import {ENV_NAME} from '../env-names.js'
 import {ExitCode, KeyflowError} from '../errors.js'
 import {SourcePlugin} from './source.js'
 import {BUILTIN_SOURCES} from './sources/index.js'
@@ -180,7 +181,7 @@ export function defaultKey(reference: SecretReference, plugins: readonly SourceP
   return reference.path.length === 0 ? base : reference.path.at(-1)!
 }
 
-export const ENV_NAME = /^[A-Z_a-z]\w*$/
+export {ENV_NAME} from '../env-names.js'
 
 export interface AliasedReference {
   /** The variable name to use: the alias, or the reference's default key. */

@@ -7,6 +7,7 @@ import {isKeyflowError} from '../errors.js'
 import {driverOptions, secretValues, SnowflakeConnectorConfig, validateConfig} from './config.js'
 import {loadSnowflake} from './driver.js'
 import {connectionError, loginError, sessionDropped, statementError} from './errors.js'
+import {Bind, driverBatch, driverStatement, NamedParams, Params} from './pyformat.js'
 
 /**
  * Over 300 lines on purpose: this is one class, prefect-snowflake's SnowflakeConnector, whose
@@ -28,9 +29,17 @@ import {connectionError, loginError, sessionDropped, statementError} from './err
  * return quickly).
  */
 
-export type Bind = boolean | null | number | string
-export type Params = readonly Bind[]
+export type {Bind, NamedParams, Params} from './pyformat.js'
+/** Positional (`?`, `:1`) or named (`%(name)s`, Prefect's pyformat) parameters. */
+export type AnyParams = NamedParams | Params
 export type Row = unknown[]
+/** A row keyed by column name: Prefect's cursor_type=DictCursor (a later column of the same name wins). */
+export type DictRow = Record<string, unknown>
+
+/** How fetch* return rows: arrays in column order (the default), or objects ('dict', Prefect's DictCursor). */
+export interface FetchOptions {
+  cursorType?: 'dict' | 'tuple'
+}
 
 export interface ExecuteResult {
   queryId: string
@@ -129,30 +138,47 @@ export class SnowflakeConnector implements AsyncDisposable {
   }
 
   /** Runs a statement anew and reports the rows it affected. */
-  async execute(sql: string, params?: Params): Promise<ExecuteResult> {
-    const statement = await this.run(sql, params, false)
+  async execute(sql: string, params?: AnyParams): Promise<ExecuteResult> {
+    const statement = await this.run(driverStatement(sql, params), false)
     return {queryId: statement.getQueryId(), rowsAffected: affected(statement)}
   }
 
   /** Runs one statement with many parameter rows (array binding: one round trip). */
-  async executeMany(sql: string, seqOfParams: readonly Params[]): Promise<ExecuteResult> {
+  async executeMany(sql: string, seqOfParams: readonly AnyParams[]): Promise<ExecuteResult> {
     if (seqOfParams.length === 0) return {queryId: '', rowsAffected: 0}
-    const statement = await this.run(sql, seqOfParams as Bind[][], false)
+    const statement = await this.run(driverBatch(sql, seqOfParams), false)
     return {queryId: statement.getQueryId(), rowsAffected: affected(statement)}
   }
 
-  async fetchAll(sql: string, params?: Params): Promise<Row[]> {
-    return this.fetch(sql, params, Number.POSITIVE_INFINITY)
+  async fetchAll(sql: string, params?: AnyParams): Promise<Row[]>
+  async fetchAll(sql: string, params: AnyParams | undefined, options: FetchOptions & {cursorType: 'dict'}): Promise<DictRow[]>
+  async fetchAll(sql: string, params?: AnyParams, options?: FetchOptions): Promise<DictRow[] | Row[]> {
+    return this.fetch(sql, params, Number.POSITIVE_INFINITY, options)
   }
 
-  /** The next `size` rows (default fetch_size) of the cursor for (sql, params); [] once exhausted. */
-  async fetchMany(sql: string, params?: Params, size?: number): Promise<Row[]> {
-    return this.fetch(sql, params, size ?? this.#config.fetch_size ?? 1)
+  /** The next `size` rows of the cursor for (sql, params); [] once exhausted. No size, or 0, is fetch_size (Prefect's `size or fetch_size`). */
+  async fetchMany(sql: string, params?: AnyParams, size?: number): Promise<Row[]>
+  async fetchMany(sql: string, params: AnyParams | undefined, size: number | undefined, options: FetchOptions & {cursorType: 'dict'}): Promise<DictRow[]>
+  async fetchMany(sql: string, params?: AnyParams, size?: number, options?: FetchOptions): Promise<DictRow[] | Row[]> {
+    return this.fetch(sql, params, size || (this.#config.fetch_size ?? 1), options)
   }
 
-  async fetchOne(sql: string, params?: Params): Promise<Row | undefined> {
-    const [row] = await this.fetch(sql, params, 1)
+  async fetchOne(sql: string, params?: AnyParams): Promise<Row | undefined>
+  async fetchOne(sql: string, params: AnyParams | undefined, options: FetchOptions & {cursorType: 'dict'}): Promise<DictRow | undefined>
+  async fetchOne(sql: string, params?: AnyParams, options?: FetchOptions): Promise<DictRow | Row | undefined> {
+    const [row] = await this.fetch(sql, params, 1, options)
     return row
+  }
+
+  /** The open connection (snowflake-sdk's), or a new login when there is none or the session was dropped: Prefect's get_connection(). */
+  async getConnection(): Promise<Connection> {
+    const current = await this.#connecting?.catch(() => {})
+    if (current?.isUp()) return current
+    this.#connecting = this.login()
+    this.#connecting.catch(() => {
+      this.#connecting = undefined
+    })
+    return this.#connecting
   }
 
   /** Forgets every cursor; the next fetch of the same query runs it again. */
@@ -166,7 +192,7 @@ export class SnowflakeConnector implements AsyncDisposable {
    * Runs a query and streams its rows (for `keyflow sql`); no cursor is kept. `fetchAsString`
    * returns those types as Snowflake formats them (e.g. dates as "2024-01-01").
    */
-  async stream(sql: string, params?: Params, fetchAsString?: DataType[]): Promise<ResultStream> {
+  async stream(sql: string, params?: AnyParams, fetchAsString?: DataType[]): Promise<ResultStream> {
     const cursor = await this.openCursor(sql, params, fetchAsString)
     const secrets = this.#secrets
     const {where} = this
@@ -189,19 +215,8 @@ export class SnowflakeConnector implements AsyncDisposable {
     await this.close()
   }
 
-  /** The open connection, or a new login when there is none or the session was dropped. */
-  private async connection(): Promise<Connection> {
-    const current = await this.#connecting?.catch(() => {})
-    if (current?.isUp()) return current
-    this.#connecting = this.login()
-    this.#connecting.catch(() => {
-      this.#connecting = undefined
-    })
-    return this.#connecting
-  }
-
   /** Reads from the cursor of (sql, params), opening it on first use; a cursor that fails is forgotten. */
-  private async fetch(sql: string, params: Params | undefined, count: number): Promise<Row[]> {
+  private async fetch(sql: string, params: AnyParams | undefined, count: number, options?: FetchOptions): Promise<DictRow[] | Row[]> {
     const key = JSON.stringify([sql, params ?? null])
     let cursor = this.cursors.get(key)
     if (!cursor) {
@@ -210,7 +225,10 @@ export class SnowflakeConnector implements AsyncDisposable {
     }
 
     try {
-      return await (await cursor).take(count)
+      const open = await cursor
+      const rows = await open.take(count)
+      if (options?.cursorType !== 'dict') return rows
+      return rows.map((row) => Object.fromEntries(open.columns.map((column, index) => [column, row[index]])))
     } catch (error) {
       if (this.cursors.get(key) === cursor) this.cursors.delete(key)
       throw isKeyflowError(error) ? error : statementError(error, this.#secrets, this.where)
@@ -240,14 +258,14 @@ export class SnowflakeConnector implements AsyncDisposable {
     return connection
   }
 
-  private async openCursor(sql: string, params?: Params, fetchAsString?: DataType[]): Promise<Cursor> {
-    const statement = await this.run(sql, params, true, fetchAsString)
+  private async openCursor(sql: string, params?: AnyParams, fetchAsString?: DataType[]): Promise<Cursor> {
+    const statement = await this.run(driverStatement(sql, params), true, fetchAsString)
     const columns = (statement.getColumns() ?? []).map((column) => column.getName())
     return new Cursor(statement.streamRows(), columns, statement.getQueryId())
   }
 
-  private async run(sql: string, binds: Bind[][] | Params | undefined, streamResult: boolean, fetchAsString?: DataType[]): Promise<RowStatement> {
-    return this.runOn(await this.connection(), {binds, fetchAsString, sql, streamResult})
+  private async run({binds, sql}: {binds?: Bind[][] | Params; sql: string}, streamResult: boolean, fetchAsString?: DataType[]): Promise<RowStatement> {
+    return this.runOn(await this.getConnection(), {binds, fetchAsString, sql, streamResult})
   }
 
   private async runOn(connection: Connection, {binds, fetchAsString, sql, streamResult}: StatementRequest): Promise<RowStatement> {
@@ -325,4 +343,28 @@ async function* readBatches(stream: Readable): AsyncGenerator<Row> {
 function affected(statement: RowStatement): number | undefined {
   const count = statement.getNumUpdatedRows()
   return typeof count === 'number' && count >= 0 ? count : undefined
+}
+
+/**
+ * Prefect's snowflake_multiquery: runs `queries` in order on the connector's one connection and
+ * returns their query ids. With `asTransaction`, inside BEGIN ... COMMIT, and a failure rolls
+ * back everything before it is rethrown.
+ */
+export async function snowflakeMultiquery(connector: SnowflakeConnector, queries: readonly string[], options: {asTransaction?: boolean; params?: AnyParams} = {}): Promise<string[]> {
+  const ids: string[] = []
+  if (options.asTransaction) await connector.execute('BEGIN TRANSACTION')
+  try {
+    for (const query of queries) {
+      // eslint-disable-next-line no-await-in-loop -- in order, on one session
+      ids.push((await connector.execute(query, options.params)).queryId)
+    }
+
+    if (options.asTransaction) await connector.execute('COMMIT')
+  } catch (error) {
+    // The statement's own error is the one to report; a failed rollback ends with the session anyway.
+    if (options.asTransaction) await connector.execute('ROLLBACK').catch(() => {})
+    throw error
+  }
+
+  return ids
 }

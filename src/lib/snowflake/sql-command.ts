@@ -6,7 +6,7 @@ import {describeFsError, ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
 import {parseJsonText} from '../util/json.js'
 import {SnowflakeConnectorConfig} from './config.js'
-import {Bind, SnowflakeConnector} from './connector.js'
+import {AnyParams, Bind, SnowflakeConnector} from './connector.js'
 import {BatchInsertResult, runBatchInsert, runSql, RunSqlResult, SqlFormat} from './sql.js'
 
 /**
@@ -59,18 +59,33 @@ async function sqlText(input: SqlCommandInput): Promise<string> {
   return text
 }
 
-function bindsOf(input: SqlCommandInput): Bind[] | undefined {
+const isBind = (value: unknown): value is Bind => value === null || ['boolean', 'number', 'string'].includes(typeof value)
+
+/**
+ * Positional binds for ? and :1, or, when the SQL has %(name)s placeholders (Prefect's
+ * pyformat), named ones: --bind name=value, or --binds-json '{"name": ...}'.
+ */
+function bindsOf(input: SqlCommandInput, sql: string): AnyParams | undefined {
+  const named = /%\(/.test(sql)
   if (input.bindsJson !== undefined) {
     if (input.binds?.length) throw usage('Give binds either with --bind or with --binds-json, not both.', 'Drop one of them.')
     const parsed = parseJsonText(input.bindsJson, '--binds-json', '--binds-json value')
-    if (!Array.isArray(parsed) || !parsed.every((value) => value === null || ['boolean', 'number', 'string'].includes(typeof value))) {
-      throw usage('--binds-json must be a JSON array of strings, numbers, booleans or nulls.', 'E.g. --binds-json \'[42, "x", null]\'.', '--binds-json')
+    const values = Array.isArray(parsed) ? parsed : typeof parsed === 'object' && parsed !== null ? Object.values(parsed) : undefined
+    if (!values?.every((value) => isBind(value))) {
+      throw usage('--binds-json must be a JSON array (or, for %(name)s placeholders, an object) of strings, numbers, booleans or nulls.', 'E.g. --binds-json \'[42, "x", null]\' or \'{"id": 42}\'.', '--binds-json')
     }
 
-    return parsed as Bind[]
+    return parsed as AnyParams
   }
 
-  return input.binds?.length ? input.binds : undefined
+  if (!input.binds?.length) return undefined
+  if (!named) return input.binds
+  const entries = input.binds.map((bind) => {
+    const equals = bind.indexOf('=')
+    if (equals <= 0) throw usage('With %(name)s placeholders, each --bind is name=value.', 'E.g. --bind name=Marvin.', '--bind')
+    return [bind.slice(0, equals), bind.slice(equals + 1)] as const
+  })
+  return Object.fromEntries(entries)
 }
 
 /**
@@ -99,7 +114,7 @@ export async function sqlCommand(invocation: Invocation, input: SqlCommandInput)
   }
 
   const sql = await sqlText(input)
-  const binds = bindsOf(input)
+  const binds = bindsOf(input, sql)
   if (input.rowsFile !== undefined && binds) throw usage('--rows cannot be combined with --bind: each row carries its own values.', 'Drop --bind.')
   await using connector = new SnowflakeConnector('block' in input.connection ? await loadConnection(invocation, input.connection.block!) : input.connection.config)
   if (input.rowsFile !== undefined) return {kind: 'insert', ...(await runBatchInsert(connector, {file: input.rowsFile, sql}))}

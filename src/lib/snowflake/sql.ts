@@ -8,7 +8,7 @@ import {runInNewContext} from 'node:vm'
 
 import {describeFsError, ExitCode, KeyflowError} from '../errors.js'
 import {displayWidth, padToWidth} from '../output/table.js'
-import {Bind, Params, Row, SnowflakeConnector} from './connector.js'
+import {AnyParams, Row, SnowflakeConnector} from './connector.js'
 
 /**
  * The engine of `keyflow sql`: runs a statement and streams its rows to a writable in one of
@@ -21,7 +21,7 @@ export const SQL_FORMATS = ['table', 'json', 'ndjson', 'csv'] as const
 export type SqlFormat = (typeof SQL_FORMATS)[number]
 
 export interface RunSqlOptions {
-  binds?: Params
+  binds?: AnyParams
   format: SqlFormat
   out: Writable
   sql: string
@@ -212,26 +212,28 @@ function badRows(message: string, where: string): KeyflowError {
   return new KeyflowError(message, {
     code: 'BAD_ROWS_FILE',
     exit: ExitCode.BAD_VALUE,
-    fix: 'Give a JSON array of rows or NDJSON (one row per line); each row an array of strings, numbers, booleans or nulls.',
+    fix: 'Give a JSON array of rows or NDJSON (one row per line); each row an array (or, for %(name)s placeholders, an object) of strings, numbers, booleans or nulls.',
     where,
   })
 }
 
-function checkRow(value: unknown, where: string): Bind[] {
-  if (!Array.isArray(value)) throw badRows('A row is not an array of values.', where)
-  for (const cell of value) {
+/** A row: an array of values for ? placeholders, or an object of them for %(name)s (pyformat). */
+function checkRow(value: unknown, where: string): AnyParams {
+  const isObject = typeof value === 'object' && value !== null && !Array.isArray(value)
+  if (!Array.isArray(value) && !isObject) throw badRows('A row is not an array (or, for %(name)s placeholders, an object) of values.', where)
+  for (const cell of Object.values(value as object)) {
     if (cell !== null && !['boolean', 'number', 'string'].includes(typeof cell)) throw badRows('A value is not a string, number, boolean or null.', where)
   }
 
-  return value as Bind[]
+  return value as AnyParams
 }
 
 /**
  * Rows of the file, one at a time. A JSON array of rows starts with `[` then `[` (or is `[]`)
  * and is parsed whole; anything else is NDJSON, read line by line.
- * @yields each row, checked to be an array of scalars
+ * @yields each row, checked to be an array (or object) of scalars
  */
-async function* readRows(file: string): AsyncGenerator<Bind[]> {
+async function* readRows(file: string): AsyncGenerator<AnyParams> {
   let head = ''
   try {
     if (!(await stat(file)).isFile()) throw badRows('The rows file is not a regular file.', file)
@@ -241,7 +243,7 @@ async function* readRows(file: string): AsyncGenerator<Bind[]> {
     throw new KeyflowError(`Cannot read the rows file: ${describeFsError(error)}.`, {code: 'ROWS_FILE_UNREADABLE', exit: ExitCode.NOT_FOUND, where: file})
   }
 
-  if (!/^\[\s*[[\]]/.test(head.trimStart())) {
+  if (!/^\[\s*[[\]{]/.test(head.trimStart())) {
     yield* readLines(file)
     return
   }
@@ -259,7 +261,7 @@ async function* readRows(file: string): AsyncGenerator<Bind[]> {
 }
 
 /** @yields each non-blank line of an NDJSON file as a row */
-async function* readLines(file: string): AsyncGenerator<Bind[]> {
+async function* readLines(file: string): AsyncGenerator<AnyParams> {
   const lines = createInterface({crlfDelay: Number.POSITIVE_INFINITY, input: createReadStream(file, {encoding: 'utf8'})})
   let number = 0
   for await (const line of lines) {
@@ -279,7 +281,7 @@ async function* readLines(file: string): AsyncGenerator<Bind[]> {
 /** Inserts the rows of a file with executeMany, in batches, and reports the rows affected. */
 export async function runBatchInsert(connector: SnowflakeConnector, options: BatchInsertOptions): Promise<BatchInsertResult> {
   const result: BatchInsertResult = {batches: 0, rows: 0, rowsAffected: 0}
-  let batch: Bind[][] = []
+  let batch: AnyParams[] = []
   const send = async () => {
     if (batch.length === 0) return
     const {rowsAffected} = await connector.executeMany(options.sql, batch)
@@ -291,7 +293,7 @@ export async function runBatchInsert(connector: SnowflakeConnector, options: Bat
 
   for await (const row of readRows(options.file)) {
     batch.push(row)
-    const limit = options.batchRows ?? Math.max(1, Math.floor(50_000 / Math.max(1, row.length)))
+    const limit = options.batchRows ?? Math.max(1, Math.floor(50_000 / Math.max(1, Object.keys(row).length)))
     if (batch.length >= limit) await send()
   }
 

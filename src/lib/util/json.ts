@@ -50,3 +50,52 @@ export function jsonErrorLocation(text: string, error: unknown): string {
 export function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value)
 }
+
+const JSON_STRING = /"(?:[^"\\]|\\.)*"/y
+const JSON_SPACE = /[\t\n\r ]*/y
+
+/**
+ * The members of a JSON object text, each value as the exact text written: a number keeps its
+ * digits (12345678901234567890, 1e400), which JSON.parse would round or turn into Infinity.
+ * Later duplicates win, as in JSON.parse. `text` must already be known to parse as an object.
+ */
+export function jsonObjectMembers(text: string): Map<string, {raw: string; value: unknown}> {
+  const members = new Map<string, {raw: string; value: unknown}>()
+  let position = 0
+  const skip = () => {
+    JSON_SPACE.lastIndex = position
+    position += JSON_SPACE.exec(text)![0].length
+  }
+
+  skip()
+  position += 1 // {
+  for (;;) {
+    skip()
+    if (text[position] === '}') return members
+    JSON_STRING.lastIndex = position
+    const key = JSON_STRING.exec(text)![0]
+    position += key.length
+    skip()
+    position += 1 // :
+    skip()
+    const start = position
+    let depth = 0
+    while (position < text.length) {
+      const char = text[position]
+      if (char === '"') {
+        JSON_STRING.lastIndex = position
+        position += JSON_STRING.exec(text)![0].length
+        continue
+      }
+
+      if (depth === 0 && (char === ',' || char === '}')) break
+      if (char === '{' || char === '[') depth += 1
+      else if (char === '}' || char === ']') depth -= 1
+      position += 1
+    }
+
+    const raw = text.slice(start, position).trimEnd()
+    members.set(JSON.parse(key) as string, {raw, value: JSON.parse(raw)})
+    if (text[position] === ',') position += 1
+  }
+}

@@ -6,7 +6,7 @@ import {join} from 'node:path'
 import {inspect} from 'node:util'
 
 import {isKeyflowError, KeyflowError} from '../../../src/lib/errors.js'
-import {SnowflakeConnector} from '../../../src/lib/snowflake/connector.js'
+import {SnowflakeConnector, snowflakeMultiquery} from '../../../src/lib/snowflake/connector.js'
 import {assertNoCanary} from '../../support/canary.js'
 import {ROOT, tempDir} from '../../support/cli.js'
 import {freePort} from '../../support/ports.js'
@@ -80,10 +80,53 @@ describe('SnowflakeConnector against the local Snowflake server', () => {
     const sized = new SnowflakeConnector(passwordConfig(fixture, {fetch_size: 4}))
     try {
       expect(await sized.fetchMany('SELECT * FROM range(10)')).to.have.length(4)
+      // Prefect's `size or fetch_size`: 0 is fetch_size too.
+      expect(await sized.fetchMany('SELECT * FROM range(10)', undefined, 0)).to.have.length(4)
       expect(await connector.fetchMany('SELECT * FROM range(10)')).to.have.length(1)
     } finally {
       await sized.close()
     }
+  })
+
+  it('takes pyformat %(name)s with object params in execute, executeMany and fetch*, as binds', async () => {
+    await connector.execute('CREATE TABLE pyformat_people (name varchar, note varchar)')
+    await connector.executeMany('INSERT INTO pyformat_people (name, note) VALUES (%(name)s, %(note)s)', [
+      {name: 'Ford', note: "'); DROP TABLE pyformat_people; --"},
+      {name: 'Arthur', note: '100%'},
+    ])
+    expect(await connector.fetchAll("SELECT name, note FROM pyformat_people WHERE name <> %(skip)s AND note LIKE '%%' ORDER BY name", {skip: 'nobody'})).to.deep.equal([
+      ['Arthur', '100%'],
+      ['Ford', "'); DROP TABLE pyformat_people; --"],
+    ])
+    expect(await connector.fetchOne('SELECT count(*) AS n FROM pyformat_people WHERE name = %(name)s', {name: 'Ford'})).to.deep.equal([1])
+    const missing = await failure(connector.fetchOne('SELECT %(a)s, %(b)s', {a: 1}))
+    expect(missing.message).to.equal('No parameter for placeholder %(b)s.')
+    const row = await failure(connector.executeMany('INSERT INTO pyformat_people VALUES (%(name)s, %(note)s)', [{name: 'x', note: 'y'}, {name: 'z'}]))
+    expect(row.message).to.equal('No parameter for placeholder %(note)s in row 2.')
+  })
+
+  it("returns rows as objects with cursorType 'dict' (Prefect's DictCursor)", async () => {
+    expect(await connector.fetchAll('SELECT range AS id, \'n\' || range AS name FROM range(2)', undefined, {cursorType: 'dict'})).to.deep.equal([
+      {id: 0, name: 'n0'},
+      {id: 1, name: 'n1'},
+    ])
+    expect(await connector.fetchOne('SELECT 7 AS seven', undefined, {cursorType: 'dict'})).to.deep.equal({seven: 7})
+    expect(await connector.fetchMany('SELECT %(v)s AS v', {v: 'x'}, 0, {cursorType: 'dict'})).to.deep.equal([{v: 'x'}])
+  })
+
+  it('exposes getConnection(), reusing the open connection', async () => {
+    const first = await connector.getConnection()
+    expect(first.isUp()).to.equal(true)
+    expect(await connector.getConnection()).to.equal(first)
+  })
+
+  it('runs snowflake_multiquery, as a transaction that rolls back on failure', async () => {
+    await connector.execute('CREATE TABLE multi (n integer)')
+    const ids = await snowflakeMultiquery(connector, ['INSERT INTO multi VALUES (1)', 'INSERT INTO multi VALUES (2)'], {asTransaction: true})
+    expect(ids).to.have.length(2)
+    const failed = await failure(snowflakeMultiquery(connector, ['INSERT INTO multi VALUES (3)', 'INSERT INTO no_such_table VALUES (4)'], {asTransaction: true}))
+    expect(failed.code).to.match(/^SNOWFLAKE/)
+    expect(await connector.fetchAll('SELECT n FROM multi ORDER BY n')).to.deep.equal([[1], [2]])
   })
 
   it('starts cursors over after resetCursors()', async () => {

@@ -1,4 +1,4 @@
-import {CONTEXT_PREFIX} from '../../env-names.js'
+import {CONTEXT_PREFIX, howToSet} from '../../env-names.js'
 import {defineSource, hit, miss, SecretSource} from '../source.js'
 import {envValue} from './env.js'
 
@@ -7,6 +7,35 @@ import {envValue} from './env.js'
  * (Prefect rewrites only the CONTEXT__SECRETS part, so the all-lowercase spelling works too).
  */
 const LOWERCASE_PREFIX = 'PREFECT__context__secrets__'
+
+/**
+ * Prefect nests secret names on `__`: PREFECT__CONTEXT__SECRETS__NEST__INNER=v makes the secret
+ * NEST the dict {"INNER": "v"}. The same, as JSON text, from every variable under NAME__. Values
+ * are the variables' text: Prefect's own conversions of them (docs/compat.md) are not applied.
+ */
+function nested(env: NodeJS.ProcessEnv, name: string): undefined | {value: string; variable: string} {
+  const object: Record<string, unknown> = Object.create(null)
+  let first: string | undefined
+  for (const prefix of [CONTEXT_PREFIX, LOWERCASE_PREFIX]) {
+    for (const variable of Object.keys(env).sort()) {
+      if (!variable.startsWith(`${prefix}${name}__`)) continue
+      const parts = variable.slice(prefix.length + name.length + 2).split('__')
+      let node = object
+      for (const part of parts.slice(0, -1)) {
+        const child = Object.hasOwn(node, part) ? node[part] : undefined
+        if (typeof child === 'string') return undefined // X and X__Y: Prefect's loader fails on it
+        node = (child ?? (node[part] = Object.create(null))) as Record<string, unknown>
+      }
+
+      node[parts.at(-1)!] = env[variable]
+      first ??= `${prefix}${name}__*`
+    }
+
+    if (first) return {value: JSON.stringify(object), variable: first}
+  }
+
+  return undefined
+}
 
 export function contextSource(env: NodeJS.ProcessEnv): SecretSource {
   return {
@@ -25,7 +54,10 @@ export function contextSource(env: NodeJS.ProcessEnv): SecretSource {
           if (value !== undefined) return hit(value, {source: 'context', variable})
         }
 
-        return miss(`${CONTEXT_PREFIX}${name} is not set`, `export ${CONTEXT_PREFIX}${name}=...`)
+        const dict = nested(env, name)
+        if (dict) return hit(dict.value, {source: 'context', variable: dict.variable})
+
+        return miss(`${CONTEXT_PREFIX}${name} is not set`, howToSet(CONTEXT_PREFIX + name))
       })
     },
   }

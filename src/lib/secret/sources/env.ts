@@ -1,4 +1,4 @@
-import {CONTEXT_PREFIX} from '../../env-names.js'
+import {CONTEXT_PREFIX, howToSet} from '../../env-names.js'
 import {defineSource, hit, miss, SecretSource} from '../source.js'
 
 /**
@@ -22,7 +22,7 @@ export function envSource(env: NodeJS.ProcessEnv): SecretSource {
     async lookup(requests) {
       return requests.map(({name}) => {
         const value = envValue(env, name)
-        return value === undefined ? miss(`$${name} is not set`, `export ${name}=...`) : hit(value, {source: 'env', variable: name})
+        return value === undefined ? miss(`$${name} is not set`, howToSet(name)) : hit(value, {source: 'env', variable: name})
       })
     },
   }
