@@ -24,18 +24,24 @@
 
 export const MIN_MASK_BYTES = 4
 export const MASK = Buffer.from('*****')
-/** Blocks of 3 bytes hashed to 18 bits: a 256 KiB shift table that ordinary text barely fills. */
+/**
+ * Blocks of 3 bytes hashed to at most 18 bits (a 256 KiB shift table), fewer for fewer blocks:
+ * about 64 slots per block the secrets hold keeps the table as sparse as the largest one is
+ * at 1,000 secrets, and a run with one short secret does not fill 256 KiB it never reads.
+ */
 const BLOCK = 3
-const HASH_BITS = 18
+const MAX_HASH_BITS = 18
+const MIN_HASH_BITS = 10
+const SLOTS_PER_BLOCK = 64
 /** Windows longer than this gain little and would overflow the byte-sized shift table. */
 const MAX_WINDOW = 64
 /** States with at least this many edges get a full row of 256 transitions (the root always does). */
 const DENSE_FANOUT = 8
 const ROOT = 0
 
-/** The hash of the block ending at `end`. */
-const blockHash = (bytes: Uint8Array, end: number) =>
-  Math.imul(bytes[end - 2] | (bytes[end - 1] << 8) | (bytes[end] << 16), 0x9e_37_79_b1) >>> (32 - HASH_BITS)
+/** The hash of the block ending at `end`, as its top `32 - drop` bits. */
+const blockHash = (bytes: Uint8Array, end: number, drop: number) =>
+  Math.imul(bytes[end - 2] | (bytes[end - 1] << 8) | (bytes[end] << 16), 0x9e_37_79_b1) >>> drop
 
 const EMPTY = Buffer.alloc(0)
 
@@ -69,18 +75,24 @@ function buildTrie(patterns: Buffer[], maxLength: number) {
   return {depth, ends, label, parent, states}
 }
 
-/** How far a window ending in each block may move before it could line up with a secret's first `window` bytes. */
-function shiftTable(patterns: Buffer[], window: number): Uint8Array {
-  // Nothing to mask: no table at all.
-  const shift = new Uint8Array(patterns.length === 0 ? 0 : 1 << HASH_BITS).fill(Math.max(1, window - BLOCK + 1))
+/**
+ * How far a window ending in each block may move before it could line up with a secret's first
+ * `window` bytes, and the hash's `drop` that indexes it. Nothing to mask: no table at all.
+ */
+function shiftTable(patterns: Buffer[], window: number): {drop: number; shift: Uint8Array} {
+  if (patterns.length === 0) return {drop: 32, shift: new Uint8Array(0)}
+  const blocks = patterns.length * Math.max(1, window - BLOCK + 1)
+  const bits = Math.min(MAX_HASH_BITS, Math.max(MIN_HASH_BITS, Math.ceil(Math.log2(blocks * SLOTS_PER_BLOCK))))
+  const drop = 32 - bits
+  const shift = new Uint8Array(1 << bits).fill(Math.max(1, window - BLOCK + 1))
   for (const bytes of patterns) {
     for (let end = BLOCK - 1; end < window; end++) {
-      const index = blockHash(bytes, end)
+      const index = blockHash(bytes, end, drop)
       shift[index] = Math.min(shift[index], window - 1 - end)
     }
   }
 
-  return shift
+  return {drop, shift}
 }
 
 /** The secrets to mask, indexed once for any number of streams. */
@@ -101,6 +113,8 @@ export class MaskSet {
   private readonly rowOf: Int32Array
   private readonly rows: Int32Array
   private readonly shift: Uint8Array
+  /** How many low bits blockHash drops to index `shift`. */
+  private readonly shiftDrop: number
   private readonly window: number
 
   constructor(values: Iterable<string | Uint8Array>) {
@@ -116,7 +130,9 @@ export class MaskSet {
     this.maxLength = Math.max(0, ...lengths)
     this.minLength = patterns.length === 0 ? 0 : Math.min(...lengths)
     this.window = Math.min(this.minLength, MAX_WINDOW)
-    this.shift = shiftTable(patterns, this.window)
+    const table = shiftTable(patterns, this.window)
+    this.shift = table.shift
+    this.shiftDrop = table.drop
 
     const {depth, ends, label, parent, states} = buildTrie(patterns, this.maxLength)
     this.depth = depth.slice(0, states)
@@ -173,14 +189,14 @@ export class MaskSet {
    */
   scan(buffer: Uint8Array, state: number, found: (start: number, end: number) => void): number {
     if (this.size === 0) return ROOT
-    const {depth, edgeByte, edgeStart, edgeTarget, fail, longest, rowOf, rows, shift, window} = this
+    const {depth, edgeByte, edgeStart, edgeTarget, fail, longest, rowOf, rows, shift, shiftDrop, window} = this
     const {length} = buffer
     const lastWindow = length - window
     let at = 0
     while (at < length) {
       if (state === ROOT) {
         while (at <= lastWindow) {
-          const step = shift[blockHash(buffer, at + window - 1)]
+          const step = shift[blockHash(buffer, at + window - 1, shiftDrop)]
           if (step === 0) break
           at += step
         }
