@@ -168,7 +168,14 @@ export class MaskSet {
       }
 
       const row = this.rowOf[state]
-      if (row !== -1) for (let byte = 0; byte < 256; byte++) this.rows[row + byte] = state === ROOT ? ROOT : this.next(this.fail[state], byte)
+      if (row !== -1 && state !== ROOT) {
+        // The failure state is shallower, so built already: its full row, when it has one, is
+        // this row before this state's own edges. (The root's row is all ROOT, 0, as allocated.)
+        const failRow = this.rowOf[this.fail[state]]
+        if (failRow === -1) for (let byte = 0; byte < 256; byte++) this.rows[row + byte] = this.next(this.fail[state], byte)
+        else this.rows.copyWithin(row, failRow, failRow + 256)
+      }
+
       for (let edge = this.edgeStart[state]; edge < this.edgeStart[state + 1]; edge++) {
         if (row !== -1) this.rows[row + this.edgeByte[edge]] = this.edgeTarget[edge]
         order[queued++] = this.edgeTarget[edge]

@@ -33,9 +33,17 @@ export interface SecretReference {
   text: string
 }
 
-/** The schemes the source plug-ins declare; `plugins` defaults to the built-in sources. */
+const schemeTables = new WeakMap<readonly SourcePlugin[], Record<string, SourcePlugin>>()
+
+/** The schemes the source plug-ins declare, built once per list (a run may parse thousands of references). */
 function schemeTable(plugins: readonly SourcePlugin[]): Record<string, SourcePlugin> {
-  return Object.fromEntries(plugins.flatMap((plugin) => plugin.schemes.map((scheme) => [scheme, plugin])))
+  let table = schemeTables.get(plugins)
+  if (!table) {
+    table = Object.fromEntries(plugins.flatMap((plugin) => plugin.schemes.map((scheme) => [scheme, plugin])))
+    schemeTables.set(plugins, table)
+  }
+
+  return table
 }
 
 const MAX_NAME_LENGTH = 2048
