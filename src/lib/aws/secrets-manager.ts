@@ -2,12 +2,25 @@ import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 
 import {randomBytes} from 'node:crypto'
 import {readFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {homedir} from 'node:os'
 import {join} from 'node:path'
 import {Readable} from 'node:stream'
 
 import {noticeIfSlow} from '../output/progress.js'
 import {AwsCallError, classifyAwsError, errorName, isRetryableKind} from './errors.js'
+
+interface AwsPackages {
+  '@aws-sdk/client-secrets-manager': typeof import('@aws-sdk/client-secrets-manager')
+  '@aws-sdk/credential-providers': typeof import('@aws-sdk/credential-providers')
+}
+
+/**
+ * The SDK's packages are CommonJS: require() loads them as they are, where import() would first
+ * run Node's ESM lexer over every file of them to find their exports (tens of ms). Synchronous,
+ * and the deadline cannot cut a require short, which only reads local files.
+ */
+const loadSdk = <Name extends keyof AwsPackages>(name: Name): AwsPackages[Name] => createRequire(import.meta.url)(name)
 
 /**
  * The narrow slice of Secrets Manager keyflow uses, behind an interface so the SDK (about
@@ -249,10 +262,11 @@ export function awsDeadline(totalTimeoutMs: number): AbortSignal {
 
 export async function connectSecretsManager(connection: AwsConnection): Promise<SecretsManagerApi> {
   const {deadline} = connection
-  const [sdk, {fromNodeProviderChain, fromTemporaryCredentials}] = await withinDeadline(deadline, async () =>
-    Promise.all([import('@aws-sdk/client-secrets-manager'), import('@aws-sdk/credential-providers')]),
-  )
-  const credentials = connection.credentials ?? fromNodeProviderChain(connection.profile ? {profile: connection.profile} : {})
+  deadline.throwIfAborted()
+  const sdk = loadSdk('@aws-sdk/client-secrets-manager')
+  // Without static keys the client's own default chain is the standard AWS chain (for
+  // `profile` too); only a role needs the providers package, for its master credentials.
+  const providers = connection.role ? loadSdk('@aws-sdk/credential-providers') : undefined
   // Without throwOnRequestTimeout the SDK only logs a warning when requestTimeout passes and
   // goes on waiting, so a stalled endpoint would hang keyflow for good.
   const requestHandler = {
@@ -270,14 +284,14 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
   const client: SecretsManagerClient = withQuietNodeWarning(
     () =>
       new sdk.SecretsManagerClient({
-        credentials: connection.role
-          ? fromTemporaryCredentials({
+        credentials: providers
+          ? providers.fromTemporaryCredentials({
               clientConfig: {maxAttempts: connection.maxAttempts, region: connection.region, requestHandler: deadlineBound()},
-              masterCredentials: credentials,
+              masterCredentials: connection.credentials ?? providers.fromNodeProviderChain(connection.profile ? {profile: connection.profile} : {}),
               // A session name like prefect-aws's (prefect-session-<8 hex>), overridable by the params.
-              params: {RoleSessionName: `keyflow-${randomBytes(4).toString('hex')}`, ...connection.role.params, RoleArn: connection.role.arn},
+              params: {RoleSessionName: `keyflow-${randomBytes(4).toString('hex')}`, ...connection.role!.params, RoleArn: connection.role!.arn},
             })
-          : credentials,
+          : connection.credentials,
         ...(connection.endpoint ? {endpoint: connection.endpoint} : {}),
         maxAttempts: connection.maxAttempts,
         region: connection.region,
