@@ -127,12 +127,19 @@ export function parseArgv(
     }
 
     if (flag.options && !flag.options.includes(value)) return undefined
-    if (flag.multiple) flags[flag.name] = [...((flags[flag.name] as string[] | undefined) ?? []), value]
+    if (flag.multiple) appendValue(flags, flag.name, value)
     else if (flag.name in flags) return undefined
     else flags[flag.name] = value
   }
 
   return argv.length > 0 && !afterDashesOnly ? {argv, flags: withDefaults(command, flags)} : undefined
+}
+
+/** In place: a command line can repeat a flag thousands of times (run --secret). */
+function appendValue(flags: Record<string, unknown>, name: string, value: string): void {
+  const values = flags[name] as string[] | undefined
+  if (values) values.push(value)
+  else flags[name] = [value]
 }
 
 function withDefaults(command: ManifestCommand, flags: Record<string, unknown>): Record<string, unknown> {

@@ -88,7 +88,11 @@ export async function resolveReferences(references: SecretReference[], chain: Ch
 
   while (pending.length > 0) {
     const bySource = new Map<string, Pending[]>()
-    for (const item of pending) bySource.set(item.kinds[0], [...(bySource.get(item.kinds[0]) ?? []), item])
+    for (const item of pending) {
+      const batch = bySource.get(item.kinds[0])
+      if (batch) batch.push(item)
+      else bySource.set(item.kinds[0], [item])
+    }
 
     // eslint-disable-next-line no-await-in-loop
     const answered = await Promise.all(
