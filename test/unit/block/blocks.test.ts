@@ -8,6 +8,7 @@ import {join} from 'node:path'
 
 import type {BlockOf} from '../../../src/lib/library.js'
 
+import {AWS_BLOCK_TYPES} from '../../../src/lib/aws/block-types.js'
 import {BUILTIN_TYPES} from '../../../src/lib/block-types.js'
 import {BlockContext} from '../../../src/lib/block/context.js'
 import {maskSecrets, resealSecrets, sealSecrets, unsealSecrets} from '../../../src/lib/block/documents/fields.js'
@@ -15,10 +16,12 @@ import {validateData} from '../../../src/lib/block/documents/validate.js'
 import {keyId, Keyring, seal, unseal} from '../../../src/lib/block/keys/crypto.js'
 import {checkDocumentName, checkSlug, parseBlockAddress} from '../../../src/lib/block/names.js'
 import {LocalStore} from '../../../src/lib/block/store/local.js'
+import {SECRET_TYPES} from '../../../src/lib/block/types/builtin.js'
 import {checksumOf, pythonJson} from '../../../src/lib/block/types/canonical.js'
 import {checkDefinition} from '../../../src/lib/block/types/definition.js'
 import {KeyflowError} from '../../../src/lib/errors.js'
 import {createInvocation} from '../../../src/lib/invocation.js'
+import {SNOWFLAKE_BLOCK_TYPES} from '../../../src/lib/snowflake/block-types.js'
 import {rejected} from '../../support/block-fixtures.js'
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../../support/canary.js'
 import {tempDir} from '../../support/cli.js'
@@ -91,6 +94,18 @@ describe('blocks (unit)', () => {
       const connector = builtin('snowflake-connector')
       expect(connector.references).to.deep.equal({credentials: 'snowflake-credentials'})
       expect(builtin('aws-secret').references).to.deep.equal({aws_credentials: 'aws-credentials'})
+    })
+
+    it('checks every built-in in full, its JSON Schema compiled (keyflow skips that at start)', () => {
+      const known = new Set<string>()
+      for (const pack of [SECRET_TYPES, AWS_BLOCK_TYPES, SNOWFLAKE_BLOCK_TYPES]) {
+        for (const definition of pack.definitions) {
+          const {problems, type} = checkDefinition(definition, definition.slug, known)
+          expect(problems).to.deep.equal([])
+          expect(type?.checksum).to.equal(builtin(definition.slug).checksum)
+          known.add(definition.slug)
+        }
+      }
     })
   })
 

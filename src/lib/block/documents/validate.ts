@@ -1,4 +1,4 @@
-import type {ErrorObject, ValidateFunction} from 'ajv'
+import type {Ajv, ErrorObject, ValidateFunction} from 'ajv'
 
 import {ExitCode, KeyflowError} from '../../errors.js'
 import {isPlainObject} from '../../util/json.js'
@@ -15,13 +15,14 @@ import {BlockData, isBlockMarker, isRefMarker, visitPath} from './fields.js'
  * reference counts as given; its value is checked when the block is loaded.
  */
 
-const ajv = createAjv()
+let ajv: Ajv | undefined
 const compiled = new Map<string, ValidateFunction>()
 
 function validatorFor(type: BlockType): ValidateFunction {
   const key = `${type.slug}@${type.checksum}`
   let validate = compiled.get(key)
   if (!validate) {
+    ajv ??= createAjv()
     validate = ajv.compile(type.fields)
     compiled.set(key, validate)
   }
