@@ -205,13 +205,14 @@ async function aws(count = 100, delayMs = 50) {
 
     const {parseReference} = await import(join(ROOT, 'dist', 'lib', 'secret', 'reference.js'))
     const {resolveReferences} = await import(join(ROOT, 'dist', 'lib', 'secret', 'chain.js'))
-    const {resolveSettings} = await import(join(ROOT, 'dist', 'lib', 'settings', 'settings.js'))
-    const settings = resolveSettings({env: {...baseEnv, ...awsEnv}, flags: {sources: ['aws']}})
+    const {createInvocation} = await import(join(ROOT, 'dist', 'lib', 'invocation.js'))
     const resolverMs = []
     for (let run = 0; run < 5; run++) {
       start = process.hrtime.bigint()
+      // One invocation per run, as one CLI run has: its own settings, chain and clients.
+      const {chain} = createInvocation({env: {...baseEnv, ...awsEnv}, flags: {sources: ['aws']}})
       // eslint-disable-next-line no-await-in-loop
-      const resolved = await resolveReferences(names.map((name) => parseReference(name)), settings)
+      const resolved = await resolveReferences(names.map((name) => parseReference(name)), chain)
       resolverMs.push(Number(process.hrtime.bigint() - start) / 1e6)
       if (!resolved.every((resolution) => resolution.ok)) throw new Error('a secret did not resolve')
     }
