@@ -118,11 +118,13 @@ export interface AwsFailureContext {
   /** The IAM actions the call needs, for the "denied" fix; reads by default. */
   permissions?: string
   region?: string
+  /** The role the call was made as, when one was assumed. */
+  role?: string
 }
 
 export function awsFailure(error: unknown, secretId: string, context: AwsFailureContext): KeyflowError {
   const kind = classifyAwsError(error)
-  const where = `AWS Secrets Manager${context.region ? ` (${context.region})` : ''}, secret ${JSON.stringify(secretId)}`
+  const where = `AWS Secrets Manager${context.region ? ` (${context.region})` : ''}${context.role ? ` as role ${context.role}` : ''}, secret ${JSON.stringify(secretId)}`
   const permissions = context.permissions ?? 'secretsmanager:GetSecretValue (and BatchGetSecretValue for batches)'
   const messages: Record<AwsErrorKind, [string, string]> = {
     deadline: ['AWS Secrets Manager did not finish within the total timeout.', 'Check the network and AWS_ENDPOINT_URL / AWS_ENDPOINT_URL_SECRETS_MANAGER, or raise --aws-total-timeout.'],
@@ -159,12 +161,18 @@ export function credentialsFailure(error: unknown, profile: string | undefined, 
   const profileFix = profile
     ? `Check that profile "${profile}" exists in the AWS config or credentials file (AWS_CONFIG_FILE, AWS_SHARED_CREDENTIALS_FILE) and can give credentials, or drop --profile.`
     : 'Check the AWS credentials in use: env vars, the shared config and credentials files, SSO (aws sso login).'
-  return new KeyflowError(role ? `AWS credentials could not be loaded, or role ${JSON.stringify(role)} could not be assumed.` : 'AWS credentials could not be loaded.', {
+  // STS answered, and said no: the credentials loaded, the role is what failed.
+  const refused = role !== undefined && classifyAwsError(error) === 'denied'
+  const message = refused
+    ? `AWS STS refused to let these credentials assume role ${JSON.stringify(role)} (${errorName(error)}).`
+    : role ? `AWS credentials could not be loaded, or role ${JSON.stringify(role)} could not be assumed.` : 'AWS credentials could not be loaded.'
+  const roleFix = `Check the role ARN (a source's "role", --aws-role, KEYFLOW_AWS_ROLE, aws.role), that the role's trust policy names these credentials, and that their own policy allows sts:AssumeRole on it.`
+  return new KeyflowError(message, {
     cause: error,
-    code: 'AWS_CREDENTIALS',
+    code: refused ? 'AWS_ROLE_REFUSED' : 'AWS_CREDENTIALS',
     details: [errorName(error)],
     exit: ExitCode.SOURCE_FAILURE,
-    fix: role ? `${profileFix} Check the role ARN (--aws-role, KEYFLOW_AWS_ROLE, aws.role) and that its trust policy lets these credentials call sts:AssumeRole.` : profileFix,
+    fix: refused ? roleFix : role ? `${profileFix} ${roleFix}` : profileFix,
     where: [profile ? `AWS profile "${profile}"` : 'the AWS credential chain', role ? `AWS role "${role}"` : ''].filter(Boolean).join(', '),
   })
 }

@@ -49,6 +49,44 @@ export interface AwsConnection {
    * ExternalId, Policy, ...), as Metaflow's `role` and prefect-aws's assume_role_arn/kwargs.
    */
   role?: {arn: string; params?: Record<string, unknown>}
+  /** Sessions of `role` already assumed by this invocation's other connections (another region), reused. */
+  roleSessions?: RoleSessions
+}
+
+type RoleCredentials = ReturnType<AwsPackages['@aws-sdk/credential-providers']['fromTemporaryCredentials']>
+
+/**
+ * The AssumeRole sessions of one invocation, by role, its parameters and the credentials that
+ * assume it: a role used in several regions is assumed once. Keyed values only; the map holds
+ * no credentials until a session is asked for.
+ */
+export type RoleSessions = Map<string, RoleCredentials>
+
+/** The SDK's own margin: credentials that expire within 5 minutes are fetched anew. */
+const SESSION_REFRESH_MS = 300_000
+
+/**
+ * One AssumeRole shared by every client that asks: the provider calls STS on each call, and
+ * each SDK client memoises only for itself. A refused AssumeRole stays refused for the rest of
+ * the invocation (STS's own retries already ran), so a role is never asked again per region.
+ */
+function sharedSession(assume: RoleCredentials): RoleCredentials {
+  let session: ReturnType<RoleCredentials> | undefined
+  let expiresAt = Number.POSITIVE_INFINITY
+  return (properties) => {
+    if (!session || expiresAt - Date.now() < SESSION_REFRESH_MS) {
+      expiresAt = Number.POSITIVE_INFINITY
+      session = assume(properties)
+      session.then(
+        (credentials) => {
+          expiresAt = credentials.expiration?.getTime() ?? Number.POSITIVE_INFINITY
+        },
+        () => {},
+      )
+    }
+
+    return session
+  }
 }
 
 export interface SecretPayload {
@@ -281,17 +319,27 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
   const deadlineBound = () => ({
     handle: (async (request, options) => client.config.requestHandler.handle(request, {...options, abortSignal: deadline})) as Handler['handle'],
   })
+  const assumedRole = (): RoleCredentials => {
+    const role = connection.role!
+    const key = JSON.stringify([role.arn, role.params ?? {}, connection.profile ?? '', connection.credentials?.accessKeyId ?? '', connection.endpoint ?? ''])
+    const known = connection.roleSessions?.get(key)
+    if (known) return known
+    const session = sharedSession(
+      providers!.fromTemporaryCredentials({
+        clientConfig: {maxAttempts: connection.maxAttempts, region: connection.region, requestHandler: deadlineBound()},
+        masterCredentials: connection.credentials ?? providers!.fromNodeProviderChain(connection.profile ? {profile: connection.profile} : {}),
+        // A session name like prefect-aws's (prefect-session-<8 hex>), overridable by the params.
+        params: {RoleSessionName: `keyflow-${randomBytes(4).toString('hex')}`, ...role.params, RoleArn: role.arn},
+      }),
+    )
+    connection.roleSessions?.set(key, session)
+    return session
+  }
+
   const client: SecretsManagerClient = withQuietNodeWarning(
     () =>
       new sdk.SecretsManagerClient({
-        credentials: providers
-          ? providers.fromTemporaryCredentials({
-              clientConfig: {maxAttempts: connection.maxAttempts, region: connection.region, requestHandler: deadlineBound()},
-              masterCredentials: connection.credentials ?? providers.fromNodeProviderChain(connection.profile ? {profile: connection.profile} : {}),
-              // A session name like prefect-aws's (prefect-session-<8 hex>), overridable by the params.
-              params: {RoleSessionName: `keyflow-${randomBytes(4).toString('hex')}`, ...connection.role!.params, RoleArn: connection.role!.arn},
-            })
-          : connection.credentials,
+        credentials: providers ? assumedRole() : connection.credentials,
         ...(connection.endpoint ? {endpoint: connection.endpoint} : {}),
         maxAttempts: connection.maxAttempts,
         region: connection.region,

@@ -1,5 +1,7 @@
+import {ROLE_ARN, ROLE_ARN_EXAMPLE} from '../aws/arn.js'
 import {ExitCode, isKeyflowError, KeyflowError} from '../errors.js'
 import {AliasedReference, ENV_NAME, parseAliasedReference, parseReference} from '../secret/reference.js'
+import {BUILTIN_SOURCES} from '../secret/sources/index.js'
 import {isPlainObject} from '../util/json.js'
 import {MaskEncoding, parseMaskEncodings} from './encodings.js'
 import {WITHHOLD_GROUPS, WithholdGroup} from './environment.js'
@@ -18,7 +20,7 @@ import {WITHHOLD_GROUPS, WithholdGroup} from './environment.js'
  *
  * `secrets` may also be a list of strings written as --secret takes them (NAME or ALIAS=REF).
  * Each entry may carry its own "envStyle"; a source also Metaflow's "type", "options" ({json,
- * env_var_name}) and "role". --secret and --source take the same object form as JSON.
+ * env_var_name, region}) and "role". --secret and --source take the same object form as JSON.
  */
 
 export const ENV_STYLES = ['prefect', 'plain', 'both'] as const
@@ -112,11 +114,12 @@ interface Entry {
   text: string
 }
 
+const SOURCE_OPTIONS = ['env_var_name', 'json', 'region']
 const ENTRY_KEYS = {block: ['envStyle', 'optional', 'ref'], secret: ['envStyle', 'optional', 'ref'], source: ['envStyle', 'id', 'optional', 'options', 'role', 'type']}
 
 function entry(raw: unknown, where: string, what: keyof typeof ENTRY_KEYS): Entry {
   if (typeof raw === 'string') return {optional: false, raw: {}, text: raw}
-  const shape = `{"${what === 'source' ? 'id' : 'ref'}": "...", "optional": true, "envStyle": "plain"${what === 'source' ? ', "options": {"json": false, "env_var_name": "NAME"}' : ''}}`
+  const shape = `{"${what === 'source' ? 'id' : 'ref'}": "...", "optional": true, "envStyle": "plain"${what === 'source' ? ', "options": {"json": false, "env_var_name": "NAME", "region": "REGION"}, "role": "ROLE_ARN"' : ''}}`
   if (isPlainObject(raw)) {
     const unknown = Object.keys(raw).filter((key) => !ENTRY_KEYS[what].includes(key))
     const text = raw.ref ?? raw.id
@@ -137,26 +140,43 @@ export function sourceDeclaration(item: unknown, at: string): SourceDeclaration 
     throw invalid(`Unknown source type ${JSON.stringify(raw.type)}.`, `${at}.type`, `keyflow reads sources from AWS Secrets Manager only: write "${METAFLOW_AWS_TYPE}" or leave type out.`)
   }
 
-  if (raw.role !== undefined) {
-    throw invalid('A per-source role is not supported by this build.', `${at}.role`, 'Assume the role for the whole run with the AWS settings (--profile), or drop "role".')
-  }
-
   const options = raw.options ?? {}
-  if (!isPlainObject(options)) throw invalid('options must be an object.', `${at}.options`, 'Write {"json": false, "env_var_name": "NAME"}.')
-  const unknown = Object.keys(options).filter((key) => !['env_var_name', 'json'].includes(key))
-  if (unknown.length > 0) throw invalid(`Unknown option ${unknown.map((key) => `"${key}"`).join(', ')}.`, `${at}.options`, 'Source options are json and env_var_name.')
+  if (!isPlainObject(options)) throw invalid('options must be an object.', `${at}.options`, 'Write {"json": false, "env_var_name": "NAME", "region": "eu-west-1"}.')
+  const unknown = Object.keys(options).filter((key) => !SOURCE_OPTIONS.includes(key))
+  if (unknown.length > 0) throw invalid(`Unknown option ${unknown.map((key) => `"${key}"`).join(', ')}.`, `${at}.options`, `Source options are ${SOURCE_OPTIONS.join(', ')}.`)
   if (options.json !== undefined && typeof options.json !== 'boolean') throw invalid('options.json must be true or false.', `${at}.options.json`, 'Write true or false.')
   if (options.env_var_name !== undefined && (typeof options.env_var_name !== 'string' || options.json !== false)) {
     throw invalid('options.env_var_name must be a string, and applies only with "json": false.', `${at}.options.env_var_name`, 'Add "json": false, or drop env_var_name.')
   }
 
+  const reference = declared(at, () => parseSource(text))
+  const region = placement(options.region, `${at}.options.region`, REGION, reference)
+  const role = placement(raw.role, `${at}.role`, ROLE, reference)
   return {
     envStyle,
     optional,
     options: {envVarName: options.env_var_name as string | undefined, json: options.json !== false},
     origin: at,
-    reference: declared(at, () => parseSource(text)),
+    reference: region || role ? {...reference, target: {...reference.target, region, role}} : reference,
   }
+}
+
+/** us-east-1, eu-central-2, us-gov-west-1, cn-north-1: letters and dashes, then a digit. */
+const REGION = {shape: /^[a-z]{2}(?:-[a-z]+)+-\d+$/, what: 'an AWS region, e.g. "eu-west-1"'}
+const ROLE = {shape: ROLE_ARN, what: `an IAM role ARN, e.g. "${ROLE_ARN_EXAMPLE}"`}
+
+/**
+ * A source's own region or role (Metaflow's options.region and role), for a source that has
+ * regions and roles (AWS). Whether the role may be assumed is STS's to say.
+ */
+function placement(raw: unknown, where: string, {shape, what}: {shape: RegExp; what: string}, reference: SourceDeclaration['reference']): string | undefined {
+  if (raw === undefined) return undefined
+  if (typeof raw !== 'string' || !shape.test(raw.trim())) throw invalid(`Expected ${what}.`, where, `Write ${what}, or drop it.`)
+  if (!BUILTIN_SOURCES.find((plugin) => plugin.kind === reference.target.kind)?.regionsAndRoles) {
+    throw invalid(`A region and a role apply only to AWS Secrets Manager sources, not to ${JSON.stringify(reference.text)}.`, where, 'Drop it, or name an AWS secret (an id, aws-sm://ID or an ARN).')
+  }
+
+  return raw.trim()
 }
 
 /** A --secret or --source value: a reference, or the project file's object form written as JSON. */

@@ -21,6 +21,9 @@ export interface ReferenceTarget {
   /** 'chain', or the kind of the one source the reference addresses. */
   kind: string
   name: string
+  /** A run source's own region and role (keyflow.json, --source '{...}'); the reference text has no syntax for them. */
+  region?: string
+  role?: string
   versionId?: string
   versionStage?: string
 }

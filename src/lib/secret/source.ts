@@ -21,6 +21,10 @@ export interface LookupRequest {
   direct: boolean
   /** The name through the chain, or the exact id when addressed directly. */
   name: string
+  /** Where a source that has regions looks, instead of its configured one (Metaflow's options.region). */
+  region?: string
+  /** A role to assume for this request, instead of the configured one (Metaflow's per-source role). */
+  role?: string
   versionId?: string
   versionStage?: string
 }
@@ -112,6 +116,8 @@ export interface SourcePlugin<P extends Provenance = any, S extends SettingSpecs
   describe(provenance: P): string
   readonly kind: string
   open(context: SourceContext<S>): SecretSource
+  /** Whether a declaration may give a request its own region and role (LookupRequest). */
+  readonly regionsAndRoles?: boolean
   /** Reference schemes that address this source alone: `env` for env://NAME. */
   readonly schemes: readonly string[]
   /** The settings it reads; their flags, env vars and config keys come with them. */

@@ -53,6 +53,14 @@ export const text: Parser<string> = parser((raw, where) => {
   return raw
 }, {type: 'string'})
 
+/** Text of a known shape, e.g. an ARN: `what` and `example` say what is expected. */
+export function matching(pattern: RegExp, what: string, example: string): Parser<string> {
+  return parser((raw, where) => {
+    if (typeof raw !== 'string' || !pattern.test(raw.trim())) throw settingError(`Expected ${what}.`, where, `Give ${what}, e.g. ${example}.`)
+    return raw.trim()
+  }, {type: 'string'})
+}
+
 export function integer(min: number, max: number): Parser<number> {
   return parser((raw, where) => {
     const value = typeof raw === 'string' && /^\d+$/.test(raw.trim()) ? Number(raw) : raw

@@ -1,10 +1,10 @@
-import type {SecretPayload, SecretsManagerApi} from '../../aws/secrets-manager.js'
+import type {RoleSessions, SecretPayload, SecretsManagerApi} from '../../aws/secrets-manager.js'
 
-import {arnRegion} from '../../aws/arn.js'
+import {arnRegion, ROLE_ARN, ROLE_ARN_EXAMPLE} from '../../aws/arn.js'
 import {AwsCallError, awsFailure, AwsOperation, classifyAwsError, credentialsFailure} from '../../aws/errors.js'
 import {warn} from '../../output/warn.js'
 import {SettingsBase} from '../../settings/settings.js'
-import {integer, oneOf, SettingValues, text} from '../../settings/spec.js'
+import {integer, matching, oneOf, SettingValues, text} from '../../settings/spec.js'
 import {ConnectSecretsManager, defineSource, failure, hit, ListedName, LookupRequest, miss, Outcome, SecretSource} from '../source.js'
 
 const awsSettings = {
@@ -71,11 +71,11 @@ const awsSettings = {
   },
   awsRole: {
     configPath: ['aws', 'role'],
-    description: 'An IAM role ARN to assume with STS for every Secrets Manager call.',
+    description: 'An IAM role ARN to assume with STS for every Secrets Manager call (a run source may name its own).',
     env: ['KEYFLOW_AWS_ROLE', 'METAFLOW_DEFAULT_SECRETS_ROLE', 'METAFLOW_AWS_SECRETS_MANAGER_DEFAULT_ROLE'],
     flag: 'aws-role',
     helpGroup: 'AWS',
-    parse: text,
+    parse: matching(ROLE_ARN, 'an IAM role ARN', ROLE_ARN_EXAMPLE),
   },
   awsTotalTimeoutMs: {
     configPath: ['aws', 'totalTimeoutMs'],
@@ -90,7 +90,8 @@ const awsSettings = {
 
 export type AwsSettings = SettingsBase & SettingValues<typeof awsSettings>
 
-export type AwsProvenance = {arn: string; name: string; source: 'aws'; versionId?: string; versionStages?: string[]}
+/** `role`: the role it was read as, when one was assumed. */
+export type AwsProvenance = {arn: string; name: string; role?: string; source: 'aws'; versionId?: string; versionStages?: string[]}
 
 /** BatchGetSecretValue takes at most 20 ids per call. */
 export const BATCH_SIZE = 20
@@ -99,10 +100,11 @@ const GET_CONCURRENCY = 10
 
 const isPinned = (request: LookupRequest) => Boolean(request.versionId || request.versionStage)
 
-const outcomeOf = (payload: SecretPayload): Outcome =>
+const outcomeOf = (payload: SecretPayload, role: string | undefined): Outcome =>
   hit(payload.value, {
     arn: payload.arn,
     name: payload.name,
+    role,
     source: 'aws',
     versionId: payload.versionId,
     versionStages: payload.versionStages,
@@ -113,15 +115,20 @@ export function awsSecretId(settings: Pick<AwsSettings, 'awsPrefix'>, request: L
 }
 
 /**
- * A Secrets Manager client for the settings (in `region`, by default the configured one), through
- * the invocation's `connect` when it injects one, under `deadline` (by default a new one of
- * --aws-total-timeout); it warns on stderr before each retry. The SDK loads only here (README
+ * A Secrets Manager client for the settings (in `region`, as `role`: by default the configured
+ * ones), through the invocation's `connect` when it injects one, under `deadline` (by default a
+ * new one of --aws-total-timeout); it warns on stderr before each retry. `roleSessions` shares
+ * each role's AssumeRole between the clients of one invocation. The SDK loads only here (README
  * "Start-up time").
  */
-export async function connectAws(settings: AwsSettings, options: {connect?: ConnectSecretsManager; deadline?: AbortSignal; region?: string} = {}): Promise<SecretsManagerApi> {
+export async function connectAws(
+  settings: AwsSettings,
+  options: {connect?: ConnectSecretsManager; deadline?: AbortSignal; region?: string; role?: string; roleSessions?: RoleSessions} = {},
+): Promise<SecretsManagerApi> {
   const {awsDeadline, connectSecretsManager: connectDefault} = await import('../../aws/secrets-manager.js')
   const connectSecretsManager = options.connect ?? connectDefault
   const region = options.region ?? settings.awsRegion
+  const role = options.role ?? settings.awsRole
   return connectSecretsManager({
     connectTimeoutMs: settings.awsConnectTimeoutMs,
     deadline: options.deadline ?? awsDeadline(settings.awsTotalTimeoutMs),
@@ -134,37 +141,52 @@ export async function connectAws(settings: AwsSettings, options: {connect?: Conn
     region,
     requestTimeoutMs: settings.awsRequestTimeoutMs,
     retryMode: settings.awsRetryMode,
-    role: settings.awsRole ? {arn: settings.awsRole} : undefined,
+    role: role ? {arn: role} : undefined,
+    roleSessions: options.roleSessions,
   })
 }
+
+/** Where a request is asked: an ARN's own region, else the request's (a source's options.region), else the configured one. */
+export const awsRegionOf = (settings: AwsSettings, request: LookupRequest): string | undefined => arnRegion(awsSecretId(settings, request)) ?? request.region ?? settings.awsRegion
+
+/** The role a request is asked as: its own (a source's role), else the configured one (--aws-role, Metaflow's default role). */
+export const awsRoleOf = (settings: AwsSettings, request: LookupRequest): string | undefined => request.role ?? settings.awsRole
+
+/** Requests asked through one client: the same region and role. */
+interface Placement {
+  region?: string
+  role?: string
+}
+
+const placementKey = ({region, role}: Placement) => JSON.stringify([region ?? null, role ?? null])
 
 /**
  * AWS Secrets Manager. Unpinned lookups are fetched with BatchGetSecretValue, 20 ids a call,
  * all calls in parallel; a lone id, a pinned version or a caller not allowed to batch use
- * GetSecretValue. An ARN is asked in its own region (as Metaflow and the AWS CLI do), names in
- * the configured one: one client per region, every region at once. Not configured at all (no
- * region, no credentials) is a miss; anything else that goes wrong is a failure. All AWS work
- * of one resolution shares one deadline (--aws-total-timeout), from the first lookup on.
+ * GetSecretValue. Requests are grouped by where they are asked (awsRegionOf: an ARN in its own
+ * region, as Metaflow and the AWS CLI do) and as whom (awsRoleOf): one client per group, every
+ * group at once, each role assumed once. Not configured at all (no region, no credentials) is a
+ * miss; anything else that goes wrong is a failure of that group's requests. All AWS work of one
+ * resolution shares one deadline (--aws-total-timeout), from the first lookup on.
  */
 export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager): SecretSource {
-  const apis = new Map<string | undefined, Promise<SecretsManagerApi>>()
+  const apis = new Map<string, Promise<SecretsManagerApi>>()
+  const roleSessions: RoleSessions = new Map()
   let deadline: AbortSignal | undefined
-  const open = async (region: string | undefined) => {
+  const open = async ({region, role}: Placement) => {
     const {awsDeadline} = await import('../../aws/secrets-manager.js')
     deadline ??= awsDeadline(settings.awsTotalTimeoutMs)
-    return connectAws(settings, {connect, deadline, region})
+    return connectAws(settings, {connect, deadline, region, role, roleSessions})
   }
 
-  const connection = (region: string | undefined) => {
-    if (!apis.has(region)) apis.set(region, open(region))
-    return apis.get(region)!
+  const connection = (placement: Placement) => {
+    const key = placementKey(placement)
+    if (!apis.has(key)) apis.set(key, open(placement))
+    return apis.get(key)!
   }
 
-  const regionOf = (secretId: string) => arnRegion(secretId) ?? settings.awsRegion
-
-  const notFound = (secretId: string, pin?: Pick<LookupRequest, 'versionId' | 'versionStage'>): Outcome => {
-    const region = regionOf(secretId)
-    const where = `AWS Secrets Manager${region ? ` (${region})` : ''}`
+  const notFound = ({region, role}: Placement, secretId: string, pin?: Pick<LookupRequest, 'versionId' | 'versionStage'>): Outcome => {
+    const where = `AWS Secrets Manager${region ? ` (${region})` : ''}${role ? ` as role ${role}` : ''}`
     // A pinned version that is missing usually means the secret exists without that stage or id.
     const version = pin?.versionId ? ` version ${pin.versionId}` : pin?.versionStage ? ` stage ${pin.versionStage}` : ''
     if (version) {
@@ -174,73 +196,78 @@ export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager
     // An ARN names one secret in one account and region: creating a secret cannot give it that ARN.
     return arnRegion(secretId)
       ? miss(`no secret with ARN ${JSON.stringify(secretId)} in ${where}`, `aws secretsmanager describe-secret --secret-id ${secretId} --region ${region}  (check the ARN, its account and its region)`)
-      : miss(`no secret ${JSON.stringify(secretId)} in ${where}`, `aws secretsmanager create-secret --name ${secretId} --secret-string file://VALUE_FILE`)
+      : miss(`no secret ${JSON.stringify(secretId)} in ${where}`, `aws secretsmanager create-secret --name ${secretId} --secret-string file://VALUE_FILE${region === settings.awsRegion ? '' : ` --region ${region}`}`)
   }
 
-  const failed = (error: unknown, secretId: string, operation: AwsOperation): Outcome =>
-    failure(awsFailure(error, secretId, {attempts: settings.awsMaxAttempts, operation, region: regionOf(secretId)}))
+  /** The lookups of one region and role, through that group's client. */
+  const lookupIn = async (placement: Placement, requests: LookupRequest[]): Promise<Outcome[]> => {
+    const {region, role} = placement
+    const failed = (error: unknown, secretId: string, operation: AwsOperation): Outcome =>
+      failure(awsFailure(error, secretId, {attempts: settings.awsMaxAttempts, operation, region, role}))
 
-  const getOne = async (sm: SecretsManagerApi, request: LookupRequest): Promise<Outcome> => {
-    const secretId = awsSecretId(settings, request)
+    const getOne = async (sm: SecretsManagerApi, request: LookupRequest): Promise<Outcome> => {
+      const secretId = awsSecretId(settings, request)
+      try {
+        return outcomeOf(await sm.get({secretId, versionId: request.versionId, versionStage: request.versionStage}), role)
+      } catch (error) {
+        return classifyAwsError(error) === 'not-found' ? notFound(placement, secretId, request) : failed(error, secretId, 'GetSecretValue')
+      }
+    }
+
+    const getEach = async (sm: SecretsManagerApi, each: LookupRequest[]): Promise<Outcome[]> => {
+      const outcomes: Outcome[] = Array.from({length: each.length})
+      let next = 0
+      const worker = async () => {
+        while (next < each.length) {
+          const index = next++
+          // eslint-disable-next-line no-await-in-loop
+          outcomes[index] = await getOne(sm, each[index])
+        }
+      }
+
+      await Promise.all(Array.from({length: Math.min(GET_CONCURRENCY, each.length)}, worker))
+      return outcomes
+    }
+
+    const batch = async (sm: SecretsManagerApi, ids: string[]): Promise<Map<string, Outcome>> => {
+      const results = new Map<string, Outcome>()
+      try {
+        const {errors, values} = await sm.batchGet(ids)
+        for (const value of values) {
+          const id = ids.find((candidate) => candidate === value.name || candidate === value.arn)
+          if (id) results.set(id, outcomeOf(value, role))
+        }
+
+        for (const entry of errors) {
+          // An Errors[] entry is AWS's own answer, like a service exception ($fault).
+          const error = entry.error instanceof AwsCallError ? entry.error : Object.assign(new Error(entry.error.message ?? ''), {$fault: 'client', name: entry.error.name})
+          results.set(entry.secretId, classifyAwsError(error) === 'not-found' ? notFound(placement, entry.secretId) : failed(error, entry.secretId, 'BatchGetSecretValue'))
+        }
+      } catch (error) {
+        // A caller allowed GetSecretValue but not BatchGetSecretValue still gets its secrets.
+        if (classifyAwsError(error) !== 'denied') {
+          for (const id of ids) results.set(id, failed(error, id, 'BatchGetSecretValue'))
+          return results
+        }
+      }
+
+      // Ids the batch did not answer for (denied batch, partial ARNs) are fetched one by one.
+      const rest = ids.filter((id) => !results.has(id))
+      const singles = await getEach(sm, rest.map((name) => ({direct: true, name})))
+      for (const [index, id] of rest.entries()) results.set(id, singles[index])
+      return results
+    }
+
+    const sm = await connection(placement)
+    let notConfigured: string | undefined
     try {
-      return outcomeOf(await sm.get({secretId, versionId: request.versionId, versionStage: request.versionStage}))
+      notConfigured = await sm.checkConfigured()
     } catch (error) {
-      return classifyAwsError(error) === 'not-found' ? notFound(secretId, request) : failed(error, secretId, 'GetSecretValue')
-    }
-  }
-
-  const getEach = async (sm: SecretsManagerApi, requests: LookupRequest[]): Promise<Outcome[]> => {
-    const outcomes: Outcome[] = Array.from({length: requests.length})
-    let next = 0
-    const worker = async () => {
-      while (next < requests.length) {
-        const index = next++
-        // eslint-disable-next-line no-await-in-loop
-        outcomes[index] = await getOne(sm, requests[index])
-      }
+      // Only this group's requests fail: another role or region may still answer its own.
+      const deadlinePassed = classifyAwsError(error) === 'deadline'
+      return requests.map((request) => (deadlinePassed ? failed(error, awsSecretId(settings, request), 'credentials') : failure(credentialsFailure(error, settings.awsProfile, role))))
     }
 
-    await Promise.all(Array.from({length: Math.min(GET_CONCURRENCY, requests.length)}, worker))
-    return outcomes
-  }
-
-  const batch = async (sm: SecretsManagerApi, ids: string[]): Promise<Map<string, Outcome>> => {
-    const results = new Map<string, Outcome>()
-    try {
-      const {errors, values} = await sm.batchGet(ids)
-      for (const value of values) {
-        const id = ids.find((candidate) => candidate === value.name || candidate === value.arn)
-        if (id) results.set(id, outcomeOf(value))
-      }
-
-      for (const entry of errors) {
-        // An Errors[] entry is AWS's own answer, like a service exception ($fault).
-        const error = entry.error instanceof AwsCallError ? entry.error : Object.assign(new Error(entry.error.message ?? ''), {$fault: 'client', name: entry.error.name})
-        results.set(entry.secretId, classifyAwsError(error) === 'not-found' ? notFound(entry.secretId) : failed(error, entry.secretId, 'BatchGetSecretValue'))
-      }
-    } catch (error) {
-      // A caller allowed GetSecretValue but not BatchGetSecretValue still gets its secrets.
-      if (classifyAwsError(error) !== 'denied') {
-        for (const id of ids) results.set(id, failed(error, id, 'BatchGetSecretValue'))
-        return results
-      }
-    }
-
-    // Ids the batch did not answer for (denied batch, partial ARNs) are fetched one by one.
-    const rest = ids.filter((id) => !results.has(id))
-    const singles = await getEach(sm, rest.map((name) => ({direct: true, name})))
-    for (const [index, id] of rest.entries()) results.set(id, singles[index])
-    return results
-  }
-
-  /** The lookups of one region, through that region's client. */
-  const lookupIn = async (region: string | undefined, requests: LookupRequest[]): Promise<Outcome[]> => {
-    const sm = await connection(region)
-    const notConfigured = await sm.checkConfigured().catch((error: unknown) => {
-      if (classifyAwsError(error) === 'deadline') return error
-      throw credentialsFailure(error, settings.awsProfile, settings.awsRole)
-    })
-    if (notConfigured instanceof Error) return requests.map((request) => failed(notConfigured, awsSecretId(settings, request), 'credentials'))
     if (notConfigured) return requests.map(() => miss(`skipped: ${notConfigured}`))
 
     const pinned = requests.filter((request) => isPinned(request))
@@ -264,7 +291,7 @@ export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager
     kind: 'aws',
     /** The secrets under the prefix, by chain name, in the configured region: ListSecrets, 100 a page, each page after the last. */
     async list() {
-      const sm = await connection(settings.awsRegion)
+      const sm = await connection({region: settings.awsRegion, role: settings.awsRole})
       const notConfigured = await sm.checkConfigured().catch((error: unknown) => {
         if (classifyAwsError(error) === 'deadline') throw awsFailure(error, settings.awsPrefix || '*', {attempts: settings.awsMaxAttempts, operation: 'credentials', region: settings.awsRegion})
         throw credentialsFailure(error, settings.awsProfile, settings.awsRole)
@@ -297,13 +324,16 @@ export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager
       return {calls, detail: settings.awsPrefix ? `prefix ${settings.awsPrefix}` : undefined, names}
     },
     async lookup(requests) {
-      const byRegion = new Map<string | undefined, LookupRequest[]>()
+      const groups = new Map<string, {placement: Placement; requests: LookupRequest[]}>()
       for (const request of requests) {
-        const region = regionOf(awsSecretId(settings, request))
-        byRegion.set(region, [...(byRegion.get(region) ?? []), request])
+        const placement = {region: awsRegionOf(settings, request), role: awsRoleOf(settings, request)}
+        const key = placementKey(placement)
+        const group = groups.get(key)
+        if (group) group.requests.push(request)
+        else groups.set(key, {placement, requests: [request]})
       }
 
-      const answered = await Promise.all([...byRegion].map(async ([region, group]) => ({group, outcomes: await lookupIn(region, group)})))
+      const answered = await Promise.all([...groups.values()].map(async ({placement, requests: group}) => ({group, outcomes: await lookupIn(placement, group)})))
       const outcomes = new Map<LookupRequest, Outcome>()
       for (const {group, outcomes: groupOutcomes} of answered) for (const [index, request] of group.entries()) outcomes.set(request, groupOutcomes[index])
       return requests.map((request) => outcomes.get(request)!)
@@ -322,13 +352,15 @@ const TRANSIENT_FAILURES = new Set(['AWS_SERVER', 'AWS_THROTTLED', 'AWS_UNREACHA
 export const awsPlugin = defineSource<AwsProvenance, typeof awsSettings>({
   cache: {
     identity: (request, settings) => ({
-      // The credentials' key id too: the same name in another account is another secret.
+      // The credentials' key id and the role too: the same name in another account is another secret.
       scope: [
         'aws',
         settings.env.AWS_ENDPOINT_URL_SECRETS_MANAGER || settings.env.AWS_ENDPOINT_URL || '',
-        settings.awsRegion ?? '',
+        request.region ?? settings.awsRegion ?? '',
         settings.awsProfile ?? '',
         settings.env.AWS_ACCESS_KEY_ID ?? '',
+        // Appended only with a role, so entries cached without one keep their identity.
+        ...(awsRoleOf(settings, request) ? [awsRoleOf(settings, request)!] : []),
       ],
       secretId: awsSecretId(settings, request),
       versionId: request.versionId,
@@ -342,10 +374,11 @@ export const awsPlugin = defineSource<AwsProvenance, typeof awsSettings>({
   describe(provenance) {
     const version = provenance.versionId ? ` version ${provenance.versionId}` : ''
     const stages = provenance.versionStages?.length ? ` (${provenance.versionStages.join(', ')})` : ''
-    return `${provenance.arn}${version}${stages}`
+    return `${provenance.arn}${version}${stages}${provenance.role ? ` as role ${provenance.role}` : ''}`
   },
   kind: 'aws',
   open: ({connectSecretsManager, settings}) => awsSource(settings, connectSecretsManager),
+  regionsAndRoles: true,
   schemes: ['aws-sm', 'aws'],
   settings: awsSettings,
   versioned: true,
