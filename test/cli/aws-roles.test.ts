@@ -7,6 +7,7 @@ import {pathToFileURL} from 'node:url'
 
 import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, CliResult, ROOT, runCli, tempDir} from '../support/cli.js'
+import {startCountingProxy} from '../support/counting-proxy.mjs'
 import {startFaultProxy} from '../support/fault-proxy.js'
 import {Moto, MOTO_REGION, motoClient, requireMoto, startMoto} from '../support/moto.js'
 import {freePort} from '../support/ports.js'
@@ -65,6 +66,30 @@ describe('AssumeRole (moto STS)', () => {
       KEYFLOW_AWS_ROLE: ROLE,
     })
     expect(fromEnv.code, fromEnv.stderr).to.equal(0)
+  })
+
+  it('assumes a role once per run, whatever the regions of the sources that use it', async () => {
+    const {sdk} = await motoClient(moto)
+    const {fromTemporaryCredentials} = await import('@aws-sdk/credential-providers')
+    const inEurope = {endpoint: moto.url, maxAttempts: 1, region: 'eu-west-1'}
+    const credentials = fromTemporaryCredentials({clientConfig: inEurope, masterCredentials: {accessKeyId: 'testing', secretAccessKey: 'testing'}, params: {RoleArn: ROLE, RoleSessionName: 'seed'}})
+    await new sdk.SecretsManagerClient({...inEurope, credentials}).send(new sdk.CreateSecretCommand({Name: 'team/far', SecretString: value}))
+    const sts = await startCountingProxy(moto.url)
+    try {
+      const sources = [
+        /* eslint-disable camelcase -- Metaflow's option names */
+        {id: 'team/token', options: {env_var_name: 'NEAR', json: false}, role: ROLE},
+        {id: 'team/far', options: {env_var_name: 'FAR', json: false, region: 'eu-west-1'}, role: ROLE},
+        /* eslint-enable camelcase */
+      ].flatMap((source) => ['--source', JSON.stringify(source)])
+      const check = 'process.exit(process.env.NEAR === process.env.EXPECTED && process.env.FAR === process.env.EXPECTED ? 0 : 1)'
+      const result = await keyflow(['run', ...sources, '--', process.execPath, '-e', check], {AWS_ENDPOINT_URL_STS: sts.url, EXPECTED: value})
+      expect(result.code, result.stderr).to.equal(0)
+      // STS's query protocol has no X-Amz-Target: every request through this proxy is an AssumeRole.
+      expect(Object.fromEntries(sts.counts)).to.deep.equal({'POST /': 1})
+    } finally {
+      await sts.stop()
+    }
   })
 
   it('a role that cannot be assumed (STS unreachable) is a failure (exit 4) naming the role, never "not found"', async () => {

@@ -7,6 +7,8 @@ import type {AwsConnection, SecretPayload, SecretsManagerApi} from '../../../src
 import {ExitCode, KeyflowError} from '../../../src/lib/errors.js'
 import {createInvocation} from '../../../src/lib/invocation.js'
 import {readAwsSecret, resolveSecrets} from '../../../src/lib/library.js'
+import {sourceDeclaration} from '../../../src/lib/run/project.js'
+import {resolveReferences} from '../../../src/lib/secret/chain.js'
 import {assertNoCanary, canary} from '../../support/canary.js'
 import {tempDir} from '../../support/cli.js'
 
@@ -16,13 +18,17 @@ const awsError = (name: string) => Object.assign(new Error(name), {$fault: 'clie
 /** An in-memory Secrets Manager: what the AWS source asks it, and with which connection. */
 function fakeSecretsManager(secrets: Record<string, string>, options: {batchDenied?: boolean} = {}) {
   const calls: string[] = []
+  /** The same calls, each with the region and role of the client that made it. */
+  const placedCalls: string[] = []
   const connections: AwsConnection[] = []
   const payload = (id: string): SecretPayload => ({arn: arn(id), name: id, value: secrets[id], versionId: 'v1', versionStages: ['AWSCURRENT']})
   const connect = async (connection: AwsConnection): Promise<SecretsManagerApi> => {
     connections.push(connection)
+    const placed = (call: string) => placedCalls.push(`${connection.region} ${connection.role?.arn ?? 'no-role'} ${call}`)
     const api: Partial<SecretsManagerApi> = {
       async batchGet(ids) {
         calls.push(`batch ${ids.join(',')}`)
+        placed(`batch ${ids.join(',')}`)
         if (options.batchDenied) throw awsError('AccessDeniedException')
         return {
           errors: ids.filter((id) => !(id in secrets)).map((id) => ({error: {message: 'not found', name: 'ResourceNotFoundException'}, secretId: id})),
@@ -35,6 +41,7 @@ function fakeSecretsManager(secrets: Record<string, string>, options: {batchDeni
       },
       async get({secretId}) {
         calls.push(`get ${secretId}`)
+        placed(`get ${secretId}`)
         if (!(secretId in secrets)) throw awsError('ResourceNotFoundException')
         return payload(secretId)
       },
@@ -48,7 +55,7 @@ function fakeSecretsManager(secrets: Record<string, string>, options: {batchDeni
     return api as SecretsManagerApi
   }
 
-  return {calls, connect, connections}
+  return {calls, connect, connections, placedCalls}
 }
 
 describe('the AWS source and readAwsSecret in process (injected Secrets Manager client)', () => {
@@ -86,6 +93,35 @@ describe('the AWS source and readAwsSecret in process (injected Secrets Manager 
     const found = await resolveSecrets(['A', 'B'], {invocation: invocation(sm.connect)})
     expect(found.map((secret) => secret.provenance.source)).to.deep.equal(['aws', 'aws'])
     expect(sm.calls).to.deep.equal(['batch A,B', 'get A', 'get B'])
+  })
+
+  it('groups sources by (region, role): one client and one BatchGetSecretValue per group, an ARN in its own region', async () => {
+    const roleA = 'arn:aws:iam::111122223333:role/reader-a'
+    const roleB = 'arn:aws:iam::111122223333:role/reader-b'
+    const names = ['A1', 'A2', 'B1', 'B2', 'C1', 'C2', 'D1', 'D2']
+    const elsewhere = 'arn:aws:secretsmanager:ap-south-1:123456789012:secret:E1-AbCdEf'
+    const sm = fakeSecretsManager({...Object.fromEntries(names.map((name) => [name, value])), [elsewhere]: value})
+    const sources = [
+      'A1', 'A2',
+      {id: 'B1', options: {region: 'us-west-2'}}, {id: 'B2', options: {region: 'us-west-2'}},
+      {id: 'C1', role: roleA}, {id: 'C2', role: roleA},
+      {id: 'D1', options: {region: 'us-west-2'}, role: roleA}, {id: 'D2', options: {region: 'us-west-2'}, role: roleA},
+      // Its region is the ARN's, whatever options.region says; its role is the configured default.
+      {id: elsewhere, options: {region: 'us-west-2'}},
+    ].map((item, index) => sourceDeclaration(item, `sources[${index}]`).reference)
+    const resolutions = await resolveReferences(sources, invocation(sm.connect, {KEYFLOW_AWS_ROLE: roleB}).chain)
+    expect(resolutions.map((resolution) => resolution.ok)).to.deep.equal(sources.map(() => true))
+    expect(sm.placedCalls.sort()).to.deep.equal([
+      `ap-south-1 ${roleB} get ${elsewhere}`,
+      `eu-west-1 ${roleA} batch C1,C2`,
+      `eu-west-1 ${roleB} batch A1,A2`,
+      `us-west-2 ${roleA} batch D1,D2`,
+      `us-west-2 ${roleB} batch B1,B2`,
+    ])
+    // One client per group, all sharing the invocation's AssumeRole sessions.
+    expect(sm.connections).to.have.length(5)
+    expect(new Set(sm.connections.map((connection) => connection.roleSessions)).size).to.equal(1)
+    expect(resolutions.map((resolution) => resolution.ok && resolution.provenance.role)).to.deep.equal([roleB, roleB, roleB, roleB, roleA, roleA, roleA, roleA, roleB])
   })
 
   it("readAwsSecret reads with the block's own credentials, region and endpoint, through the chain's AWS source", async () => {
