@@ -64,8 +64,8 @@ setInterval(() => {}, 1000)
 
   const events = () => (existsSync(join(dir.path, 'events')) ? readFileSync(join(dir.path, 'events'), 'utf8').trim().split('\n') : [])
 
-  function start(flags: string[]) {
-    const child = spawn(process.execPath, ['--', BIN, 'run', ...flags, '--secret', `S=${secretName}`, '--', process.execPath, join(dir.path, 'child.mjs')], {
+  function start(flags: string[], declarations = ['--secret', `S=${secretName}`]) {
+    const child = spawn(process.execPath, ['--', BIN, 'run', ...flags, ...declarations, '--', process.execPath, join(dir.path, 'child.mjs')], {
       cwd: dir.path,
       env: {...baseEnv(dir.path), ...proxy.env},
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -104,6 +104,27 @@ setInterval(() => {}, 1000)
     expect(events()).to.deep.equal([`start ${seen.at(-1)}`, 'HUP'])
     run.child.kill('SIGTERM')
     expect(await run.exited).to.equal(0)
+  })
+
+  it("polls a source where it was read: its own region (options.region), not the run's", async () => {
+    proxy.reset()
+    const {sdk} = await motoClient(moto)
+    const europe = new sdk.SecretsManagerClient({credentials: {accessKeyId: 'testing', secretAccessKey: 'testing'}, endpoint: moto.url, maxAttempts: 1, region: 'eu-west-1'})
+    const farName = `${secretName}-far`
+    await europe.send(new sdk.CreateSecretCommand({Name: farName, SecretString: seen.at(-1)}))
+    // eslint-disable-next-line camelcase -- Metaflow's option name
+    const source = {envStyle: 'prefect', id: farName, options: {env_var_name: 'S', json: false, region: 'eu-west-1'}}
+    const run = start(['--watch=5s'], ['--source', JSON.stringify(source)])
+    await until(() => events().length === 1)
+    const rotated = canary('after')
+    await europe.send(new sdk.PutSecretValueCommand({SecretId: farName, SecretString: rotated}))
+    await until(() => events().length === 3)
+    expect(events()).to.deep.equal([`start ${seen.at(-1)}`, 'TERM', `start ${rotated}`])
+    expect(proxy.countsByRegion['eu-west-1 ListSecrets']).to.be.greaterThan(0)
+    expect(proxy.countsByRegion['us-east-1 ListSecrets']).to.equal(undefined)
+    run.child.kill('SIGTERM')
+    expect(await run.exited).to.equal(0)
+    assertNoCanary(run.stderr(), [...seen, rotated], 'stderr')
   })
 
   it('failed polls are retried with backoff and never stop the command', async () => {

@@ -1,3 +1,4 @@
+import type {RoleSessions} from '../aws/secrets-manager.js'
 import type {TerminalOptions} from './terminal.js'
 
 import {contextVariable} from '../env-names.js'
@@ -13,7 +14,7 @@ import {checkKeys, Injection, Plan, referenceProvider, resolvePlan} from './plan
 import {checkContextNames, describeChanges, prefectReading} from './prefect1.js'
 import {declared, DEFAULT_STYLES, EnvStyle, flagEntry, MaskMode, parseDuration, parseRunSection, secretDeclaration, SecretDeclaration, sourceDeclaration, SourceDeclaration} from './project.js'
 import {ChildExit, supervise} from './supervise.js'
-import {ChildControl, WatchFlags, watchOptions} from './watch.js'
+import {ChildControl, WatchConnect, WatchFlags, watchOptions} from './watch.js'
 
 /**
  * `keyflow run [FLAGS] -- COMMAND [ARGS...]` (docs/run.md): gather what the flow needs from
@@ -194,16 +195,19 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   let exit: ChildExit
   if (watch) {
     const [{watchAndRestart}, {connectAws}, {invalidate}] = await Promise.all([import('./watch.js'), import('../secret/sources/aws.js'), import('../cache/manage.js')])
-    let api: ReturnType<typeof connectAws> | undefined
+    // One client per place the watched secrets were read (region, role), each role assumed once.
+    const apis = new Map<string, ReturnType<typeof connectAws>>()
+    const roleSessions: RoleSessions = new Map()
     const reresolve = async (changed: string[]) => {
       // A cached value of a secret that moved is no longer the current one.
       invalidate(invocation, changed)
       return resolvePlan(providers, invocation)
     }
 
-    const connect = () => {
-      api ??= connectAws(settings, {connect: invocation.connectSecretsManager})
-      return api
+    const connect: WatchConnect = ({region, role}) => {
+      const key = JSON.stringify([region ?? null, role ?? null])
+      if (!apis.has(key)) apis.set(key, connectAws(settings, {connect: invocation.connectSecretsManager, region, role, roleSessions}))
+      return apis.get(key)!
     }
 
     exit = await watchAndRestart(plan, {reresolve, start}, connect, watch)

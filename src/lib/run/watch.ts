@@ -2,6 +2,7 @@ import {constants} from 'node:os'
 
 import type {SecretsManagerApi} from '../aws/secrets-manager.js'
 
+import {arnRegion} from '../aws/arn.js'
 import {ExitCode, KeyflowError} from '../errors.js'
 import {warn} from '../output/warn.js'
 import {duration, formatDuration} from '../settings/spec.js'
@@ -63,16 +64,48 @@ export function watchOptions(flags: WatchFlags): undefined | WatchOptions {
   }
 }
 
-/** The AWS secrets a plan injected, by name, with the version each stage pointed at. */
-export function watchedVersions(injections: Injection[]): Map<string, {stage: string; versionId: string}> {
-  const watched = new Map<string, {stage: string; versionId: string}>()
+/** Where a watched secret was read: its ARN's region and the role it was read as. */
+export interface WatchPlacement {
+  region?: string
+  role?: string
+}
+
+export interface WatchedVersion extends WatchPlacement {
+  name: string
+  stage: string
+  versionId: string
+}
+
+/** A client for the secrets read in one place (region, role). */
+export type WatchConnect = (placement: WatchPlacement) => Promise<SecretsManagerApi>
+
+/** The AWS secrets a plan injected, each once per place it was read, with the version each stage pointed at. */
+export function watchedVersions(injections: Injection[]): Map<string, WatchedVersion> {
+  const watched = new Map<string, WatchedVersion>()
   for (const {provenance} of injections) {
-    const {name, source, versionId, versionStages} = (provenance ?? {}) as {name?: string; source?: string; versionId?: string; versionStages?: string[]}
+    const {arn, name, role, source, versionId, versionStages} = (provenance ?? {}) as {arn?: string; name?: string; role?: string; source?: string; versionId?: string; versionStages?: string[]}
     if (source !== 'aws' || !name || !versionId || !versionStages?.length) continue
-    watched.set(name, {stage: versionStages.includes('AWSCURRENT') ? 'AWSCURRENT' : versionStages[0], versionId})
+    const region = arn ? arnRegion(arn) : undefined
+    watched.set(JSON.stringify([region ?? null, role ?? null, name]), {name, region, role, stage: versionStages.includes('AWSCURRENT') ? 'AWSCURRENT' : versionStages[0], versionId})
   }
 
   return watched
+}
+
+/** The version each watched stage points at now: one ListSecrets per 10 names, in each place they were read. */
+async function currentVersions(connect: WatchConnect, watched: Map<string, WatchedVersion>): Promise<Map<string, string | undefined>> {
+  const places = new Map<string, Array<[string, WatchedVersion]>>()
+  for (const entry of watched) {
+    const place = JSON.stringify([entry[1].region ?? null, entry[1].role ?? null])
+    places.set(place, [...(places.get(place) ?? []), entry])
+  }
+
+  const answers = await Promise.all([...places.values()].map(async (entries) => {
+    const [, {region, role}] = entries[0]
+    const stages = await (await connect({region, role})).versionStages(entries.map(([, {name}]) => name))
+    return entries.map(([key, {name, stage}]) => [key, Object.entries(stages.get(name) ?? {}).find(([, labels]) => labels.includes(stage))?.[0]] as const)
+  }))
+  return new Map(answers.flat())
 }
 
 const pause = (ms: number, timers: Set<NodeJS.Timeout>) =>
@@ -90,14 +123,14 @@ const pause = (ms: number, timers: Set<NodeJS.Timeout>) =>
  * (1 s, doubling, up to the interval) and never ends the watch.
  */
 interface Poll {
-  api: () => Promise<SecretsManagerApi>
+  connect: WatchConnect
   intervalMs: number
   stopped: () => boolean
   timers: Set<NodeJS.Timeout>
-  watched: Map<string, {stage: string; versionId: string}>
+  watched: Map<string, WatchedVersion>
 }
 
-function changes({api, intervalMs, stopped, timers, watched}: Poll): Promise<string[]> {
+function changes({connect, intervalMs, stopped, timers, watched}: Poll): Promise<string[]> {
   return (async () => {
     let failures = 0
     // Fixed-rate: a poll's own duration does not stretch the interval.
@@ -109,13 +142,10 @@ function changes({api, intervalMs, stopped, timers, watched}: Poll): Promise<str
       if (stopped()) return []
       try {
         // eslint-disable-next-line no-await-in-loop
-        const stages = await (await api()).versionStages([...watched.keys()])
+        const now = await currentVersions(connect, watched)
         failures = 0
-        const moved = [...watched].filter(([name, {stage, versionId}]) => {
-          const now = Object.entries(stages.get(name) ?? {}).find(([, labels]) => labels.includes(stage))?.[0]
-          return now !== undefined && now !== versionId
-        })
-        if (moved.length > 0) return moved.map(([name]) => name)
+        const moved = [...watched].filter(([key, {versionId}]) => now.get(key) !== undefined && now.get(key) !== versionId)
+        if (moved.length > 0) return [...new Set(moved.map(([, {name}]) => name))]
       } catch (error) {
         failures++
         const reason = error instanceof KeyflowError ? error.code : ((error as {name?: string}).name ?? 'error')
@@ -134,7 +164,7 @@ export interface WatchRun {
 }
 
 /** Runs the command under --watch; resolves to the last child's exit. */
-export async function watchAndRestart(first: Plan, run: WatchRun, api: () => Promise<SecretsManagerApi>, options: WatchOptions): Promise<ChildExit> {
+export async function watchAndRestart(first: Plan, run: WatchRun, connect: WatchConnect, options: WatchOptions): Promise<ChildExit> {
   let plan = first
   let child = run.start(plan)
   let watched = watchedVersions(plan.injections)
@@ -146,7 +176,7 @@ export async function watchAndRestart(first: Plan, run: WatchRun, api: () => Pro
       // eslint-disable-next-line no-await-in-loop
       const event = await Promise.race([
         child.exited.then((exit) => ({exit})),
-        ...(watched.size > 0 ? [changes({api, intervalMs: options.intervalMs, stopped: () => stopped, timers, watched}).then((changed) => ({changed}))] : []),
+        ...(watched.size > 0 ? [changes({connect, intervalMs: options.intervalMs, stopped: () => stopped, timers, watched}).then((changed) => ({changed}))] : []),
       ])
       if ('exit' in event) return event.exit
       const names = event.changed.map((name) => JSON.stringify(name)).join(', ')
@@ -158,7 +188,7 @@ export async function watchAndRestart(first: Plan, run: WatchRun, api: () => Pro
       } catch (error) {
         warn(`--watch: ${names} could not be resolved again (${error instanceof KeyflowError ? error.message : 'unexpected error'}); the command keeps running with the values it has.`)
         // eslint-disable-next-line no-await-in-loop
-        watched = await refreshed(api, watched)
+        watched = await refreshed(connect, watched)
         continue
       }
 
@@ -187,10 +217,10 @@ export async function watchAndRestart(first: Plan, run: WatchRun, api: () => Pro
 }
 
 /** The versions AWS reports now, so a change that could not be applied is not reported every interval. */
-async function refreshed(api: () => Promise<SecretsManagerApi>, watched: Map<string, {stage: string; versionId: string}>) {
+async function refreshed(connect: WatchConnect, watched: Map<string, WatchedVersion>): Promise<Map<string, WatchedVersion>> {
   try {
-    const stages = await (await api()).versionStages([...watched.keys()])
-    return new Map([...watched].map(([name, {stage, versionId}]) => [name, {stage, versionId: Object.entries(stages.get(name) ?? {}).find(([, labels]) => labels.includes(stage))?.[0] ?? versionId}]))
+    const now = await currentVersions(connect, watched)
+    return new Map([...watched].map(([key, version]) => [key, {...version, versionId: now.get(key) ?? version.versionId}]))
   } catch {
     return watched
   }
