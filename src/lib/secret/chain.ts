@@ -62,7 +62,8 @@ interface Pending {
 function requestFor(reference: SecretReference): LookupRequest {
   const {target} = reference
   if (target.kind === 'chain') return {direct: false, name: target.name}
-  return {direct: true, name: target.name, region: target.region, role: target.role, versionId: target.versionId, versionStage: target.versionStage}
+  const {region, role} = target
+  return {direct: true, name: target.name, versionId: target.versionId, versionStage: target.versionStage, ...(region ? {region} : {}), ...(role ? {role} : {})}
 }
 
 function notFound(reference: SecretReference, trace: TraceStep[], hints: string[]): KeyflowError {
