@@ -138,6 +138,25 @@ describe('run --source with a role and a region per source (moto STS and IAM enf
     expect(notAws.stderr).to.contain('apply only to AWS Secrets Manager sources')
   })
 
+  it('the cache keeps what a role read for that role: read as another role, or none, it is asked again', async () => {
+    const cached = {KEYFLOW_CACHE_TTL: '5m', KEYFLOW_HOME: join(home.path, 'cache-home')}
+    const asReader = await keyflow(['run', ...source({id: 'team/env', role: READER}), ...expects({TEAM_TOKEN: team})], {...cached, ...expected({TEAM_TOKEN: team})})
+    expect(asReader.code, asReader.stderr).to.equal(0)
+    for (const env of [{}, {KEYFLOW_AWS_ROLE: EMPTY}] as Array<Record<string, string>>) {
+      // eslint-disable-next-line no-await-in-loop
+      const other = await keyflow(['run', '--source', 'team/env', '--', 'true'], {...cached, ...env})
+      expect(other.code, other.stderr).to.equal(4)
+      expect(other.stderr).to.contain('AWS denied access')
+    }
+
+    // Offline, only the cache answers: it has the value for the reader role, and nothing for no role.
+    const offline = {...cached, KEYFLOW_OFFLINE: 'true'}
+    const again = await keyflow(['run', ...source({id: 'team/env', role: READER}), ...expects({TEAM_TOKEN: team})], {...offline, ...expected({TEAM_TOKEN: team})})
+    expect(again.code, again.stderr).to.equal(0)
+    const noRole = await keyflow(['run', '--source', 'team/env', '--', 'true'], offline)
+    expect(noRole.code).to.equal(4)
+  })
+
   it('--explain names the role it read as, never a value or the session credentials', async () => {
     const explained = await keyflow(['secret', 'get', 'aws-sm://team/env#TEAM_TOKEN', '--explain'], {KEYFLOW_AWS_ROLE: READER})
     expect(explained.code, explained.stderr).to.equal(0)
