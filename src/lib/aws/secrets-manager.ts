@@ -67,8 +67,9 @@ const SESSION_REFRESH_MS = 300_000
 
 /**
  * One AssumeRole shared by every client that asks: the provider calls STS on each call, and
- * each SDK client memoises only for itself. A refused AssumeRole stays refused for the rest of
- * the invocation (STS's own retries already ran), so a role is never asked again per region.
+ * each SDK client memoises only for itself. Clients asking while it is under way share it (the
+ * groups of one resolution ask together); one that failed is asked again by the next caller, so
+ * a long --watch recovers from a passing STS outage.
  */
 function sharedSession(assume: RoleCredentials): RoleCredentials {
   let session: ReturnType<RoleCredentials> | undefined
@@ -76,12 +77,15 @@ function sharedSession(assume: RoleCredentials): RoleCredentials {
   return (properties) => {
     if (!session || expiresAt - Date.now() < SESSION_REFRESH_MS) {
       expiresAt = Number.POSITIVE_INFINITY
-      session = assume(properties)
-      session.then(
+      const asked = assume(properties)
+      session = asked
+      asked.then(
         (credentials) => {
           expiresAt = credentials.expiration?.getTime() ?? Number.POSITIVE_INFINITY
         },
-        () => {},
+        () => {
+          if (session === asked) session = undefined
+        },
       )
     }
 
