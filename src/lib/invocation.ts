@@ -5,7 +5,7 @@ import type {BlockStore, StoreKind} from './block/store/store.js'
 import {BLOCK_STORE_SETTINGS} from './block/store/settings.js'
 import {CACHE_SETTINGS, cachedSource, cacheEnabled} from './cache/layer.js'
 import {Chain, openChain} from './secret/chain.js'
-import {ConnectSecretsManager, LookupRequest, SourcePlugin} from './secret/source.js'
+import {ConnectSecretsManager, LookupRequest, SecretSource, SourcePlugin} from './secret/source.js'
 import {BUILTIN_SOURCES, chainSettings} from './secret/sources/index.js'
 import {WRITE_SETTINGS} from './secret/write/settings.js'
 import {settingsFlags as flagsToSettings, keyflowHome, ResolvedSettingsOf, resolveSettings as resolveWith, SettingsInput} from './settings/settings.js'
@@ -80,6 +80,19 @@ export const settingsFlags = (flags: Record<string, unknown>): SettingsInput['fl
 /** Resolves the built-in settings table; an Invocation does this once. */
 export const resolveSettings = (input: SettingsInput = {}): Settings => resolveWith(ALL_SETTINGS, input)
 
+/**
+ * `source`, opened by `plugin` with `settings`, behind the cache when the plug-in has a cache
+ * policy and the settings enable it. The cache sits here, in front of remote sources, and nowhere
+ * else (docs/cache.md): the chain's sources and aws-secret blocks' reads (with the block's own
+ * connection in `settings`, so its entries are the block's) both come through.
+ */
+export function inFrontOfCache(invocation: Pick<Invocation, 'env' | 'home'>, plugin: SourcePlugin, settings: Settings, source: SecretSource): SecretSource {
+  const policy = plugin.cache
+  if (!policy || !cacheEnabled(settings)) return source
+  const bound = {identity: (request: LookupRequest) => policy.identity(request, settings), lockWaitMs: policy.lockWaitMs(settings), transient: policy.transient}
+  return cachedSource(source, bound, settings, async () => (await import('./cache/store.js')).CacheStore.open(invocation.home, invocation.env))
+}
+
 export function createInvocation(options: InvocationOptions = {}): Invocation {
   const env = options.env ?? process.env
   const plugins = options.sources ?? BUILTIN_SOURCES
@@ -106,14 +119,9 @@ export function createInvocation(options: InvocationOptions = {}): Invocation {
     },
     get chain() {
       const resolved = invocation.settings
-      chain ??= openChain(plugins, resolved.sources, (plugin) => {
-        const source = plugin.open({connectSecretsManager: options.connectSecretsManager, settings: resolved})
-        const policy = plugin.cache
-        if (!policy || !cacheEnabled(resolved)) return source
-        // The cache sits in front of every remote source here, and nowhere else (docs/cache.md).
-        const bound = {identity: (request: LookupRequest) => policy.identity(request, resolved), lockWaitMs: policy.lockWaitMs(resolved), transient: policy.transient}
-        return cachedSource(source, bound, resolved, async () => (await import('./cache/store.js')).CacheStore.open(invocation.home, env))
-      })
+      chain ??= openChain(plugins, resolved.sources, (plugin) =>
+        inFrontOfCache(invocation, plugin, resolved, plugin.open({connectSecretsManager: options.connectSecretsManager, settings: resolved})),
+      )
       return chain
     },
     connectSecretsManager: options.connectSecretsManager,

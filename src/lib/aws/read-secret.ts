@@ -1,7 +1,7 @@
 import type {AwsConnection} from './secrets-manager.js'
 
 import {ExitCode, KeyflowError} from '../errors.js'
-import {Invocation, Settings} from '../invocation.js'
+import {inFrontOfCache, Invocation, Settings} from '../invocation.js'
 import {combinedFailure, openChain, Resolution, resolveReferences} from '../secret/chain.js'
 import {ConnectSecretsManager} from '../secret/source.js'
 import {awsPlugin} from '../secret/sources/aws.js'
@@ -43,7 +43,7 @@ export async function readAwsSecret(
   version: {versionId?: string; versionStage?: string} = {},
 ): Promise<string | Uint8Array> {
   const {connect, settings: blockSettings} = blockConnection(invocation, block)
-  const chain = openChain([awsPlugin], ['aws'], () => awsPlugin.open({connectSecretsManager: connect, settings: blockSettings}))
+  const chain = openChain([awsPlugin], ['aws'], () => inFrontOfCache(invocation, awsPlugin, blockSettings, awsPlugin.open({connectSecretsManager: connect, settings: blockSettings})))
   const reference = {path: [], target: {kind: 'aws', name: block.secret_name, ...version}, text: `aws-sm://${block.secret_name}`}
   const resolutions = await resolveReferences([reference], chain)
   const failure = combinedFailure(resolutions)
@@ -67,11 +67,20 @@ export function blockConnection(invocation: Invocation, block: AwsSecretBlock): 
     return open({...connection, ...fromBlock})
   }
 
+  // What the block connects with, in the settings too: the cache keys its entries by the
+  // endpoint, key id, profile, region and role these say (a block with another account's keys
+  // must never be served what the ambient credentials read).
   const blockSettings = {
     ...settings,
     awsPrefix: '',
     awsProfile: present(credentials.profile_name) ?? settings.awsProfile,
     awsRegion: present(credentials.region_name) ?? settings.awsRegion,
+    awsRole: fromBlock.role?.arn,
+    env: {
+      ...settings.env,
+      ...(fromBlock.credentials && {AWS_ACCESS_KEY_ID: fromBlock.credentials.accessKeyId}),
+      ...(fromBlock.endpoint && {AWS_ENDPOINT_URL_SECRETS_MANAGER: fromBlock.endpoint}),
+    },
   }
   return {connect, settings: blockSettings}
 }

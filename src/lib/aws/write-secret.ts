@@ -1,7 +1,7 @@
 import {Invocation} from '../invocation.js'
 import {connectAws} from '../secret/sources/aws.js'
 import {deleteAwsSecretById, putOrCreate} from '../secret/write/aws.js'
-import {checkDeleteOptions} from '../secret/write/lifecycle.js'
+import {checkDeleteOptions, forgetCached} from '../secret/write/lifecycle.js'
 import {AwsSecretBlock} from './block-types.js'
 import {blockConnection} from './read-secret.js'
 
@@ -24,7 +24,9 @@ async function withBlockSession<T>(invocation: Invocation, block: AwsSecretBlock
  * SecretBinary (as Prefect always does), a string as SecretString. Returns the ARN.
  */
 export async function writeAwsSecret(invocation: Invocation, block: AwsSecretBlock, data: string | Uint8Array): Promise<string> {
-  return withBlockSession(invocation, block, async (session) => (await putOrCreate(session, block.secret_name, data)).arn)
+  const {arn} = await withBlockSession(invocation, block, (session) => putOrCreate(session, block.secret_name, data))
+  forgetCached(invocation, [block.secret_name, arn])
+  return arn
 }
 
 /**
@@ -38,5 +40,7 @@ export async function deleteAwsSecret(invocation: Invocation, block: AwsSecretBl
     ? {forceDeleteWithoutRecovery: true, recoveryWindowInDays: options.recoveryWindowInDays}
     : {recoveryWindowInDays: options.recoveryWindowInDays ?? PREFECT_RECOVERY_DAYS}
   checkDeleteOptions(window)
-  return withBlockSession(invocation, block, async (session) => (await deleteAwsSecretById(session, block.secret_name, window)).arn)
+  const {arn} = await withBlockSession(invocation, block, (session) => deleteAwsSecretById(session, block.secret_name, window))
+  forgetCached(invocation, [block.secret_name, arn])
+  return arn
 }

@@ -131,7 +131,7 @@ export function checkWrite({parsed, place}: WritePlan, options: SetMetadata & {b
  * A secret just written or deleted in AWS must not be answered from the cache with what it held
  * before. The write has happened: a cache that cannot be opened is said, not a failure.
  */
-function forgetCached(invocation: Invocation, secretIds: string[]): void {
+export function forgetCached(invocation: Invocation, secretIds: string[]): void {
   try {
     invalidate(invocation, secretIds.filter(Boolean))
   } catch (error) {

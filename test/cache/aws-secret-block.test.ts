@@ -1,0 +1,128 @@
+import {expect} from 'chai'
+import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
+import {execFile} from 'node:child_process'
+import {readdirSync} from 'node:fs'
+import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
+
+import {shiftCacheEntries} from '../support/cache-age.js'
+import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
+import {baseEnv, ROOT, tempDir} from '../support/cli.js'
+import {FaultProxy, startFaultProxy, UNAVAILABLE} from '../support/fault-proxy.js'
+import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
+
+const LIBRARY = pathToFileURL(join(ROOT, 'dist', 'index.js')).href
+
+/** A flow run's body that reads the block's secret and says whether it is `value` (never printing it). */
+const reads = (value: string) => `process.stdout.write((await readAwsSecret(block)) === ${JSON.stringify(value)} ? 'same' : 'different')`
+
+/**
+ * Prefect's `AwsSecret.read_secret()` (the library's readAwsSecret) reads through the same
+ * encrypted cache as the chain (issue 14), keyed by the block's own connection: each call here
+ * is a separate Node process, as separate flow runs are, against moto behind the fault proxy,
+ * which counts the calls that reach AWS.
+ */
+/* eslint-disable camelcase -- Prefect's block field names */
+describe('aws-secret blocks and the cache (moto)', () => {
+  let moto: Moto
+  let proxy: FaultProxy
+  let dir: ReturnType<typeof tempDir>
+  let sm: Awaited<ReturnType<typeof motoClient>>
+  const first = canary('block-first')
+  const second = canary('block-second')
+
+  before(async function () {
+    requireMoto(this)
+    moto = await startMoto()
+    proxy = await startFaultProxy(moto.url, moto.env)
+    sm = await motoClient(moto)
+  })
+
+  after(async () => {
+    await proxy?.stop()
+    await moto?.stop()
+  })
+
+  beforeEach(async () => {
+    await moto.reset()
+    await sm.create('flow/db', first)
+    dir = tempDir()
+  })
+
+  afterEach(() => dir.cleanup())
+
+  /** Runs `body` (with readAwsSecret, writeAwsSecret and `block` in scope) in a new Node process; returns what it printed. */
+  function flowRun(body: string, {block = {secret_name: 'flow/db'}, env = {}}: {block?: object; env?: Record<string, string>} = {}) {
+    const script = `
+      const {readAwsSecret, writeAwsSecret} = await import(${JSON.stringify(LIBRARY)})
+      const block = JSON.parse(process.env.BLOCK)
+      ${body}
+    `
+    return new Promise<{code: number; stderr: string; stdout: string}>((resolve) => {
+      const child = execFile(
+        process.execPath,
+        ['--input-type=module', '-e', script],
+        {env: {...baseEnv(dir.path), ...proxy.env, BLOCK: JSON.stringify(block), KEYFLOW_CACHE_TTL: '10m', ...env}},
+        (_error, stdout, stderr) => {
+          assertNoCanary(stderr, [first, second], 'stderr')
+          resolve({code: child.exitCode ?? -1, stderr, stdout})
+        },
+      )
+    })
+  }
+
+  it('a second flow run is served from the cache: one GetSecretValue for two reads', async () => {
+    proxy.reset()
+    const one = await flowRun(reads(first))
+    expect(one.stdout, one.stderr).to.equal('same')
+    const two = await flowRun(reads(first))
+    expect(two.stdout, two.stderr).to.equal('same')
+    expect(proxy.counts.GetSecretValue ?? 0).to.equal(1)
+    // Only ciphertext on disk.
+    expect(readdirSync(join(dir.path, '.keyflow', 'cache')).some((name) => name.endsWith('.entry'))).to.equal(true)
+    assertNoCanaryInTree(join(dir.path, '.keyflow'), [first])
+  })
+
+  it('without a TTL nothing is cached, as for the chain', async () => {
+    proxy.reset()
+    await flowRun(reads(first), {env: {KEYFLOW_CACHE_TTL: ''}})
+    await flowRun(reads(first), {env: {KEYFLOW_CACHE_TTL: ''}})
+    expect(proxy.counts.GetSecretValue ?? 0).to.equal(2)
+  })
+
+  it("a block with other credentials is not served what the ambient ones read: the entry is the block's connection's", async () => {
+    proxy.reset()
+    await flowRun(reads(first))
+    const other = {aws_credentials: {aws_access_key_id: 'AKIAOTHERACCOUNT0001', aws_secret_access_key: 'other-secret-key'}, secret_name: 'flow/db'}
+    const result = await flowRun(reads(first), {block: other})
+    expect(result.stdout, result.stderr).to.equal('same')
+    expect(proxy.counts.GetSecretValue ?? 0).to.equal(2)
+    // And that block's own entry serves it next time.
+    await flowRun(reads(first), {block: other})
+    expect(proxy.counts.GetSecretValue ?? 0).to.equal(2)
+  })
+
+  it('writeAwsSecret drops the cached copy: the next read sees the new value', async () => {
+    await flowRun(reads(first))
+    const written = await flowRun(`await writeAwsSecret(block, ${JSON.stringify(second)}); ${reads(second)}`)
+    expect(written.stdout, written.stderr).to.equal('same')
+    const later = await flowRun(reads(second))
+    expect(later.stdout, later.stderr).to.equal('same')
+  })
+
+  it('serves the cached value offline, and stale during an outage with a warning naming the secret', async () => {
+    await flowRun(reads(first))
+    proxy.reset()
+    const offline = await flowRun(reads(first), {env: {KEYFLOW_OFFLINE: '1'}})
+    expect(offline.stdout, offline.stderr).to.equal('same')
+    expect(proxy.counts.GetSecretValue ?? 0).to.equal(0)
+    // Twenty minutes later the entry is stale, and AWS is down: served within maxStale.
+    await shiftCacheEntries(join(dir.path, '.keyflow'), -20 * 60_000)
+    proxy.reset([{fault: UNAVAILABLE, operation: 'GetSecretValue'}])
+    const stale = await flowRun(reads(first), {env: {KEYFLOW_AWS_MAX_ATTEMPTS: '1', KEYFLOW_CACHE_MAX_STALE: '1h'}})
+    expect(stale.stdout, stale.stderr).to.equal('same')
+    expect(proxy.counts.GetSecretValue ?? 0).to.equal(1)
+    expect(stale.stderr).to.match(/flow\/db/)
+    expect(stale.stderr).to.match(/stale|old/i)
+  })
+})
