@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 import {spawn as spawnPty} from 'node-pty'
-import {writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {canary} from '../support/canary.js'
@@ -114,5 +114,41 @@ describe('run: a terminal', () => {
     expect(killed.code).to.equal(143)
     expect(killed.output).to.include('killed by SIGTERM')
     expect((await inTerminal([...args, 'no-such-command-keyflow'], env)).code).to.equal(127)
+  })
+
+  it('suspends on Ctrl-Z as a job of the shell and resumes on fg, still masking', async () => {
+    // An interactive shell with job control on a real terminal runs keyflow as one of its jobs.
+    const shell = spawnPty('bash', ['--norc', '--noprofile', '-i'], {cols: 200, env: {...env, PS1: 'prompt$ '}, rows: 24})
+    let output = ''
+    shell.onData((data) => {
+      output += data
+    })
+    const shown = (pattern: RegExp, from: number) => until(() => pattern.test(output.slice(from)), `the terminal shows ${pattern}`)
+    try {
+      await shown(/prompt\$ $/, 0)
+      const program = String.raw`echo "ready $$"; read line; echo "after $line $PREFECT__CONTEXT__SECRETS__TOKEN"`
+      shell.write(`${process.execPath} ${BIN} run --mask always --env-file ${envFile} --secret TOKEN -- sh -c '${program}'\r`)
+      await shown(/ready (\d+)/, 0)
+      const programPid = Number(/ready (\d+)/.exec(output)![1])
+      let mark = output.length
+      shell.write('\u001A')
+      await shown(/Stopped[^\n]*\n[^]*prompt\$ $/, mark)
+      expect(readFileSync(`/proc/${programPid}/stat`, 'latin1').split(') ')[1][0]).to.equal('T')
+      mark = output.length
+      shell.write('jobs\r')
+      await shown(/\[1\]\+\s+Stopped[^]*prompt\$ $/, mark)
+      mark = output.length
+      shell.write('fg\r')
+      await until(() => readFileSync(`/proc/${programPid}/stat`, 'latin1').split(') ')[1][0] === 'S', 'the program runs again')
+      shell.write('typed\r')
+      await shown(/after typed \*{5}/, mark)
+      await shown(/prompt\$ $/, mark)
+      mark = output.length
+      shell.write('echo "exit=$?"\r')
+      await shown(/exit=0/, mark)
+      expect(output.includes(value)).to.equal(false)
+    } finally {
+      shell.kill('SIGKILL')
+    }
   })
 })
