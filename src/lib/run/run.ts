@@ -168,6 +168,13 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   // Every value injected so far, and what Prefect 1 rewrites them to, stays masked: a restarted command may still print an old one.
   const injected: Injection[] = []
   const rewritten: Injection[] = []
+  // The running command's masking, which a reload (--watch-reload) widens to the new values in place.
+  let running: ReturnType<typeof masking>
+  const reload = (current: Plan) => {
+    injected.push(...current.injections)
+    if (running) running.set = masking(injected, rewritten, mode, encodings)!.set
+  }
+
   const start = (current: Plan): ChildControl => {
     checkSourceKeys(current.injections, styleOf, allowedSourceKeys)
     const {env, warnings} = childEnvironment(settings.env, current.injections, {
@@ -180,6 +187,7 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
     injected.push(...current.injections)
     rewritten.push(...prefectRewrites(current.injections.filter((injection) => styleOf(injection) !== 'plain'), env))
     const mask = masking(injected, rewritten, mode, encodings)
+    running = mask
     let signal: ((name: NodeJS.Signals) => void) | undefined
     const onSpawn = (send: (name: NodeJS.Signals) => void) => {
       signal = send
@@ -206,7 +214,7 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
       return api
     }
 
-    exit = await watchAndRestart(plan, {reresolve, start}, connect, watch)
+    exit = await watchAndRestart(plan, {reload, reresolve, start}, connect, watch)
   } else {
     exit = await start(plan).exited
   }

@@ -130,7 +130,8 @@ const ownEnd = (pipe: [number, number] | undefined, socketpair: null | Readable)
  * source, so the child meets what a writer in a shell pipeline meets (SIGPIPE). Resolves to
  * whether the target is still writable.
  */
-async function pump(source: Readable, target: Writable, {exited, onBroken, set}: {exited: Promise<unknown>; onBroken: () => void; set: MaskSet}): Promise<boolean> {
+/** `masks.set` may be replaced while the command runs (a rotation under --watch-reload): the stream follows it. */
+async function pump(source: Readable, target: Writable, {exited, masks, onBroken}: {exited: Promise<unknown>; masks: {readonly set: MaskSet}; onBroken: () => void}): Promise<boolean> {
   return new Promise((resolve) => {
     let lastData = Date.now()
     let blocked = false
@@ -151,7 +152,7 @@ async function pump(source: Readable, target: Writable, {exited, onBroken, set}:
       }
     }
 
-    const masker = new StreamMasker(set)
+    const masker = new StreamMasker(masks.set)
     let quiet: NodeJS.Timeout | undefined
     const finish = () => {
       if (done) return
@@ -172,6 +173,7 @@ async function pump(source: Readable, target: Writable, {exited, onBroken, set}:
     target.on('error', onTargetError)
     source.on('data', (chunk: Buffer) => {
       lastData = Date.now()
+      if (masker.masks !== masks.set) masker.use(masks.set)
       write(masker.write(chunk))
     })
     source.once('end', finish)
@@ -298,7 +300,7 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
     {source: ownEnd(stderrPipe, spawned.stderr), target: process.stderr},
   ].map(async ({source, target}) => {
     // Where writes are asynchronous (a pipe on macOS), keyflow's exit must not cut the tail off.
-    if (source && masking && (await pump(source, target, {exited, onBroken: brokenPipe, set: masking.set}))) await drained(target)
+    if (source && masking && (await pump(source, target, {exited, masks: masking, onBroken: brokenPipe}))) await drained(target)
   })
   const {code, signal} = await exited
   await Promise.all(pumps)
