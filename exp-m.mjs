@@ -1,0 +1,12 @@
+import {randomBytes} from 'node:crypto'
+const {MaskSet} = await import('./dist/lib/run/masker.js')
+const {maskForms, MASK_ENCODINGS} = await import('./dist/lib/run/encodings.js')
+const secrets = Array.from({length: 1000}, () => randomBytes(12 + Math.floor(Math.random() * 24)).toString('base64url'))
+gc(); const r0 = process.memoryUsage()
+const forms = secrets.flatMap((s) => maskForms(s, MASK_ENCODINGS))
+const set = new MaskSet(forms)
+const r1 = process.memoryUsage()
+gc(); const r2 = process.memoryUsage()
+const mb = (x) => (x / 2 ** 20).toFixed(1)
+console.log('forms', forms.length, 'size', set.size, 'states', set.depth.length, 'dense rows', set.rows.length / 256)
+for (const k of ['rss', 'heapUsed', 'arrayBuffers', 'external']) console.log(k, mb(r0[k]), mb(r1[k]), mb(r2[k]))
