@@ -40,6 +40,9 @@ async function interactive(args: string[], env: Record<string, string>) {
   }
 }
 
+/** A process's state letter (T: stopped) from /proc. */
+const state = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1][0]
+
 describe('run: a terminal', () => {
   let home: {cleanup: () => void; path: string}
   let env: Record<string, string>
@@ -116,39 +119,74 @@ describe('run: a terminal', () => {
     expect((await inTerminal([...args, 'no-such-command-keyflow'], env)).code).to.equal(127)
   })
 
-  it('suspends on Ctrl-Z as a job of the shell and resumes on fg, still masking', async () => {
-    // An interactive shell with job control on a real terminal runs keyflow as one of its jobs.
+  /** An interactive shell with job control on a real terminal, which runs keyflow as one of its jobs. */
+  async function jobControlShell() {
     const shell = spawnPty('bash', ['--norc', '--noprofile', '-i'], {cols: 200, env: {...env, PS1: 'prompt$ '}, rows: 24})
     let output = ''
     shell.onData((data) => {
       output += data
     })
-    const shown = (pattern: RegExp, from: number) => until(() => pattern.test(output.slice(from)), `the terminal shows ${pattern}`)
+    let mark = 0
+    const driven = {
+      kill: () => shell.kill('SIGKILL'),
+      output: () => output,
+      shows: (pattern: RegExp) => until(() => pattern.test(output.slice(mark)), `the terminal shows ${pattern}`),
+      /** Types `text`; what shows afterwards is what `shows` looks at. */
+      type(text: string) {
+        mark = output.length
+        shell.write(text)
+      },
+    }
+    await driven.shows(/prompt\$ $/)
+    return driven
+  }
+
+  /** The command line that runs keyflow, masking at the terminal, with TOKEN. */
+  const keyflowRun = () => `${process.execPath} ${BIN} run --mask always --env-file ${envFile} --secret TOKEN --`
+
+  it('suspends on Ctrl-Z as a job of the shell and resumes on fg, still masking', async () => {
+    const shell = await jobControlShell()
     try {
-      await shown(/prompt\$ $/, 0)
       const program = String.raw`echo "ready $$"; read line; echo "after $line $PREFECT__CONTEXT__SECRETS__TOKEN"`
-      shell.write(`${process.execPath} ${BIN} run --mask always --env-file ${envFile} --secret TOKEN -- sh -c '${program}'\r`)
-      await shown(/ready (\d+)/, 0)
-      const programPid = Number(/ready (\d+)/.exec(output)![1])
-      let mark = output.length
-      shell.write('\u001A')
-      await shown(/Stopped[^\n]*\n[^]*prompt\$ $/, mark)
-      expect(readFileSync(`/proc/${programPid}/stat`, 'latin1').split(') ')[1][0]).to.equal('T')
-      mark = output.length
-      shell.write('jobs\r')
-      await shown(/\[1\]\+\s+Stopped[^]*prompt\$ $/, mark)
-      mark = output.length
-      shell.write('fg\r')
-      await until(() => readFileSync(`/proc/${programPid}/stat`, 'latin1').split(') ')[1][0] === 'S', 'the program runs again')
-      shell.write('typed\r')
-      await shown(/after typed \*{5}/, mark)
-      await shown(/prompt\$ $/, mark)
-      mark = output.length
-      shell.write('echo "exit=$?"\r')
-      await shown(/exit=0/, mark)
-      expect(output.includes(value)).to.equal(false)
+      shell.type(`${keyflowRun()} sh -c '${program}'\r`)
+      await shell.shows(/ready (\d+)/)
+      const programPid = Number(/ready (\d+)/.exec(shell.output())![1])
+      shell.type('\u001A')
+      await shell.shows(/Stopped[^\n]*\n[^]*prompt\$ $/)
+      expect(state(programPid)).to.equal('T')
+      shell.type('jobs\r')
+      await shell.shows(/\[1\]\+\s+Stopped[^]*prompt\$ $/)
+      shell.type('fg\r')
+      await until(() => state(programPid) === 'S', 'the program runs again')
+      shell.type('typed\r')
+      await shell.shows(/after typed \*{5}[^]*prompt\$ $/)
+      shell.type('echo "exit=$?"\r')
+      await shell.shows(/exit=0/)
+      expect(shell.output().includes(value)).to.equal(false)
     } finally {
-      shell.kill('SIGKILL')
+      shell.kill()
+    }
+  })
+
+  it('lets a raw-mode program that suspends itself (as vim does) stop, and resume it on fg', async () => {
+    const shell = await jobControlShell()
+    try {
+      shell.type(`${keyflowRun()} ${process.execPath} ${fixture('suspend-self.mjs')} PREFECT__CONTEXT__SECRETS__TOKEN\r`)
+      await shell.shows(/ready (\d+)/)
+      const programPid = Number(/ready (\d+)/.exec(shell.output())![1])
+      shell.type('\u001A')
+      await shell.shows(/suspending[^]*Stopped[^\n]*\n[^]*prompt\$ $/)
+      expect(state(programPid)).to.equal('T')
+      expect(shell.output()).not.to.include('resumed')
+      shell.type('fg\r')
+      await shell.shows(/resumed \*{5}/)
+      shell.type('q')
+      await shell.shows(/prompt\$ $/)
+      shell.type('echo "exit=$?"\r')
+      await shell.shows(/exit=0/)
+      expect(shell.output().includes(value)).to.equal(false)
+    } finally {
+      shell.kill()
     }
   })
 })
