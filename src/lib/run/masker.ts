@@ -119,7 +119,8 @@ export class MaskSet {
 
   constructor(values: Iterable<string | Uint8Array>) {
     const unique = new Map<string, Buffer>()
-    for (const value of values) {
+    // A value's re-encodings often equal it (or each other): each distinct one is converted once.
+    for (const value of new Set(values)) {
       const bytes = Buffer.from(value)
       if (bytes.length >= MIN_MASK_BYTES) unique.set(bytes.toString('latin1'), bytes)
     }
