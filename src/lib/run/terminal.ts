@@ -29,7 +29,9 @@ import {ChildExit, FORWARDED_SIGNALS, KEYBOARD_SIGNALS, spawnError} from './supe
  * mode and stops its process group, as any stopped job; on SIGCONT (`fg`) it re-enters raw
  * mode, passes the window size and continues the helper, which hands the terminal back to the
  * command and continues its group. script(1) stops itself likewise when its child stops
- * (util-linux pty-session.c); ssh and expect cannot, for the same orphaned group. The helper
+ * (util-linux pty-session.c); ssh and expect cannot, for the same orphaned group. Catching
+ * the ^Z byte and SIGSTOPping the child instead would take the key from programs that bind it
+ * or run jobs of their own (bash -i). The helper
  * forwards the signals keyflow passes on to the command's group, and ends as the command did
  * (the same signal, or its exit code). Without perl, the command leads the session as before
  * and Ctrl-Z does not suspend.
