@@ -141,11 +141,15 @@ function ownEnd(pipe: [number, number] | undefined, socketpair: null | Readable,
       return buffer
     }
 
-    const onread: OnReadOpts = {buffer: next, callback(size, into) {
+    const onread: OnReadOpts = {
+      // Called after each chunk's callback, for the next read.
+      buffer: next,
+      callback(size, into) {
         onChunk(Buffer.from(into.buffer, into.byteOffset, size))
         // Backpressure pauses the socket itself (pump).
         return true
-      }}
+      },
+    }
     // Node's Socket takes onread itself (net.connect passes it on); @types/node lists it for connect only.
     return new Socket({fd: pipe[0], onread, readable: true, writable: false} as SocketConstructorOpts)
   }
@@ -156,9 +160,9 @@ function ownEnd(pipe: [number, number] | undefined, socketpair: null | Readable,
  * ends, or, once the child has exited, when it has been quiet for QUIET_MS (a background
  * grandchild may hold the pipe open forever). A broken target (EPIPE: `| head`) closes the
  * source, so the child meets what a writer in a shell pipeline meets (SIGPIPE). Resolves to
- * whether the target is still writable.
+ * whether the target is still writable. `masks.set` may be replaced while the command runs (a
+ * rotation under --watch-reload): the stream follows it from its next chunk.
  */
-/** `masks.set` may be replaced while the command runs (a rotation under --watch-reload): the stream follows it. */
 async function pump(read: Reader, target: Writable, {exited, masks, onBroken}: {exited: Promise<unknown>; masks: {readonly set: MaskSet}; onBroken: () => void}): Promise<boolean> {
   return new Promise((resolve) => {
     // eslint-disable-next-line prefer-const -- assigned once the handlers it needs exist
