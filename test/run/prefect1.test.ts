@@ -1,6 +1,8 @@
 import {expect} from 'chai'
 import {after, describe, it} from 'mocha'
+import {readFileSync, rmSync} from 'node:fs'
 import {join} from 'node:path'
+import {pathToFileURL} from 'node:url'
 
 import {baseEnv, ROOT, runCli, tempDir} from '../support/cli.js'
 
@@ -157,5 +159,19 @@ describe('run: Prefect 1 fidelity', () => {
     expect(result.stderr).to.include(`env '${CONTEXT}api-token=...' COMMAND`)
     expect(result.stderr).to.include("env 'api-token=...' COMMAND")
     expect(result.stderr).to.not.include('export api-token')
+  })
+
+  it("loads the model of Prefect 1's loader only for a run that injects in context style", async () => {
+    const trace = join(home.path, 'modules')
+    const loaded = async (style: string) => {
+      rmSync(trace, {force: true})
+      const traced = {...env, KEYFLOW_TEST_MODULE_TRACE: trace, NODE_OPTIONS: `--import=${pathToFileURL(join(ROOT, 'test', 'support', 'trace-modules.mjs')).href}`, TOKEN: 'abcdefgh12345'}
+      const result = await runCli(['run', '--env-style', style, '--secret', 'TOKEN', '--', 'true'], {env: traced})
+      expect(result.code, result.stderr).to.equal(0)
+      return readFileSync(trace, 'utf8').split('\n').filter((url) => /\/run\/(prefect1|python-literal)\.js$/.test(url)).map((url) => url.split('/').at(-1)).sort()
+    }
+
+    expect(await loaded('plain')).to.deep.equal([])
+    expect(await loaded('prefect')).to.deep.equal(['prefect1.js', 'python-literal.js'])
   })
 })

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 import {spawn as spawnPty} from 'node-pty'
-import {writeFileSync} from 'node:fs'
+import {readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {canary} from '../support/canary.js'
@@ -39,6 +39,9 @@ async function interactive(args: string[], env: Record<string, string>) {
     waitFor: (pattern: RegExp) => until(() => pattern.test(output), `the terminal shows ${pattern}`),
   }
 }
+
+/** A process's state letter (T: stopped) from /proc. */
+const state = (pid: number) => readFileSync(`/proc/${pid}/stat`, 'latin1').split(') ')[1][0]
 
 describe('run: a terminal', () => {
   let home: {cleanup: () => void; path: string}
@@ -114,5 +117,76 @@ describe('run: a terminal', () => {
     expect(killed.code).to.equal(143)
     expect(killed.output).to.include('killed by SIGTERM')
     expect((await inTerminal([...args, 'no-such-command-keyflow'], env)).code).to.equal(127)
+  })
+
+  /** An interactive shell with job control on a real terminal, which runs keyflow as one of its jobs. */
+  async function jobControlShell() {
+    const shell = spawnPty('bash', ['--norc', '--noprofile', '-i'], {cols: 200, env: {...env, PS1: 'prompt$ '}, rows: 24})
+    let output = ''
+    shell.onData((data) => {
+      output += data
+    })
+    let mark = 0
+    const driven = {
+      kill: () => shell.kill('SIGKILL'),
+      output: () => output,
+      shows: (pattern: RegExp) => until(() => pattern.test(output.slice(mark)), `the terminal shows ${pattern}`),
+      /** Types `text`; what shows afterwards is what `shows` looks at. */
+      type(text: string) {
+        mark = output.length
+        shell.write(text)
+      },
+    }
+    await driven.shows(/prompt\$ $/)
+    return driven
+  }
+
+  /** The command line that runs keyflow, masking at the terminal, with TOKEN. */
+  const keyflowRun = () => `${process.execPath} ${BIN} run --mask always --env-file ${envFile} --secret TOKEN --`
+
+  it('suspends on Ctrl-Z as a job of the shell and resumes on fg, still masking', async () => {
+    const shell = await jobControlShell()
+    try {
+      const program = String.raw`echo "ready $$"; read line; echo "after $line $PREFECT__CONTEXT__SECRETS__TOKEN"`
+      shell.type(`${keyflowRun()} sh -c '${program}'\r`)
+      await shell.shows(/ready (\d+)/)
+      const programPid = Number(/ready (\d+)/.exec(shell.output())![1])
+      shell.type('\u001A')
+      await shell.shows(/Stopped[^\n]*\n[^]*prompt\$ $/)
+      expect(state(programPid)).to.equal('T')
+      shell.type('jobs\r')
+      await shell.shows(/\[1\]\+\s+Stopped[^]*prompt\$ $/)
+      shell.type('fg\r')
+      await until(() => state(programPid) === 'S', 'the program runs again')
+      shell.type('typed\r')
+      await shell.shows(/after typed \*{5}[^]*prompt\$ $/)
+      shell.type('echo "exit=$?"\r')
+      await shell.shows(/exit=0/)
+      expect(shell.output().includes(value)).to.equal(false)
+    } finally {
+      shell.kill()
+    }
+  })
+
+  it('lets a raw-mode program that suspends itself (as vim does) stop, and resume it on fg', async () => {
+    const shell = await jobControlShell()
+    try {
+      shell.type(`${keyflowRun()} ${process.execPath} ${fixture('suspend-self.mjs')} PREFECT__CONTEXT__SECRETS__TOKEN\r`)
+      await shell.shows(/ready (\d+)/)
+      const programPid = Number(/ready (\d+)/.exec(shell.output())![1])
+      shell.type('\u001A')
+      await shell.shows(/suspending[^]*Stopped[^\n]*\n[^]*prompt\$ $/)
+      expect(state(programPid)).to.equal('T')
+      expect(shell.output()).not.to.include('resumed')
+      shell.type('fg\r')
+      await shell.shows(/resumed \*{5}/)
+      shell.type('q')
+      await shell.shows(/prompt\$ $/)
+      shell.type('echo "exit=$?"\r')
+      await shell.shows(/exit=0/)
+      expect(shell.output().includes(value)).to.equal(false)
+    } finally {
+      shell.kill()
+    }
   })
 })

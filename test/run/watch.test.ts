@@ -50,11 +50,15 @@ describe('run --watch', () => {
     await (await motoClient(moto)).create(secretName, value)
     writeFileSync(
       join(dir.path, 'child.mjs'),
-      `import {appendFileSync} from 'node:fs'
+      `import {appendFileSync, readFileSync} from 'node:fs'
 const log = (line) => appendFileSync(${JSON.stringify(join(dir.path, 'events'))}, line + '\\n')
 log('start ' + process.env.PREFECT__CONTEXT__SECRETS__S)
 process.on('SIGTERM', () => { log('TERM'); process.exit(0) })
-process.on('SIGHUP', () => log('HUP'))
+process.on('SIGHUP', () => {
+  // A program that reloads re-reads its configuration (here a file the test writes) and may print what it got.
+  console.log('reloaded ' + readFileSync(${JSON.stringify(join(dir.path, 'reloaded'))}, 'utf8') + ' was ' + process.env.PREFECT__CONTEXT__SECRETS__S)
+  log('HUP')
+})
 setInterval(() => {}, 1000)
 `,
     )
@@ -71,13 +75,17 @@ setInterval(() => {}, 1000)
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stderr = ''
+    let stdout = ''
     child.stderr.on('data', (chunk) => {
       stderr += chunk
+    })
+    child.stdout.on('data', (chunk) => {
+      stdout += chunk
     })
     const exited = new Promise<null | number>((resolve) => {
       child.on('close', (code) => resolve(code))
     })
-    return {child, exited, stderr: () => stderr}
+    return {child, exited, stderr: () => stderr, stdout: () => stdout}
   }
 
   it('a rotation restarts the command with the new value (TERM, then start); the final exit is the last child\'s', async () => {
@@ -99,11 +107,16 @@ setInterval(() => {}, 1000)
     proxy.reset()
     const run = start(['--watch=5s', '--watch-signal', 'HUP', '--watch-reload'])
     await until(() => events().length === 1)
-    await (await motoClient(moto)).put(secretName, canary('after'))
+    const rotated = canary('after')
+    writeFileSync(join(dir.path, 'reloaded'), rotated)
+    await (await motoClient(moto)).put(secretName, rotated)
     await until(() => events().length === 2)
     expect(events()).to.deep.equal([`start ${seen.at(-1)}`, 'HUP'])
     run.child.kill('SIGTERM')
     expect(await run.exited).to.equal(0)
+    // The masker follows the rotation: the new value is masked, and the old one still is.
+    assertNoCanary(run.stdout() + run.stderr(), [seen.at(-1)!, rotated], 'output')
+    expect(run.stdout()).to.equal('reloaded ***** was *****\n')
   })
 
   it("polls a source where it was read: its own region (options.region), not the run's", async () => {

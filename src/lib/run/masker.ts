@@ -119,7 +119,8 @@ export class MaskSet {
 
   constructor(values: Iterable<string | Uint8Array>) {
     const unique = new Map<string, Buffer>()
-    for (const value of values) {
+    // A value's re-encodings often equal it (or each other): each distinct one is converted once.
+    for (const value of new Set(values)) {
       const bytes = Buffer.from(value)
       if (bytes.length >= MIN_MASK_BYTES) unique.set(bytes.toString('latin1'), bytes)
     }
@@ -276,7 +277,7 @@ export class MaskSet {
 export class StreamMasker {
   /** Stream offset just past the last emitted mask: a secret starting before it only widens it. */
   private coverEnd = 0
-  /** The unemitted bytes before the current chunk, [offset - held.length, offset). */
+  /** The unemitted bytes before the current chunk, and those of a secret that may be under way: [offset - held.length, offset). */
   private held: Buffer = EMPTY
   /** Stream offset of the end of everything written so far. */
   private offset = 0
@@ -286,7 +287,12 @@ export class StreamMasker {
   private plainFrom = 0
   private state = ROOT
 
-  constructor(private readonly set: MaskSet) {}
+  constructor(private set: MaskSet) {}
+
+  /** The set this stream masks with now. */
+  get masks(): MaskSet {
+    return this.set
+  }
 
   end(): Buffer[] {
     const tail = this.set.depthOf(this.state)
@@ -294,6 +300,18 @@ export class StreamMasker {
     const out = this.emit(this.offset, EMPTY)
     this.state = ROOT
     return out
+  }
+
+  /**
+   * Masks with `set` from here on (a secret rotated while the stream runs). `set` must hold
+   * every secret of the current one: what is held back is scanned again from its start, which
+   * finds again what was pending and picks up where a secret may be under way.
+   */
+  use(set: MaskSet): void {
+    const heldStart = this.offset - this.held.length
+    this.set = set
+    this.pending = []
+    this.state = set.scan(this.held, ROOT, (start, end) => this.found(heldStart + start, heldStart + end))
   }
 
   write(chunk: Buffer): Buffer[] {
@@ -333,7 +351,9 @@ export class StreamMasker {
       this.plainFrom = safe
     }
 
-    const keep = this.plainFrom - heldStart
+    // Kept from where a secret may be under way, even inside an emitted mask, so that use() can
+    // rebuild the automaton's state from the bytes themselves.
+    const keep = Math.min(this.plainFrom, safe) - heldStart
     this.held = keep >= held.length ? Buffer.from(chunk.subarray(keep - held.length)) : Buffer.concat([held.subarray(keep), chunk])
     return out
   }

@@ -1,4 +1,5 @@
 import type {RoleSessions} from '../aws/secrets-manager.js'
+import type * as Prefect1 from './prefect1.js'
 import type {TerminalOptions} from './terminal.js'
 
 import {contextVariable} from '../env-names.js'
@@ -11,7 +12,6 @@ import {MASK_ENCODINGS, MaskEncoding, maskForms, parseMaskEncodings} from './enc
 import {checkSourceKeys, childEnvironment, WithholdGroup} from './environment.js'
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
 import {checkKeys, Injection, Plan, referenceProvider, resolvePlan} from './plan.js'
-import {checkContextNames, describeChanges, prefectReading} from './prefect1.js'
 import {declared, DEFAULT_STYLES, EnvStyle, flagEntry, MaskMode, parseDuration, parseRunSection, secretDeclaration, SecretDeclaration, sourceDeclaration, SourceDeclaration} from './project.js'
 import {ChildExit, supervise} from './supervise.js'
 import {ChildControl, WatchConnect, WatchFlags, watchOptions} from './watch.js'
@@ -88,7 +88,7 @@ function masking(injections: Injection[], also: Injection[], mode: MaskMode, enc
  * Prefect 1 rewrites context secrets as it loads them: a warning for each value it will
  * change (naming the variable, never the value), and each computable rewritten form, to mask.
  */
-function prefectRewrites(injections: Injection[], env: Record<string, string>): Injection[] {
+function prefectRewrites({describeChanges, prefectReading}: typeof Prefect1, injections: Injection[], env: Record<string, string>): Injection[] {
   const rewritten: Injection[] = []
   for (const injection of injections) {
     const reading = prefectReading(injection.value, env)
@@ -103,6 +103,18 @@ function prefectRewrites(injections: Injection[], env: Record<string, string>): 
   }
 
   return rewritten
+}
+
+let prefect1: typeof Prefect1 | undefined
+/**
+ * Checks names injected in context style against Prefect 1's loader. Its model (and the Python
+ * literal parser it uses) loads only when there are any: a run that injects only plain
+ * variables never reads them.
+ */
+async function checkContext(names: Array<{key: string; origin: string}>): Promise<void> {
+  if (names.length === 0) return
+  prefect1 ??= await import('./prefect1.js')
+  prefect1.checkContextNames(names)
 }
 
 /** Most likely a keyflow.json left in another directory, or a forgotten --secret: said, rather than a flow run without its secrets in silence. */
@@ -144,7 +156,7 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   const styleOf = (injection: Pick<Injection, 'kind' | 'style'>): EnvStyle => flags['env-style'] ?? injection.style ?? project.envStyle ?? DEFAULT_STYLES[injection.kind]
   const secretStyle = (declaration: SecretDeclaration) => styleOf({kind: 'secret', style: declaration.envStyle})
   checkKeys(secrets, secretStyle)
-  checkContextNames(secrets.filter((declaration) => secretStyle(declaration) !== 'plain'))
+  await checkContext(secrets.filter((declaration) => secretStyle(declaration) !== 'plain'))
 
   const providers = [referenceProvider(secrets, [...flagSources, ...project.sources])]
   const blocks = [...(flags.block ?? []).map((name) => ({name, optional: false, origin: `--block ${name}`})), ...project.blocks]
@@ -158,8 +170,8 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   const declarations = secrets.length + flagSources.length + project.sources.length + blocks.length
   if (declarations === 0 && !settings.projectFile && !flags['allow-empty']) warnNothingDeclared(settings.cwd, command[0])
   const plan = await resolvePlan(providers, invocation)
-  const inContext = plan.injections.filter((injection) => styleOf(injection) !== 'plain')
-  checkContextNames(inContext)
+  const inContext = (current: Plan) => current.injections.filter((injection) => styleOf(injection) !== 'plain')
+  await checkContext(inContext(plan))
   for (const note of plan.notes) warn(note)
   const mode = flags.mask ?? project.mask ?? 'auto'
   const allowedSourceKeys = [...(flags['allow-source-key'] ?? []), ...project.allowSourceKeys]
@@ -169,6 +181,13 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   // Every value injected so far, and what Prefect 1 rewrites them to, stays masked: a restarted command may still print an old one.
   const injected: Injection[] = []
   const rewritten: Injection[] = []
+  // The running command's masking, which a reload (--watch-reload) widens to the new values in place.
+  let running: ReturnType<typeof masking>
+  const reload = (current: Plan) => {
+    injected.push(...current.injections)
+    if (running) running.set = masking(injected, rewritten, mode, encodings)!.set
+  }
+
   const start = (current: Plan): ChildControl => {
     checkSourceKeys(current.injections, styleOf, allowedSourceKeys)
     const {env, warnings} = childEnvironment(settings.env, current.injections, {
@@ -179,8 +198,10 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
     })
     for (const warning of warnings) warn(warning)
     injected.push(...current.injections)
-    rewritten.push(...prefectRewrites(current.injections.filter((injection) => styleOf(injection) !== 'plain'), env))
+    // Loaded by checkContext whenever the plan injects in context style.
+    if (prefect1) rewritten.push(...prefectRewrites(prefect1, inContext(current), env))
     const mask = masking(injected, rewritten, mode, encodings)
+    running = mask
     let signal: ((name: NodeJS.Signals) => void) | undefined
     const onSpawn = (send: (name: NodeJS.Signals) => void) => {
       signal = send
@@ -201,7 +222,9 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
     const reresolve = async (changed: string[]) => {
       // A cached value of a secret that moved is no longer the current one.
       invalidate(invocation, changed)
-      return resolvePlan(providers, invocation)
+      const next = await resolvePlan(providers, invocation)
+      await checkContext(inContext(next))
+      return next
     }
 
     const connect: WatchConnect = ({region, role}) => {
@@ -210,7 +233,7 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
       return apis.get(key)!
     }
 
-    exit = await watchAndRestart(plan, {reresolve, start}, connect, watch)
+    exit = await watchAndRestart(plan, {reload, reresolve, start}, connect, watch)
   } else {
     exit = await start(plan).exited
   }

@@ -1,6 +1,6 @@
 import {ChildProcess, spawn, spawnSync} from 'node:child_process'
 import {closeSync, constants as fsConstants, mkdtempSync, openSync, readFileSync, rmSync, statSync} from 'node:fs'
-import {Socket} from 'node:net'
+import {OnReadOpts, Socket, SocketConstructorOpts} from 'node:net'
 import {constants, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Readable, Writable} from 'node:stream'
@@ -120,18 +120,53 @@ function realPipes(count: number): Array<[number, number]> | undefined {
 
 /** A masked stream's end for the child: a real pipe's write end, else Node's socketpair. */
 const childEnd = (masked: boolean, pipe: [number, number] | undefined) => (pipe ? pipe[1] : masked ? 'pipe' : 'inherit')
-/** keyflow's end of a masked stream. */
-const ownEnd = (pipe: [number, number] | undefined, socketpair: null | Readable) => (pipe ? new Socket({fd: pipe[0], readable: true, writable: false}) : socketpair)
+/** How much one read of a masked stream takes: the size of a pipe's buffer on Linux. */
+const READ_BYTES = 64 * 1024
+
+/** A masked stream's chunks, as they come, from the stream itself. */
+type Reader = (onChunk: (chunk: Buffer) => void) => Readable
+
+/**
+ * keyflow's end of a masked stream. A real pipe is read into one buffer, over and over (a
+ * 64 KiB buffer per read, left to the garbage collector, cost tens of MB of RSS at full
+ * speed); `reusable` says whether the last chunk's bytes are free again (nothing of it is
+ * queued at the target), else the next read gets a buffer of its own.
+ */
+function ownEnd(pipe: [number, number] | undefined, socketpair: null | Readable, reusable: () => boolean): Reader | undefined {
+  if (!pipe) return socketpair ? (onChunk) => socketpair.on('data', onChunk) : undefined
+  return (onChunk) => {
+    let buffer = Buffer.allocUnsafe(READ_BYTES)
+    const next = () => {
+      if (!reusable()) buffer = Buffer.allocUnsafe(READ_BYTES)
+      return buffer
+    }
+
+    const onread: OnReadOpts = {
+      // Called after each chunk's callback, for the next read.
+      buffer: next,
+      callback(size, into) {
+        onChunk(Buffer.from(into.buffer, into.byteOffset, size))
+        // Backpressure pauses the socket itself (pump).
+        return true
+      },
+    }
+    // Node's Socket takes onread itself (net.connect passes it on); @types/node lists it for connect only.
+    return new Socket({fd: pipe[0], onread, readable: true, writable: false} as SocketConstructorOpts)
+  }
+}
 
 /**
  * Copies `source` to `target` through a masker, with backpressure. Resolves when the source
  * ends, or, once the child has exited, when it has been quiet for QUIET_MS (a background
  * grandchild may hold the pipe open forever). A broken target (EPIPE: `| head`) closes the
  * source, so the child meets what a writer in a shell pipeline meets (SIGPIPE). Resolves to
- * whether the target is still writable.
+ * whether the target is still writable. `masks.set` may be replaced while the command runs (a
+ * rotation under --watch-reload): the stream follows it from its next chunk.
  */
-async function pump(source: Readable, target: Writable, {exited, onBroken, set}: {exited: Promise<unknown>; onBroken: () => void; set: MaskSet}): Promise<boolean> {
+async function pump(read: Reader, target: Writable, {exited, masks, onBroken}: {exited: Promise<unknown>; masks: {readonly set: MaskSet}; onBroken: () => void}): Promise<boolean> {
   return new Promise((resolve) => {
+    // eslint-disable-next-line prefer-const -- assigned once the handlers it needs exist
+    let source: Readable
     let lastData = Date.now()
     let blocked = false
     let broken = false
@@ -151,7 +186,7 @@ async function pump(source: Readable, target: Writable, {exited, onBroken, set}:
       }
     }
 
-    const masker = new StreamMasker(set)
+    const masker = new StreamMasker(masks.set)
     let quiet: NodeJS.Timeout | undefined
     const finish = () => {
       if (done) return
@@ -170,8 +205,9 @@ async function pump(source: Readable, target: Writable, {exited, onBroken, set}:
     }
 
     target.on('error', onTargetError)
-    source.on('data', (chunk: Buffer) => {
+    source = read((chunk) => {
       lastData = Date.now()
+      if (masker.masks !== masks.set) masker.use(masks.set)
       write(masker.write(chunk))
     })
     source.once('end', finish)
@@ -294,11 +330,12 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
   // say ECONNRESET, the child gets what a writer in a shell pipeline gets: SIGPIPE.
   const brokenPipe = () => pipes === undefined && live() && spawned.kill('SIGPIPE')
   const pumps = [
-    {source: ownEnd(stdoutPipe, spawned.stdout), target: process.stdout},
-    {source: ownEnd(stderrPipe, spawned.stderr), target: process.stderr},
-  ].map(async ({source, target}) => {
+    {pipe: stdoutPipe, socketpair: spawned.stdout, target: process.stdout},
+    {pipe: stderrPipe, socketpair: spawned.stderr, target: process.stderr},
+  ].map(async ({pipe, socketpair, target}) => {
+    const read = ownEnd(pipe, socketpair, () => target.writableLength === 0)
     // Where writes are asynchronous (a pipe on macOS), keyflow's exit must not cut the tail off.
-    if (source && masking && (await pump(source, target, {exited, onBroken: brokenPipe, set: masking.set}))) await drained(target)
+    if (read && masking && (await pump(read, target, {exited, masks: masking, onBroken: brokenPipe}))) await drained(target)
   })
   const {code, signal} = await exited
   await Promise.all(pumps)

@@ -157,6 +157,8 @@ function changes({connect, intervalMs, stopped, timers, watched}: Poll): Promise
 }
 
 export interface WatchRun {
+  /** The running command is about to be asked to reload: mask the plan's values too, from now on. */
+  reload(plan: Plan): void
   /** Resolves the plan again after `changed` moved in AWS. */
   reresolve(changed: string[]): Promise<Plan>
   /** Starts the command with a plan's environment; masking covers every plan seen so far. */
@@ -195,6 +197,7 @@ export async function watchAndRestart(first: Plan, run: WatchRun, connect: Watch
       plan = next
       watched = watchedVersions(plan.injections)
       if (options.reload) {
+        run.reload(plan)
         warn(`--watch: sending ${options.signal} to the command (--watch-reload).`)
         child.signal(options.signal)
         continue

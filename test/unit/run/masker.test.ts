@@ -70,6 +70,17 @@ function split(input: Buffer, cuts: number[]): Buffer[] {
 
 const same = (a: Buffer, b: Buffer) => a.equals(b)
 
+/** Whether `secret` (or a tail of the stream that begins it) starts before `limit`. */
+function beganBefore(input: Buffer, secret: string, limit: number): boolean {
+  const bytes = Buffer.from(secret)
+  for (let at = 0; at < limit; at++) {
+    const seen = input.subarray(at, at + bytes.length)
+    if ((seen.length === bytes.length || seen.length >= MIN_MASK_BYTES) && bytes.subarray(0, seen.length).equals(seen)) return true
+  }
+
+  return false
+}
+
 describe('run masker', () => {
   it('masks a secret split across two writes at every offset', () => {
     const secret = 'kf-s3cr3t-value-0123'
@@ -210,6 +221,50 @@ describe('run masker', () => {
         },
       ),
       {numRuns: 1500},
+    )
+  })
+
+  it('keeps masking a secret under way across use(), even one that began inside an emitted mask', () => {
+    // "abcd" is masked at once; "cdab", begun inside it, ends after the switch: no fragment of it shows.
+    const masker = new StreamMasker(new MaskSet(['abcd', 'cdab']))
+    const out = [...masker.write(Buffer.from('xabcd'))]
+    masker.use(new MaskSet(['abcd', 'cdab', 'wxyz1234']))
+    out.push(...masker.write(Buffer.from('ab wxyz1234 y')), ...masker.end())
+    expect(Buffer.concat(out).toString()).to.equal('x***** ***** y')
+  })
+
+  it('follows a wider set from the middle of a stream (use), as if it had masked with it from the start (property)', () => {
+    const alphabet = fc.constantFrom(...'abcd\n')
+    const secretArb = fc.array(alphabet, {maxLength: 8, minLength: 4}).map((chars) => chars.join(''))
+    fc.assert(
+      fc.property(
+        fc.array(secretArb, {maxLength: 4, minLength: 1}),
+        fc.array(secretArb, {maxLength: 3, minLength: 1}),
+        fc.array(fc.oneof(secretArb, fc.nat(6)), {maxLength: 24}),
+        fc.array(fc.nat(300), {maxLength: 10}),
+        fc.nat(10),
+        // eslint-disable-next-line max-params -- one per generated input
+        (old, added, pieces, cuts, switchAt) => {
+          const all = [...old, ...added]
+          const input = Buffer.from(pieces.map((piece) => (typeof piece === 'number' ? all[piece % all.length] : piece)).join(''))
+          const chunks = split(input, cuts)
+          const at = switchAt % (chunks.length + 1)
+          const limit = chunks.slice(0, at).reduce((sum, chunk) => sum + chunk.length, 0)
+          // An added secret cannot have begun before the switch: the command learns it only after.
+          fc.pre(!added.some((secret) => !old.includes(secret) && beganBefore(input, secret, limit)))
+          const masker = new StreamMasker(new MaskSet(old))
+          const out: Buffer[] = []
+          for (const [index, chunk] of chunks.entries()) {
+            if (index === at) masker.use(new MaskSet(all))
+            out.push(...masker.write(chunk))
+          }
+
+          if (at === chunks.length) masker.use(new MaskSet(all))
+          out.push(...masker.end())
+          return same(Buffer.concat(out), referenceMask(input, all))
+        },
+      ),
+      {numRuns: 2000},
     )
   })
 })
