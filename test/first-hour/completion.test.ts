@@ -5,10 +5,24 @@ import {mkdirSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {baseEnv, BIN, runCli, tempDir} from '../support/cli.js'
+import {PtySession, ptySession} from '../support/pty.js'
 
 /**
- * Shell completion: `keyflow __complete` through the built CLI, and the scripts in real bash
- * and fish (zsh: its syntax), with `keyflow` on the PATH as a user has it.
+ * Types a line and TAB into an interactive shell under a real pty, then a key bound to print
+ * the command line between << and >>, and returns what TAB made of it; Ctrl-U clears it.
+ */
+async function tabIn(shell: PtySession, typed: string): Promise<string> {
+  const from = shell.output().length
+  shell.type(`${typed}\t\u0014`)
+  const shown = (await shell.waitFor(/<<[^\n]*>>/, from)).slice(from)
+  shell.type('\u0015')
+  return /<<([^\n]*)>>/.exec(shown)![1]
+}
+
+/**
+ * Shell completion: `keyflow __complete` through the built CLI, and the scripts in real bash,
+ * zsh and fish (the last two interactive, under a pseudo-terminal, pressing TAB), with
+ * `keyflow` on the PATH as a user has it.
  */
 describe('first hour: shell completion', () => {
   let dir: ReturnType<typeof tempDir>
@@ -98,6 +112,60 @@ describe('first hour: shell completion', () => {
     if (spawnSync('zsh', ['--version']).error) this.skip()
     const result = spawnSync('zsh', ['-n'], {encoding: 'utf8', env, input: spawnSync('keyflow', ['completion', 'zsh'], {encoding: 'utf8', env}).stdout})
     expect(result.status, result.stderr).to.equal(0)
+  })
+
+  it('zsh, interactive under a pty: TAB completes a command, a flag and a saved block name', async function () {
+    if (spawnSync('zsh', ['--version']).error) this.skip()
+    const zdotdir = join(dir.path, 'zsh')
+    mkdirSync(zdotdir)
+    writeFileSync(join(zdotdir, 'keyflow.zsh'), spawnSync('keyflow', ['completion', 'zsh'], {encoding: 'utf8', env}).stdout)
+    writeFileSync(
+      join(zdotdir, '.zshrc'),
+      [
+        'bindkey -e',
+        'autoload -Uz compinit && compinit -u -D',
+        `source ${join(zdotdir, 'keyflow.zsh')}`,
+        'show-line() { zle -I; print -r -- "<<$BUFFER>>" }',
+        'zle -N show-line',
+        "bindkey '^T' show-line",
+        "PROMPT='READY> '",
+      ].join('\n') + '\n',
+    )
+    const zsh = ptySession('zsh', ['--no-globalrcs', '-i'], {cwd: dir.path, env: {...env, ZDOTDIR: zdotdir}})
+    try {
+      await zsh.waitFor(/READY> /)
+      expect(await tabIn(zsh, 'keyflow bl')).to.equal('keyflow block ')
+      expect(await tabIn(zsh, 'keyflow secret get --exp')).to.equal('keyflow secret get --explain ')
+      expect(await tabIn(zsh, 'keyflow block inspect aws')).to.equal('keyflow block inspect aws-credentials/dev ')
+      expect(await tabIn(zsh, 'keyflow sql --block snow')).to.equal('keyflow sql --block snowflake-connector/prod ')
+    } finally {
+      await zsh.close()
+    }
+  })
+
+  it('fish, interactive under a pty: TAB completes a command, a flag and a saved block name', async function () {
+    if (spawnSync('fish', ['--version']).error) this.skip()
+    const config = join(dir.path, 'fish')
+    mkdirSync(config)
+    writeFileSync(join(config, 'keyflow.fish'), spawnSync('keyflow', ['completion', 'fish'], {encoding: 'utf8', env}).stdout)
+    writeFileSync(
+      join(config, 'rc.fish'),
+      [
+        `source ${join(config, 'keyflow.fish')}`,
+        "function fish_prompt; echo -n 'READY> '; end",
+        "function fish_greeting; end",
+        String.raw`bind \ct 'echo; echo "<<"(commandline)">>"; commandline -f repaint'`,
+      ].join('\n') + '\n',
+    )
+    const fish = ptySession('fish', ['--no-config', '-i', '-C', `source ${join(config, 'rc.fish')}`], {cwd: dir.path, env})
+    try {
+      await fish.waitFor(/READY> /)
+      expect(await tabIn(fish, 'keyflow bl')).to.equal('keyflow block ')
+      expect(await tabIn(fish, 'keyflow secret get --exp')).to.equal('keyflow secret get --explain ')
+      expect(await tabIn(fish, 'keyflow block inspect aws')).to.equal('keyflow block inspect aws-credentials/dev ')
+    } finally {
+      await fish.close()
+    }
   })
 
   it('completion with no shell named takes $SHELL, and refuses one it has no script for', async () => {
