@@ -66,12 +66,14 @@ function checkDirectory(dir: string): void {
     followLink: true,
     groupMayWrite: true,
     refuse: (refusal) =>
-      new KeyflowError(`The directory is ${refusal.problem}; keyflow will not keep secrets in it.`, {
-        code: 'DIRECTORY_UNTRUSTED',
-        exit: ExitCode.INTEGRITY,
-        fix: 'Keep the file in a directory only you can write, e.g. the default $KEYFLOW_HOME/secrets.env.',
-        where: dir,
-      }),
+      refusal.kind === 'type'
+        ? unusable(dir, refusal.problem)
+        : new KeyflowError(`The directory is ${refusal.problem}; keyflow will not keep secrets in it.`, {
+            code: 'DIRECTORY_UNTRUSTED',
+            exit: ExitCode.INTEGRITY,
+            fix: 'Keep the file in a directory only you can write, e.g. the default $KEYFLOW_HOME/secrets.env.',
+            where: dir,
+          }),
     unreadable: (reason) => unusable(dir, reason),
     what: 'directory',
   })
