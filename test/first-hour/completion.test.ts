@@ -8,14 +8,16 @@ import {baseEnv, BIN, runCli, tempDir} from '../support/cli.js'
 import {PtySession, ptySession} from '../support/pty.js'
 
 /**
- * Types a line and TAB into an interactive shell under a real pty, then a key bound to print
- * the command line between << and >>, and returns what TAB made of it; Ctrl-U clears it.
+ * Types a line and TAB into an interactive shell under a real pty; the shell is set up to print
+ * the command line between << and >> after TAB's completion (zsh: from the widget TAB runs;
+ * fish: on `afterTab`, a key bound to print it), then to clear it (`clear`). Returns what TAB
+ * made of the line, once the prompt is back, so no key is typed while the shell is busy.
  */
-async function tabIn(shell: PtySession, typed: string): Promise<string> {
+async function tabIn(shell: PtySession, typed: string, keys: {afterTab?: string; clear?: string} = {}): Promise<string> {
   const from = shell.output().length
-  shell.type(`${typed}\t\u0014`)
-  const shown = (await shell.waitFor(/<<[^\n]*>>/, from)).slice(from)
-  shell.type('\u0015')
+  shell.type(`${typed}\t${keys.afterTab ?? ''}`)
+  const shown = (await shell.waitFor(/<<[^\n]*>>[\s\S]*READY> /, from)).slice(from)
+  if (keys.clear) shell.type(keys.clear)
   return /<<([^\n]*)>>/.exec(shown)![1]
 }
 
@@ -24,6 +26,9 @@ async function tabIn(shell: PtySession, typed: string): Promise<string> {
  * zsh and fish (the last two interactive, under a pseudo-terminal, pressing TAB), with
  * `keyflow` on the PATH as a user has it.
  */
+/** fish: Ctrl-T prints the line (bound in its config), Ctrl-U clears it. */
+const FISH_KEYS = {afterTab: '\u0014', clear: '\u0015'}
+
 describe('first hour: shell completion', () => {
   let dir: ReturnType<typeof tempDir>
   let env: Record<string, string>
@@ -125,9 +130,10 @@ describe('first hour: shell completion', () => {
         'bindkey -e',
         'autoload -Uz compinit && compinit -u -D',
         `source ${join(zdotdir, 'keyflow.zsh')}`,
-        'show-line() { zle -I; print -r -- "<<$BUFFER>>" }',
-        'zle -N show-line',
-        "bindkey '^T' show-line",
+        // TAB runs zsh's own TAB widget, then shows the line it left and clears it.
+        'complete-and-show() { zle expand-or-complete; zle -I; print -r -- "<<$BUFFER>>"; BUFFER= }',
+        'zle -N complete-and-show',
+        "bindkey '^I' complete-and-show",
         "PROMPT='READY> '",
       ].join('\n') + '\n',
     )
@@ -160,9 +166,9 @@ describe('first hour: shell completion', () => {
     const fish = ptySession('fish', ['--no-config', '-i', '-C', `source ${join(config, 'rc.fish')}`], {cwd: dir.path, env})
     try {
       await fish.waitFor(/READY> /)
-      expect(await tabIn(fish, 'keyflow bl')).to.equal('keyflow block ')
-      expect(await tabIn(fish, 'keyflow secret get --exp')).to.equal('keyflow secret get --explain ')
-      expect(await tabIn(fish, 'keyflow block inspect aws')).to.equal('keyflow block inspect aws-credentials/dev ')
+      expect(await tabIn(fish, 'keyflow bl', FISH_KEYS)).to.equal('keyflow block ')
+      expect(await tabIn(fish, 'keyflow secret get --exp', FISH_KEYS)).to.equal('keyflow secret get --explain ')
+      expect(await tabIn(fish, 'keyflow block inspect aws', FISH_KEYS)).to.equal('keyflow block inspect aws-credentials/dev ')
     } finally {
       await fish.close()
     }

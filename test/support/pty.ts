@@ -33,7 +33,10 @@ export interface PtySession {
   /** Everything the terminal showed so far. */
   output(): string
   type(text: string): void
-  /** Resolves with the output once `pattern` shows after `from` (an offset in it), as a person waits for a prompt. */
+  /**
+   * Resolves with the output once `pattern` shows after `from` (an offset in it), as a person
+   * waits for a prompt; rejects, with what did show, if the program exits or 30 s pass first.
+   */
   waitFor(pattern: RegExp, from?: number): Promise<string>
 }
 
@@ -65,15 +68,18 @@ export function ptySession(file: string, args: string[], options: {cwd?: string;
     output: () => output,
     type: (text) => terminal.write(text),
     waitFor(pattern, from = 0) {
+      const fail = (why: string) => new Error(`${file} ${why} before ${pattern} showed; it showed: ${JSON.stringify(output.slice(from).slice(-2000))}`)
       return new Promise((resolve, reject) => {
-        const check = () => {
-          if (pattern.test(output.slice(from))) {
-            waiters.delete(check)
-            resolve(output)
-          } else if (exited) {
-            waiters.delete(check)
-            reject(new Error(`${file} exited before ${pattern} showed; it showed: ${JSON.stringify(output.slice(from).slice(-2000))}`))
-          }
+        const timer = setTimeout(() => {
+          waiters.delete(check)
+          reject(fail('took 30 s'))
+        }, 30_000)
+        function check() {
+          if (pattern.test(output.slice(from))) resolve(output)
+          else if (exited) reject(fail('exited'))
+          else return
+          waiters.delete(check)
+          clearTimeout(timer)
         }
 
         waiters.add(check)
