@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
+import {describe, it} from 'mocha'
 
 import {awsDeadline, connectSecretsManager} from '../../src/lib/aws/secrets-manager.js'
 import {createBlock, deleteBlock, inspectBlock, listBlocks, restoreBlock, updateBlock} from '../../src/lib/block/documents/operations.js'
@@ -7,22 +7,19 @@ import {AwsStore, versionToken} from '../../src/lib/block/store/aws.js'
 import {KeyflowError} from '../../src/lib/errors.js'
 import {createInvocation} from '../../src/lib/invocation.js'
 import {rejected, wideType} from '../support/block-fixtures.js'
-import {tempDir} from '../support/cli.js'
-import {ACCESS_DENIED, FaultProxy, INTERNAL_ERROR, startFaultProxy, THROTTLING} from '../support/fault-proxy.js'
-import {Moto, MOTO_REGION, motoClient, requireMoto, startMoto} from '../support/moto.js'
+import {ACCESS_DENIED, INTERNAL_ERROR, THROTTLING} from '../support/fault-proxy.js'
+import {MOTO_REGION, motoClient} from '../support/moto.js'
+import {faultProxyPerFile, motoPerFile, tempDirPerTest} from '../support/suite-fixtures.js'
 
 /**
  * The aws block store in process, against moto's server and the real SDK: the
  * compare-and-swap through ClientRequestToken, deletion with a tombstone and a recovery
  * window, restore, batched reads, and faults through the fault proxy.
  */
-
-
-
 describe('aws block store (in process, moto)', () => {
-  let moto: Moto
-  let proxy: FaultProxy
-  let dir: ReturnType<typeof tempDir>
+  const moto = motoPerFile()
+  const proxy = faultProxyPerFile(moto)
+  const dir = tempDirPerTest()
 
   const store = (endpoint = moto.url, {maxAttempts = 1, prefix = 'kf/', requestTimeoutMs = 5000} = {}) =>
     new AwsStore({
@@ -43,25 +40,6 @@ describe('aws block store (in process, moto)', () => {
       tags: {team: 'data'},
     })
   const blocksOn = async (s = store()) => createInvocation({env: {KEYFLOW_HOME: dir.path}, store: s}).blocks()
-
-  before(async function () {
-    requireMoto(this)
-    moto = await startMoto()
-    proxy = await startFaultProxy(moto.url, moto.env)
-  })
-
-  after(async () => {
-    await proxy?.stop()
-    await moto?.stop()
-  })
-
-  beforeEach(async () => {
-    await moto.reset()
-    proxy.reset()
-    dir = tempDir()
-  })
-
-  afterEach(() => dir.cleanup())
 
   it('keeps the record as the local store does, named and tagged by the layout', async () => {
     const ctx = await blocksOn()

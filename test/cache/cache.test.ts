@@ -1,15 +1,16 @@
 import {expect} from 'chai'
-import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
+import {before, describe, it} from 'mocha'
 import {spawn, spawnSync} from 'node:child_process'
 import {chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {CacheStore} from '../../src/lib/cache/store.js'
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
-import {baseEnv, BIN, CliResult, runCli, tempDir} from '../support/cli.js'
+import {baseEnv, BIN, CliResult, runCli} from '../support/cli.js'
 import {startCountingProxy} from '../support/counting-proxy.mjs'
-import {ACCESS_DENIED, FaultProxy, FaultRule, startFaultProxy, THROTTLING, UNAVAILABLE} from '../support/fault-proxy.js'
-import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
+import {ACCESS_DENIED, FaultRule, THROTTLING, UNAVAILABLE} from '../support/fault-proxy.js'
+import {motoClient} from '../support/moto.js'
+import {faultProxyPerFile, motoPerFile, tempDirPerTest} from '../support/suite-fixtures.js'
 
 const MINUTE = 60_000
 
@@ -19,17 +20,14 @@ const MINUTE = 60_000
  * waited on): an entry "10 minutes old" is one whose storedAt is 10 minutes back.
  */
 describe('cache', () => {
-  let moto: Moto
-  let proxy: FaultProxy
-  let dir: ReturnType<typeof tempDir>
+  const moto = motoPerFile({resetEachTest: false})
+  const proxy = faultProxyPerFile(moto)
+  const dir = tempDirPerTest()
   const values = {A: canary('a'), B: canary('b'), JSON: JSON.stringify({password: canary('pw')}), PINNED: canary('pinned')}
   const canaries = [values.A, values.B, values.PINNED, JSON.parse(values.JSON).password]
   let pinnedVersion: string
 
-  before(async function () {
-    requireMoto(this)
-    moto = await startMoto()
-    proxy = await startFaultProxy(moto.url, moto.env)
+  before(async () => {
     const sm = await motoClient(moto)
     for (const [name, value] of Object.entries(values)) {
       // eslint-disable-next-line no-await-in-loop
@@ -37,17 +35,6 @@ describe('cache', () => {
       if (name === 'PINNED') pinnedVersion = created.VersionId!
     }
   })
-
-  after(async () => {
-    await proxy?.stop()
-    await moto?.stop()
-  })
-
-  beforeEach(() => {
-    dir = tempDir()
-  })
-
-  afterEach(() => dir.cleanup())
 
   const home = () => join(dir.path, '.keyflow')
   const cacheDir = () => join(home(), 'cache')

@@ -1,15 +1,13 @@
 /* eslint-disable camelcase -- JSON keys as users write them */
 import {expect} from 'chai'
-import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
+import {describe, it} from 'mocha'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {assertNoCanary, canary} from '../support/canary.js'
-import {baseEnv, CliResult, runCli, tempDir} from '../support/cli.js'
+import {assertNoCanary} from '../support/canary.js'
+import {baseEnv, CliResult, runCli} from '../support/cli.js'
 import {ACCESS_DENIED, FaultProxy, startFaultProxy} from '../support/fault-proxy.js'
-import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
-
-type Client = Awaited<ReturnType<typeof motoClient>>
+import {canariesPerTest, motoClientPerFile, motoPerFile, tempDirPerTest} from '../support/suite-fixtures.js'
 
 /**
  * secret set / rm / restore / history / ls against AWS Secrets Manager (moto), through the
@@ -18,32 +16,10 @@ type Client = Awaited<ReturnType<typeof motoClient>>
  * stage: aws-sm://NAME?stage=AWSCURRENT.
  */
 describe('secret set, rm, restore, history, ls against AWS Secrets Manager (moto)', () => {
-  let moto: Moto
-  let sm: Client
-  let dir: ReturnType<typeof tempDir>
-  let canaries: string[]
-
-  before(async function () {
-    requireMoto(this)
-    moto = await startMoto()
-    sm = await motoClient(moto)
-  })
-
-  after(async () => moto?.stop())
-
-  beforeEach(async () => {
-    await moto.reset()
-    dir = tempDir()
-    canaries = []
-  })
-
-  afterEach(() => dir.cleanup())
-
-  const secretValue = (label: string) => {
-    const value = canary(label)
-    canaries.push(value)
-    return value
-  }
+  const moto = motoPerFile()
+  const dir = tempDirPerTest()
+  const sm = motoClientPerFile(moto)
+  const {canaries, secretValue} = canariesPerTest()
 
   const env = (extra: Record<string, string> = {}) => ({...baseEnv(dir.path), ...moto.env, KEYFLOW_SECRETS_WRITE_TO: 'aws', ...extra})
   /** Runs keyflow and checks that no canary reached stderr, nor stdout unless `reveal`. */

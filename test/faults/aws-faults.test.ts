@@ -1,22 +1,21 @@
 import {expect} from 'chai'
-import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
+import {before, describe, it} from 'mocha'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {assertNoCanary, canary} from '../support/canary.js'
-import {baseEnv, CliResult, runCli, tempDir} from '../support/cli.js'
+import {baseEnv, CliResult, runCli} from '../support/cli.js'
 import {
   ACCESS_DENIED,
-  FaultProxy,
   FaultRule,
   INTERNAL_ERROR,
-  startFaultProxy,
   THROTTLING,
   TOO_MANY_REQUESTS,
   UNAVAILABLE,
 } from '../support/fault-proxy.js'
-import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
+import {motoClient} from '../support/moto.js'
 import {freePort} from '../support/ports.js'
+import {faultProxyPerFile, motoPerFile, tempDirPerTest} from '../support/suite-fixtures.js'
 
 /** A secret-value answer with neither SecretString nor SecretBinary, as a broken endpoint might send. */
 const withoutValue = ({SecretBinary: _binary, SecretString: _string, ...rest}: Record<string, unknown>) => rest
@@ -34,33 +33,19 @@ const once = (operation: string, fault: FaultRule['fault'], times = 1): FaultRul
  * timeout: no test measures time.
  */
 describe('AWS faults', () => {
-  let moto: Moto
-  let proxy: FaultProxy
-  let dir: ReturnType<typeof tempDir>
+  const moto = motoPerFile({resetEachTest: false})
+  const proxy = faultProxyPerFile(moto)
+  const dir = tempDirPerTest()
   const values = {A: canary('a'), B: canary('b'), C: canary('c'), ONE: canary('one')}
   const canaries = Object.values(values)
 
-  before(async function () {
-    requireMoto(this)
-    moto = await startMoto()
-    proxy = await startFaultProxy(moto.url, moto.env)
+  before(async () => {
     const sm = await motoClient(moto)
     for (const [name, value] of Object.entries(values)) {
       // eslint-disable-next-line no-await-in-loop
       await sm.create(name, value)
     }
   })
-
-  after(async () => {
-    await proxy?.stop()
-    await moto?.stop()
-  })
-
-  beforeEach(() => {
-    dir = tempDir()
-  })
-
-  afterEach(() => dir.cleanup())
 
   /** Runs keyflow through the proxy with these faults, asking AWS only unless --sources is given. */
   async function keyflow(rules: FaultRule[], args: string[], env: Record<string, string> = proxy.env): Promise<CliResult> {

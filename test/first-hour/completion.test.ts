@@ -5,11 +5,30 @@ import {mkdirSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {baseEnv, BIN, runCli, tempDir} from '../support/cli.js'
+import {PtySession, ptySession} from '../support/pty.js'
 
 /**
- * Shell completion: `keyflow __complete` through the built CLI, and the scripts in real bash
- * and fish (zsh: its syntax), with `keyflow` on the PATH as a user has it.
+ * Types a line and TAB into an interactive shell under a real pty; the shell is set up to print
+ * the command line between << and >> after TAB's completion (zsh: from the widget TAB runs;
+ * fish: on `afterTab`, a key bound to print it), then to clear it (`clear`). Returns what TAB
+ * made of the line, once the prompt is back, so no key is typed while the shell is busy.
  */
+async function tabIn(shell: PtySession, typed: string, keys: {afterTab?: string; clear?: string} = {}): Promise<string> {
+  const from = shell.output().length
+  shell.type(`${typed}\t${keys.afterTab ?? ''}`)
+  const shown = (await shell.waitFor(/<<[^\n]*>>[\s\S]*READY> /, from)).slice(from)
+  if (keys.clear) shell.type(keys.clear)
+  return /<<([^\n]*)>>/.exec(shown)![1]
+}
+
+/**
+ * Shell completion: `keyflow __complete` through the built CLI, and the scripts in real bash,
+ * zsh and fish (the last two interactive, under a pseudo-terminal, pressing TAB), with
+ * `keyflow` on the PATH as a user has it.
+ */
+/** fish: Ctrl-T prints the line (bound in its config), Ctrl-U clears it. */
+const FISH_KEYS = {afterTab: '\u0014', clear: '\u0015'}
+
 describe('first hour: shell completion', () => {
   let dir: ReturnType<typeof tempDir>
   let env: Record<string, string>
@@ -98,6 +117,61 @@ describe('first hour: shell completion', () => {
     if (spawnSync('zsh', ['--version']).error) this.skip()
     const result = spawnSync('zsh', ['-n'], {encoding: 'utf8', env, input: spawnSync('keyflow', ['completion', 'zsh'], {encoding: 'utf8', env}).stdout})
     expect(result.status, result.stderr).to.equal(0)
+  })
+
+  it('zsh, interactive under a pty: TAB completes a command, a flag and a saved block name', async function () {
+    if (spawnSync('zsh', ['--version']).error) this.skip()
+    const zdotdir = join(dir.path, 'zsh')
+    mkdirSync(zdotdir)
+    writeFileSync(join(zdotdir, 'keyflow.zsh'), spawnSync('keyflow', ['completion', 'zsh'], {encoding: 'utf8', env}).stdout)
+    writeFileSync(
+      join(zdotdir, '.zshrc'),
+      [
+        'bindkey -e',
+        'autoload -Uz compinit && compinit -u -D',
+        `source ${join(zdotdir, 'keyflow.zsh')}`,
+        // TAB runs zsh's own TAB widget, then shows the line it left and clears it.
+        'complete-and-show() { zle expand-or-complete; zle -I; print -r -- "<<$BUFFER>>"; BUFFER= }',
+        'zle -N complete-and-show',
+        "bindkey '^I' complete-and-show",
+        "PROMPT='READY> '",
+      ].join('\n') + '\n',
+    )
+    const zsh = ptySession('zsh', ['--no-globalrcs', '-i'], {cwd: dir.path, env: {...env, ZDOTDIR: zdotdir}})
+    try {
+      await zsh.waitFor(/READY> /)
+      expect(await tabIn(zsh, 'keyflow bl')).to.equal('keyflow block ')
+      expect(await tabIn(zsh, 'keyflow secret get --exp')).to.equal('keyflow secret get --explain ')
+      expect(await tabIn(zsh, 'keyflow block inspect aws')).to.equal('keyflow block inspect aws-credentials/dev ')
+      expect(await tabIn(zsh, 'keyflow sql --block snow')).to.equal('keyflow sql --block snowflake-connector/prod ')
+    } finally {
+      await zsh.close()
+    }
+  })
+
+  it('fish, interactive under a pty: TAB completes a command, a flag and a saved block name', async function () {
+    if (spawnSync('fish', ['--version']).error) this.skip()
+    const config = join(dir.path, 'fish')
+    mkdirSync(config)
+    writeFileSync(join(config, 'keyflow.fish'), spawnSync('keyflow', ['completion', 'fish'], {encoding: 'utf8', env}).stdout)
+    writeFileSync(
+      join(config, 'rc.fish'),
+      [
+        `source ${join(config, 'keyflow.fish')}`,
+        "function fish_prompt; echo -n 'READY> '; end",
+        "function fish_greeting; end",
+        String.raw`bind \ct 'echo; echo "<<"(commandline)">>"; commandline -f repaint'`,
+      ].join('\n') + '\n',
+    )
+    const fish = ptySession('fish', ['--no-config', '-i', '-C', `source ${join(config, 'rc.fish')}`], {cwd: dir.path, env})
+    try {
+      await fish.waitFor(/READY> /)
+      expect(await tabIn(fish, 'keyflow bl', FISH_KEYS)).to.equal('keyflow block ')
+      expect(await tabIn(fish, 'keyflow secret get --exp', FISH_KEYS)).to.equal('keyflow secret get --explain ')
+      expect(await tabIn(fish, 'keyflow block inspect aws', FISH_KEYS)).to.equal('keyflow block inspect aws-credentials/dev ')
+    } finally {
+      await fish.close()
+    }
   })
 
   it('completion with no shell named takes $SHELL, and refuses one it has no script for', async () => {

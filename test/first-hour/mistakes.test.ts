@@ -130,6 +130,15 @@ describe('first hour: mistakes and messages', () => {
       const text = await run(['--version'])
       expect(text.stdout).to.match(/^keyflow\/\d+\.\d+\.\d+ /)
     })
+
+    it('--json --version: the same JSON as --version --json, whatever the order', async () => {
+      const versionFirst = await run(['--version', '--json'])
+      const jsonFirst = await run(['--json', '--version'])
+      expect(jsonFirst.code).to.equal(0)
+      expect(jsonFirst.stderr).to.equal('')
+      expect(jsonFirst.stdout).to.equal(versionFirst.stdout)
+      expect(JSON.parse(jsonFirst.stdout)).to.include({name: 'keyflow'})
+    })
   })
 
   describe('repeatable flags take one value per occurrence', () => {

@@ -1,43 +1,30 @@
 import {expect} from 'chai'
-import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
+import {before, beforeEach, describe, it} from 'mocha'
 import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {assertNoCanary, canary} from '../support/canary.js'
-import {baseEnv, runCli, tempDir} from '../support/cli.js'
-import {CountingProxy, startCountingProxy} from '../support/counting-proxy.mjs'
-import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
+import {baseEnv, runCli} from '../support/cli.js'
+import {motoClient} from '../support/moto.js'
 import {fixture, parseReport, sha256} from '../support/run-child.js'
+import {countingProxyPerFile, motoPerFile, tempDirPerTest} from '../support/suite-fixtures.js'
 
 const CONTEXT = 'PREFECT__CONTEXT__SECRETS__'
 
 describe('run: AWS Secrets Manager (moto)', () => {
-  let moto: Moto
-  let proxy: CountingProxy
+  const moto = motoPerFile()
+  const proxy = countingProxyPerFile(moto)
+  const home = tempDirPerTest()
   let client: Awaited<ReturnType<typeof motoClient>>
-  let home: {cleanup: () => void; path: string}
   let env: Record<string, string>
 
-  before(async function () {
-    requireMoto(this)
-    moto = await startMoto()
-    proxy = await startCountingProxy(moto.url)
+  before(async () => {
     client = await motoClient(moto)
   })
 
-  after(async () => {
-    await proxy?.stop()
-    await moto?.stop()
-  })
-
-  beforeEach(async () => {
-    await moto.reset()
-    proxy.reset()
-    home = tempDir()
+  beforeEach(() => {
     env = {...baseEnv(home.path), ...moto.env, AWS_ENDPOINT_URL: proxy.url}
   })
-
-  afterEach(() => home.cleanup())
 
   it('resolves 100 secrets in at most 5 API calls and injects them all', async () => {
     const names = Array.from({length: 100}, (_, index) => `APP_SECRET_${String(index).padStart(3, '0')}`)

@@ -1,13 +1,14 @@
 import {expect} from 'chai'
-import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
+import {beforeEach, describe, it} from 'mocha'
 import {spawn} from 'node:child_process'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {assertNoCanary, canary} from '../support/canary.js'
-import {baseEnv, BIN, tempDir} from '../support/cli.js'
-import {FaultProxy, startFaultProxy, UNAVAILABLE} from '../support/fault-proxy.js'
-import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
+import {baseEnv, BIN} from '../support/cli.js'
+import {UNAVAILABLE} from '../support/fault-proxy.js'
+import {motoClient} from '../support/moto.js'
+import {faultProxyPerFile, motoPerFile, tempDirPerTest} from '../support/suite-fixtures.js'
 
 async function until(condition: () => boolean): Promise<void> {
   while (!condition()) {
@@ -25,25 +26,13 @@ async function until(condition: () => boolean): Promise<void> {
  * per signal to a file (its output is masked); tests wait for lines, never for a time.
  */
 describe('run --watch', () => {
-  let moto: Moto
-  let proxy: FaultProxy
-  let dir: ReturnType<typeof tempDir>
+  const moto = motoPerFile({resetEachTest: false})
+  const proxy = faultProxyPerFile(moto)
+  const dir = tempDirPerTest()
   let secretName: string
   const seen: string[] = []
 
-  before(async function () {
-    requireMoto(this)
-    moto = await startMoto()
-    proxy = await startFaultProxy(moto.url, moto.env)
-  })
-
-  after(async () => {
-    await proxy?.stop()
-    await moto?.stop()
-  })
-
   beforeEach(async () => {
-    dir = tempDir()
     secretName = `watched-${seen.length}`
     const value = canary('before')
     seen.push(value)
@@ -63,8 +52,6 @@ setInterval(() => {}, 1000)
 `,
     )
   })
-
-  afterEach(() => dir.cleanup())
 
   const events = () => (existsSync(join(dir.path, 'events')) ? readFileSync(join(dir.path, 'events'), 'utf8').trim().split('\n') : [])
 

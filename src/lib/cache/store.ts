@@ -5,10 +5,10 @@ import {join} from 'node:path'
 import {Keyring, MasterKey} from '../block/keys/crypto.js'
 import {writeFileAtomic} from '../block/store/fs-atomic.js'
 import {acquireLock, releaseLock} from '../block/store/lock.js'
-import {errnoCode} from '../errors.js'
+import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
 import {Provenance} from '../secret/source.js'
 import {isPlainObject} from '../util/json.js'
-import {checkTrustedDir, readOwnFile} from './trusted-dir.js'
+import {ensureTrustedDir, readTrustedFile, Refusal} from '../util/trusted-file.js'
 
 /**
  * The encrypted cache under $KEYFLOW_HOME/cache (docs/cache.md). One file per entry, named by
@@ -76,6 +76,35 @@ function isEntry(value: unknown): value is Omit<CachedEntry, 'value'> & {value: 
   )
 }
 
+/** The cache is keyflow's own to recreate, so the fix for a directory in the way is to remove it. */
+function refuseCacheDir(dir: string) {
+  return (refusal: Refusal) =>
+    new KeyflowError(`The cache directory is ${refusal.problem}; keyflow will not use it.`, {
+      code: 'CACHE_UNTRUSTED',
+      exit: ExitCode.INTEGRITY,
+      fix:
+        refusal.kind === 'mode'
+          ? refusal.fix
+          : refusal.kind === 'owner'
+            ? 'Remove it (keyflow recreates it), or set KEYFLOW_HOME to a directory you own.'
+            : `Remove it; keyflow creates ${dir} itself.`,
+      where: dir,
+    })
+}
+
+/**
+ * An entry's bytes when it is a trusted file; anything else (a link, another user's file) reads
+ * as absent, a miss: the directory is already checked, and an entry is authenticated anyway.
+ */
+function readEntry(path: string): Buffer | undefined {
+  try {
+    return readTrustedFile(path, {what: 'cache entry'})?.bytes
+  } catch (error) {
+    if (error instanceof KeyflowError) return undefined
+    throw error
+  }
+}
+
 export interface ListedFile {
   bytes: number
   /** undefined when the file does not decrypt with the key in use. */
@@ -96,7 +125,7 @@ export class CacheStore {
   /** Opens the cache of `home`, refusing (exit 8) a directory another user controls. */
   static open(home: string, env: NodeJS.ProcessEnv): CacheStore {
     const dir = join(home, 'cache')
-    checkTrustedDir(dir)
+    ensureTrustedDir(dir, {refuse: refuseCacheDir(dir), what: 'cache directory'})
     return new CacheStore(dir, new Keyring(home, env))
   }
 
@@ -114,7 +143,7 @@ export class CacheStore {
   /** Every entry file, decrypted where the key in use opens it. */
   list(): ListedFile[] {
     return this.files().map((file) => {
-      const bytes = readOwnFile(join(this.dir, file))
+      const bytes = readEntry(join(this.dir, file))
       return {bytes: bytes?.length ?? 0, entry: bytes ? this.open(file, bytes) : undefined, file}
     })
   }
@@ -144,7 +173,7 @@ export class CacheStore {
 
   read(identity: EntryIdentity): CachedEntry | undefined {
     const name = this.fileName(identity)
-    const bytes = readOwnFile(join(this.dir, name))
+    const bytes = readEntry(join(this.dir, name))
     const entry = bytes ? this.open(name, bytes) : undefined
     return entry && sameIdentity(entry.identity, identity) ? entry : undefined
   }

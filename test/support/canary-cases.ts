@@ -3,18 +3,20 @@ import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 import {statSync} from 'node:fs'
 
-import {runCli} from '../support/cli.js'
-import {allCanaries, Canaries, createWorld, files, PLACES, scan, Servers, startServers, TYPES_FILE, World} from '../support/leak-world.js'
-import {requireMoto} from '../support/moto.js'
-import {passwordConfig} from '../support/snowflake-fixture.js'
+import {runCli} from './cli.js'
+import {allCanaries, Canaries, createWorld, files, PLACES, scan, Servers, startServers, TYPES_FILE, World} from './leak-world.js'
+import {requireMoto} from './moto.js'
+import {passwordConfig} from './snowflake-fixture.js'
 
 /**
  * The canary suite (README "Security model", promises 2 and 3): every command in every mode,
  * its errors and its --help, run through the built CLI with secrets seeded in every source;
  * after each command its stdout (except where printing the value is its job), stderr, HOME
  * (the block store), the working directory and a private TMPDIR are searched for every canary.
- * The table runs twice: plainly, and with every debug switch on (KEYFLOW_DEBUG, DEBUG=* for
- * the libraries, NODE_DEBUG=* for Node's own traces: http, net, tls, child_process, ...).
+ * The table runs in three modes: plainly, with every debug switch on (KEYFLOW_DEBUG, DEBUG=*
+ * for the libraries, NODE_DEBUG=* for Node's own traces: http, net, tls, child_process, ...),
+ * and with the blocks in the aws store. Each mode is a test file of its own
+ * (test/leaks/canary-*.test.ts), with its own servers, so parallel jobs run them side by side.
  */
 
 interface Case {
@@ -136,6 +138,7 @@ const CASES: Case[] = [
   {args: (v) => ['secretz', 'set', 'FOO', v.cliLiteral, '--json'], argvCanary: (v) => v.cliLiteral, code: 2, title: 'unknown command --json: a value typed after it'},
   {args: fixed('help', '--json'), code: 0, title: 'help --json'},
   {args: fixed('--version', '--json'), code: 0, title: '--version --json'},
+  {args: fixed('--json', '--version'), code: 0, title: '--json --version'},
 
   {args: fixed('doctor'), code: 0, title: 'doctor'},
   {args: fixed('doctor', '--json'), code: 0, title: 'doctor --json'},
@@ -233,58 +236,61 @@ const CASES: Case[] = [
   ...HELP,
 ]
 
-const MODES: Array<{aws?: boolean; debug: boolean; env: Record<string, string>; name: string;}> = [
-  {debug: false, env: {}, name: 'plain'},
-  {debug: true, env: {DEBUG: '*', KEYFLOW_DEBUG: '1', NODE_DEBUG: '*'}, name: 'with every debug switch on'},
-  // Every block in AWS Secrets Manager (moto): nothing of a document may reach the local disk either.
-  {aws: true, debug: false, env: {KEYFLOW_BLOCK_STORE: 'aws', KEYFLOW_BLOCKS_PREFIX: 'leaks-store/'}, name: 'blocks in the aws store'},
-]
+interface Mode {
+  aws?: boolean
+  debug: boolean
+  env: Record<string, string>
+  name: string
+}
 
-const casesIn = (mode: (typeof MODES)[number]) => CASES.filter((each) => !(mode.aws && each.aws === 'n/a'))
-const RUNS = MODES.reduce((sum, mode) => sum + casesIn(mode).length, 0)
-export const CANARY_PATHS = RUNS * PLACES.length
+const MODES: Record<'aws' | 'debug' | 'plain', Mode> = {
+  aws: {aws: true, debug: false, env: {KEYFLOW_BLOCK_STORE: 'aws', KEYFLOW_BLOCKS_PREFIX: 'leaks-store/'}, name: 'blocks in the aws store'},
+  debug: {debug: true, env: {DEBUG: '*', KEYFLOW_DEBUG: '1', NODE_DEBUG: '*'}, name: 'with every debug switch on'},
+  plain: {debug: false, env: {}, name: 'plain'},
+}
 
-describe(`leaks: the canary suite (${CASES.length} command lines in ${MODES.length} modes, ${RUNS} runs x ${PLACES.length} places = ${CANARY_PATHS} canary paths)`, () => {
-  let servers: Servers
+const casesIn = (mode: Mode) => CASES.filter((each) => !(mode.aws && each.aws === 'n/a'))
 
-  before(async function () {
-    requireMoto(this)
-    servers = await startServers()
-  })
+/**
+ * Registers the canary suite of one mode: plain, every debug switch on, or every block in the
+ * aws store (moto), where nothing of a document may reach the local disk either.
+ */
+export function canarySuite(key: keyof typeof MODES): void {
+  const mode = MODES[key]
+  const runs = casesIn(mode).length
+  describe(`leaks: the canary suite, ${mode.name} (${runs} command lines x ${PLACES.length} places = ${runs * PLACES.length} canary paths)`, () => {
+    let servers: Servers
+    let world: World
 
-  after(async () => {
-    await servers?.stop()
-  })
-
-  for (const mode of MODES) {
-    describe(mode.name, () => {
-      let world: World
-
-      before(() => {
-        world = createWorld(servers)
-      })
-
-      after(() => world?.cleanup())
-
-      for (const testCase of casesIn(mode)) {
-        it(testCase.title, async () => {
-          const {values} = servers
-          const {env, tmp} = world.env({...mode.env, ...testCase.env?.(values, world)})
-          const result = await runCli(testCase.args(values), {cwd: world.cwd, env, input: testCase.input?.(values, servers)})
-          const argv = mode.debug && testCase.argvCanary ? [testCase.argvCanary(values)] : []
-          scan(world, allCanaries(servers), result, {argv, reveal: testCase.reveal?.(values), tmp})
-          expect(result.code, 'exit code').to.equal(mode.aws && typeof testCase.aws === 'number' ? testCase.aws : testCase.code)
-          if (testCase.stderr) expect(testCase.stderr.test(result.stderr), 'stderr').to.equal(true)
-          // The debug switches took effect: there was debug output to scan.
-          if (mode.debug) expect(/^\S+ \d+: |oclif:/m.test(result.stderr), 'debug output on stderr').to.equal(true)
-        })
-      }
-
-      it("wrote the driver's TRACE log the user's Snowflake client config asked for, which the scans found no secret in", () => {
-        const logs = files(world.sfLogDir).filter((path) => path.endsWith('snowflake.log'))
-        expect(logs.length).to.equal(1)
-        expect(statSync(logs[0]).size).to.be.greaterThan(0)
-      })
+    before(async function () {
+      requireMoto(this)
+      servers = await startServers()
+      world = createWorld(servers)
     })
-  }
-})
+
+    after(async () => {
+      world?.cleanup()
+      await servers?.stop()
+    })
+
+    for (const testCase of casesIn(mode)) {
+      it(testCase.title, async () => {
+        const {values} = servers
+        const {env, tmp} = world.env({...mode.env, ...testCase.env?.(values, world)})
+        const result = await runCli(testCase.args(values), {cwd: world.cwd, env, input: testCase.input?.(values, servers)})
+        const argv = mode.debug && testCase.argvCanary ? [testCase.argvCanary(values)] : []
+        scan(world, allCanaries(servers), result, {argv, reveal: testCase.reveal?.(values), tmp})
+        expect(result.code, 'exit code').to.equal(mode.aws && typeof testCase.aws === 'number' ? testCase.aws : testCase.code)
+        if (testCase.stderr) expect(testCase.stderr.test(result.stderr), 'stderr').to.equal(true)
+        // The debug switches took effect: there was debug output to scan.
+        if (mode.debug) expect(/^\S+ \d+: |oclif:/m.test(result.stderr), 'debug output on stderr').to.equal(true)
+      })
+    }
+
+    it("wrote the driver's TRACE log the user's Snowflake client config asked for, which the scans found no secret in", () => {
+      const logs = files(world.sfLogDir).filter((path) => path.endsWith('snowflake.log'))
+      expect(logs.length).to.equal(1)
+      expect(statSync(logs[0]).size).to.be.greaterThan(0)
+    })
+  })
+}
