@@ -4,7 +4,7 @@ import {spawn, spawnSync} from 'node:child_process'
 import {chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
-import {CacheStore} from '../../src/lib/cache/store.js'
+import {shiftCacheEntries} from '../support/cache-age.js'
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
 import {baseEnv, BIN, CliResult, runCli} from '../support/cli.js'
 import {startCountingProxy} from '../support/counting-proxy.mjs'
@@ -50,14 +50,7 @@ describe('cache', () => {
   const get = (name: string, flags: string[] = [], options: Parameters<typeof keyflow>[1] = {}) =>
     keyflow(['secret', 'get', name, '--sources', 'aws', '--no-newline', '--cache-ttl', '5m', '--cache-max-stale', '1h', '--aws-max-attempts', '1', ...flags], options)
 
-  /** Moves every entry's storedAt by `ms` (negative: into the past), as if that much time had passed. */
-  async function shiftEntries(ms: number): Promise<void> {
-    const store = CacheStore.open(home(), {})
-    for (const {entry} of store.list()) {
-      // eslint-disable-next-line no-await-in-loop
-      if (entry) await store.write({...entry, storedAt: entry.storedAt + ms})
-    }
-  }
+  const shiftEntries = (ms: number) => shiftCacheEntries(home(), ms)
 
   const provenance = (result: CliResult) => JSON.parse(result.stdout).secrets[0].provenance
 
