@@ -1,5 +1,6 @@
 import {ExitCode, isKeyflowError, KeyflowError} from '../errors.js'
 import {AliasedReference, ENV_NAME, parseAliasedReference, parseReference} from '../secret/reference.js'
+import {SourcePlugin} from '../secret/source.js'
 import {isPlainObject} from '../util/json.js'
 import {MaskEncoding, parseMaskEncodings} from './encodings.js'
 import {WITHHOLD_GROUPS, WithholdGroup} from './environment.js'
@@ -99,10 +100,10 @@ export function declared<T>(origin: string, parse: () => T): T {
  */
 const METAFLOW_AWS_TYPE = 'aws-secrets-manager'
 
-export function parseSource(text: string): SourceDeclaration['reference'] {
+export function parseSource(text: string, plugins: readonly SourcePlugin[]): SourceDeclaration['reference'] {
   // Metaflow's "TYPE.ID" string form, for the one type keyflow has.
   const id = text.startsWith(`${METAFLOW_AWS_TYPE}.`) ? text.slice(METAFLOW_AWS_TYPE.length + 1) : text
-  return parseReference(/^[a-z][\d+.a-z-]*:\/\//i.test(id) || id.startsWith('arn:') ? id : `aws-sm://${id}`)
+  return parseReference(/^[a-z][\d+.a-z-]*:\/\//i.test(id) || id.startsWith('arn:') ? id : `aws-sm://${id}`, plugins)
 }
 
 interface Entry {
@@ -131,7 +132,7 @@ function entry(raw: unknown, where: string, what: keyof typeof ENTRY_KEYS): Entr
 }
 
 /** A source entry: Metaflow's dict form {type, id, options, role} plus keyflow's optional and envStyle. */
-export function sourceDeclaration(item: unknown, at: string): SourceDeclaration {
+export function sourceDeclaration(item: unknown, at: string, plugins: readonly SourcePlugin[]): SourceDeclaration {
   const {envStyle, optional, raw, text} = entry(item, at, 'source')
   if (raw.type !== undefined && raw.type !== METAFLOW_AWS_TYPE) {
     throw invalid(`Unknown source type ${JSON.stringify(raw.type)}.`, `${at}.type`, `keyflow reads sources from AWS Secrets Manager only: write "${METAFLOW_AWS_TYPE}" or leave type out.`)
@@ -155,7 +156,7 @@ export function sourceDeclaration(item: unknown, at: string): SourceDeclaration 
     optional,
     options: {envVarName: options.env_var_name as string | undefined, json: options.json !== false},
     origin: at,
-    reference: declared(at, () => parseSource(text)),
+    reference: declared(at, () => parseSource(text, plugins)),
   }
 }
 
@@ -181,17 +182,17 @@ function oneOf<T extends string>(raw: unknown, options: readonly T[], where: str
   return raw as T
 }
 
-export function secretDeclaration(item: unknown, at: string, key?: string): SecretDeclaration {
+export function secretDeclaration(item: unknown, at: string, plugins: readonly SourcePlugin[], key?: string): SecretDeclaration {
   // {"NAME": {"optional": true}} resolves NAME itself.
   const written = key !== undefined && isPlainObject(item) && item.ref === undefined ? {...item, ref: key} : item
   const {envStyle, optional, text} = entry(written, at, 'secret')
-  const aliased = key === undefined ? declared(at, () => parseAliasedReference(text)) : {key, reference: declared(at, () => parseReference(text))}
+  const aliased = key === undefined ? declared(at, () => parseAliasedReference(text, plugins)) : {key, reference: declared(at, () => parseReference(text, plugins))}
   return {...aliased, envStyle, optional, origin: at}
 }
 
-function secrets(raw: unknown, where: string): SecretDeclaration[] {
-  if (isPlainObject(raw)) return Object.entries(raw).map(([key, value]) => secretDeclaration(value, `${where}.${key}`, key))
-  return list(raw, where).map((item, index) => secretDeclaration(item, `${where}[${index}]`))
+function secrets(raw: unknown, where: string, plugins: readonly SourcePlugin[]): SecretDeclaration[] {
+  if (isPlainObject(raw)) return Object.entries(raw).map(([key, value]) => secretDeclaration(value, `${where}.${key}`, plugins, key))
+  return list(raw, where).map((item, index) => secretDeclaration(item, `${where}[${index}]`, plugins))
 }
 
 /** A list of names; `check` refuses a bad one. */
@@ -202,7 +203,8 @@ function names(raw: unknown, where: string, check: (name: string) => boolean, wh
   })
 }
 
-export function parseRunSection(raw: unknown, file: string | undefined): RunDeclarations {
+/** The project file's run section; references are parsed with the invocation's plug-ins (block:// included). */
+export function parseRunSection(raw: unknown, file: string | undefined, plugins: readonly SourcePlugin[]): RunDeclarations {
   const empty: RunDeclarations = {allowSourceKeys: [], blocks: [], secrets: [], sources: [], withhold: []}
   if (raw === undefined) return empty
   const where = `${file ?? 'keyflow.json'} run`
@@ -226,8 +228,8 @@ export function parseRunSection(raw: unknown, file: string | undefined): RunDecl
     mask: oneOf(raw.mask, MASK_MODES, `${where}.mask`),
     maskEncodings: raw.maskEncodings === undefined ? undefined : parseMaskEncodings(raw.maskEncodings, `${where}.maskEncodings`),
     pristine: raw.pristine as boolean | undefined,
-    secrets: secrets(raw.secrets, `${where}.secrets`),
-    sources: list(raw.sources, `${where}.sources`).map((item, index) => sourceDeclaration(item, `${where}.sources[${index}]`)),
+    secrets: secrets(raw.secrets, `${where}.secrets`, plugins),
+    sources: list(raw.sources, `${where}.sources`).map((item, index) => sourceDeclaration(item, `${where}.sources[${index}]`, plugins)),
     withhold: names(raw.withhold, `${where}.withhold`, (name) => (WITHHOLD_GROUPS as readonly string[]).includes(name), `one of: ${WITHHOLD_GROUPS.join(', ')}`) as WithholdGroup[],
   }
 }

@@ -130,12 +130,12 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   }
 
   const {settings} = invocation
-  const project = parseRunSection(settings.projectConfig.run, settings.projectFile)
+  const project = parseRunSection(settings.projectConfig.run, settings.projectFile, invocation.plugins)
   // Checked before anything is resolved: a typo must not cost an AWS round trip.
   if (flags['kill-after'] !== undefined) parseDuration(flags['kill-after'], '--kill-after')
   const encodings = flags['mask-encodings'] === undefined ? (project.maskEncodings ?? MASK_ENCODINGS) : parseMaskEncodings(flags['mask-encodings'], '--mask-encodings')
-  const flagSecrets: SecretDeclaration[] = (flags.secret ?? []).map((text) => secretDeclaration(declared(`--secret ${text}`, () => flagEntry(text)), `--secret ${text}`))
-  const flagSources: SourceDeclaration[] = (flags.source ?? []).map((text) => sourceDeclaration(declared(`--source ${text}`, () => flagEntry(text)), `--source ${text}`))
+  const flagSecrets: SecretDeclaration[] = (flags.secret ?? []).map((text) => secretDeclaration(declared(`--secret ${text}`, () => flagEntry(text)), `--secret ${text}`, invocation.plugins))
+  const flagSources: SourceDeclaration[] = (flags.source ?? []).map((text) => sourceDeclaration(declared(`--source ${text}`, () => flagEntry(text)), `--source ${text}`, invocation.plugins))
   // A flag names the secret for this run: it replaces the project file's entry of the same name.
   const flagKeys = new Set(flagSecrets.map(({key}) => key))
   const secrets = [...flagSecrets, ...project.secrets.filter(({key}) => !flagKeys.has(key))]

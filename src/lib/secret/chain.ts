@@ -60,9 +60,12 @@ interface Pending {
 }
 
 function requestFor(reference: SecretReference): LookupRequest {
-  const {target} = reference
+  const {path, target, via} = reference
   if (target.kind === 'chain') return {direct: false, name: target.name}
-  return {direct: true, name: target.name, versionId: target.versionId, versionStage: target.versionStage}
+  const request: LookupRequest = {direct: true, name: target.name, versionId: target.versionId, versionStage: target.versionStage}
+  if (path.length > 0) request.path = path
+  if (via) request.via = via
+  return request
 }
 
 function notFound(reference: SecretReference, trace: TraceStep[], hints: string[]): KeyflowError {
@@ -132,7 +135,9 @@ export async function resolveReferences(references: SecretReference[], chain: Ch
       }
 
       item.trace.push({detail: `found ${describeHit(chain.plugins, outcome.provenance)}`, outcome: 'hit', source: kind}, ...notTried)
-      results[item.index] = pickPath(reference, outcome.value, outcome.provenance, item.trace)
+      results[item.index] = chain.plugins.find((plugin) => plugin.kind === kind)?.picksPath
+        ? {ok: true, provenance: outcome.provenance, reference, trace: item.trace, value: outcome.value}
+        : pickPath(reference, outcome.value, outcome.provenance, item.trace)
     }
 
     pending = next

@@ -80,14 +80,26 @@ async function materialize(context: BlockContext, address: BlockAddress, chain: 
   return {data, secretPaths}
 }
 
+/** How block:// loads the documents its references name (block/source.ts); a plain load resolves every field. */
+export interface LoadOptions {
+  /** Per address: resolve only the secret fields at or under these dotted paths (the rest keep their markers). */
+  fields?: ReadonlyArray<readonly string[] | undefined>
+  /** Per address: what was being resolved when it was asked for (block://), carried into its references so a cycle is refused. */
+  via?: ReadonlyArray<readonly string[] | undefined>
+}
+
+const within = (path: string, wanted: readonly string[] | undefined) =>
+  !wanted || wanted.some((field) => path === field || path.startsWith(`${field}.`) || field.startsWith(`${path}.`))
+
 /**
  * Loads documents with nested blocks and references resolved, all of them together: one store
  * batch per level of nesting (a connector and its credentials: two round trips on the aws
  * store), one resolution of every secret reference. Each entry settles on its own, so one
  * missing block does not hide the others.
  */
-export async function resolveBlocks(invocation: Invocation, addresses: string[]): Promise<Array<PromiseSettledResult<ResolvedBlock>>> {
+export async function resolveBlocks(invocation: Invocation, addresses: string[], options: LoadOptions = {}): Promise<Array<PromiseSettledResult<ResolvedBlock>>> {
   const context = await invocation.blocks()
+  const {plugins} = invocation.chain
   const parsed = addresses.map((address) => {
     try {
       return parseBlockAddress(address)
@@ -109,6 +121,7 @@ export async function resolveBlocks(invocation: Invocation, addresses: string[])
   for (const [entry, result] of materialized.entries()) {
     if (result.status === 'rejected') continue
     for (const path of result.value.secretPaths) {
+      if (!within(path, options.fields?.[entry])) continue
       visitPath(result.value.data, path, (holder, key) => {
         if (isRefMarker(holder[key])) holders.push({entry, holder, key})
       })
@@ -117,7 +130,11 @@ export async function resolveBlocks(invocation: Invocation, addresses: string[])
 
   const failed = new Map<number, unknown>()
   if (holders.length > 0) {
-    const references = holders.map(({holder, key}) => parseReference((holder[key] as {$ref: string}).$ref))
+    const references = holders.map(({entry, holder, key}) => {
+      const reference = parseReference((holder[key] as {$ref: string}).$ref, plugins)
+      const {address} = (materialized[entry] as PromiseFulfilledResult<{address: BlockAddress}>).value
+      return {...reference, via: [...(options.via?.[entry] ?? []), formatAddress(address)]}
+    })
     const resolutions = await resolveReferences(references, invocation.chain)
     for (const entry of new Set(holders.map((holder) => holder.entry))) {
       const mine = holders.flatMap((holder, index) => (holder.entry === entry ? [index] : []))

@@ -83,9 +83,9 @@ export async function createBlock(context: BlockContext, typeSlug: string, name:
   await context.registry.all()
   const type = await context.registry.get(address.type)
   const {existing, unreadable} = await existingFor(context, address, Boolean(options.overwrite))
-  const data = await gatherInput(context.registry, type, options)
+  const data = await gatherInput(context, type, options)
   if (options.input !== false && context.prompter.canPrompt() && options['from-file'] !== '-' && !options['stdin-field']) {
-    await promptMissing(context.registry, type, data, (question, askOptions) => context.prompter.ask(question, askOptions), async (candidate) => validateData(context, type, candidate))
+    await promptMissing(context, type, data, (question, askOptions) => context.prompter.ask(question, askOptions), async (candidate) => validateData(context, type, candidate))
   }
 
   const previous = existing && hasSealedValues(existing.record.data) ? openData(context, existing) : existing?.record.data
@@ -185,7 +185,7 @@ export async function updateBlock(context: BlockContext, target: string, options
   }
 
   await requireDocument(context, address)
-  const patch = await gatherInput(context.registry, type, options)
+  const patch = await gatherInput(context, type, options)
   for (let attempt = 1; ; attempt++) {
     // eslint-disable-next-line no-await-in-loop
     const document = await requireDocument(context, address)
