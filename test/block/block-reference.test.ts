@@ -1,6 +1,6 @@
 import {expect} from 'chai'
 import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {harness, Harness} from '../support/block-harness.js'
@@ -94,6 +94,22 @@ function referencesOn(store: Store) {
     const declared = await kf(['run', '--', process.execPath, fixture('report.mjs'), 'API_TOKEN', 'SF_TOKEN'], {env: {KEYFLOW_PROJECT_FILE: project}})
     expect(declared.code, declared.stderr).to.equal(0)
     expect(parseReport(declared.stdout).digests).to.deep.equal({API_TOKEN: sha256(token), SF_TOKEN: sha256(password)})
+  })
+
+  it(`run --explain names the ${store.kind} store for block:// and --block, never a value, and does not start the command`, async () => {
+    const marker = join(h.home, '..', 'started')
+    const command = ['--', process.execPath, '-e', `require('fs').writeFileSync(${JSON.stringify(marker)}, 'x')`]
+    const explained = await kf(['run', '--explain', '--env-style', 'plain', '--secret', 'TOK=block://secret/api-token', '--block', 'snowflake-credentials/prod', ...command])
+    expect(explained.code, explained.stderr).to.equal(0)
+    expect(explained.stdout).to.include(`  TOK\n    <- --secret TOK=block://secret/api-token: block secret/api-token#value, ${store.kind} store (${store.where(h, 'secret/api-token')})`)
+    expect(explained.stdout).to.include(`  SNOWFLAKE_CREDENTIALS__PROD__PASSWORD\n    <- --block snowflake-credentials/prod: block snowflake-credentials/prod#password, ${store.kind} store (${store.where(h, 'snowflake-credentials/prod')})`)
+    expect(explained.stdout).to.include(`  SNOWFLAKE_CREDENTIALS__PROD__ACCOUNT\n    <- --block snowflake-credentials/prod: block snowflake-credentials/prod#account, ${store.kind} store (${store.where(h, 'snowflake-credentials/prod')}) (not masked)`)
+    const json = JSON.parse((await kf(['run', '--explain', '--json', '--secret', 'TOK=block://secret/api-token', ...command])).stdout)
+    expect(json.injections).to.deep.equal([{kind: 'secret', origin: '--secret TOK=block://secret/api-token', provenance: {field: 'value', name: 'api-token', source: 'block', store: store.kind, type: 'secret', where: store.where(h, 'secret/api-token')}, secret: true, variables: ['PREFECT__CONTEXT__SECRETS__TOK']}])
+    expect(existsSync(marker), 'the command was not started').to.equal(false)
+    // A miss fails --explain as it would fail the run, naming the store.
+    const missing = await kf(['run', '--explain', '--secret', 'X=block://secret/none', ...command])
+    expect([missing.code, missing.stderr.includes(`no document secret/none in the ${store.kind} store`)]).to.deep.equal([3, true])
   })
 
   it('run --block loads a block whose field refers to another block\'s field', async () => {

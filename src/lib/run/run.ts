@@ -3,6 +3,7 @@ import type {TerminalOptions} from './terminal.js'
 import {contextVariable} from '../env-names.js'
 import {ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
+import {emit} from '../output/emit.js'
 import {escapeControls} from '../output/escape.js'
 import {warn} from '../output/warn.js'
 import {PROJECT_FILE_NAME} from '../settings/settings.js'
@@ -31,6 +32,8 @@ export interface RunFlags extends WatchFlags {
   /** TYPE/NAME of blocks to inject. */
   block?: string[]
   'env-style'?: EnvStyle
+  /** Show what would be injected and where each value comes from; do not start the command. */
+  explain?: boolean
   'kill-after'?: string
   mask?: MaskMode
   'mask-encodings'?: string
@@ -162,6 +165,13 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   for (const note of plan.notes) warn(note)
   const mode = flags.mask ?? project.mask ?? 'auto'
   const allowedSourceKeys = [...(flags['allow-source-key'] ?? []), ...project.allowSourceKeys]
+  if (flags.explain) {
+    checkSourceKeys(plan.injections, styleOf, allowedSourceKeys)
+    const {explainRun} = await import('./explain.js')
+    emit(explainRun(invocation, command, plan.injections, styleOf), invocation.output.json)
+    return 0
+  }
+
   const withhold = [...new Set([...(flags.withhold ?? []), ...project.withhold])]
   const killAfterMs = flags['kill-after'] === undefined ? project.killAfterMs : parseDuration(flags['kill-after'], '--kill-after')
   const [program, ...args] = command
