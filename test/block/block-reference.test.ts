@@ -66,6 +66,15 @@ function referencesOn(store: Store) {
     expect(literal.stdout).to.equal(`${password}\n`)
     const nested = await kf(['secret', 'get', 'TOKEN=block://snowflake-connector/prod#credentials.token', 'USER=block://snowflake-connector/prod#credentials.user', '--format', 'json'], {reveal: true})
     expect(JSON.parse(nested.stdout)).to.deep.equal({TOKEN: password, USER: 'ETL'})
+    // A JSON Pointer names the field too; without an alias a block:// value is named after its document.
+    const named = await kf(['secret', 'get', 'block://secret/api-token', 'block://snowflake-connector/prod#/credentials/user', '--format', 'json'], {reveal: true})
+    expect(JSON.parse(named.stdout)).to.deep.equal({API_TOKEN: token, user: 'ETL'})
+    // Only the field asked for is resolved: another field's broken reference does not fail it.
+    const broken = await kf(['block', 'create', 'snowflake-credentials', 'broken', '--field', 'account=a', '--field', 'user=u', '--field', 'password=env://KF_TEST_NEVER_SET', '--stdin-field', 'token'], {input: password})
+    expect(broken.code, broken.stderr).to.equal(0)
+    expect((await kf(['secret', 'get', 'block://snowflake-credentials/broken#token'], {reveal: true})).stdout).to.equal(`${password}\n`)
+    const failing = await kf(['secret', 'get', 'block://snowflake-credentials/broken#password', '--json'])
+    expect([failing.code, errorOf(failing).message]).to.deep.equal([3, 'Secret "env://KF_TEST_NEVER_SET" was not found in any source.'])
   })
 
   it(`--explain and --json provenance name the ${store.kind} store, type, name and field, never the value`, async () => {
