@@ -162,11 +162,15 @@ function referencesOn(store: Store) {
     expect((await kf(['block', 'create', 'secret', 'b', '--from-file', '-'], {input: JSON.stringify({value: {$ref: 'block://secret/a#value'}})})).code).to.equal(0)
     expect((await kf(['block', 'create', 'secret', 'self', '--from-file', '-'], {input: JSON.stringify({value: {$ref: 'block://secret/self'}})})).code).to.equal(0)
     const loop = await kf(['secret', 'get', 'block://secret/a', '--json'])
-    expect([loop.code, errorOf(loop).code, errorOf(loop).message]).to.deep.equal([6, 'BLOCK_CYCLE', 'Block secret/a refers back to itself through block:// references: secret/a -> secret/b -> secret/a.'])
+    expect([loop.code, errorOf(loop).code, errorOf(loop).message]).to.deep.equal([6, 'BLOCK_CYCLE', 'Block field secret/a#value refers back to itself through block:// references: secret/a#value -> secret/b#value -> secret/a#value.'])
     const self = await kf(['secret', 'get', 'block://secret/self', '--json'])
-    expect([self.code, errorOf(self).message]).to.deep.equal([6, 'Block secret/self refers back to itself through block:// references: secret/self -> secret/self.'])
+    expect([self.code, errorOf(self).message]).to.deep.equal([6, 'Block field secret/self#value refers back to itself through block:// references: secret/self#value -> secret/self#value.'])
     const run = await kf(['run', '--block', 'secret/self', '--', 'true'])
     expect(run.code).to.equal(6)
+    // One field of a document referring to another of the same document is no loop.
+    const sibling = await kf(['block', 'create', 'snowflake-credentials', 'sibling', '--field', 'account=a', '--field', 'user=u', '--field', 'password=block://snowflake-credentials/sibling#token', '--stdin-field', 'token'], {input: password})
+    expect(sibling.code, sibling.stderr).to.equal(0)
+    expect((await kf(['secret', 'get', 'block://snowflake-credentials/sibling#password'], {reveal: true})).stdout).to.equal(`${password}\n`)
     // Two references to one document, side by side, are not a cycle.
     const twice = await kf(['secret', 'get', 'A=block://secret/api-token', 'B=block://snowflake-credentials/prod#password', '--format', 'env'], {reveal: true})
     expect(twice.code, twice.stderr).to.equal(0)

@@ -6,7 +6,7 @@ import {ExitCode, KeyflowError} from '../errors.js'
 import {toKeyflowError} from '../output/render-error.js'
 import {defineSource, failure, hit, LookupRequest, miss, Outcome, Provenance} from '../secret/source.js'
 import {isPlainObject} from '../util/json.js'
-import {BlockAddress, formatAddress, parseBlockAddress} from './names.js'
+import {BlockAddress, envPart, formatAddress, parseBlockAddress} from './names.js'
 
 /**
  * `block://TYPE/NAME[#FIELD]`: a field of a block document as a secret, from the invocation's
@@ -50,8 +50,6 @@ export interface BlockProvenance extends Provenance {
 /** The field a reference without #FIELD reads. */
 const DEFAULT_FIELD = 'value'
 
-const envPart = (text: string) => text.toUpperCase().replaceAll(/\W/g, '_')
-
 export const blockPlugin = defineSource<BlockProvenance, Record<never, never>>({
   defaultKey: (name) => envPart(name.slice(name.indexOf('/') + 1)),
   describe: ({field, name, store, type, where}) => `${type}/${name}#${field}, ${store} store (${where})`,
@@ -86,12 +84,13 @@ async function lookupFields(context: BlockContext, chain: Chain, requests: Looku
     requests.map(async (request, index) => {
       try {
         const address = parseBlockAddress(request.name, `reference ${text(request)}`)
-        const label = formatAddress(address)
-        const via = request.via ?? []
-        if (via.includes(label)) throw cycle(label, via)
         const type = await context.registry.get(address.type)
         const given = request.path !== undefined && request.path.length > 0
         const field = given ? [...request.path!] : [DEFAULT_FIELD]
+        // A field that holds a reference back to a field on the path that led here: a loop, refused rather than followed.
+        const label = `${formatAddress(address)}#${field.join('.')}`
+        const via = request.via ?? []
+        if (via.includes(label)) throw cycle(label, via)
         if (!given && !Object.hasOwn(type.fields.properties, DEFAULT_FIELD)) throw fieldRequired(request, Object.keys(type.fields.properties))
         if (!(await fieldAt(context.registry, type, field.join('.')))) throw unknownField(request, field, address.type)
         wanted.push({address, field, index, via})
@@ -165,7 +164,7 @@ function howToUpdate(context: BlockContext, label: string, field: string[]): str
 
 function cycle(label: string, via: readonly string[]): KeyflowError {
   const loop = [...via.slice(via.indexOf(label)), label]
-  return new KeyflowError(`Block ${label} refers back to itself through block:// references: ${loop.join(' -> ')}.`, {
+  return new KeyflowError(`Block field ${label} refers back to itself through block:// references: ${loop.join(' -> ')}.`, {
     code: 'BLOCK_CYCLE',
     exit: ExitCode.VALIDATION,
     fix: 'Point one of these fields at the value itself (a literal or another source) instead of a block in this loop.',

@@ -3,7 +3,7 @@ import {Chain, combinedFailure, Resolution, resolveReferences} from '../../secre
 import {parseReference} from '../../secret/reference.js'
 import {isPlainObject} from '../../util/json.js'
 import {BlockContext} from '../context.js'
-import {BlockAddress, formatAddress, parseBlockAddress} from '../names.js'
+import {BlockAddress, envPart, formatAddress, parseBlockAddress} from '../names.js'
 import {prefetchDocuments} from '../store/prefetch.js'
 import {StoreKind} from '../store/store.js'
 import {BlockData, isBlockMarker, isRefMarker, visitPath} from './fields.js'
@@ -117,23 +117,24 @@ export async function resolveBlocks(invocation: Invocation, addresses: string[],
   )
 
   // Only secret fields hold references: a {"$ref"} anywhere else is plain data, never resolved.
-  const holders: Array<{entry: number; holder: Record<string, unknown>; key: string}> = []
+  const holders: Array<{entry: number; holder: Record<string, unknown>; key: string; path: string}> = []
   for (const [entry, result] of materialized.entries()) {
     if (result.status === 'rejected') continue
     for (const path of result.value.secretPaths) {
       if (!within(path, options.fields?.[entry])) continue
-      visitPath(result.value.data, path, (holder, key) => {
-        if (isRefMarker(holder[key])) holders.push({entry, holder, key})
+      visitPath(result.value.data, path, (holder, key, concrete) => {
+        if (isRefMarker(holder[key])) holders.push({entry, holder, key, path: concrete})
       })
     }
   }
 
   const failed = new Map<number, unknown>()
   if (holders.length > 0) {
-    const references = holders.map(({entry, holder, key}) => {
+    const references = holders.map(({entry, holder, key, path}) => {
       const reference = parseReference((holder[key] as {$ref: string}).$ref, plugins)
       const {address} = (materialized[entry] as PromiseFulfilledResult<{address: BlockAddress}>).value
-      return {...reference, via: [...(options.via?.[entry] ?? []), formatAddress(address)]}
+      // The field that holds it, TYPE/NAME#FIELD, as block:// names it (block/source.ts refuses a field already on this path).
+      return {...reference, via: [...(options.via?.[entry] ?? []), `${formatAddress(address)}#${path}`]}
     })
     const resolutions = await resolveReferences(references, invocation.chain)
     for (const entry of new Set(holders.map((holder) => holder.entry))) {
@@ -184,8 +185,6 @@ export interface BlockEnvEntry {
   value: string
 }
 
-
-const envPart = (text: string) => text.toUpperCase().replaceAll(/\W/g, '_')
 
 /** The environment variable prefix of a block: `snowflake-connector/prod` -> SNOWFLAKE_CONNECTOR__PROD. */
 export function blockEnvPrefix(address: string): string {
