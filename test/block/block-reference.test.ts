@@ -121,6 +121,14 @@ function referencesOn(store: Store) {
     expect([missing.code, missing.stderr.includes(`no document secret/none in the ${store.kind} store`)]).to.deep.equal([3, true])
   })
 
+  it(`block ls says the ${store.kind} store answered, on stderr and in --json`, async () => {
+    const ls = await kf(['block', 'ls'])
+    expect(ls.code, ls.stderr).to.equal(0)
+    expect(ls.stderr).to.include(`store: ${store.kind} (${store.kind === 'local' ? h.store : 'AWS Secrets Manager (us-east-1), prefix "keyflow/"'})`)
+    const json = JSON.parse((await kf(['block', 'ls', '--json'])).stdout)
+    expect([json.store, json.blocks.length]).to.deep.equal([store.kind, 3])
+  })
+
   it('run --block loads a block whose field refers to another block\'s field', async () => {
     const prefix = 'SNOWFLAKE_CREDENTIALS__PROD__'
     const run = await kf(['run', '--env-style', 'plain', '--block', 'snowflake-credentials/prod', '--', process.execPath, fixture('report.mjs'), `${prefix}PASSWORD`])
