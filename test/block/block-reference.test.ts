@@ -147,6 +147,10 @@ function referencesOn(store: Store) {
     expect([type.code, errorOf(type).code]).to.deep.equal([3, 'BLOCK_TYPE_NOT_FOUND'])
     const field = await kf(['secret', 'get', 'block://secret/api-token#nope', '--json'])
     expect([field.code, errorOf(field).code]).to.deep.equal([5, 'BLOCK_FIELD_UNKNOWN'])
+    // The store asked is named, in the error and in --explain.
+    expect(errorOf(field).where).to.equal(`reference block://secret/api-token#nope, ${store.kind} store (${store.kind === 'local' ? h.store : 'AWS Secrets Manager (us-east-1), prefix "keyflow/"'})`)
+    const explained = await kf(['secret', 'get', 'block://secret/api-token#nope', '--explain'])
+    expect([explained.code, explained.stdout]).to.satisfy(([code, stdout]: [number, string]) => code === 5 && stdout.includes(`block    failure   Block type secret has no field "nope". (reference block://secret/api-token#nope, ${store.kind} store (`))
     const number = await kf(['secret', 'get', 'block://snowflake-connector/prod#fetch_size', '--json'])
     expect([number.code, errorOf(number).message]).to.deep.equal([5, 'Field fetch_size of snowflake-connector/prod is a number, not text.'])
     const object = await kf(['secret', 'get', 'block://snowflake-connector/prod#credentials', '--json'])

@@ -95,7 +95,7 @@ async function lookupFields(context: BlockContext, chain: Chain, requests: Looku
         if (!(await fieldAt(context.registry, type, field.join('.')))) throw unknownField(request, field, address.type)
         wanted.push({address, field, index, via})
       } catch (error) {
-        outcomes[index] = failure(toKeyflowError(error))
+        outcomes[index] = failure(inStore(toKeyflowError(error), context))
       }
     }),
   )
@@ -129,11 +129,18 @@ async function lookupFields(context: BlockContext, chain: Chain, requests: Looku
       const dotted = field.join('.')
       if (value === undefined || value === null) outcomes[index] = miss(`${label} has no ${dotted} set (${store.kind} store, ${where})`, howToUpdate(context, label, field))
       else if (typeof value === 'string') outcomes[index] = hit(value, {field: dotted, name: address.name, source: 'block', store: store.kind, type: address.type, where})
-      else outcomes[index] = failure(notText(request, dotted, label, value))
+      else outcomes[index] = failure(inStore(notText(request, dotted, label, value), context))
     }
   }
 
   return outcomes
+}
+
+/** The error, its `where` naming the store that was asked (what --explain and the error show), as a miss does. */
+function inStore(error: KeyflowError, context: BlockContext): KeyflowError {
+  const {kind, location} = context.store
+  const where = [error.where, `${kind} store (${location})`].filter(Boolean).join(', ')
+  return new KeyflowError(error.message, {cause: error, code: error.code, details: error.details, exit: error.exit, fix: error.fix, where})
 }
 
 function pick(data: unknown, field: string[]): unknown {
