@@ -3,7 +3,6 @@ import type {BlockContext} from './context.js'
 import type {StoreKind} from './store/store.js'
 
 import {ExitCode, KeyflowError} from '../errors.js'
-import {toKeyflowError} from '../output/render-error.js'
 import {defineSource, failure, hit, LookupRequest, miss, Outcome, Provenance} from '../secret/source.js'
 import {isPlainObject} from '../util/json.js'
 import {BlockAddress, envPart, formatAddress, parseBlockAddress} from './names.js'
@@ -77,7 +76,8 @@ interface Wanted {
 const text = (request: LookupRequest) => `block://${request.name}${request.path?.length ? `#${request.path.join('.')}` : ''}`
 
 async function lookupFields(context: BlockContext, chain: Chain, requests: LookupRequest[]): Promise<Outcome[]> {
-  const [{resolveBlocks}, {fieldAt}] = await Promise.all([import('./documents/load.js'), import('./documents/input.js')])
+  // Loaded here, not at start-up: `secret get NAME` imports this plug-in and never gets here.
+  const [{resolveBlocks}, {fieldAt}, {toKeyflowError}] = await Promise.all([import('./documents/load.js'), import('./documents/input.js'), import('../output/render-error.js')])
   const outcomes: Outcome[] = Array.from({length: requests.length})
   const wanted: Wanted[] = []
   await Promise.all(
