@@ -253,6 +253,12 @@ describe('on the aws store (moto)', () => {
       expect(run.code, run.stderr).to.equal(0)
       expect(parseReport(run.stdout).digests).to.deep.equal({A: sha256(values[0]), B: sha256(values[1])})
       expect(Object.fromEntries(proxy.counts)).to.deep.equal({'secretsmanager.BatchGetSecretValue': 1})
+      // block check takes --store too, and follows block:// in a field.
+      const referring = await h.kf(['block', 'create', 'secret', 'referring', '--store', 'aws', '--field', 'value=block://secret/s0'], {env: {...moto.env, AWS_ENDPOINT_URL: proxy.url}})
+      expect(referring.code, referring.stderr).to.equal(0)
+      const checked = await h.kf(['block', 'check', 'secret/referring', '--store', 'aws', '--json'], {env: {...moto.env, AWS_ENDPOINT_URL: proxy.url}})
+      expect(checked.code, checked.stderr).to.equal(0)
+      expect(JSON.parse(checked.stdout).checks).to.deep.equal([{address: 'secret/referring', blocks: 0, ok: true, references: 1}])
     } finally {
       h.cleanup()
     }
