@@ -9,7 +9,7 @@ export type {BlockStore, StoredRecord} from './lib/block/store/store.js'
 export type {BlockTypeDefinition} from './lib/block/types/definition.js'
 export {ExitCode, KeyflowError} from './lib/errors.js'
 export {runFlow} from './lib/flow.js'
-export {createInvocation} from './lib/invocation.js'
+export {createInvocation, DEFAULT_SOURCES} from './lib/invocation.js'
 export type {Invocation, InvocationOptions} from './lib/invocation.js'
 export {
   blockEnv,

@@ -21,6 +21,7 @@ Output that is not a terminal has every injected value replaced by *****. keyflo
     {command: '<%= config.bin %> <%= command.id %> --source app/prod-env -- node flow.mjs', description: 'Inject every key of a JSON secret, as Metaflow @secrets does'},
     {command: '<%= config.bin %> <%= command.id %> --block snowflake-connector/prod -- node flow.mjs', description: 'Inject every field of a block (PREFECT__CONTEXT__SECRETS__SNOWFLAKE_CONNECTOR__PROD__*)'},
     {command: '<%= config.bin %> <%= command.id %> -- python flow.py', description: 'Inject what keyflow.json declares'},
+    {command: '<%= config.bin %> <%= command.id %> --explain -- python flow.py', description: 'Show where each variable would come from, without running'},
   ]
   /** bin/run.js serves this command without loading oclif: its start-up is every wrapped program's. */
   static fastPath = 'command-after-dashes'
@@ -32,6 +33,7 @@ Output that is not a terminal has every injected value replaced by *****. keyflo
     'allow-source-key': repeatableFlag({description: 'Let a --source key set this variable although it can make the command load other code (LD_PRELOAD, NODE_OPTIONS, PYTHONPATH...). Repeatable.'}),
     block: repeatableFlag({description: 'A block to inject, TYPE/NAME: each field as TYPE__NAME__FIELD, styled by --env-style (docs/blocks.md). Repeatable.'}),
     'env-style': Flags.option({description: 'Style of every injection, overriding each declaration\'s: prefect: PREFECT__CONTEXT__SECRETS__NAME; plain: NAME; both: both (default: secrets and blocks prefect, sources plain; or run.envStyle).', options: ENV_STYLES})(),
+    explain: Flags.boolean({description: 'Resolve everything and show each variable the command would get, what declared it and where its value comes from (source, file, ARN, block and store), never a value; do not start the command.'}),
     'kill-after': Flags.string({description: 'SIGKILL the command (its process group when keyflow has no terminal) this long after forwarding SIGTERM: 10, 10s, 500ms, 2m (default: never, or run.killAfter).'}),
     mask: Flags.option({description: 'Mask injected values in output: auto (when not a terminal), always, never (default auto, or run.mask).', options: MASK_MODES})(),
     'mask-encodings': Flags.string({description: 'Also mask these re-encodings of each secret of 8+ bytes: none, or a comma-separated list of json, url, base64 (default all three, or run.maskEncodings).'}),

@@ -2,6 +2,7 @@ import type {BlockContext} from './block/context.js'
 import type {Prompter} from './block/documents/operations.js'
 import type {BlockStore, StoreKind} from './block/store/store.js'
 
+import {blockPlugin} from './block/source.js'
 import {BLOCK_STORE_SETTINGS} from './block/store/settings.js'
 import {CACHE_SETTINGS, cachedSource, cacheEnabled} from './cache/layer.js'
 import {Chain, openChain} from './secret/chain.js'
@@ -24,8 +25,14 @@ import {settingsFlags as flagsToSettings, keyflowHome, ResolvedSettingsOf, resol
 /** The settings of a chain of these plug-ins: the source list, each source's own, the cache's. */
 const settingsOf = <P extends readonly SourcePlugin[]>(plugins: P) => ({...chainSettings(plugins), ...CACHE_SETTINGS})
 
-/** Every setting of the built-in chain, described once (each source declares its own). */
-export const CHAIN_SETTINGS = settingsOf(BUILTIN_SOURCES)
+/**
+ * The sources of an invocation: the secret layer's built-in ones, then block:// (block/source.ts),
+ * which is defined above the secret layer (it reads the block store) and so is added here.
+ */
+export const DEFAULT_SOURCES = [...BUILTIN_SOURCES, blockPlugin] as const
+
+/** Every setting of the default chain, described once (each source declares its own). */
+export const CHAIN_SETTINGS = settingsOf(DEFAULT_SOURCES)
 
 /** Every setting: the chain's, then the block store's. */
 export const SETTINGS = {...CHAIN_SETTINGS, ...BLOCK_STORE_SETTINGS}
@@ -50,7 +57,7 @@ export interface InvocationOptions extends SettingsInput {
   output?: Partial<OutputPolicy>
   /** How block commands ask for missing fields and confirmations; default: never ask. */
   prompter?: Prompter
-  /** The source plug-ins, in default order; default: BUILTIN_SOURCES. */
+  /** The source plug-ins, in default order; default: DEFAULT_SOURCES. */
   sources?: readonly SourcePlugin[]
   /** Another block store, or which one; default: the `blocks.store` setting (local unless set). */
   store?: BlockStore | StoreKind
@@ -95,8 +102,8 @@ export function inFrontOfCache(invocation: Pick<Invocation, 'env' | 'home'>, plu
 
 export function createInvocation(options: InvocationOptions = {}): Invocation {
   const env = options.env ?? process.env
-  const plugins = options.sources ?? BUILTIN_SOURCES
-  const specs = plugins === BUILTIN_SOURCES ? ALL_SETTINGS : {...settingsOf(plugins), ...WRITE_SETTINGS}
+  const plugins = options.sources ?? DEFAULT_SOURCES
+  const specs = plugins === DEFAULT_SOURCES ? ALL_SETTINGS : {...settingsOf(plugins), ...WRITE_SETTINGS}
   let settings: Invocation['settings'] | undefined
   let chain: Chain | undefined
   const blocks = new Map<string, Promise<BlockContext>>()
@@ -110,7 +117,7 @@ export function createInvocation(options: InvocationOptions = {}): Invocation {
           // The built-in block types, registered from their domains; loaded only by block work.
           const [{openBlocks, storeFor}, {BUILTIN_BLOCK_TYPES}] = await Promise.all([import('./block/context.js'), import('./block-types.js')])
           const store = given?.kind === wanted ? given : storeFor(wanted, invocation.settings, options.connectSecretsManager)
-          return openBlocks({builtins: BUILTIN_BLOCK_TYPES, env, home: invocation.home, prompter: options.prompter, store})
+          return openBlocks({builtins: BUILTIN_BLOCK_TYPES, env, home: invocation.home, plugins, prompter: options.prompter, store})
         })()
         blocks.set(wanted, opened)
       }
@@ -120,7 +127,13 @@ export function createInvocation(options: InvocationOptions = {}): Invocation {
     get chain() {
       const resolved = invocation.settings
       chain ??= openChain(plugins, resolved.sources, (plugin) =>
-        inFrontOfCache(invocation, plugin, resolved, plugin.open({connectSecretsManager: options.connectSecretsManager, settings: resolved})),
+        inFrontOfCache(
+          invocation,
+          plugin,
+          resolved,
+          // The block context and the chain itself, for sources whose values hold references (block://).
+          plugin.open({blocks: () => invocation.blocks(), chain: () => invocation.chain, connectSecretsManager: options.connectSecretsManager, settings: resolved}),
+        ),
       )
       return chain
     },

@@ -174,6 +174,50 @@ describe('block commands on the aws store (built CLI, moto)', () => {
     ])
   })
 
+  it('copy --dry-run of one document (with what it references) and of one type\'s documents: lists what would change, writes nothing', async () => {
+    const local = (args: string[], input?: string) => h.kf(args, {env: moto.env, input})
+    const addressesIn = async (store: string) => JSON.parse((await h.kf(['block', 'ls', '--store', store, '--json'], {env: moto.env})).stdout).blocks.map((block: {address: string}) => block.address)
+    const statuses = (result: CliResult) => {
+      expect(result.code, result.stderr).to.equal(0)
+      return JSON.parse(result.stdout).documents
+    }
+
+    for (const name of ['prod', 'dev']) {
+      // eslint-disable-next-line no-await-in-loop
+      expect((await local(['block', 'create', 'snowflake-credentials', name, '--field', 'account=a', '--field', 'user=u', '--field', 'password=env://PW'])).code).to.equal(0)
+    }
+
+    await local(['block', 'create', 'snowflake-connector', 'prod', '--field', 'credentials=prod', '--field', 'database=D', '--field', 'schema=S', '--field', 'warehouse=W'])
+    await local(['block', 'create', 'secret', 'token', '--field', 'value=env://TOKEN'])
+
+    const one = await local(['block', 'copy', 'local', 'aws', 'snowflake-connector/prod', '--dry-run', '--json'])
+    expect(statuses(one)).to.deep.equal([
+      {address: 'snowflake-credentials/prod', status: 'created'},
+      {address: 'snowflake-connector/prod', status: 'created'},
+    ])
+    const type = await local(['block', 'copy', 'local', 'aws', 'snowflake-credentials', '--dry-run', '--json'])
+    expect(statuses(type)).to.deep.equal([
+      {address: 'snowflake-credentials/dev', status: 'created'},
+      {address: 'snowflake-credentials/prod', status: 'created'},
+    ])
+    expect(await addressesIn('aws')).to.deep.equal([])
+
+    // One copied, then changed locally: the dry run tells an update from a create, and from a document left alone.
+    expect((await local(['block', 'copy', 'local', 'aws', 'snowflake-credentials/prod'])).code).to.equal(0)
+    expect((await local(['block', 'update', 'snowflake-credentials/prod', '--field', 'role=ANALYST'])).code).to.equal(0)
+    const human = await local(['block', 'copy', 'local', 'aws', 'snowflake-credentials', '--dry-run'])
+    expect(human.code, human.stderr).to.equal(0)
+    expect(human.stdout).to.include('Dry run: copying from the local store to the aws store would change 2 of 2; nothing was written.')
+    expect(statuses(await local(['block', 'copy', 'local', 'aws', 'snowflake-credentials', '--dry-run', '--json']))).to.deep.equal([
+      {address: 'snowflake-credentials/dev', status: 'created'},
+      {address: 'snowflake-credentials/prod', status: 'updated'},
+    ])
+    expect(statuses(await local(['block', 'copy', 'local', 'aws', 'secret/token', '--dry-run', '--json']))).to.deep.equal([{address: 'secret/token', status: 'created'}])
+    expect(await addressesIn('aws')).to.deep.equal(['snowflake-credentials/prod'])
+    const inAws = JSON.parse((await h.kf(['block', 'inspect', 'snowflake-credentials/prod', '--store', 'aws', '--json'], {env: moto.env})).stdout)
+    expect([inAws.revision, inAws.data.role]).to.deep.equal([1, undefined])
+  })
+
   it('20 processes updating different fields of one document all land; 20 racing creates give 1 success and 19 conflicts', async function () {
     // 40 node processes on a shared machine: a generous bound, not a timing assertion.
     this.timeout(300_000)

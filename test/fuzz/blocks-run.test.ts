@@ -12,7 +12,7 @@ import {validateData} from '../../src/lib/block/documents/validate.js'
 import {isBlockAddress, parseBlockAddress} from '../../src/lib/block/names.js'
 import {checkDefinition} from '../../src/lib/block/types/definition.js'
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
-import {createInvocation,resolveSettings} from '../../src/lib/invocation.js'
+import {createInvocation, DEFAULT_SOURCES, resolveSettings} from '../../src/lib/invocation.js'
 import {parseRunSection, parseSource} from '../../src/lib/run/project.js'
 import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, runCli, tempDir} from '../support/cli.js'
@@ -63,7 +63,7 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
       fc.property(runSection, (raw) => {
         const result = (() => {
           try {
-            return parseRunSection(raw, '/p/keyflow.json')
+            return parseRunSection(raw, '/p/keyflow.json', DEFAULT_SOURCES)
           } catch (error) {
             return expectClearFailure(error, [ExitCode.USAGE])
           }
@@ -85,7 +85,7 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
     fc.assert(
       fc.property(fc.oneof(fc.string({unit: 'binary'}), fc.constantFrom('app/x', 'arn:aws:secretsmanager:x', 'dotenv://', 'aws-sm://', 'x://y')), (text) => {
         try {
-          parseSource(text)
+          parseSource(text, DEFAULT_SOURCES)
         } catch (error) {
           expectClearFailure(error, [ExitCode.USAGE])
         }
@@ -238,7 +238,7 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
         fc.asyncProperty(fc.constantFrom(...types), fc.array(fc.tuple(path, value), {maxLength: 3}), async (type, pairs) => {
           const values = pairs.map(([, raw]) => `V${raw}Z`)
           const field = pairs.map(([name], index) => `${name}=${values[index]}`)
-          const result = await clearly([ExitCode.USAGE, ExitCode.NOT_FOUND], gatherInput(context.registry, type, {field}))
+          const result = await clearly([ExitCode.USAGE, ExitCode.NOT_FOUND], gatherInput(context, type, {field}))
           if (result instanceof KeyflowError) {
             const text = JSON.stringify(result.toJSON())
             // A value given to a secret field, or after a malformed path, may be a secret typed by
@@ -267,7 +267,7 @@ describe('property: block and run parsers never throw anything but a clear Keyfl
       await fc.assert(
         fc.asyncProperty(fc.array(path, {maxLength: 3}), fc.array(path, {maxLength: 2}), async (fields, unsets) => {
           const assignments = fields.map((field) => `${field}=1`)
-          const data = await clearly([ExitCode.USAGE], gatherInput(context.registry, type, {field: assignments}))
+          const data = await clearly([ExitCode.USAGE], gatherInput(context, type, {field: assignments}))
           if (!(data instanceof KeyflowError)) for (const unset of unsets) unsetPath(data, unset)
           expect(Object.getOwnPropertyNames(Object.prototype).sort()).to.deep.equal(before)
           expect(typeof Object.prototype.hasOwnProperty).to.equal('function')

@@ -181,6 +181,17 @@ const CASES: Case[] = [
   {args: fixed('block', 'inspect', 'secret/ref', '--reveal'), code: 0, title: 'block inspect --reveal: a reference'},
   {args: fixed('block', 'inspect', 'secret/lit', '--reveal'), aws: 'n/a', code: 8, env: wrongKey, title: 'block inspect --reveal: wrong master key'},
   {args: fixed('block', 'inspect', 'secret/nope'), code: 3, title: 'block inspect: not found'},
+  // block:// references: a block field as a secret, from the mode's store
+  {args: fixed('secret', 'get', 'block://secret/lit'), code: 0, reveal: (v) => [v.blockLiteral], title: 'secret get block://: a literal secret field'},
+  {args: fixed('secret', 'get', 'block://secret/ref', '--json'), code: 0, reveal: (v) => [v.awsJsonPassword], title: 'secret get --json block://: a field holding an AWS reference'},
+  {args: fixed('secret', 'get', 'block://secret/lit', '--explain'), code: 0, title: 'secret get --explain block://'},
+  {args: fixed('secret', 'get', 'block://acme-api/acme#api_key', '--explain', '--json'), code: 0, title: 'secret get --explain --json block://TYPE/NAME#FIELD'},
+  {args: fixed('secret', 'get', 'block://secret/nope'), code: 3, title: 'secret get block://: not found'},
+  {args: fixed('secret', 'get', 'block://acme-api/acme#tier', '--json'), code: 0, title: 'secret get block://: a plain field'},
+  {args: fixed('secret', 'get', 'block://secret/lit'), aws: 'n/a', code: 8, env: wrongKey, title: 'secret get block://: wrong master key'},
+  {args: fixed('run', '--pristine', '--secret', 'L=block://secret/lit', '--secret', 'K=block://acme-api/acme#api_key', ...PRINT_ENV), code: 0, title: 'run --pristine --secret block://: masked'},
+  {args: fixed('run', '--explain', '--secret', 'L=block://secret/lit', '--block', 'acme-api/acme', ...PRINT_ENV), code: 0, title: 'run --explain: block:// and --block'},
+  {args: fixed('run', '--explain', '--json', '--secret', 'PW=leaks/json#password', '--block', 'aws-credentials/dev', ...PRINT_ENV), code: 0, title: 'run --explain --json'},
   {args: fixed('block', 'check'), code: 0, title: 'block check: every document, references resolved'},
   {args: fixed('block', 'check', '--json'), code: 0, title: 'block check --json'},
 

@@ -1,7 +1,7 @@
 import {Args, Flags} from '@oclif/core'
 
 import {BaseCommand} from '../../lib/cli/base-command.js'
-import {resolverFlags} from '../../lib/cli/resolver-flags.js'
+import {resolverFlags, storeFlags} from '../../lib/cli/resolver-flags.js'
 import {SECRET_FORMATS} from '../../lib/secret/format.js'
 import {secretGet, SecretGetResult} from '../../lib/secret/get.js'
 
@@ -24,6 +24,8 @@ static examples = [
   static fastPath = true
 static flags = {
     ...resolverFlags,
+    // block://TYPE/NAME#FIELD reads the block store these name.
+    ...storeFlags,
     base64: Flags.boolean({description: 'Write values base64-encoded (binary secrets are written raw otherwise).'}),
     explain: Flags.boolean({description: 'Show the chain walked, source by source, instead of the value.'}),
     format: Flags.option({char: 'f', description: 'Write name/value pairs: dotenv lines, a JSON object, or shell exports.', options: SECRET_FORMATS})(),

@@ -1,12 +1,13 @@
 import {join} from 'node:path'
 
-import type {ConnectSecretsManager} from '../secret/source.js'
+import type {ConnectSecretsManager, SourcePlugin} from '../secret/source.js'
 import type {AwsSettings} from '../secret/sources/aws.js'
 import type {Prompter} from './documents/operations.js'
 import type {BlockStoreSettings} from './store/settings.js'
 
 import {credentialsFailure} from '../aws/errors.js'
 import {connectAws} from '../secret/sources/aws.js'
+import {BUILTIN_SOURCES} from '../secret/sources/index.js'
 import {checkHome} from '../settings/settings.js'
 import {Keyring} from './keys/crypto.js'
 import {AuthenticatedStore} from './store/authenticated.js'
@@ -21,6 +22,8 @@ export interface BlockContext {
   env: NodeJS.ProcessEnv
   home: string
   keyring: Keyring
+  /** The invocation's source plug-ins: the reference schemes a secret field may hold. */
+  plugins: readonly SourcePlugin[]
   prompter: Prompter
   registry: Registry
   /**
@@ -35,6 +38,8 @@ export interface BlockContextOptions {
   builtins: BuiltinTypes
   env: NodeJS.ProcessEnv
   home: string
+  /** The invocation's source plug-ins; default: the built-in sources. */
+  plugins?: readonly SourcePlugin[]
   prompter?: Prompter
   /** Another store implementation; default: the local store under $KEYFLOW_HOME/blocks. */
   store?: BlockStore
@@ -57,7 +62,7 @@ export function openBlocks(options: BlockContextOptions): BlockContext {
   const keyring = new Keyring(home, env)
   const inner = options.store ?? new LocalStore(join(home, 'blocks'))
   const store = inner.encryption === 'keyring' ? new AuthenticatedStore(inner, keyring) : inner
-  return {env, home, keyring, prompter: options.prompter ?? NO_PROMPTER, registry: new Registry(store, options.builtins), store}
+  return {env, home, keyring, plugins: options.plugins ?? BUILTIN_SOURCES, prompter: options.prompter ?? NO_PROMPTER, registry: new Registry(store, options.builtins), store}
 }
 
 /** The store `kind` names: $KEYFLOW_HOME/blocks, or Secrets Manager under `blocks.prefix` (docs/blocks.md "The aws store"). */

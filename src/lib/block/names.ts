@@ -63,6 +63,9 @@ export function parseBlockAddress(text: string, where = 'block'): BlockAddress {
 
 export const formatAddress = (address: BlockAddress): string => `${address.type}/${address.name}`
 
+/** A name as part of an environment variable name: upper-cased, every character other than a letter, digit or underscore `_`. */
+export const envPart = (text: string): string => text.toUpperCase().replaceAll(/\W/g, '_')
+
 export function isBlockAddress(text: unknown): text is string {
   if (typeof text !== 'string') return false
   const slash = text.indexOf('/')

@@ -12,7 +12,8 @@ export const fieldFlags = {
   'stdin-field': Flags.string({description: 'Read the value of this field from stdin (one trailing newline removed): the way to pass one secret.'}),
 }
 
-const AWS_CONNECTION_FLAGS = new Set(['aws-connect-timeout', 'aws-max-attempts', 'aws-request-timeout', 'aws-retry-mode', 'profile', 'region'])
+// --aws-total-timeout bounds a block command's whole sequence of calls (a create's CreateSecret, reference pin and undo), as it bounds a resolution.
+const AWS_CONNECTION_FLAGS = new Set(['aws-connect-timeout', 'aws-max-attempts', 'aws-request-timeout', 'aws-retry-mode', 'aws-total-timeout', 'profile', 'region'])
 
 /** The store flags and the AWS connection flags (not the chain's --prefix or --sources), for commands that only work on blocks. */
 export const blockCommandFlags = {

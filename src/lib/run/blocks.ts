@@ -1,4 +1,5 @@
 import {blockEnvs} from '../block/documents/load.js'
+import {parseBlockAddress} from '../block/names.js'
 import {toKeyflowError} from '../output/render-error.js'
 import {InjectionProvider, ProviderResult} from './plan.js'
 import {RunDeclarations} from './project.js'
@@ -13,10 +14,18 @@ export function blockProvider(blocks: RunDeclarations['blocks']): InjectionProvi
   return async (invocation) => {
     const result: ProviderResult = {injections: [], notes: [], problems: []}
     const loaded = await blockEnvs(invocation, blocks.map(({name}) => name))
+    const {store} = await invocation.blocks()
     for (const [index, outcome] of loaded.entries()) {
       const {envStyle, name, optional, origin} = blocks[index]
       if (outcome.status === 'fulfilled') {
-        for (const entry of outcome.value) result.injections.push({key: entry.name, kind: 'block', origin, secret: entry.secret, style: envStyle, value: entry.value})
+        // Named as block:// names a field (block/source.ts), so --explain says which store and document answered.
+        const {name: document, type} = parseBlockAddress(name)
+        const where = store.where(`documents/${type}/${document}`)
+        for (const entry of outcome.value) {
+          const provenance = {field: entry.path, name: document, source: 'block', store: store.kind, type, where}
+          result.injections.push({key: entry.name, kind: 'block', origin, provenance, secret: entry.secret, style: envStyle, value: entry.value})
+        }
+
         continue
       }
 

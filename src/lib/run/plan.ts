@@ -24,7 +24,7 @@ export interface Injection {
   kind: 'block' | 'secret' | 'source'
   /** Where it was asked for: a flag, a place in the project file, a block. */
   origin: string
-  /** Where the value came from (an AWS ARN and version, for --watch); absent for blocks. */
+  /** Where the value came from: an AWS ARN and version (for --watch), a block field and its store (for --explain). */
   provenance?: Provenance
   /** False for a block's plain fields (a database name...), which are injected but not masked. */
   secret?: boolean

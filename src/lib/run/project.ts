@@ -1,7 +1,7 @@
 import {ROLE_ARN, ROLE_ARN_EXAMPLE} from '../aws/arn.js'
 import {ExitCode, isKeyflowError, KeyflowError} from '../errors.js'
 import {AliasedReference, ENV_NAME, parseAliasedReference, parseReference} from '../secret/reference.js'
-import {BUILTIN_SOURCES} from '../secret/sources/index.js'
+import {SourcePlugin} from '../secret/source.js'
 import {isPlainObject} from '../util/json.js'
 import {MaskEncoding, parseMaskEncodings} from './encodings.js'
 import {WITHHOLD_GROUPS, WithholdGroup} from './environment.js'
@@ -101,10 +101,10 @@ export function declared<T>(origin: string, parse: () => T): T {
  */
 const METAFLOW_AWS_TYPE = 'aws-secrets-manager'
 
-export function parseSource(text: string): SourceDeclaration['reference'] {
+export function parseSource(text: string, plugins: readonly SourcePlugin[]): SourceDeclaration['reference'] {
   // Metaflow's "TYPE.ID" string form, for the one type keyflow has.
   const id = text.startsWith(`${METAFLOW_AWS_TYPE}.`) ? text.slice(METAFLOW_AWS_TYPE.length + 1) : text
-  return parseReference(/^[a-z][\d+.a-z-]*:\/\//i.test(id) || id.startsWith('arn:') ? id : `aws-sm://${id}`)
+  return parseReference(/^[a-z][\d+.a-z-]*:\/\//i.test(id) || id.startsWith('arn:') ? id : `aws-sm://${id}`, plugins)
 }
 
 interface Entry {
@@ -134,7 +134,7 @@ function entry(raw: unknown, where: string, what: keyof typeof ENTRY_KEYS): Entr
 }
 
 /** A source entry: Metaflow's dict form {type, id, options, role} plus keyflow's optional and envStyle. */
-export function sourceDeclaration(item: unknown, at: string): SourceDeclaration {
+export function sourceDeclaration(item: unknown, at: string, plugins: readonly SourcePlugin[]): SourceDeclaration {
   const {envStyle, optional, raw, text} = entry(item, at, 'source')
   if (raw.type !== undefined && raw.type !== METAFLOW_AWS_TYPE) {
     throw invalid(`Unknown source type ${JSON.stringify(raw.type)}.`, `${at}.type`, `keyflow reads sources from AWS Secrets Manager only: write "${METAFLOW_AWS_TYPE}" or leave type out.`)
@@ -149,9 +149,9 @@ export function sourceDeclaration(item: unknown, at: string): SourceDeclaration 
     throw invalid('options.env_var_name must be a string, and applies only with "json": false.', `${at}.options.env_var_name`, 'Add "json": false, or drop env_var_name.')
   }
 
-  const reference = declared(at, () => parseSource(text))
-  const region = placement(options.region, `${at}.options.region`, REGION, reference)
-  const role = placement(raw.role, `${at}.role`, ROLE, reference)
+  const reference = declared(at, () => parseSource(text, plugins))
+  const region = placement(options.region, `${at}.options.region`, REGION, reference, plugins)
+  const role = placement(raw.role, `${at}.role`, ROLE, reference, plugins)
   return {
     envStyle,
     optional,
@@ -169,10 +169,16 @@ const ROLE = {shape: ROLE_ARN, what: `an IAM role ARN, e.g. "${ROLE_ARN_EXAMPLE}
  * A source's own region or role (Metaflow's options.region and role), for a source that has
  * regions and roles (AWS). Whether the role may be assumed is STS's to say.
  */
-function placement(raw: unknown, where: string, {shape, what}: {shape: RegExp; what: string}, reference: SourceDeclaration['reference']): string | undefined {
+function placement(
+  raw: unknown,
+  where: string,
+  {shape, what}: {shape: RegExp; what: string},
+  reference: SourceDeclaration['reference'],
+  plugins: readonly SourcePlugin[],
+): string | undefined {
   if (raw === undefined) return undefined
   if (typeof raw !== 'string' || !shape.test(raw.trim())) throw invalid(`Expected ${what}.`, where, `Write ${what}, or drop it.`)
-  if (!BUILTIN_SOURCES.find((plugin) => plugin.kind === reference.target.kind)?.regionsAndRoles) {
+  if (!plugins.find((plugin) => plugin.kind === reference.target.kind)?.regionsAndRoles) {
     throw invalid(`A region and a role apply only to AWS Secrets Manager sources, not to ${JSON.stringify(reference.text)}.`, where, 'Drop it, or name an AWS secret (an id, aws-sm://ID or an ARN).')
   }
 
@@ -201,17 +207,17 @@ function oneOf<T extends string>(raw: unknown, options: readonly T[], where: str
   return raw as T
 }
 
-export function secretDeclaration(item: unknown, at: string, key?: string): SecretDeclaration {
+export function secretDeclaration(item: unknown, at: string, plugins: readonly SourcePlugin[], key?: string): SecretDeclaration {
   // {"NAME": {"optional": true}} resolves NAME itself.
   const written = key !== undefined && isPlainObject(item) && item.ref === undefined ? {...item, ref: key} : item
   const {envStyle, optional, text} = entry(written, at, 'secret')
-  const aliased = key === undefined ? declared(at, () => parseAliasedReference(text)) : {key, reference: declared(at, () => parseReference(text))}
+  const aliased = key === undefined ? declared(at, () => parseAliasedReference(text, plugins)) : {key, reference: declared(at, () => parseReference(text, plugins))}
   return {...aliased, envStyle, optional, origin: at}
 }
 
-function secrets(raw: unknown, where: string): SecretDeclaration[] {
-  if (isPlainObject(raw)) return Object.entries(raw).map(([key, value]) => secretDeclaration(value, `${where}.${key}`, key))
-  return list(raw, where).map((item, index) => secretDeclaration(item, `${where}[${index}]`))
+function secrets(raw: unknown, where: string, plugins: readonly SourcePlugin[]): SecretDeclaration[] {
+  if (isPlainObject(raw)) return Object.entries(raw).map(([key, value]) => secretDeclaration(value, `${where}.${key}`, plugins, key))
+  return list(raw, where).map((item, index) => secretDeclaration(item, `${where}[${index}]`, plugins))
 }
 
 /** A list of names; `check` refuses a bad one. */
@@ -222,7 +228,8 @@ function names(raw: unknown, where: string, check: (name: string) => boolean, wh
   })
 }
 
-export function parseRunSection(raw: unknown, file: string | undefined): RunDeclarations {
+/** The project file's run section; references are parsed with the invocation's plug-ins (block:// included). */
+export function parseRunSection(raw: unknown, file: string | undefined, plugins: readonly SourcePlugin[]): RunDeclarations {
   const empty: RunDeclarations = {allowSourceKeys: [], blocks: [], secrets: [], sources: [], withhold: []}
   if (raw === undefined) return empty
   const where = `${file ?? 'keyflow.json'} run`
@@ -246,8 +253,8 @@ export function parseRunSection(raw: unknown, file: string | undefined): RunDecl
     mask: oneOf(raw.mask, MASK_MODES, `${where}.mask`),
     maskEncodings: raw.maskEncodings === undefined ? undefined : parseMaskEncodings(raw.maskEncodings, `${where}.maskEncodings`),
     pristine: raw.pristine as boolean | undefined,
-    secrets: secrets(raw.secrets, `${where}.secrets`),
-    sources: list(raw.sources, `${where}.sources`).map((item, index) => sourceDeclaration(item, `${where}.sources[${index}]`)),
+    secrets: secrets(raw.secrets, `${where}.secrets`, plugins),
+    sources: list(raw.sources, `${where}.sources`).map((item, index) => sourceDeclaration(item, `${where}.sources[${index}]`, plugins)),
     withhold: names(raw.withhold, `${where}.withhold`, (name) => (WITHHOLD_GROUPS as readonly string[]).includes(name), `one of: ${WITHHOLD_GROUPS.join(', ')}`) as WithholdGroup[],
   }
 }

@@ -5,6 +5,7 @@ import type {TerminalOptions} from './terminal.js'
 import {contextVariable} from '../env-names.js'
 import {ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
+import {emit} from '../output/emit.js'
 import {escapeControls} from '../output/escape.js'
 import {warn} from '../output/warn.js'
 import {PROJECT_FILE_NAME} from '../settings/settings.js'
@@ -32,6 +33,8 @@ export interface RunFlags extends WatchFlags {
   /** TYPE/NAME of blocks to inject. */
   block?: string[]
   'env-style'?: EnvStyle
+  /** Show what would be injected and where each value comes from; do not start the command. */
+  explain?: boolean
   'kill-after'?: string
   mask?: MaskMode
   'mask-encodings'?: string
@@ -143,12 +146,12 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   }
 
   const {settings} = invocation
-  const project = parseRunSection(settings.projectConfig.run, settings.projectFile)
+  const project = parseRunSection(settings.projectConfig.run, settings.projectFile, invocation.plugins)
   // Checked before anything is resolved: a typo must not cost an AWS round trip.
   if (flags['kill-after'] !== undefined) parseDuration(flags['kill-after'], '--kill-after')
   const encodings = flags['mask-encodings'] === undefined ? (project.maskEncodings ?? MASK_ENCODINGS) : parseMaskEncodings(flags['mask-encodings'], '--mask-encodings')
-  const flagSecrets: SecretDeclaration[] = (flags.secret ?? []).map((text) => secretDeclaration(declared(`--secret ${text}`, () => flagEntry(text)), `--secret ${text}`))
-  const flagSources: SourceDeclaration[] = (flags.source ?? []).map((text) => sourceDeclaration(declared(`--source ${text}`, () => flagEntry(text)), `--source ${text}`))
+  const flagSecrets: SecretDeclaration[] = (flags.secret ?? []).map((text) => secretDeclaration(declared(`--secret ${text}`, () => flagEntry(text)), `--secret ${text}`, invocation.plugins))
+  const flagSources: SourceDeclaration[] = (flags.source ?? []).map((text) => sourceDeclaration(declared(`--source ${text}`, () => flagEntry(text)), `--source ${text}`, invocation.plugins))
   // A flag names the secret for this run: it replaces the project file's entry of the same name.
   const flagKeys = new Set(flagSecrets.map(({key}) => key))
   const secrets = [...flagSecrets, ...project.secrets.filter(({key}) => !flagKeys.has(key))]
@@ -175,6 +178,13 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   for (const note of plan.notes) warn(note)
   const mode = flags.mask ?? project.mask ?? 'auto'
   const allowedSourceKeys = [...(flags['allow-source-key'] ?? []), ...project.allowSourceKeys]
+  if (flags.explain) {
+    checkSourceKeys(plan.injections, styleOf, allowedSourceKeys)
+    const {explainRun} = await import('./explain.js')
+    emit(explainRun(invocation, command, plan.injections, styleOf), invocation.output.json)
+    return 0
+  }
+
   const withhold = [...new Set([...(flags.withhold ?? []), ...project.withhold])]
   const killAfterMs = flags['kill-after'] === undefined ? project.killAfterMs : parseDuration(flags['kill-after'], '--kill-after')
   const [program, ...args] = command

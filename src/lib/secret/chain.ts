@@ -60,10 +60,15 @@ interface Pending {
 }
 
 function requestFor(reference: SecretReference): LookupRequest {
-  const {target} = reference
+  const {path, target, via} = reference
   if (target.kind === 'chain') return {direct: false, name: target.name}
-  const {region, role} = target
-  return {direct: true, name: target.name, versionId: target.versionId, versionStage: target.versionStage, ...(region ? {region} : {}), ...(role ? {role} : {})}
+  const request: LookupRequest = {direct: true, name: target.name, versionId: target.versionId, versionStage: target.versionStage}
+  // Only when given: a request without them keeps its cache identity and its batch.
+  if (target.region) request.region = target.region
+  if (target.role) request.role = target.role
+  if (path.length > 0) request.path = path
+  if (via) request.via = via
+  return request
 }
 
 function notFound(reference: SecretReference, trace: TraceStep[], hints: string[]): KeyflowError {
@@ -133,7 +138,9 @@ export async function resolveReferences(references: SecretReference[], chain: Ch
       }
 
       item.trace.push({detail: `found ${describeHit(chain.plugins, outcome.provenance)}`, outcome: 'hit', source: kind}, ...notTried)
-      results[item.index] = pickPath(reference, outcome.value, outcome.provenance, item.trace)
+      results[item.index] = chain.plugins.find((plugin) => plugin.kind === kind)?.picksPath
+        ? {ok: true, provenance: outcome.provenance, reference, trace: item.trace, value: outcome.value}
+        : pickPath(reference, outcome.value, outcome.provenance, item.trace)
     }
 
     pending = next

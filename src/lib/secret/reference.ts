@@ -10,6 +10,7 @@ import {BUILTIN_SOURCES} from './sources/index.js'
  *   context://NAME  env://NAME  dotenv://NAME      one local source only
  *   aws-sm://SECRET_ID[?stage=S|version-id=V][#PATH]  one AWS secret, by name or ARN
  *   arn:aws:secretsmanager:...[?...][#PATH]          the same, written as a bare ARN
+ *   block://TYPE/NAME[#FIELD]            a field of a block document (block/source.ts; default field: value)
  *
  * PATH picks a value out of a JSON secret: `password`, a dotted path `db.primary.host`, or an
  * RFC 6901 JSON Pointer `/keys/0` for keys that hold dots. `%XX` escapes any character in a
@@ -34,6 +35,8 @@ export interface SecretReference {
   target: ReferenceTarget
   /** The reference as written; references are not secret and may be shown. */
   text: string
+  /** Set by a source resolving references it holds (a block's fields): what led here, outermost first, so a cycle is refused. */
+  via?: readonly string[]
 }
 
 const schemeTables = new WeakMap<readonly SourcePlugin[], Record<string, SourcePlugin>>()

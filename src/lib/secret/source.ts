@@ -2,6 +2,7 @@ import type {AwsConnection, SecretsManagerApi} from '../aws/secrets-manager.js'
 import type {EntryIdentity} from '../cache/store.js'
 import type {SettingsBase} from '../settings/settings.js'
 import type {SettingSpecs, SettingValues} from '../settings/spec.js'
+import type {Chain} from './chain.js'
 
 import {KeyflowError} from '../errors.js'
 
@@ -21,12 +22,16 @@ export interface LookupRequest {
   direct: boolean
   /** The name through the chain, or the exact id when addressed directly. */
   name: string
+  /** The key path after `#`, for a source that picks it itself (`SourcePlugin.picksPath`); the chain picks it for the others. */
+  path?: readonly string[]
   /** Where a source that has regions looks, instead of its configured one (Metaflow's options.region). */
   region?: string
   /** A role to assume for this request, instead of the configured one (Metaflow's per-source role). */
   role?: string
   versionId?: string
   versionStage?: string
+  /** What was being resolved when this was asked for, outermost first (SecretReference.via): a source that resolves references of its own refuses a cycle with it. */
+  via?: readonly string[]
 }
 
 /** Where a value came from: the source's kind plus what that source says about it (never the value). */
@@ -85,8 +90,19 @@ export interface SourceListing {
 /** Opens a Secrets Manager client; the invocation may inject one (tests, a block's own credentials). */
 export type ConnectSecretsManager = (connection: AwsConnection) => Promise<SecretsManagerApi>
 
+/**
+ * What the layers above the secret layer hand to the sources they define, through the
+ * composition root (src/lib/invocation.ts). Empty here: this layer knows nothing of them. A
+ * layer above adds its member by declaration merging (types only, no import runs upward):
+ * block/source.ts adds `blocks`, the invocation's block context.
+ */
+// eslint-disable-next-line @typescript-eslint/no-empty-object-type -- filled by declaration merging from above
+export interface SourceServices {}
+
 /** What a source gets when it opens: its settings, already resolved, and the shared connections. */
-export interface SourceContext<S extends SettingSpecs> {
+export interface SourceContext<S extends SettingSpecs> extends SourceServices {
+  /** The invocation's chain, for a source whose values hold references of their own (block://), resolved with the same settings and cache. */
+  chain?: () => Chain
   connectSecretsManager?: ConnectSecretsManager
   settings: SettingsBase & SettingValues<S>
 }
@@ -116,8 +132,12 @@ export interface SourcePlugin<P extends Provenance = any, S extends SettingSpecs
   describe(provenance: P): string
   readonly kind: string
   open(context: SourceContext<S>): SecretSource
+  /** The source picks the reference's `#PATH` itself (it gets `LookupRequest.path`), instead of the chain picking it out of a JSON value. */
+  readonly picksPath?: boolean
   /** Whether a declaration may give a request its own region and role (LookupRequest). */
   readonly regionsAndRoles?: boolean
+  /** Addressed by its scheme alone: a bare name never walks to it, and the `sources` setting does not list it. */
+  readonly schemeOnly?: boolean
   /** Reference schemes that address this source alone: `env` for env://NAME. */
   readonly schemes: readonly string[]
   /** The settings it reads; their flags, env vars and config keys come with them. */

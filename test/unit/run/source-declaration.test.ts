@@ -4,6 +4,7 @@ import {describe, it} from 'mocha'
 import {ExitCode, KeyflowError} from '../../../src/lib/errors.js'
 import {resolveSettings} from '../../../src/lib/invocation.js'
 import {sourceDeclaration} from '../../../src/lib/run/project.js'
+import {BUILTIN_SOURCES} from '../../../src/lib/secret/sources/index.js'
 import {tempDir} from '../../support/cli.js'
 
 const ROLE = 'arn:aws:iam::123456789012:role/team/secrets-reader'
@@ -24,12 +25,12 @@ describe('a source declaration with a role and a region', () => {
   it('puts them on the reference target, for ids, aws-sm:// references and ARNs alike', () => {
     const arn = 'arn:aws:secretsmanager:ap-south-1:123456789012:secret:team/env-AbCdEf'
     for (const id of ['team/env', 'aws-sm://team/env', 'aws-secrets-manager.team/env', arn]) {
-      const {target} = sourceDeclaration({id, options: {region: 'eu-west-1'}, role: ROLE}, 'sources[0]').reference
+      const {target} = sourceDeclaration({id, options: {region: 'eu-west-1'}, role: ROLE}, 'sources[0]', BUILTIN_SOURCES).reference
       expect(target).to.include({kind: 'aws', region: 'eu-west-1', role: ROLE})
     }
 
-    expect(sourceDeclaration('team/env', 'sources[0]').reference.target).to.not.have.any.keys('region', 'role')
-    expect(sourceDeclaration({id: 'team/env', role: ROLE}, 'sources[0]').reference.target).to.include({role: ROLE})
+    expect(sourceDeclaration('team/env', 'sources[0]', BUILTIN_SOURCES).reference.target).to.not.have.any.keys('region', 'role')
+    expect(sourceDeclaration({id: 'team/env', role: ROLE}, 'sources[0]', BUILTIN_SOURCES).reference.target).to.include({role: ROLE})
   })
 
   it('refuses, as usage errors naming the place, a malformed role ARN or region, and either on a source that is not AWS', () => {
@@ -44,7 +45,7 @@ describe('a source declaration with a role and a region', () => {
       [{id: 'team/env', options: {profile: 'x'}}, 'sources[0].options', 'Unknown option "profile"'],
     ]
     for (const [item, where, message] of cases) {
-      const error = refusal(() => sourceDeclaration(item, 'sources[0]'))
+      const error = refusal(() => sourceDeclaration(item, 'sources[0]', BUILTIN_SOURCES))
       expect(error.exit, JSON.stringify(item)).to.equal(ExitCode.USAGE)
       expect(error.where).to.equal(where)
       expect(error.message).to.contain(message)

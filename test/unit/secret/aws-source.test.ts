@@ -9,6 +9,7 @@ import {createInvocation} from '../../../src/lib/invocation.js'
 import {readAwsSecret, resolveSecrets} from '../../../src/lib/library.js'
 import {sourceDeclaration} from '../../../src/lib/run/project.js'
 import {resolveReferences} from '../../../src/lib/secret/chain.js'
+import {BUILTIN_SOURCES} from '../../../src/lib/secret/sources/index.js'
 import {assertNoCanary, canary} from '../../support/canary.js'
 import {tempDir} from '../../support/cli.js'
 
@@ -108,7 +109,7 @@ describe('the AWS source and readAwsSecret in process (injected Secrets Manager 
       {id: 'D1', options: {region: 'us-west-2'}, role: roleA}, {id: 'D2', options: {region: 'us-west-2'}, role: roleA},
       // Its region is the ARN's, whatever options.region says; its role is the configured default.
       {id: elsewhere, options: {region: 'us-west-2'}},
-    ].map((item, index) => sourceDeclaration(item, `sources[${index}]`).reference)
+    ].map((item, index) => sourceDeclaration(item, `sources[${index}]`, BUILTIN_SOURCES).reference)
     const resolutions = await resolveReferences(sources, invocation(sm.connect, {KEYFLOW_AWS_ROLE: roleB}).chain)
     expect(resolutions.map((resolution) => resolution.ok)).to.deep.equal(sources.map(() => true))
     expect(sm.placedCalls.sort()).to.deep.equal([

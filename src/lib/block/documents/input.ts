@@ -1,5 +1,6 @@
 import {ExitCode, KeyflowError} from '../../errors.js'
 import {parseReference} from '../../secret/reference.js'
+import {SourcePlugin} from '../../secret/source.js'
 import {isPlainObject, parseJsonText, readJsonFile} from '../../util/json.js'
 import {isBlockAddress, parseBlockAddress} from '../names.js'
 import {BlockType, Violation} from '../types/definition.js'
@@ -24,6 +25,12 @@ export interface FieldInfo {
   blockType?: string
   schema: Record<string, unknown>
   secret: boolean
+}
+
+/** What reading field input needs: the registry (nested types) and the reference schemes a secret field may hold. */
+export interface FieldInputContext {
+  plugins: readonly SourcePlugin[]
+  registry: Registry
 }
 
 const SCHEME_REFERENCE = /^(?:[a-z][\d+.a-z-]*:\/\/|arn:)/i
@@ -139,7 +146,8 @@ function rejectSealed(value: unknown, where: string): void {
  * `{"$ref"}` in secret fields are checked against the reference grammar. Recurses into inline
  * nested documents.
  */
-export async function normalize(registry: Registry, type: BlockType, data: BlockData, where: string): Promise<BlockData> {
+export async function normalize(input: FieldInputContext, type: BlockType, data: BlockData, where: string): Promise<BlockData> {
+  const {plugins, registry} = input
   rejectSealed(data, where)
   const result: BlockData = {...data}
   for (const [field, slug] of Object.entries(type.references)) {
@@ -147,12 +155,12 @@ export async function normalize(registry: Registry, type: BlockType, data: Block
     if (typeof value === 'string' && isBlockAddress(value)) result[field] = {$block: value}
     else if (isBlockMarker(value)) parseBlockAddress(value.$block, `${where}, field ${field}`)
     // eslint-disable-next-line no-await-in-loop
-    else if (isPlainObject(value)) result[field] = await normalize(registry, await registry.get(slug), value, where)
+    else if (isPlainObject(value)) result[field] = await normalize(input, await registry.get(slug), value, where)
   }
 
   for (const path of type.secretFields) {
     visitPath(result, path, (holder, key) => {
-      if (isRefMarker(holder[key])) parseReference((holder[key] as {$ref: string}).$ref)
+      if (isRefMarker(holder[key])) parseReference((holder[key] as {$ref: string}).$ref, plugins)
     })
   }
 
@@ -177,7 +185,7 @@ interface Assignment {
   raw: string
 }
 
-async function assign(registry: Registry, type: BlockType, data: BlockData, {fromArgv, path, raw}: Assignment): Promise<void> {
+async function assign({plugins, registry}: FieldInputContext, type: BlockType, data: BlockData, {fromArgv, path, raw}: Assignment): Promise<void> {
   const info = await fieldAt(registry, type, path)
   if (!info) {
     throw usage(`${type.slug} has no field "${path}".`, `\`keyflow block type inspect ${type.slug}\` lists its fields.`, `field ${path}`)
@@ -199,7 +207,7 @@ async function assign(registry: Registry, type: BlockType, data: BlockData, {fro
       )
     }
 
-    parseReference(raw)
+    parseReference(raw, plugins)
     setPath(data, path, {$ref: raw})
     return
   }
@@ -210,7 +218,7 @@ async function assign(registry: Registry, type: BlockType, data: BlockData, {fro
 }
 
 /** Reads the JSON input (file or `-` for stdin) and applies --field and --stdin-field on top. */
-export async function gatherInput(registry: Registry, type: BlockType, flags: FieldInputFlags, base: BlockData = {}): Promise<BlockData> {
+export async function gatherInput(input: FieldInputContext, type: BlockType, flags: FieldInputFlags, base: BlockData = {}): Promise<BlockData> {
   if (flags['from-file'] === '-' && flags['stdin-field']) {
     throw usage('--from-file - and --stdin-field both read stdin.', 'Use one of them.')
   }
@@ -224,19 +232,19 @@ export async function gatherInput(registry: Registry, type: BlockType, flags: Fi
     const content = file === '-' ? parseJsonText(await readStdin(), 'stdin', 'JSON on stdin') : readJsonFile(file, 'JSON input file')
     if (!isPlainObject(content)) throw usage(`The input in ${where} must be a JSON object of fields.`, 'Write {"field": value, ...}.', where)
     checkDepth(content, where)
-    data = {...data, ...(await normalize(registry, type, content, where))}
+    data = {...data, ...(await normalize(input, type, content, where))}
   }
 
   for (const assignment of flags.field ?? []) {
     const {path, raw} = parseAssignment(assignment)
     // eslint-disable-next-line no-await-in-loop
-    await assign(registry, type, data, {fromArgv: true, path, raw})
+    await assign(input, type, data, {fromArgv: true, path, raw})
   }
 
   const stdinField = flags['stdin-field']
   if (stdinField !== undefined) {
     const raw = (await readStdin()).replace(/\r?\n$/, '')
-    await assign(registry, type, data, {fromArgv: false, path: stdinField, raw})
+    await assign(input, type, data, {fromArgv: false, path: stdinField, raw})
   }
 
   return data
@@ -257,16 +265,17 @@ export interface AskOptions {
  * instead of failing the whole document at the end.
  */
 export async function promptMissing(
-  registry: Registry,
+  input: FieldInputContext,
   type: BlockType,
   data: BlockData,
   ask: (question: string, options: AskOptions) => Promise<string>,
   check: (data: BlockData) => Promise<Violation[]>,
 ): Promise<void> {
+  const {registry} = input
   const problemWith = async (field: string, raw: string): Promise<string | undefined> => {
     const candidate = structuredClone(data)
     try {
-      await assign(registry, type, candidate, {fromArgv: false, path: field, raw})
+      await assign(input, type, candidate, {fromArgv: false, path: field, raw})
     } catch (error) {
       if (error instanceof KeyflowError) return error.message
       throw error
@@ -284,7 +293,7 @@ export async function promptMissing(
       validate: async (raw) => (raw === '' ? (optional ? undefined : `${field} is required`) : problemWith(field, raw)),
     })
     if (answer === '') return false
-    await assign(registry, type, data, {fromArgv: false, path: field, raw: answer})
+    await assign(input, type, data, {fromArgv: false, path: field, raw: answer})
     return true
   }
 

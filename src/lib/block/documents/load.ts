@@ -3,7 +3,7 @@ import {Chain, combinedFailure, Resolution, resolveReferences} from '../../secre
 import {parseReference} from '../../secret/reference.js'
 import {isPlainObject} from '../../util/json.js'
 import {BlockContext} from '../context.js'
-import {BlockAddress, formatAddress, parseBlockAddress} from '../names.js'
+import {BlockAddress, envPart, formatAddress, parseBlockAddress} from '../names.js'
 import {prefetchDocuments} from '../store/prefetch.js'
 import {StoreKind} from '../store/store.js'
 import {BlockData, isBlockMarker, isRefMarker, visitPath} from './fields.js'
@@ -80,14 +80,26 @@ async function materialize(context: BlockContext, address: BlockAddress, chain: 
   return {data, secretPaths}
 }
 
+/** How block:// loads the documents its references name (block/source.ts); a plain load resolves every field. */
+export interface LoadOptions {
+  /** Per address: resolve only the secret fields at or under these dotted paths (the rest keep their markers). */
+  fields?: ReadonlyArray<readonly string[] | undefined>
+  /** Per address: what was being resolved when it was asked for (block://), carried into its references so a cycle is refused. */
+  via?: ReadonlyArray<readonly string[] | undefined>
+}
+
+const within = (path: string, wanted: readonly string[] | undefined) =>
+  !wanted || wanted.some((field) => path === field || path.startsWith(`${field}.`) || field.startsWith(`${path}.`))
+
 /**
  * Loads documents with nested blocks and references resolved, all of them together: one store
  * batch per level of nesting (a connector and its credentials: two round trips on the aws
  * store), one resolution of every secret reference. Each entry settles on its own, so one
  * missing block does not hide the others.
  */
-export async function resolveBlocks(invocation: Invocation, addresses: string[]): Promise<Array<PromiseSettledResult<ResolvedBlock>>> {
+export async function resolveBlocks(invocation: Invocation, addresses: string[], options: LoadOptions = {}): Promise<Array<PromiseSettledResult<ResolvedBlock>>> {
   const context = await invocation.blocks()
+  const {plugins} = invocation.chain
   const parsed = addresses.map((address) => {
     try {
       return parseBlockAddress(address)
@@ -105,19 +117,25 @@ export async function resolveBlocks(invocation: Invocation, addresses: string[])
   )
 
   // Only secret fields hold references: a {"$ref"} anywhere else is plain data, never resolved.
-  const holders: Array<{entry: number; holder: Record<string, unknown>; key: string}> = []
+  const holders: Array<{entry: number; holder: Record<string, unknown>; key: string; path: string}> = []
   for (const [entry, result] of materialized.entries()) {
     if (result.status === 'rejected') continue
     for (const path of result.value.secretPaths) {
-      visitPath(result.value.data, path, (holder, key) => {
-        if (isRefMarker(holder[key])) holders.push({entry, holder, key})
+      if (!within(path, options.fields?.[entry])) continue
+      visitPath(result.value.data, path, (holder, key, concrete) => {
+        if (isRefMarker(holder[key])) holders.push({entry, holder, key, path: concrete})
       })
     }
   }
 
   const failed = new Map<number, unknown>()
   if (holders.length > 0) {
-    const references = holders.map(({holder, key}) => parseReference((holder[key] as {$ref: string}).$ref))
+    const references = holders.map(({entry, holder, key, path}) => {
+      const reference = parseReference((holder[key] as {$ref: string}).$ref, plugins)
+      const {address} = (materialized[entry] as PromiseFulfilledResult<{address: BlockAddress}>).value
+      // The field that holds it, TYPE/NAME#FIELD, as block:// names it (block/source.ts refuses a field already on this path).
+      return {...reference, via: [...(options.via?.[entry] ?? []), `${formatAddress(address)}#${path}`]}
+    })
     const resolutions = await resolveReferences(references, invocation.chain)
     for (const entry of new Set(holders.map((holder) => holder.entry))) {
       const mine = holders.flatMap((holder, index) => (holder.entry === entry ? [index] : []))
@@ -167,8 +185,6 @@ export interface BlockEnvEntry {
   value: string
 }
 
-
-const envPart = (text: string) => text.toUpperCase().replaceAll(/\W/g, '_')
 
 /** The environment variable prefix of a block: `snowflake-connector/prod` -> SNOWFLAKE_CONNECTOR__PROD. */
 export function blockEnvPrefix(address: string): string {

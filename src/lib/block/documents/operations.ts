@@ -83,9 +83,9 @@ export async function createBlock(context: BlockContext, typeSlug: string, name:
   await context.registry.all()
   const type = await context.registry.get(address.type)
   const {existing, unreadable} = await existingFor(context, address, Boolean(options.overwrite))
-  const data = await gatherInput(context.registry, type, options)
+  const data = await gatherInput(context, type, options)
   if (options.input !== false && context.prompter.canPrompt() && options['from-file'] !== '-' && !options['stdin-field']) {
-    await promptMissing(context.registry, type, data, (question, askOptions) => context.prompter.ask(question, askOptions), async (candidate) => validateData(context, type, candidate))
+    await promptMissing(context, type, data, (question, askOptions) => context.prompter.ask(question, askOptions), async (candidate) => validateData(context, type, candidate))
   }
 
   const previous = existing && hasSealedValues(existing.record.data) ? openData(context, existing) : existing?.record.data
@@ -146,17 +146,21 @@ async function pinReference(context: BlockContext, address: BlockAddress, label:
   }
 }
 
+/** Which call failed at a step (and why: a deadline, a denial), so a partial write is reported exactly. */
+const stepReport = (step: string, failed: unknown): string[] =>
+  failed instanceof KeyflowError ? [`${step}: ${failed.message}`, ...failed.details.map((detail) => `  ${detail}`)] : [`${step}: the store refused`]
+
 /** Puts back what a write replaced (or removes what it created), so a failed write leaves nothing behind. */
 async function undoWrite(context: BlockContext, label: string, {previous, revision}: {previous?: DocumentRecord; revision: number}, {cause, target}: {cause: unknown; target: string}): Promise<void> {
   const address = parseBlockAddress(label)
   try {
     await (previous ? putDocument(context, address, previous, revision) : context.store.delete(documentKey(address), revision, {recoveryDays: 0}));
   } catch (error) {
-    const why = cause instanceof KeyflowError ? cause.message : 'the store failed'
+    const why = cause instanceof KeyflowError ? cause.message.replace(/\.$/, '') : 'the store failed'
     throw new KeyflowError(`${label} was saved (revision ${revision}), but its reference to ${target} could not be recorded (${why}), and undoing the write failed too.`, {
       cause: error,
       code: 'PARTIAL_WRITE',
-      details: [`undo: ${error instanceof KeyflowError ? error.message : 'the store refused'}`],
+      details: [...stepReport('reference', cause), ...stepReport('undo', error)],
       exit: cause instanceof KeyflowError ? cause.exit : ExitCode.SOURCE_FAILURE,
       fix: `Check ${label} with \`keyflow block inspect ${label}\`: update it again, or delete it.`,
       where: context.store.where(documentKey(address)),
@@ -185,7 +189,7 @@ export async function updateBlock(context: BlockContext, target: string, options
   }
 
   await requireDocument(context, address)
-  const patch = await gatherInput(context.registry, type, options)
+  const patch = await gatherInput(context, type, options)
   for (let attempt = 1; ; attempt++) {
     // eslint-disable-next-line no-await-in-loop
     const document = await requireDocument(context, address)

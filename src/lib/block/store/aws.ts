@@ -94,7 +94,14 @@ export class AwsStore implements BlockStore {
     }
 
     const recoveryDays = options.recoveryDays ?? 7
-    const {deletionDate} = await this.call('DeleteSecret', name, (sm) => sm.delete(recoveryDays === 0 ? {forceDeleteWithoutRecovery: true, secretId} : {recoveryWindowInDays: recoveryDays, secretId}))
+    let deletionDate: Date | undefined
+    try {
+      ;({deletionDate} = await this.call('DeleteSecret', name, (sm) => sm.delete(recoveryDays === 0 ? {forceDeleteWithoutRecovery: true, secretId} : {recoveryWindowInDays: recoveryDays, secretId})))
+    } catch (error) {
+      if (expectedRevision === undefined || !(error instanceof KeyflowError)) throw error
+      throw partialDelete(key, name, expectedRevision + 1, error)
+    }
+
     this.arns.delete(key)
     return {deletionDate: recoveryDays === 0 ? undefined : deletionDate?.toISOString()}
   }
@@ -430,6 +437,23 @@ export class AwsStore implements BlockStore {
       throw this.scheduled(key)
     }
   }
+}
+
+/**
+ * The tombstone was written but DeleteSecret failed (a deadline, a denial): the document no
+ * longer loads or lists, while its secret stays, not scheduled for deletion, its previous
+ * version still holding the document. Said exactly, with both ways on.
+ */
+function partialDelete(key: string, secretName: string, tombstoneRevision: number, error: KeyflowError): KeyflowError {
+  const address = key.replace(/^documents\//, '')
+  return new KeyflowError(`${address} was marked deleted (a tombstone, revision ${tombstoneRevision}: it no longer loads or lists), but its secret could not be deleted: ${error.message.replace(/\.$/, '')}.`, {
+    cause: error,
+    code: 'PARTIAL_DELETE',
+    details: [...error.details, `the secret ${secretName} remains, not scheduled for deletion; its previous version (AWSPREVIOUS) still holds the document`],
+    exit: error.exit,
+    fix: `Finish the deletion with \`aws secretsmanager delete-secret --secret-id ${secretName} --recovery-window-in-days 7\`, or save the name again (\`keyflow block create\` writes over the tombstone).`,
+    where: error.where,
+  })
 }
 
 function corrupt(where: string, problem: string): KeyflowError {

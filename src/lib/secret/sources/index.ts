@@ -17,7 +17,7 @@ export const SOURCE_KINDS: readonly string[] = BUILTIN_SOURCES.map((plugin) => p
 
 /** The `sources` setting: which of `plugins` to try, in order. */
 export function sourceListSetting(plugins: readonly SourcePlugin[]) {
-  const kinds = plugins.map((plugin) => plugin.kind)
+  const kinds = plugins.filter((plugin) => !plugin.schemeOnly).map((plugin) => plugin.kind)
   const item = (raw: unknown, where: string): string => {
     const value = typeof raw === 'string' ? raw.trim() : raw
     if (typeof value !== 'string' || !kinds.includes(value)) {

@@ -53,6 +53,10 @@ export function placeOf(reference: SecretReference, settings: Settings): Place {
       return dotenvPlace(target.name, to?.kind === 'dotenv' ? to.path : undefined, settings)
     }
 
+    case 'block': {
+      throw usage(`${JSON.stringify(reference.text)} is a block field: blocks are written by the block commands, with their validation.`, `Pipe the value to \`keyflow block update ${target.name} --stdin-field ${reference.path.join('.') || 'value'}\` (or \`keyflow block create\` for a new document).`)
+    }
+
     default: {
       throw usage(`keyflow cannot set ${target.kind === 'env' ? 'environment variables' : 'Prefect context variables'} of another process.`, 'Store the secret with --to aws or --to dotenv, and let `keyflow run` put it in the environment.')
     }
