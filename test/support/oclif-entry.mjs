@@ -2,4 +2,5 @@
 // that both paths give the same stdout, stderr and exit code.
 import {execute} from '@oclif/core'
 
-await execute({dir: new URL('../../bin/run.js', import.meta.url).href})
+// The package root: oclif would take bin/package.json for the CLI's own.
+await execute({dir: new URL('../..', import.meta.url).href})
