@@ -19,9 +19,8 @@ const argv = process.argv.slice(2)
 
   // The hottest calls skip loading oclif; see src/fast-path.ts.
   if (await require('../dist/fast-path.cjs').runFastPath(argv)) return
-  const {execute} = await import('@oclif/core')
-  // The package root: oclif would take bin/package.json for the CLI's own.
-  await execute({dir: require('node:path').join(__dirname, '..')})
+  // Everything else: oclif, its commands and hooks, from one bundle (package.json's oclif.commands).
+  await require('../dist/oclif.cjs').run(require('node:path').join(__dirname, '..'))
   // The command is done: a timer or socket left by a block module it loaded must not keep
   // keyflow running. Both streams are drained first, so no output is lost.
   const drain = (stream) =>

@@ -12,8 +12,8 @@
  * and load, as before, only on the path that needs them.
  */
 import {build} from 'esbuild'
-import {readFile} from 'node:fs/promises'
-import {dirname, join, relative} from 'node:path'
+import {readdir, readFile} from 'node:fs/promises'
+import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
@@ -35,19 +35,18 @@ const importMetaUrl = {
   },
 }
 
-await build({
+/** Heavy or native packages: loaded, as before, only on the path that needs them. */
+const EXTERNAL = ['@aws-sdk/*', '@inquirer/*', '@lydell/node-pty', 'ajv', 'node-pty', 'snowflake-sdk']
+
+const common = {
   banner: {js: "const __keyflowUrl = (file) => require('node:url').pathToFileURL(require('node:path').join(__dirname, file)).href;"},
   bundle: true,
-  entryPoints: [
-    // secret get and run, without oclif (src/fast-path.ts).
-    {in: join(SRC, 'fast-path.ts'), out: 'fast-path'},
-    // The completion scripts' question on every TAB.
-    {in: join(SRC, 'lib', 'completion', 'entry.ts'), out: 'completion'},
-  ],
-  external: ['@aws-sdk/*', '@lydell/node-pty', '@oclif/*', 'ajv', 'node-pty', 'snowflake-sdk'],
   format: 'cjs',
   legalComments: 'none',
   logLevel: 'warning',
+  // Less for V8 to parse at every start; names are kept, so stack traces (KEYFLOW_DEBUG) still read.
+  minifySyntax: true,
+  minifyWhitespace: true,
   // Next to tsc's output, so paths relative to dist/ (package.json, node_modules) hold.
   outdir: DIST,
   outExtension: {'.js': '.cjs'},
@@ -55,4 +54,57 @@ await build({
   plugins: [importMetaUrl],
   target: 'node20',
   tsconfig: join(ROOT, 'tsconfig.json'),
+}
+
+await build({
+  ...common,
+  entryPoints: [
+    // secret get and run, without oclif (src/fast-path.ts).
+    {in: join(SRC, 'fast-path.ts'), out: 'fast-path'},
+    // The completion scripts' question on every TAB.
+    {in: join(SRC, 'lib', 'completion', 'entry.ts'), out: 'completion'},
+  ],
+  external: [...EXTERNAL, '@oclif/*'],
+})
+
+/** camelCase of a file name: the identifier package.json's oclif.hooks give for src/hooks/NAME.ts. */
+const identifier = (name) => name.replaceAll(/-(\w)/g, (_, letter) => letter.toUpperCase())
+
+/**
+ * Every other command: oclif and every command and hook in one bundle, which package.json's
+ * oclif.commands names with oclif's `explicit` discovery strategy (and its hooks by identifier),
+ * so oclif finds them in the module already loaded instead of reading, resolving and compiling
+ * them, and oclif itself, file by file. Each command and hook is a getter that require()s its
+ * module: esbuild keeps a required module unevaluated until then, so `--version` evaluates no
+ * command and `block ls` only its own (oclif's manifest answers for the others). The ids are
+ * the paths under src/commands, as oclif's default (pattern) discovery makes them, so the
+ * directory stays the one list of commands.
+ */
+async function oclifEntry() {
+  const commands = (await readdir(join(SRC, 'commands'), {recursive: true})).filter((file) => file.endsWith('.ts')).sort()
+  const hooks = (await readdir(join(SRC, 'hooks'))).filter((file) => file.endsWith('.ts')).sort()
+  const getter = (name, path) => `  ${JSON.stringify(name)}: {enumerable: true, get: () => require(${JSON.stringify(path)}).default},`
+  return [
+    "const {execute} = require('@oclif/core/execute')",
+    'exports.COMMANDS = Object.defineProperties({}, {',
+    ...commands.map((file) => getter(file.slice(0, -3).split(sep).join(':'), join(SRC, 'commands', file))),
+    '})',
+    'Object.defineProperties(exports, {',
+    ...hooks.map((file) => getter(identifier(file.slice(0, -3)), join(SRC, 'hooks', file))),
+    '})',
+    '/** bin/run.js without the fast path: oclif, given the package root (bin/ has a package.json of its own). */',
+    'exports.run = async (root) => {',
+    '  await execute({dir: root})',
+    '}',
+    '',
+  ].join('\n')
+}
+
+await build({
+  ...common,
+  // oclif's own optional loaders for TypeScript sources (bin/dev.mjs), never used by a build.
+  external: [...EXTERNAL, 'ts-node', 'tsx', 'typescript'],
+  stdin: {contents: await oclifEntry(), loader: 'js', resolveDir: ROOT, sourcefile: 'oclif-entry.js'},
+  outdir: undefined,
+  outfile: join(DIST, 'oclif.cjs'),
 })
