@@ -9,5 +9,5 @@ const root = fileURLToPath(new URL('..', import.meta.url))
 // sources the default way, by their place under src/commands and src/hooks.
 const pjson = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8'))
 pjson.oclif.commands = './dist/commands'
-pjson.oclif.hooks = {command_not_found: './dist/hooks/command-not-found', init: './dist/hooks/version-json'}
+pjson.oclif.hooks = {'command_not_found': './dist/hooks/command-not-found', init: './dist/hooks/version-json'}
 await execute({development: true, loadOptions: {pjson, root}})

@@ -67,6 +67,9 @@ await build({
   external: [...EXTERNAL, '@oclif/*'],
 })
 
+/** A property that require()s a module's default export when first read. */
+const getter = (name, path) => `  ${JSON.stringify(name)}: {enumerable: true, get: () => require(${JSON.stringify(path)}).default},`
+
 /** camelCase of a file name: the identifier package.json's oclif.hooks give for src/hooks/NAME.ts. */
 const identifier = (name) => name.replaceAll(/-(\w)/g, (_, letter) => letter.toUpperCase())
 
@@ -83,7 +86,6 @@ const identifier = (name) => name.replaceAll(/-(\w)/g, (_, letter) => letter.toU
 async function oclifEntry() {
   const commands = (await readdir(join(SRC, 'commands'), {recursive: true})).filter((file) => file.endsWith('.ts')).sort()
   const hooks = (await readdir(join(SRC, 'hooks'))).filter((file) => file.endsWith('.ts')).sort()
-  const getter = (name, path) => `  ${JSON.stringify(name)}: {enumerable: true, get: () => require(${JSON.stringify(path)}).default},`
   return [
     "const {execute} = require('@oclif/core/execute')",
     'exports.COMMANDS = Object.defineProperties({}, {',
@@ -104,7 +106,7 @@ await build({
   ...common,
   // oclif's own optional loaders for TypeScript sources (bin/dev.mjs), never used by a build.
   external: [...EXTERNAL, 'ts-node', 'tsx', 'typescript'],
-  stdin: {contents: await oclifEntry(), loader: 'js', resolveDir: ROOT, sourcefile: 'oclif-entry.js'},
   outdir: undefined,
   outfile: join(DIST, 'oclif.cjs'),
+  stdin: {contents: await oclifEntry(), loader: 'js', resolveDir: ROOT, sourcefile: 'oclif-entry.js'},
 })
