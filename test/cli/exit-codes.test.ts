@@ -1,5 +1,6 @@
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
+import {spawnSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -101,6 +102,16 @@ describe('exit codes and the fast path', () => {
       expect([notFound.code, failed.code]).to.deep.equal([3, 4])
       expect(notFound.stdout).to.match(/^NOPE\n {2}1\. env +miss +\$NOPE is not set\n {2}=> Secret "NOPE" was not found/)
       expect(JSON.parse(failed.stdout).secrets[0].trace.map((step: {outcome: string}) => step.outcome)).to.deep.equal(['miss', 'failure'])
+    }
+  })
+
+  it('a reader that goes away (| head -c 1) ends keyflow quietly with exit 0, on both paths', () => {
+    // 120 KiB: more than a pipe holds, so keyflow is still writing when head exits.
+    const big = {...env, BIG: 'x'.repeat(120 * 1024)}
+    for (const [, script] of entries) {
+      const result = spawnSync('bash', ['-c', `"${process.execPath}" -- "${script}" secret get BIG | head -c 1 >/dev/null; echo "status \${PIPESTATUS[0]}"`], {cwd: dir.path, encoding: 'utf8', env: big})
+      expect(result.stdout).to.equal('status 0\n')
+      expect(result.stderr).to.equal('')
     }
   })
 
