@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 /**
- * `npm run build`'s last step: CommonJS esbuild bundles of the entry points bin/run.js loads, made
- * from the same sources tsc just compiled. A bundle is one file to read and compile where Node's
+ * `npm run build`'s step between tsc and `oclif manifest` (which reads dist/oclif.cjs): CommonJS
+ * esbuild bundles of the entry points bin/run.js loads, made from the same sources tsc compiled. A bundle is one file to read and compile where Node's
  * ESM loader would resolve, read, link and compile each module one by one. dist/ is never
  * committed; `npm run build` in a clone and `prepack` for a package both make the bundles, so
  * esbuild is needed at build time only.
