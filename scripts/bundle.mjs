@@ -35,6 +35,28 @@ const importMetaUrl = {
   },
 }
 
+/**
+ * Packages whose module evaluation is costly, bundled but evaluated at their first call instead
+ * of at start-up: string-width builds an Intl.Segmenter when loaded (~13 ms, a third of
+ * `block ls`), though most tables are plain ASCII and many commands print none. Each is used by
+ * keyflow through its default export, a function.
+ */
+const DEFERRED = ['string-width']
+
+const deferred = {
+  name: 'deferred',
+  setup(build) {
+    const filter = new RegExp(`^(${DEFERRED.join('|')})$`)
+    // keyflow's imports get the deferring module; its own require() of the package does not.
+    build.onResolve({filter}, ({importer, path}) => (importer.startsWith(SRC) ? {namespace: 'deferred', path} : undefined))
+    build.onLoad({filter: /.*/, namespace: 'deferred'}, ({path}) => ({
+      contents: `let loaded\nexport default (...args) => (loaded ??= require(${JSON.stringify(path)}).default)(...args)\n`,
+      loader: 'js',
+      resolveDir: ROOT,
+    }))
+  },
+}
+
 /** Heavy or native packages: loaded, as before, only on the path that needs them. */
 const EXTERNAL = ['@aws-sdk/*', '@inquirer/*', '@lydell/node-pty', 'ajv', 'node-pty', 'snowflake-sdk']
 
@@ -51,7 +73,7 @@ const common = {
   outdir: DIST,
   outExtension: {'.js': '.cjs'},
   platform: 'node',
-  plugins: [importMetaUrl],
+  plugins: [importMetaUrl, deferred],
   target: 'node20',
   tsconfig: join(ROOT, 'tsconfig.json'),
 }
