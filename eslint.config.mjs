@@ -17,6 +17,21 @@ export default [
     },
   },
   {
+    // The entry is CommonJS (bin/package.json), so a fast command never starts Node's ESM loader.
+    files: ['bin/*.js'],
+    languageOptions: {globals: {__dirname: 'readonly', require: 'readonly'}, sourceType: 'commonjs'},
+    rules: {
+      '@typescript-eslint/no-require-imports': 'off',
+      'unicorn/prefer-module': 'off',
+      'unicorn/prefer-top-level-await': 'off',
+    },
+  },
+  {
+    // bin/package.json only sets the module type: the package whose dependencies and files count is the root's.
+    files: ['bin/*'],
+    rules: {'n/no-extraneous-import': 'off', 'n/no-unpublished-require': 'off'},
+  },
+  {
     files: ['test/**/*.ts'],
     languageOptions: {globals: {Mocha: 'readonly'}},
   },

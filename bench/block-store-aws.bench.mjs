@@ -16,20 +16,15 @@
  */
 import {spawn} from 'node:child_process'
 import {appendFileSync, mkdtempSync, rmSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
 
 import {startCountingProxy} from '../test/support/counting-proxy.mjs'
+import {BIN, median, ROOT, startMoto} from './support.mjs'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const BIN = join(ROOT, 'bin', 'run.js')
 const DELAY_MS = 50
 const dir = mkdtempSync(join(tmpdir(), 'keyflow-bench-store-'))
 const base = {AWS_ACCESS_KEY_ID: 'bench', AWS_EC2_METADATA_DISABLED: 'true', AWS_REGION: 'us-east-1', AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED: 'true', AWS_SECRET_ACCESS_KEY: 'bench', HOME: dir, KEYFLOW_PROJECT_FILE: '', LANG: 'C.UTF-8', NO_COLOR: '1', PATH: process.env.PATH}
-
-const median = (samples) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)]
 
 /** Runs the built CLI without blocking this process, whose event loop runs the proxy. */
 async function cli(args, env) {
@@ -46,16 +41,6 @@ async function cli(args, env) {
   return Number(process.hrtime.bigint() - start) / 1e6
 }
 
-async function freePort() {
-  return new Promise((resolvePromise) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address()
-      server.close(() => resolvePromise(port))
-    })
-  })
-}
-
 function report(metric, figures) {
   console.log(`${metric.padEnd(44)} ${Object.entries(figures).map(([key, value]) => `${key}=${value}`).join('  ')}`)
   if (process.env.BENCH_SUMMARY) appendFileSync(process.env.BENCH_SUMMARY, JSON.stringify({bench: 'block-store-aws', metric, ...figures}) + '\n')
@@ -70,20 +55,9 @@ async function measure(proxy, args, env) {
   return {calls: proxy.total() / 3, ms: median(times)}
 }
 
-const port = await freePort()
-const moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {stdio: 'ignore'})
-const motoUrl = `http://127.0.0.1:${port}`
+const moto = await startMoto()
+const motoUrl = moto.url
 try {
-  for (let ready = false; !ready; ) {
-    try {
-      ready = (await fetch(`${motoUrl}/moto-api/data.json`)).ok
-    } catch {
-      await new Promise((resolvePromise) => {
-        setTimeout(resolvePromise, 100)
-      })
-    }
-  }
-
   const proxy = await startCountingProxy(motoUrl, {delayMs: DELAY_MS})
   const direct = {...base, AWS_ENDPOINT_URL: motoUrl, KEYFLOW_BLOCK_STORE: 'aws', KEYFLOW_HOME: join(dir, 'seed')}
   const viaProxy = {...base, AWS_ENDPOINT_URL: proxy.url, KEYFLOW_HOME: join(dir, 'reader')}
@@ -121,6 +95,6 @@ try {
   report('copy local -> aws: 100 new documents', {calls: copy.calls, floorMs: 2 * DELAY_MS, minCalls: 105, ms: copy.ms.toFixed(0), overStartupMs: (copy.ms - startupMs).toFixed(0)})
   await proxy.stop()
 } finally {
-  moto.kill('SIGTERM')
+  moto.stop()
   rmSync(dir, {force: true, recursive: true})
 }

@@ -8,30 +8,14 @@
 //   node bench/cache.bench.mjs          (needs python3 with moto[server])
 import {spawn} from 'node:child_process'
 import {appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
-import {dirname, join} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
 
 import {startCountingProxy} from '../test/support/counting-proxy.mjs'
+import {BIN, sleep, startMoto} from './support.mjs'
 
-const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
-const BIN = join(ROOT, 'bin', 'run.js')
 const GETS = 30
 const WATCH_MS = 5000
-
-const freePort = () =>
-  new Promise((resolve) => {
-    const server = createServer().listen(0, '127.0.0.1', () => {
-      const {port} = server.address()
-      server.close(() => resolve(port))
-    })
-  })
-
-const sleep = (ms) =>
-  new Promise((resolve) => {
-    setTimeout(resolve, ms)
-  })
 
 /** Resolves once `condition()` holds, checking every `ms`. */
 async function until(condition, ms = 50) {
@@ -45,20 +29,8 @@ const report = (line) => {
   if (process.env.BENCH_SUMMARY) appendFileSync(process.env.BENCH_SUMMARY, JSON.stringify({bench: 'cache', ...line}) + '\n')
 }
 
-const port = await freePort()
-const moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {stdio: 'ignore'})
-const motoUrl = `http://127.0.0.1:${port}`
-for (let tries = 0; ; tries++) {
-  try {
-    // eslint-disable-next-line no-await-in-loop
-    if ((await fetch(`${motoUrl}/moto-api/data.json`)).ok) break
-  } catch {}
-
-  if (tries > 300) throw new Error('moto did not start')
-  // eslint-disable-next-line no-await-in-loop
-  await sleep(100)
-}
-
+const moto = await startMoto()
+const motoUrl = moto.url
 const proxy = await startCountingProxy(motoUrl, {delayMs: 50})
 const home = mkdtempSync(join(tmpdir(), 'keyflow-bench-cache-'))
 const env = {
@@ -162,7 +134,7 @@ try {
   if (detectedAfter > WATCH_MS) missed = true
 } finally {
   await proxy.stop()
-  moto.kill('SIGTERM')
+  moto.stop()
   rmSync(home, {force: true, recursive: true})
 }
 

@@ -12,15 +12,12 @@
  */
 import {spawn, spawnSync} from 'node:child_process'
 import {appendFileSync, mkdtempSync, rmSync} from 'node:fs'
-import {createServer} from 'node:net'
 import {tmpdir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
-import {fileURLToPath} from 'node:url'
+import {join} from 'node:path'
 
 import {startCountingProxy} from '../test/support/counting-proxy.mjs'
+import {BIN, median, startMoto} from './support.mjs'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const BIN = join(ROOT, 'bin', 'run.js')
 const COUNT = 1000
 const DELAY_MS = 50
 const PAGE = 100
@@ -28,18 +25,7 @@ const RUNS = Number(process.env.BENCH_QUICK ? 3 : 5)
 const dir = mkdtempSync(join(tmpdir(), 'keyflow-bench-'))
 const baseEnv = {HOME: dir, KEYFLOW_HOME: join(dir, '.keyflow'), KEYFLOW_PROJECT_FILE: '', LANG: 'C.UTF-8', NO_COLOR: '1', PATH: process.env.PATH}
 
-const median = (samples) => [...samples].sort((a, b) => a - b)[Math.floor(samples.length / 2)]
 const since = (start) => Number(process.hrtime.bigint() - start) / 1e6
-
-async function freePort() {
-  return new Promise((resolvePromise) => {
-    const server = createServer()
-    server.listen(0, '127.0.0.1', () => {
-      const {port} = server.address()
-      server.close(() => resolvePromise(port))
-    })
-  })
-}
 
 async function timeCli(args, env) {
   const start = process.hrtime.bigint()
@@ -53,22 +39,9 @@ async function timeCli(args, env) {
   return {ms: since(start), stdout}
 }
 
-const port = await freePort()
-const moto = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {stdio: 'ignore'})
-const motoUrl = `http://127.0.0.1:${port}`
+const moto = await startMoto()
+const motoUrl = moto.url
 try {
-  for (let ready = false; !ready; ) {
-    try {
-      // eslint-disable-next-line no-await-in-loop
-      ready = (await fetch(`${motoUrl}/moto-api/data.json`)).ok
-    } catch {
-      // eslint-disable-next-line no-await-in-loop
-      await new Promise((resolvePromise) => {
-        setTimeout(resolvePromise, 100)
-      })
-    }
-  }
-
   process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true'
   const sdk = await import('@aws-sdk/client-secrets-manager')
   const credentials = {accessKeyId: 'bench', secretAccessKey: 'bench'}
@@ -134,6 +107,6 @@ try {
 
   if (calls !== pageMinimum) process.exitCode = 3
 } finally {
-  moto.kill('SIGTERM')
+  moto.stop()
   rmSync(dir, {force: true, recursive: true})
 }

@@ -2,24 +2,25 @@
 /**
  * `keyflow sql` streaming speed and memory (docs/snowflake.md "Speed"). Standalone: needs a
  * built tree (npm run build). Starts the local Snowflake test server (DuckDB) as a child via
- * ts-node, then streams N rows through the built CLI with --format ndjson into a counter.
+ * ts-node, then streams N rows through the built CLI with --format ndjson and csv into a
+ * counter, and the same rows through a minimal snowflake-sdk streaming script (the baseline).
  *
  *   node bench/sql-stream.bench.mjs [rows...]        (default: 100000 1000000)
  *
- * Reports rows/s and keyflow's peak RSS (VmHWM from /proc/<pid>/status, polled every 20 ms
- * until the process exits). Target: peak RSS < 200 MB, independent of the row count.
+ * Reports wall time against the baseline's (target <= 1.05x, issue 16) and keyflow's peak RSS
+ * (VmHWM from /proc/<pid>/status, polled every 20 ms until the process exits; target <= 180 MB
+ * and flat from the smallest row count to the largest).
  * Env: BENCH_CHUNK_ROWS (rows per result chunk on the server, default 10000).
  */
 /* eslint-disable camelcase -- the connector config keeps Prefect's snake_case field names */
 import {spawn, spawnSync} from 'node:child_process'
 import {mkdtempSync, readFileSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
-import {dirname, join, resolve} from 'node:path'
+import {join} from 'node:path'
 import {createInterface} from 'node:readline'
-import {fileURLToPath} from 'node:url'
 
-const ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..')
-const BIN = join(ROOT, 'bin', 'run.js')
+import {BIN, report, ROOT} from './support.mjs'
+
 const counts = process.argv.slice(2).map(Number)
 const rowCounts = counts.length > 0 ? counts : [100_000, 1_000_000]
 const chunkRows = Number(process.env.BENCH_CHUNK_ROWS ?? 10_000)
@@ -49,10 +50,33 @@ function peakRss(pid) {
 
 const env = {HOME: dir, KEYFLOW_HOME: join(dir, '.keyflow'), KEYFLOW_PROJECT_FILE: '', LANG: 'C.UTF-8', NO_COLOR: '1', PATH: process.env.PATH}
 
-async function stream(block, rows) {
-  const sql = `SELECT range AS id, 'customer-' || range AS name, range * 1.5 AS amount, range % 2 = 0 AS even FROM range(${rows})`
+/**
+ * The baseline: what a Node script that streams the rows with snowflake-sdk alone does, as
+ * NDJSON or CSV, with backpressure. argv: the connection options as JSON, the format, the SQL.
+ */
+const MINIMAL_SCRIPT = `
+const sdk = require('snowflake-sdk')
+sdk.configure({additionalLogToConsole: false, logLevel: 'OFF'})
+const [options, format, sqlText] = [JSON.parse(process.argv[1]), process.argv[2], process.argv[3]]
+const connection = sdk.createConnection(options)
+connection.connect((error) => {
+  if (error) throw error
+  const rows = connection.execute({fetchAsString: ['Date'], rowMode: format === 'csv' ? 'array' : 'object', sqlText, streamResult: true}).streamRows()
+  rows.on('data', (row) => {
+    const line = format === 'csv' ? row.map((value) => (/[",\\r\\n]/.test(String(value)) ? '"' + String(value).replaceAll('"', '""') + '"' : String(value))).join(',') + '\\r\\n' : JSON.stringify(row) + '\\n'
+    if (!process.stdout.write(line)) {
+      rows.pause()
+      process.stdout.once('drain', () => rows.resume())
+    }
+  })
+  rows.on('error', (failure) => { throw failure })
+  rows.on('end', () => connection.destroy(() => {}))
+})
+`
+
+async function stream(command, rows) {
   const start = process.hrtime.bigint()
-  const child = spawn(process.execPath, [BIN, 'sql', '--block', block, '--format', 'ndjson', sql], {cwd: dir, env, stdio: ['ignore', 'pipe', 'pipe']})
+  const child = spawn(process.execPath, command, {cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe']})
   let peak = 0
   const timer = setInterval(() => {
     peak = Math.max(peak, peakRss(child.pid))
@@ -76,7 +100,9 @@ async function stream(block, rows) {
   })
   clearInterval(timer)
   const seconds = Number(process.hrtime.bigint() - start) / 1e9
-  if (code !== 0 || lines !== rows) throw new Error(`keyflow sql exited ${code} after ${lines} of ${rows} rows: ${stderr}`)
+  // csv has a header line.
+  const expected = command.includes('csv') && command[0] === BIN ? rows + 1 : rows
+  if (code !== 0 || lines !== expected) throw new Error(`${command[0] === BIN ? 'keyflow sql' : 'the minimal script'} exited ${code} after ${lines} of ${expected} lines: ${stderr}`)
   return {bytes, peakMb: peak / 1024 / 1024, rows, rowsPerSecond: rows / seconds, seconds}
 }
 
@@ -85,19 +111,41 @@ try {
   const config = {access_url: server.url, credentials: {account: server.account, password, user: 'bench'}, database: 'BENCH', schema: 'PUBLIC', warehouse: 'BENCH'}
   const created = spawnSync(process.execPath, [BIN, 'block', 'create', 'snowflake-connector', 'bench', '--from-file', '-'], {encoding: 'utf8', env, input: JSON.stringify(config)})
   if (created.status !== 0) throw new Error(`block create failed: ${created.stderr}`)
+  const options = {accessUrl: server.url, account: server.account, database: 'BENCH', password, schema: 'PUBLIC', username: 'bench', warehouse: 'BENCH'}
   const results = []
-  for (const rows of rowCounts) results.push(await stream('snowflake-connector/bench', rows)) // eslint-disable-line no-await-in-loop
-  console.log(`keyflow sql --format ndjson from the local Snowflake server (chunk ${chunkRows} rows), node ${process.version}`)
-  console.log('rows       seconds  rows/s     MB out  peak RSS (VmHWM)')
-  for (const result of results) {
+  for (const rows of rowCounts) {
+    const sql = `SELECT range AS id, 'customer-' || range AS name, range * 1.5 AS amount, range % 2 = 0 AS even FROM range(${rows})`
+    for (const format of ['ndjson', 'csv']) {
+      // eslint-disable-next-line no-await-in-loop
+      const minimal = await stream(['-e', MINIMAL_SCRIPT, JSON.stringify(options), format, sql], rows)
+      // eslint-disable-next-line no-await-in-loop
+      const keyflow = await stream([BIN, 'sql', '--block', 'snowflake-connector/bench', '--format', format, sql], rows)
+      results.push({format, keyflow, minimal, rows})
+    }
+  }
+
+  console.log(`keyflow sql from the local Snowflake server (chunk ${chunkRows} rows) against a minimal snowflake-sdk script, node ${process.version}`)
+  console.log('format  rows       keyflow s  minimal s  ratio  keyflow rows/s  keyflow peak RSS  minimal peak RSS')
+  for (const {format, keyflow, minimal, rows} of results) {
     console.log(
-      `${String(result.rows).padEnd(10)} ${result.seconds.toFixed(2).padStart(7)}  ${Math.round(result.rowsPerSecond).toString().padEnd(9)}  ${(result.bytes / 1e6).toFixed(1).padStart(6)}  ${result.peakMb.toFixed(1)} MB`,
+      `${format.padEnd(7)} ${String(rows).padEnd(10)} ${keyflow.seconds.toFixed(2).padStart(9)}  ${minimal.seconds.toFixed(2).padStart(9)}  ${(keyflow.seconds / minimal.seconds).toFixed(2).padStart(5)}  ${Math.round(keyflow.rowsPerSecond).toString().padStart(14)}  ${keyflow.peakMb.toFixed(1).padStart(13)} MB  ${minimal.peakMb.toFixed(1).padStart(13)} MB`,
     )
   }
 
-  const worst = Math.max(...results.map((result) => result.peakMb))
-  console.log(worst < 200 ? `OK: peak RSS ${worst.toFixed(1)} MB < 200 MB` : `OVER TARGET: peak RSS ${worst.toFixed(1)} MB >= 200 MB`)
-  if (worst >= 200) process.exitCode = 1
+  const smallest = Math.min(...rowCounts)
+  let missed = false
+  for (const {format, keyflow, minimal, rows} of results) {
+    const measure = `sql --format ${format}, ${rows.toLocaleString('en')} rows`
+    const ratio = keyflow.seconds / minimal.seconds
+    const small = results.find((result) => result.format === format && result.rows === smallest).keyflow.peakMb
+    const flat = keyflow.peakMb <= small * 1.1
+    const rss = {measure: `${measure}: peak RSS`, met: keyflow.peakMb <= 180 && flat, target: `<= 180 MB, flat (${smallest.toLocaleString('en')} rows: ${small.toFixed(0)} MB)`, unit: 'MB', value: keyflow.peakMb}
+    report({baseline: 'minimal snowflake-sdk script', baselineValue: minimal.seconds * 1000, measure, met: ratio <= 1.05, ratio, target: '<= 1.05x', unit: 'ms', value: keyflow.seconds * 1000})
+    report({...rss, baseline: 'minimal snowflake-sdk script', baselineValue: minimal.peakMb})
+    if (ratio > 1.05 || !rss.met) missed = true
+  }
+
+  if (missed) process.exitCode = 3
 } finally {
   server.child.kill('SIGTERM')
   rmSync(dir, {force: true, recursive: true})

@@ -5,16 +5,22 @@
 // (BusyBox and macOS before 12 have no `env -S`), and without `--` Node 20 checks any
 // `--env-file X` among the script's arguments (ours included) and exits 9 if X is missing
 // (nodejs/node#54232). Run by `node bin/run.js`, the file is JavaScript from the start.
-// The hottest calls skip loading oclif; see src/fast-path.ts.
-const {runFastPath} = await import('../dist/fast-path.js')
+//
+// CommonJS (bin/package.json), so a fast command never starts Node's ESM loader, and each
+// path is one bundle that `npm run build` makes (scripts/bundle.mjs).
+const argv = process.argv.slice(2)
 
-if (process.argv[2] === '__complete') {
-  // The completion scripts' question, on every TAB: answered without loading oclif.
-  const {runCompletion} = await import('../dist/lib/completion/entry.js')
-  await runCompletion(process.argv.slice(3))
-} else if (!(await runFastPath(process.argv.slice(2)))) {
-  const {execute} = await import('@oclif/core')
-  await execute({dir: import.meta.url})
+;(async () => {
+  if (argv[0] === '__complete') {
+    // The completion scripts' question, on every TAB: answered without loading oclif.
+    await require('../dist/completion.cjs').runCompletion(argv.slice(1))
+    return
+  }
+
+  // The hottest calls skip loading oclif; see src/fast-path.ts.
+  if (await require('../dist/fast-path.cjs').runFastPath(argv)) return
+  // Everything else: oclif, its commands and hooks, from one bundle (package.json's oclif.commands).
+  await require('../dist/oclif.cjs').run(require('node:path').join(__dirname, '..'))
   // The command is done: a timer or socket left by a block module it loaded must not keep
   // keyflow running. Both streams are drained first, so no output is lost.
   const drain = (stream) =>
@@ -24,4 +30,4 @@ if (process.argv[2] === '__complete') {
   await Promise.all([drain(process.stdout), drain(process.stderr)])
   // eslint-disable-next-line n/no-process-exit
   process.exit()
-}
+})()

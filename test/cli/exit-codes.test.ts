@@ -1,5 +1,6 @@
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
+import {spawnSync} from 'node:child_process'
 import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
@@ -7,11 +8,14 @@ import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, BIN, OCLIF_ENTRY, runCli, tempDir} from '../support/cli.js'
 import {freePort} from '../support/ports.js'
 
+/** A child that prints a variable, so a test sees what reached it (masked or not). */
+const printf = (variable: string) => ['sh', '-c', `printf '%s|' "$${variable}"`]
+
 /**
  * Exit codes are the contract scripts rely on: the same code with and without --json, and on
- * both of bin/run.js's paths (the fast path for secret get, and oclif, which oclif 4 alone
- * would turn into 1 under --json). The differential test runs a matrix of argv through both
- * paths and wants identical stdout, stderr and exit codes.
+ * both of bin/run.js's paths (the fast path for secret get and run, and oclif, which oclif 4
+ * alone would turn into 1 under --json). The differential test runs a matrix of argv through
+ * both paths and wants identical stdout, stderr and exit codes.
  */
 describe('exit codes and the fast path', () => {
   let dir: ReturnType<typeof tempDir>
@@ -101,6 +105,16 @@ describe('exit codes and the fast path', () => {
     }
   })
 
+  it('a reader that goes away (| head -c 1) ends keyflow quietly with exit 0, on both paths', () => {
+    // 120 KiB: more than a pipe holds, so keyflow is still writing when head exits.
+    const big = {...env, BIG: 'x'.repeat(120 * 1024)}
+    for (const [, script] of entries) {
+      const result = spawnSync('bash', ['-c', `"${process.execPath}" -- "${script}" secret get BIG | head -c 1 >/dev/null; echo "status \${PIPESTATUS[0]}"`], {cwd: dir.path, encoding: 'utf8', env: big})
+      expect(result.stdout).to.equal('status 0\n')
+      expect(result.stderr).to.equal('')
+    }
+  })
+
   it('a missing argument is a usage error on both paths (oclif owns that message)', async () => {
     const results = await Promise.all(entries.map(([, script]) => runCli(['secret', 'get'], {cwd: dir.path, env, script})))
     expect(results.map((result) => result.code)).to.deep.equal([2, 2])
@@ -173,6 +187,45 @@ describe('exit codes and the fast path', () => {
         expect(fast.code).to.equal(oclif.code)
         expect(fast.stdoutBytes.equals(oclif.stdoutBytes)).to.equal(true)
         expect(fast.stderr).to.equal(oclif.stderr)
+        assertNoCanary(fast.stderr, [value, jsonValue], 'stderr')
+      })
+    }
+
+    // run: the child's output (masked or not), keyflow's diagnostics and the exit code, signals included.
+    const runMatrix: string[][] = [
+      ['--secret', 'PLAIN', '--', ...printf('PLAIN')],
+      ['--secret', 'PLAIN', '--mask', 'never', '--', 'sh', '-c', 'printf %s "$PLAIN" | wc -c'],
+      ['--secret', 'PLAIN', '--mask=always', '--', ...printf('PLAIN')],
+      ['--secret', 'A=JSON_SECRET#db.password', '--', ...printf('A')],
+      ['--secret', 'A=JSON_SECRET#db.password', '--mask-encodings', 'base64', '--', 'sh', '-c', `printf %s "$A" | base64`],
+      ['--secret', 'PLAIN', '--env-style', 'prefect', '--', ...printf('PREFECT__CONTEXT__SECRETS__PLAIN')],
+      ['--secret', 'FROM_FILE', '--secret', 'EMPTY', '--sources', 'dotenv', '--', ...printf('FROM_FILE')],
+      ['--env-file', '.env', '--secret', 'FROM_FILE', '--', ...printf('FROM_FILE')],
+      ['--source', 'JSON_SECRET', '--', ...printf('db')],
+      ['--pristine', '--secret', 'PLAIN', '--', ...printf('JSON_SECRET')],
+      ['--secret', 'PLAIN', '--json', '--', 'true'],
+      ['--', 'sh', '-c', 'exit 7'],
+      ['--secret', 'PLAIN', '--', 'sh', '-c', 'kill -TERM $$'],
+      ['--', 'keyflow-no-such-command'],
+      ['--secret', 'NOPE', '--', 'true'],
+      ['--secret', 'NOPE', '--json', '--', 'true'],
+      ['--secret', 'bad ref', '--', 'true'],
+      ['--secret', 'PLAIN', '--mask', 'sometimes', '--', 'true'],
+      ['--secret', 'PLAIN', '--bogus', '--', 'true'],
+      ['--secret', 'PLAIN', 'true'],
+      ['--secret', 'PLAIN', '--'],
+      ['--secret', 'PLAIN', '--help'],
+    ]
+    for (const args of runMatrix) {
+      it(`run ${args.join(' ')}`, async () => {
+        const argv = ['run', ...args]
+        const options = {cwd: dir.path, env}
+        const [fast, oclif] = await Promise.all(entries.map(([, script]) => runCli(argv, {...options, script})))
+        expect(fast.code).to.equal(oclif.code)
+        expect(fast.signal).to.equal(oclif.signal)
+        expect(fast.stdoutBytes.equals(oclif.stdoutBytes)).to.equal(true)
+        expect(fast.stderr).to.equal(oclif.stderr)
+        assertNoCanary(fast.stdout, [value, jsonValue], 'stdout')
         assertNoCanary(fast.stderr, [value, jsonValue], 'stderr')
       })
     }

@@ -41,9 +41,9 @@ describe('packaging: npm pack and a global install', function () {
 
   const keyflow = (args: string[], input = '') => spawnSync('keyflow', args, {cwd: dir.path, encoding: 'utf8', env, input})
 
-  it('ships the licence, the docs the help points to, and the entry point, not the ts-node one', () => {
-    expect(files).to.include.members(['LICENSE', 'README.md', 'bin/run.js', 'docs/run.md', 'docs/blocks.md', 'oclif.manifest.json'])
-    expect(files).not.to.include('bin/dev.js')
+  it('ships the licence, the docs the help points to, the entry point and its bundles, not the ts-node entry', () => {
+    expect(files).to.include.members(['LICENSE', 'README.md', 'bin/package.json', 'bin/run.js', 'dist/fast-path.cjs', 'dist/completion.cjs', 'docs/run.md', 'docs/blocks.md', 'oclif.manifest.json'])
+    expect(files).not.to.include('bin/dev.mjs')
     expect(files.filter((file) => file.startsWith('test/') || file.startsWith('src/'))).to.deep.equal([])
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).to.match(/Apache License\s+Version 2\.0, January 2004/)
   })
@@ -69,6 +69,17 @@ describe('packaging: npm pack and a global install', function () {
     const result = keyflow(['--version'])
     expect(result.status).to.equal(0)
     expect(result.stdout).to.match(/^keyflow\/\d/)
+  })
+
+  it('serves secret get and run from the shipped bundles, with no bundler installed', () => {
+    expect(existsSync(join(prefix, 'lib', 'node_modules', 'esbuild'))).to.equal(false)
+    expect(existsSync(join(prefix, 'lib', 'node_modules', 'keyflow', 'node_modules', 'esbuild'))).to.equal(false)
+    const get = spawnSync('keyflow', ['secret', 'get', 'PACKED_NAME'], {cwd: dir.path, encoding: 'utf8', env: {...env, PACKED_NAME: 'packed-value'}})
+    expect(get.stdout).to.equal('packed-value\n')
+    expect(get.status).to.equal(0)
+    const run = spawnSync('keyflow', ['run', '--secret', 'PACKED_NAME', '--mask', 'never', '--', 'sh', '-c', 'printf %s "$PACKED_NAME"'], {cwd: dir.path, encoding: 'utf8', env: {...env, PACKED_NAME: 'packed-value'}})
+    expect(run.stdout).to.equal('packed-value')
+    expect(run.status).to.equal(0)
   })
 
   it('keyflow init && keyflow doctor on a fresh HOME: a project set up, nothing wrong', () => {

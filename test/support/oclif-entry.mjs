@@ -1,5 +1,6 @@
-// bin/run.js without its fast path: every command goes through oclif, so tests can check
-// that both paths give the same stdout, stderr and exit code.
-import {execute} from '@oclif/core'
+// bin/run.js without its fast path: every command goes through oclif (the same bundle bin/run.js
+// loads), so tests can check that both paths give the same stdout, stderr and exit code.
+import {createRequire} from 'node:module'
+import {fileURLToPath} from 'node:url'
 
-await execute({dir: new URL('../../bin/run.js', import.meta.url).href})
+await createRequire(import.meta.url)('../../dist/oclif.cjs').run(fileURLToPath(new URL('../..', import.meta.url)))

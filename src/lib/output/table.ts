@@ -20,7 +20,8 @@ export function table(headers: string[], rows: string[][]): string {
   return [line(headers), ...rows.map((row) => line(row))].join('\n') + '\n'
 }
 
-const RELATIVE = new Intl.RelativeTimeFormat('en', {numeric: 'auto'})
+/** Made on first use: building it loads ICU data, which a command that prints no time does not need. */
+let relative: Intl.RelativeTimeFormat | undefined
 const UNITS: Array<[Intl.RelativeTimeFormatUnit, number]> = [
   ['year', 365 * 24 * 3600],
   ['month', 30 * 24 * 3600],
@@ -36,5 +37,6 @@ export function relativeTime(iso: string, now: number = Date.now()): string {
   if (Number.isNaN(seconds)) return iso
   if (Math.abs(seconds) < 60) return 'just now'
   const [unit, size] = UNITS.find(([, length]) => Math.abs(seconds) >= length)!
-  return RELATIVE.format(Math.round(seconds / size), unit)
+  relative ??= new Intl.RelativeTimeFormat('en', {numeric: 'auto'})
+  return relative.format(Math.round(seconds / size), unit)
 }

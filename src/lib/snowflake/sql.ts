@@ -3,8 +3,6 @@ import type {Writable} from 'node:stream'
 import {createReadStream} from 'node:fs'
 import {readFile, stat} from 'node:fs/promises'
 import {createInterface} from 'node:readline'
-import v8 from 'node:v8'
-import {runInNewContext} from 'node:vm'
 
 import {describeFsError, ExitCode, KeyflowError} from '../errors.js'
 import {displayWidth, padToWidth} from '../output/table.js'
@@ -34,29 +32,6 @@ export interface RunSqlResult {
 }
 
 const TABLE_SAMPLE = 100
-const GUARD_EVERY_ROWS = 10_000
-const GUARD_RSS_BYTES = 160 * 1024 * 1024
-
-let collectGarbage: (() => void) | undefined
-
-/**
- * Keeps a long stream under ~200 MB of RSS. Nearly everything a streamed row allocates is
- * garbage at once, but V8 promotes the driver's parsed chunks (and the large strings they are
- * parsed from) to the old generation and lets it grow to several hundred MB before a full
- * collection (1M rows: ~300 MB). Above GUARD_RSS_BYTES, a full collection is run explicitly;
- * it costs a few ms and happens at most once per GUARD_EVERY_ROWS rows. `--expose-gc` can be
- * set at run time; `gc` is then taken from a fresh context so no global is added.
- */
-function memoryGuard(): void {
-  if (process.memoryUsage.rss() < GUARD_RSS_BYTES) return
-  if (!collectGarbage) {
-    v8.setFlagsFromString('--expose-gc')
-    collectGarbage = runInNewContext('gc') as () => void
-  }
-
-  collectGarbage()
-}
-
 const FLUSH_BYTES = 64 * 1024
 
 /** Buffers small writes and waits for 'drain'; a closed pipe (EPIPE) ends the output quietly. */
@@ -181,7 +156,6 @@ export async function runSql(connector: SnowflakeConnector, options: RunSqlOptio
     }
 
     count++
-    if (count % GUARD_EVERY_ROWS === 0) memoryGuard()
   }
 
   if (options.format === 'json') await output.write(count === 0 ? ']\n' : '\n]\n')

@@ -149,16 +149,12 @@ function malformedLine(text: string): number | undefined {
   return undefined
 }
 
-/** The line that set `name`: dotenv lets a later line win, so the last match. */
-function lineOf(text: string, name: string): number | undefined {
-  const escaped = name.replaceAll(/[$()*+.?[\\\]^{|}]/g, String.raw`\$&`)
-  const pattern = new RegExp(String.raw`^\s*(?:export\s+)?${escaped}\s*[=:]`)
-  const lines = text.split(/\r?\n/)
-  for (let index = lines.length - 1; index >= 0; index--) {
-    if (pattern.test(lines[index])) return index + 1
-  }
-
-  return undefined
+/**
+ * The line dotenv reads each name from (the last entry wins), 1-based: indexed once per file,
+ * since one run may ask for thousands of names.
+ */
+function lineIndex(text: string): Map<string, number> {
+  return new Map(scanDotenv(text).map((entry) => [entry.name, entry.firstLine + 1]))
 }
 
 /** One env file read as the chain reads it, for keyflow doctor: how many entries, absent, or the error (a line number, never text). */
@@ -177,6 +173,13 @@ export function dotenvSource(settings: DotenvSettings): SecretSource {
     return parsed
   }
 
+  const lineIndexes = new Map<string, Map<string, number>>()
+  const linesOf = (file: EnvFile, text: string): Map<string, number> => {
+    let lines = lineIndexes.get(file.path)
+    if (!lines) lineIndexes.set(file.path, (lines = lineIndex(text)))
+    return lines
+  }
+
   return {
     kind: 'dotenv',
     /** Each file's names, in file order, with the line dotenv reads each from (the last). */
@@ -192,7 +195,7 @@ export function dotenvSource(settings: DotenvSettings): SecretSource {
           continue
         }
 
-        const lines = new Map(scanDotenv(parsed.text).map((entry) => [entry.name, entry.firstLine + 1]))
+        const lines = linesOf(file, parsed.text)
         for (const name of Object.keys(parsed.values)) names.push({name, where: `${file.path}:${lines.get(name) ?? '?'}`})
       }
 
@@ -215,7 +218,7 @@ export function dotenvSource(settings: DotenvSettings): SecretSource {
 
           existing ??= file.path
           if (Object.hasOwn(parsed.values, name)) {
-            return hit(parsed.values[name], {file: file.path, line: lineOf(parsed.text, name), source: 'dotenv'})
+            return hit(parsed.values[name], {file: file.path, line: linesOf(file, parsed.text).get(name), source: 'dotenv'})
           }
 
           notes.push(file.path)

@@ -1,0 +1,134 @@
+#!/usr/bin/env node
+/**
+ * `npm run build`'s step between tsc and `oclif manifest` (which reads dist/oclif.cjs): CommonJS
+ * esbuild bundles of the entry points bin/run.js loads, made from the same sources tsc compiled. A bundle is one file to read and compile where Node's
+ * ESM loader would resolve, read, link and compile each module one by one. dist/ is never
+ * committed; `npm run build` in a clone and `prepack` for a package both make the bundles, so
+ * esbuild is needed at build time only.
+ *
+ * CommonJS, not ESM: in a CommonJS bundle a module reached only by a dynamic import() is wrapped
+ * and evaluated when first imported, with its node: requires, where an ES module bundle hoists
+ * every import (node:crypto included) to the top. Packages that are heavy or native stay outside
+ * and load, as before, only on the path that needs them.
+ */
+import {build} from 'esbuild'
+import {readdir, readFile} from 'node:fs/promises'
+import {dirname, join, relative, sep} from 'node:path'
+import {fileURLToPath} from 'node:url'
+
+const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
+const SRC = join(ROOT, 'src')
+const DIST = join(ROOT, 'dist')
+
+/**
+ * Each source's import.meta.url becomes the URL of its own compiled file in dist/, so the paths
+ * it resolves against it (oclif.manifest.json, completion/, createRequire) hold in a bundle too.
+ */
+const importMetaUrl = {
+  name: 'import-meta-url',
+  setup(build) {
+    build.onLoad({filter: /\.ts$/}, async ({path}) => {
+      const compiled = relative(SRC, path).replace(/\.ts$/, '.js')
+      const contents = await readFile(path, 'utf8')
+      return {contents: contents.replaceAll('import.meta.url', `__keyflowUrl(${JSON.stringify(compiled)})`), loader: 'ts'}
+    })
+  },
+}
+
+/**
+ * Packages whose module evaluation is costly, bundled but evaluated at their first call instead
+ * of at start-up: string-width builds an Intl.Segmenter when loaded (~13 ms, a third of
+ * `block ls`), though most tables are plain ASCII and many commands print none. Each is used by
+ * keyflow through its default export, a function.
+ */
+const DEFERRED = ['string-width']
+
+const deferred = {
+  name: 'deferred',
+  setup(build) {
+    const filter = new RegExp(`^(${DEFERRED.join('|')})$`)
+    // keyflow's imports get the deferring module; its own require() of the package does not.
+    build.onResolve({filter}, ({importer, path}) => (importer.startsWith(SRC) ? {namespace: 'deferred', path} : undefined))
+    build.onLoad({filter: /.*/, namespace: 'deferred'}, ({path}) => ({
+      contents: `let loaded\nexport default (...args) => (loaded ??= require(${JSON.stringify(path)}).default)(...args)\n`,
+      loader: 'js',
+      resolveDir: ROOT,
+    }))
+  },
+}
+
+/** Heavy or native packages: loaded, as before, only on the path that needs them. */
+const EXTERNAL = ['@aws-sdk/*', '@inquirer/*', '@lydell/node-pty', 'ajv', 'node-pty', 'snowflake-sdk']
+
+const common = {
+  banner: {js: "const __keyflowUrl = (file) => require('node:url').pathToFileURL(require('node:path').join(__dirname, file)).href;"},
+  bundle: true,
+  format: 'cjs',
+  legalComments: 'none',
+  logLevel: 'warning',
+  // Less for V8 to parse at every start; names are kept, so stack traces (KEYFLOW_DEBUG) still read.
+  minifySyntax: true,
+  minifyWhitespace: true,
+  // Next to tsc's output, so paths relative to dist/ (package.json, node_modules) hold.
+  outdir: DIST,
+  outExtension: {'.js': '.cjs'},
+  platform: 'node',
+  plugins: [importMetaUrl, deferred],
+  target: 'node20',
+  tsconfig: join(ROOT, 'tsconfig.json'),
+}
+
+await build({
+  ...common,
+  entryPoints: [
+    // secret get and run, without oclif (src/fast-path.ts).
+    {in: join(SRC, 'fast-path.ts'), out: 'fast-path'},
+    // The completion scripts' question on every TAB.
+    {in: join(SRC, 'lib', 'completion', 'entry.ts'), out: 'completion'},
+  ],
+  external: [...EXTERNAL, '@oclif/*'],
+})
+
+/** A property that require()s a module's default export when first read. */
+const getter = (name, path) => `  ${JSON.stringify(name)}: {enumerable: true, get: () => require(${JSON.stringify(path)}).default},`
+
+/** camelCase of a file name: the identifier package.json's oclif.hooks give for src/hooks/NAME.ts. */
+const identifier = (name) => name.replaceAll(/-(\w)/g, (_, letter) => letter.toUpperCase())
+
+/**
+ * Every other command: oclif and every command and hook in one bundle, which package.json's
+ * oclif.commands names with oclif's `explicit` discovery strategy (and its hooks by identifier),
+ * so oclif finds them in the module already loaded instead of reading, resolving and compiling
+ * them, and oclif itself, file by file. Each command and hook is a getter that require()s its
+ * module: esbuild keeps a required module unevaluated until then, so `--version` evaluates no
+ * command and `block ls` only its own (oclif's manifest answers for the others). The ids are
+ * the paths under src/commands, as oclif's default (pattern) discovery makes them, so the
+ * directory stays the one list of commands.
+ */
+async function oclifEntry() {
+  const commands = (await readdir(join(SRC, 'commands'), {recursive: true})).filter((file) => file.endsWith('.ts')).sort()
+  const hooks = (await readdir(join(SRC, 'hooks'))).filter((file) => file.endsWith('.ts')).sort()
+  return [
+    "const {execute} = require('@oclif/core/execute')",
+    'exports.COMMANDS = Object.defineProperties({}, {',
+    ...commands.map((file) => getter(file.slice(0, -3).split(sep).join(':'), join(SRC, 'commands', file))),
+    '})',
+    'Object.defineProperties(exports, {',
+    ...hooks.map((file) => getter(identifier(file.slice(0, -3)), join(SRC, 'hooks', file))),
+    '})',
+    '/** bin/run.js without the fast path: oclif, given the package root (bin/ has a package.json of its own). */',
+    'exports.run = async (root) => {',
+    '  await execute({dir: root})',
+    '}',
+    '',
+  ].join('\n')
+}
+
+await build({
+  ...common,
+  // oclif's own optional loaders for TypeScript sources (bin/dev.mjs), never used by a build.
+  external: [...EXTERNAL, 'ts-node', 'tsx', 'typescript'],
+  outdir: undefined,
+  outfile: join(DIST, 'oclif.cjs'),
+  stdin: {contents: await oclifEntry(), loader: 'js', resolveDir: ROOT, sourcefile: 'oclif-entry.js'},
+})
