@@ -1,7 +1,8 @@
 import {expect} from 'chai'
 import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
 import {createHash} from 'node:crypto'
-import {existsSync} from 'node:fs'
+import {existsSync, readdirSync} from 'node:fs'
+import {join} from 'node:path'
 
 import {harness, Harness} from '../support/block-harness.js'
 import {shiftCacheEntries} from '../support/cache-age.js'
@@ -69,6 +70,18 @@ describe('the aws block store and the cache (built CLI, moto)', () => {
     const fresh = await run()
     expect([fresh.code, fresh.stdout], fresh.stderr).to.deep.equal([0, sha256(password)])
     expect(proxy.counts, 'no AWS call').to.deep.equal({})
+    // Two entries, ciphertext only.
+    const cache = join(h.home, 'cache')
+    expect(readdirSync(cache).filter((file) => file.endsWith('.entry'))).to.have.length(2)
+    assertNoCanaryInTree(cache, h.canaries)
+  })
+
+  it('10 concurrent processes with an empty cache read a document with one GetSecretValue between them', async () => {
+    expect((await kf(['cache', 'clear'])).code).to.equal(0)
+    proxy.reset()
+    const inspected = await Promise.all(Array.from({length: 10}, () => kf(['block', 'inspect', 'snowflake-credentials/prod', '--json'])))
+    for (const result of inspected) expect(result.code, result.stderr).to.equal(0)
+    expect([proxy.counts.GetSecretValue, proxy.counts.BatchGetSecretValue ?? 0], JSON.stringify(proxy.counts)).to.deep.equal([1, 0])
   })
 
   it('stale, and AWS answers 503: the cached documents, with a warning naming each and its age', async () => {
@@ -102,14 +115,14 @@ describe('the aws block store and the cache (built CLI, moto)', () => {
     proxy.reset()
     const offline = await kf(['run', '--offline', '--block', 'snowflake-connector/prod', ...HASH_CHILD])
     expect([offline.code, offline.stdout], offline.stderr).to.deep.equal([0, sha256(password)])
-    const inspected = await kf(['block', 'inspect', 'snowflake-connector/prod', '--json'], {KEYFLOW_OFFLINE: '1'})
+    const inspected = await kf(['block', 'inspect', 'snowflake-connector/prod', '--offline', '--json'])
     expect(inspected.code, inspected.stderr).to.equal(0)
     expect(JSON.parse(inspected.stdout)).to.include({address: 'snowflake-connector/prod', store: 'aws'})
-    expect(inspected.stderr).to.include('only the built-in types are known')
+    expect(inspected.stderr).to.include('registered block types are not listed')
     const listed = await kf(['block', 'ls', '--json'], {KEYFLOW_OFFLINE: '1'})
     expect([listed.code, errorOf(listed).code], listed.stderr).to.deep.equal([4, 'OFFLINE_NEEDS_AWS'])
     expect(errorOf(listed).message).to.include('ListSecrets')
-    const written = await kf(['block', 'update', 'snowflake-credentials/prod', '--field', 'role=R', '--json'], {KEYFLOW_OFFLINE: '1'})
+    const written = await kf(['block', 'update', 'snowflake-credentials/prod', '--field', 'role=R', '--offline', '--json'])
     expect([written.code, errorOf(written).code], written.stderr).to.deep.equal([4, 'OFFLINE_NEEDS_AWS'])
     expect(proxy.counts, 'no AWS call offline').to.deep.equal({})
   })
@@ -130,6 +143,10 @@ describe('the aws block store and the cache (built CLI, moto)', () => {
     expect(updated.code, updated.stderr).to.equal(0)
     const after = await run()
     expect([after.code, after.stdout], after.stderr).to.deep.equal([0, sha256(rotated)])
+    // A deleted document is not served from the cache either.
+    expect((await kf(['block', 'delete', 'snowflake-connector/prod', '--yes', '--force-delete-now'])).code).to.equal(0)
+    const gone = await run({KEYFLOW_CONTENT_TYPE: 'json'})
+    expect([gone.code, errorOf(gone).code], gone.stderr).to.deep.equal([3, 'BLOCK_NOT_FOUND'])
   })
 
   it('an update from a stale cached revision conflicts, drops the entry, and its retry applies to the current document', async () => {
@@ -147,11 +164,14 @@ describe('the aws block store and the cache (built CLI, moto)', () => {
     expect(inspected.data).to.include({role: 'R'})
   })
 
-  it('--no-cache asks AWS and leaves the cache alone', async () => {
+  it('--no-cache asks AWS although the entries are fresh, and leaves them: the next cached run makes no call', async () => {
     expect((await run()).code).to.equal(0)
     proxy.reset()
     const bypass = await run({KEYFLOW_NO_CACHE: '1'})
     expect([bypass.code, bypass.stdout], bypass.stderr).to.deep.equal([0, sha256(password)])
     expect(awsCalls(proxy)).to.equal(2)
+    proxy.reset()
+    expect((await run()).stdout).to.equal(sha256(password))
+    expect(proxy.counts).to.deep.equal({})
   })
 })

@@ -179,7 +179,7 @@ export class Registry {
       return await this.store.list('types/')
     } catch (error) {
       if (!(error instanceof KeyflowError) || error.code !== OFFLINE_NEEDS_AWS) throw error
-      warn('Offline: registered block types are not listed (that needs ListSecrets); only the built-in types are known.')
+      warn('Offline: registered block types are not listed (that needs ListSecrets); a registered type a document names is read from the cache.')
       return []
     }
   }
