@@ -93,8 +93,9 @@ const cacheStore = async () => (await import('./cache/store.js')).CacheStore
 /**
  * `source`, opened by `plugin` with `settings`, behind the cache when the plug-in has a cache
  * policy and the settings enable it. The cache sits here, in front of remote sources, and nowhere
- * else (docs/cache.md): the chain's sources and aws-secret blocks' reads (with the block's own
- * connection in `settings`, so its entries are the block's) both come through.
+ * else (docs/cache.md): the chain's sources, aws-secret blocks' reads (with the block's own
+ * connection in `settings`, so its entries are the block's) and the aws block store's reads all
+ * come through. With the cache off for this call, a source's writers still drop what another call cached.
  */
 export function inFrontOfCache(invocation: Pick<Invocation, 'env' | 'home'>, policy: SourcePlugin['cache'], settings: Settings, source: SecretSource): SecretSource {
   if (!policy) return source

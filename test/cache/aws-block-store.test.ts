@@ -124,6 +124,10 @@ describe('the aws block store and the cache (built CLI, moto)', () => {
     expect(errorOf(listed).message).to.include('ListSecrets')
     const written = await kf(['block', 'update', 'snowflake-credentials/prod', '--field', 'role=R', '--offline', '--json'])
     expect([written.code, errorOf(written).code], written.stderr).to.deep.equal([4, 'OFFLINE_NEEDS_AWS'])
+    expect(errorOf(written).message).to.include('writing snowflake-credentials/prod must ask AWS')
+    // The refused write left the cached documents alone.
+    const again = await kf(['run', '--offline', '--block', 'snowflake-connector/prod', ...HASH_CHILD])
+    expect([again.code, again.stdout], again.stderr).to.deep.equal([0, sha256(password)])
     expect(proxy.counts, 'no AWS call offline').to.deep.equal({})
   })
 
@@ -143,6 +147,10 @@ describe('the aws block store and the cache (built CLI, moto)', () => {
     expect(updated.code, updated.stderr).to.equal(0)
     const after = await run()
     expect([after.code, after.stdout], after.stderr).to.deep.equal([0, sha256(rotated)])
+    // And the new document is what is cached now.
+    proxy.reset()
+    expect((await run()).stdout).to.equal(sha256(rotated))
+    expect(proxy.counts).to.deep.equal({})
     // A deleted document is not served from the cache either.
     expect((await kf(['block', 'delete', 'snowflake-connector/prod', '--yes', '--force-delete-now'])).code).to.equal(0)
     const gone = await run({KEYFLOW_CONTENT_TYPE: 'json'})
@@ -158,8 +166,11 @@ describe('the aws block store and the cache (built CLI, moto)', () => {
     expect(changed.code, changed.stderr).to.equal(0)
     const update = await kf(['block', 'update', 'snowflake-credentials/prod', '--field', 'role=R', '--json'])
     expect(update.code, update.stderr).to.equal(0)
-    // Not a lost update: the other machine's password stays, with this machine's change on top.
+    // Not a lost update: the other machine's password stays, with this machine's change on top (read back from the cache, written by that read).
     expect((await run()).stdout).to.equal(sha256(rotated))
+    proxy.reset()
+    expect((await run()).stdout).to.equal(sha256(rotated))
+    expect(proxy.counts).to.deep.equal({})
     const inspected = JSON.parse((await kf(['block', 'inspect', 'snowflake-credentials/prod', '--json'])).stdout)
     expect(inspected.data).to.include({role: 'R'})
   })

@@ -181,6 +181,8 @@ export class AwsStore implements BlockStore {
 
   /** Runs a write of `key` under the cache's `changing`; its revision is AWS's from then on, not the cache's. */
   private async changing<T>(key: string, write: () => Promise<T>): Promise<T> {
+    // Refused before the cache drops anything: offline, the cached document is all there is.
+    if (this.options.offline) throw this.offline(`writing ${key.replace(/^(documents|types)\//, '')}`)
     this.readFromCache.delete(key)
     const request = {direct: true, name: this.secretName(key)}
     return this.reads.changing ? this.reads.changing([request], write) : write()
@@ -191,15 +193,7 @@ export class AwsStore implements BlockStore {
   }
 
   private async connection(operation: AwsOperation): Promise<SecretsManagerApi> {
-    if (this.options.offline) {
-      throw new KeyflowError(`Offline, and ${operation} must ask AWS: offline, the aws block store only reads documents from the cache.`, {
-        code: OFFLINE_NEEDS_AWS,
-        exit: ExitCode.SOURCE_FAILURE,
-        fix: 'Run it online (drop --offline / KEYFLOW_OFFLINE); listing needs ListSecrets and writing needs Secrets Manager itself.',
-        where: this.location,
-      })
-    }
-
+    if (this.options.offline) throw this.offline(operation)
     this.api ??= (async () => {
       const sm = await this.options.connect()
       const notConfigured = await sm.checkConfigured()
@@ -399,6 +393,16 @@ export class AwsStore implements BlockStore {
       exit: ExitCode.NOT_FOUND,
       fix: 'Only a document deleted with a recovery window can be restored, within that window.',
       where: this.where(key),
+    })
+  }
+
+  /** What must ask AWS (`what`: a call, or a write), refused under --offline. */
+  private offline(what: string): KeyflowError {
+    return new KeyflowError(`Offline, and ${what} must ask AWS: offline, the aws block store only reads documents from the cache.`, {
+      code: OFFLINE_NEEDS_AWS,
+      exit: ExitCode.SOURCE_FAILURE,
+      fix: 'Run it online (drop --offline / KEYFLOW_OFFLINE): listing needs ListSecrets, and writing needs Secrets Manager itself.',
+      where: this.location,
     })
   }
 
