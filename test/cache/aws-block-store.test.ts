@@ -131,7 +131,7 @@ describe('the aws block store and the cache (built CLI, moto)', () => {
     expect(proxy.counts, 'no AWS call offline').to.deep.equal({})
   })
 
-  it('--offline with an empty cache: a clear error naming the document, exit 4, no AWS call', async () => {
+  it('--offline with an empty cache: a clear error naming each document it could not serve, exit 4, no AWS call', async () => {
     proxy.reset()
     const offline = await run({KEYFLOW_CONTENT_TYPE: 'json', KEYFLOW_OFFLINE: '1'})
     expect(offline.code, offline.stderr).to.equal(4)
@@ -139,6 +139,11 @@ describe('the aws block store and the cache (built CLI, moto)', () => {
     expect(error.code).to.equal('CACHE_OFFLINE_MISS')
     expect(error.where).to.include('keyflow/blocks/snowflake-connector/prod')
     expect(proxy.counts).to.deep.equal({})
+    const two = await kf(['run', '--offline', '--block', 'snowflake-connector/prod', '--block', 'snowflake-credentials/prod', ...HASH_CHILD])
+    // Every document it could not serve is named.
+    expect(two.code, two.stderr).to.equal(4)
+    expect(two.stderr).to.match(/block snowflake-connector\/prod .*Offline, and it is not in the cache/)
+    expect(two.stderr).to.match(/block snowflake-credentials\/prod .*Offline, and it is not in the cache/)
   })
 
   it('a write drops the entries it changes: the next read, in another process, sees the new document', async () => {
