@@ -30,6 +30,11 @@ import {BlockStore, DeleteOptions, DeleteOutcome, OFFLINE_NEEDS_AWS, PutOptions,
  * Deletion writes a tombstone as revision N+1 first (the same compare-and-swap), then
  * schedules the deletion: a writer still holding revision N conflicts instead of reviving the
  * document, and a restore brings back the version before the tombstone.
+ *
+ * Reads of the secrets go through the encrypted cache when it is on (options.cache, the AWS
+ * source's rules and entries; docs/blocks.md "Cache and offline"). Writes never rest on it: a
+ * revision the cache gave is checked with AWS before the compare-and-swap, and each write runs
+ * under the cache's `changing`, which drops the entry it changes.
  */
 
 /** Secrets Manager's limit on a secret value, in bytes. */
@@ -151,7 +156,7 @@ export class AwsStore implements BlockStore {
     const records: ScannedRecord[] = []
     for (const secret of secrets) {
       // The name filter is a prefix match on AWS; check it, and skip what is not a keyflow key.
-      const key = secret.name.startsWith(namePrefix) ? this.keyOf(secret.name, true) : undefined
+      const key = secret.name.startsWith(namePrefix) ? this.keyOf(secret.name) : undefined
       if (!key) continue
       const summary = summaryOf(secret)
       if (summary?.tombstone) continue
@@ -362,15 +367,13 @@ export class AwsStore implements BlockStore {
     return names.map((name) => outcomes.get(name) ?? this.absent(name))
   }
 
-  private keyOf(name: string, quiet = false): string {
+  /** The store key a secret's name maps to; undefined for a secret that is not a keyflow record. */
+  private keyOf(name: string): string | undefined {
     const rest = name.slice(this.options.prefix.length)
-    if (name.startsWith(this.options.prefix)) {
-      if (rest.startsWith('blocks/') && rest.split('/').length === 3) return `documents/${rest.slice('blocks/'.length)}`
-      if (rest.startsWith('block-types/') && rest.split('/').length === 2) return `types/${rest.slice('block-types/'.length)}`
-    }
-
-    if (quiet) return ''
-    throw new KeyflowError(`Secret ${JSON.stringify(name)} is not a keyflow block record.`, {code: 'INTERNAL', exit: ExitCode.INTERNAL})
+    if (!name.startsWith(this.options.prefix)) return undefined
+    if (rest.startsWith('blocks/') && rest.split('/').length === 3) return `documents/${rest.slice('blocks/'.length)}`
+    if (rest.startsWith('block-types/') && rest.split('/').length === 2) return `types/${rest.slice('block-types/'.length)}`
+    return undefined
   }
 
   /** Every secret whose name starts with `namePrefix` (a prefix match on AWS), paged through. */
