@@ -170,6 +170,14 @@ describe('the aws block store and the cache (built CLI, moto)', () => {
     expect([after.code, after.stdout], after.stderr).to.deep.equal([0, sha256(rotated)])
   })
 
+  it('a write with other credentials (another access key) drops the entry this one cached', async () => {
+    expect((await run()).code).to.equal(0)
+    const updated = await kf(['block', 'update', 'snowflake-credentials/prod', '--stdin-field', 'password'], {AWS_ACCESS_KEY_ID: 'another-key', INPUT: rotated})
+    expect(updated.code, updated.stderr).to.equal(0)
+    const after = await run()
+    expect([after.code, after.stdout], after.stderr).to.deep.equal([0, sha256(rotated)])
+  })
+
   it('an update from a stale cached revision conflicts, drops the entry, and its retry applies to the current document', async () => {
     expect((await run()).code).to.equal(0)
     // Another machine (no cache here) changes the credentials behind this machine's fresh entry.

@@ -133,17 +133,21 @@ export interface BoundPolicy {
 
 /**
  * Runs `write`, which changes these entries' secrets, holding the entries' locks, and drops the
- * entries after it whatever it answered (a conflict, too, says the cached value is not the
- * current one): a reader that missed meanwhile waits for the lock and then asks the source, and
- * one that was already fetching stored its value before the drop. No cache: just the write.
+ * secrets' entries after it whatever it answered (a conflict, too, says the cached value is not
+ * the current one): a reader that missed meanwhile waits for the lock and then asks the source,
+ * and one that was already fetching stored its value before the drop. Every entry of those
+ * secret ids goes, whatever its scope: the same secret read with other credentials (another
+ * profile or key) is cached apart, and dropping one too many only costs a call. No cache: just
+ * the write.
  */
 async function changeThrough<T>(cache: CacheStore | undefined, identities: EntryIdentity[], policy: BoundPolicy, write: () => Promise<T>): Promise<T> {
   if (!cache) return write()
+  const secretIds = new Set(identities.map((identity) => identity.secretId))
   return cache.locked(identities, policy.lockWaitMs, async () => {
     try {
       return await write()
     } finally {
-      for (const identity of identities) cache.remove(identity)
+      cache.removeWhere((entry) => secretIds.has(entry.identity.secretId))
     }
   })
 }
