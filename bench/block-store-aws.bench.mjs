@@ -10,7 +10,8 @@
  *
  *   ls     `block ls --store aws` of 500 documents: ListSecrets pages of 100, sequential -> 5 calls
  *   run    `run --store aws --block snowflake-connector/prod -- true`, credentials referenced:
- *          the connector, then what it references -> 2 sequential calls
+ *          the connector, then what it references -> 2 sequential calls; with cache.ttl set
+ *          and the cache filled by one run -> 0 calls (docs/blocks.md "Cache and offline")
  *   copy   `block copy local aws` of 100 new documents: one batch of reads (5 BatchGetSecretValue
  *          in parallel) and 100 CreateSecret (no batch write exists; parallel) -> 2 round trips
  */
@@ -86,6 +87,12 @@ try {
 
   const run = await measure(proxy, ['run', '--store', 'aws', '--block', 'snowflake-connector/prod', '--', 'true'], {...viaProxy, BENCH_PW: 'bench-password'})
   report('run --block connector + credentials', {calls: run.calls, floorMs: 2 * DELAY_MS, minCalls: 2, ms: run.ms.toFixed(0), overStartupMs: (run.ms - startupMs).toFixed(0)})
+
+  // The same run with cache.ttl set: one run fills the encrypted cache, the measured ones ask AWS nothing.
+  const cachedEnv = {...viaProxy, BENCH_PW: 'bench-password', KEYFLOW_CACHE_TTL: '10m', KEYFLOW_HOME: join(dir, 'cached')}
+  await cli(['run', '--store', 'aws', '--block', 'snowflake-connector/prod', '--', 'true'], cachedEnv)
+  const cached = await measure(proxy, ['run', '--store', 'aws', '--block', 'snowflake-connector/prod', '--', 'true'], cachedEnv)
+  report('run --block, cached (cache.ttl)', {calls: cached.calls, coldOverCached: (run.ms / cached.ms).toFixed(2), minCalls: 0, ms: cached.ms.toFixed(0), overStartupMs: (cached.ms - startupMs).toFixed(0)})
 
   // 100 local documents, copied each run to a fresh prefix: every one is a CreateSecret.
   const local = {...base, AWS_ENDPOINT_URL: motoUrl, KEYFLOW_HOME: join(dir, 'local')}

@@ -4,9 +4,10 @@ import type {BlockStore, StoreKind} from './block/store/store.js'
 
 import {blockPlugin} from './block/source.js'
 import {BLOCK_STORE_SETTINGS} from './block/store/settings.js'
-import {CACHE_SETTINGS, cachedSource, cacheEnabled} from './cache/layer.js'
+import {CACHE_SETTINGS, cachedSource, cacheEnabled, droppingOnChange} from './cache/layer.js'
 import {Chain, openChain} from './secret/chain.js'
 import {ConnectSecretsManager, LookupRequest, SecretSource, SourcePlugin} from './secret/source.js'
+import {awsPlugin} from './secret/sources/aws.js'
 import {BUILTIN_SOURCES, chainSettings} from './secret/sources/index.js'
 import {WRITE_SETTINGS} from './secret/write/settings.js'
 import {settingsFlags as flagsToSettings, keyflowHome, ResolvedSettingsOf, resolveSettings as resolveWith, SettingsInput} from './settings/settings.js'
@@ -87,17 +88,21 @@ export const settingsFlags = (flags: Record<string, unknown>): SettingsInput['fl
 /** Resolves the built-in settings table; an Invocation does this once. */
 export const resolveSettings = (input: SettingsInput = {}): Settings => resolveWith(ALL_SETTINGS, input)
 
+const cacheStore = async () => (await import('./cache/store.js')).CacheStore
+
 /**
  * `source`, opened by `plugin` with `settings`, behind the cache when the plug-in has a cache
  * policy and the settings enable it. The cache sits here, in front of remote sources, and nowhere
- * else (docs/cache.md): the chain's sources and aws-secret blocks' reads (with the block's own
- * connection in `settings`, so its entries are the block's) both come through.
+ * else (docs/cache.md): the chain's sources, aws-secret blocks' reads (with the block's own
+ * connection in `settings`, so its entries are the block's) and the aws block store's reads all
+ * come through. With the cache off for this call, a source's writers still drop what another call cached.
  */
-export function inFrontOfCache(invocation: Pick<Invocation, 'env' | 'home'>, plugin: SourcePlugin, settings: Settings, source: SecretSource): SecretSource {
-  const policy = plugin.cache
-  if (!policy || !cacheEnabled(settings)) return source
+export function inFrontOfCache(invocation: Pick<Invocation, 'env' | 'home'>, policy: SourcePlugin['cache'], settings: Settings, source: SecretSource): SecretSource {
+  if (!policy) return source
   const bound = {identity: (request: LookupRequest) => policy.identity(request, settings), lockWaitMs: policy.lockWaitMs(settings), transient: policy.transient}
-  return cachedSource(source, bound, settings, async () => (await import('./cache/store.js')).CacheStore.open(invocation.home, invocation.env))
+  // Off for this call, its writes still drop what another call cached.
+  if (!cacheEnabled(settings)) return droppingOnChange(source, bound, async () => (await cacheStore()).openExisting(invocation.home, invocation.env))
+  return cachedSource(source, bound, settings, async () => (await cacheStore()).open(invocation.home, invocation.env))
 }
 
 export function createInvocation(options: InvocationOptions = {}): Invocation {
@@ -116,7 +121,9 @@ export function createInvocation(options: InvocationOptions = {}): Invocation {
         opened = (async () => {
           // The built-in block types, registered from their domains; loaded only by block work.
           const [{openBlocks, storeFor}, {BUILTIN_BLOCK_TYPES}] = await Promise.all([import('./block/context.js'), import('./block-types.js')])
-          const store = given?.kind === wanted ? given : storeFor(wanted, invocation.settings, options.connectSecretsManager)
+          // The aws store's documents are Secrets Manager secrets: read through the cache as the AWS source's are.
+          const readsThroughCache = (reader: SecretSource) => inFrontOfCache(invocation, awsPlugin.cache, invocation.settings, reader)
+          const store = given?.kind === wanted ? given : storeFor(wanted, invocation.settings, {cache: readsThroughCache, connectSecretsManager: options.connectSecretsManager})
           return openBlocks({builtins: BUILTIN_BLOCK_TYPES, env, home: invocation.home, plugins, prompter: options.prompter, store})
         })()
         blocks.set(wanted, opened)
@@ -129,7 +136,7 @@ export function createInvocation(options: InvocationOptions = {}): Invocation {
       chain ??= openChain(plugins, resolved.sources, (plugin) =>
         inFrontOfCache(
           invocation,
-          plugin,
+          plugin.cache,
           resolved,
           // The block context and the chain itself, for sources whose values hold references (block://).
           plugin.open({blocks: () => invocation.blocks(), chain: () => invocation.chain, connectSecretsManager: options.connectSecretsManager, settings: resolved}),

@@ -43,7 +43,7 @@ export async function readAwsSecret(
   version: {versionId?: string; versionStage?: string} = {},
 ): Promise<string | Uint8Array> {
   const {connect, settings: blockSettings} = blockConnection(invocation, block)
-  const chain = openChain([awsPlugin], ['aws'], () => inFrontOfCache(invocation, awsPlugin, blockSettings, awsPlugin.open({connectSecretsManager: connect, settings: blockSettings})))
+  const chain = openChain([awsPlugin], ['aws'], () => inFrontOfCache(invocation, awsPlugin.cache, blockSettings, awsPlugin.open({connectSecretsManager: connect, settings: blockSettings})))
   const reference = {path: [], target: {kind: 'aws', name: block.secret_name, ...version}, text: `aws-sm://${block.secret_name}`}
   const resolutions = await resolveReferences([reference], chain)
   const failure = combinedFailure(resolutions)

@@ -1,8 +1,10 @@
 import {join} from 'node:path'
 
+import type {CacheSettings} from '../cache/layer.js'
 import type {ConnectSecretsManager, SourcePlugin} from '../secret/source.js'
 import type {AwsSettings} from '../secret/sources/aws.js'
 import type {Prompter} from './documents/operations.js'
+import type {AwsStoreOptions} from './store/aws.js'
 import type {BlockStoreSettings} from './store/settings.js'
 
 import {credentialsFailure} from '../aws/errors.js'
@@ -66,10 +68,15 @@ export function openBlocks(options: BlockContextOptions): BlockContext {
 }
 
 /** The store `kind` names: $KEYFLOW_HOME/blocks, or Secrets Manager under `blocks.prefix` (docs/blocks.md "The aws store"). */
-export function storeFor(kind: StoreKind, settings: AwsSettings & BlockStoreSettings, connectSecretsManager?: ConnectSecretsManager): BlockStore {
+export function storeFor(
+  kind: StoreKind,
+  settings: AwsSettings & BlockStoreSettings & CacheSettings,
+  {cache, connectSecretsManager}: {cache?: AwsStoreOptions['cache']; connectSecretsManager?: ConnectSecretsManager} = {},
+): BlockStore {
   if (kind === 'local') return new LocalStore(join(settings.home, 'blocks'))
   return new AwsStore({
     attempts: settings.awsMaxAttempts,
+    cache,
     async connect() {
       const api = await connectAws(settings, {connect: connectSecretsManager})
       // A set-up that fails (an expired SSO session) is a failure naming the profile, as in the chain.
@@ -79,6 +86,7 @@ export function storeFor(kind: StoreKind, settings: AwsSettings & BlockStoreSett
       return api
     },
     kmsKeyId: settings.blocksKmsKeyId,
+    offline: settings.offline === true,
     prefix: settings.blocksPrefix,
     region: settings.awsRegion,
     tags: settings.blocksTags,

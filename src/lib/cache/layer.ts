@@ -132,6 +132,42 @@ export interface BoundPolicy {
 }
 
 /**
+ * Runs `write`, which changes these entries' secrets, holding the entries' locks, and drops the
+ * secrets' entries after it whatever it answered (a conflict, too, says the cached value is not
+ * the current one): a reader that missed meanwhile waits for the lock and then asks the source,
+ * and one that was already fetching stored its value before the drop. Every entry of those
+ * secret ids goes, whatever its scope: the same secret read with other credentials (another
+ * profile or key) is cached apart, and dropping one too many only costs a call. No cache: just
+ * the write.
+ */
+async function changeThrough<T>(cache: CacheStore | undefined, identities: EntryIdentity[], policy: BoundPolicy, write: () => Promise<T>): Promise<T> {
+  if (!cache) return write()
+  const secretIds = new Set(identities.map((identity) => identity.secretId))
+  return cache.locked(identities, policy.lockWaitMs, async () => {
+    try {
+      return await write()
+    } finally {
+      cache.removeWhere((entry) => secretIds.has(entry.identity.secretId))
+    }
+  })
+}
+
+/**
+ * `inner` as it is, except that its writers drop the entries they change (changeThrough) when
+ * there is a cache directory: the cache is off for this call (no cache.ttl, --no-cache), but
+ * another call may have it on.
+ */
+export function droppingOnChange(inner: SecretSource, policy: BoundPolicy, openExisting: () => Promise<CacheStore | undefined>): SecretSource {
+  return {
+    ...inner,
+    async changing(requests, write) {
+      return changeThrough(await openExisting(), requests.map((request) => policy.identity(request)), policy, write)
+    },
+    lookup: (requests) => inner.lookup(requests),
+  }
+}
+
+/**
  * Puts the cache in front of `inner`. `openStore` runs on the first lookup, so that an
  * invocation that never reaches the source never touches the cache directory or the key.
  */
@@ -171,6 +207,10 @@ export function cachedSource(inner: SecretSource, policy: BoundPolicy, settings:
   }
 
   return {
+    async changing(requests, write) {
+      store ??= openStore()
+      return changeThrough(await store, requests.map((request) => policy.identity(request)), policy, write)
+    },
     kind: inner.kind,
     async lookup(requests) {
       store ??= openStore()

@@ -1,4 +1,3 @@
-import {existsSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Invocation} from '../invocation.js'
@@ -36,9 +35,7 @@ export interface CacheListing {
   unreadable: number
 }
 
-function openExisting(invocation: Invocation): CacheStore | undefined {
-  return existsSync(join(invocation.home, 'cache')) ? CacheStore.open(invocation.home, invocation.env) : undefined
-}
+const openExisting = (invocation: Invocation): CacheStore | undefined => CacheStore.openExisting(invocation.home, invocation.env)
 
 export function listCache(invocation: Invocation): CacheListing {
   const directory = join(invocation.home, 'cache')

@@ -1,5 +1,5 @@
 import {createCipheriv, createDecipheriv, createHmac, hkdfSync, randomBytes} from 'node:crypto'
-import {readdirSync, unlinkSync} from 'node:fs'
+import {existsSync, readdirSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Keyring, MasterKey} from '../block/keys/crypto.js'
@@ -127,6 +127,11 @@ export class CacheStore {
     const dir = join(home, 'cache')
     ensureTrustedDir(dir, {refuse: refuseCacheDir(dir), what: 'cache directory'})
     return new CacheStore(dir, new Keyring(home, env))
+  }
+
+  /** The cache of `home` when it has one, without creating it: for dropping entries, which needs no cache to be in use. */
+  static openExisting(home: string, env: NodeJS.ProcessEnv): CacheStore | undefined {
+    return existsSync(join(home, 'cache')) ? CacheStore.open(home, env) : undefined
   }
 
   /** Removes every entry file (and temporaries left by a crash); locks are left to their holders. */

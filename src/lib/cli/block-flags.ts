@@ -13,10 +13,13 @@ export const fieldFlags = {
 }
 
 // --aws-total-timeout bounds a block command's whole sequence of calls (a create's CreateSecret, reference pin and undo), as it bounds a resolution.
-const AWS_CONNECTION_FLAGS = new Set(['aws-connect-timeout', 'aws-max-attempts', 'aws-request-timeout', 'aws-retry-mode', 'aws-total-timeout', 'profile', 'region'])
+const AWS_CONNECTION_FLAGS = ['aws-connect-timeout', 'aws-max-attempts', 'aws-request-timeout', 'aws-retry-mode', 'aws-total-timeout', 'profile', 'region']
+// The aws store reads its documents through the cache (docs/cache.md "The aws block store").
+const CACHE_FLAGS = ['cache-max-stale', 'cache-ttl', 'no-cache', 'offline']
+const BLOCK_COMMAND_RESOLVER_FLAGS = new Set([...AWS_CONNECTION_FLAGS, ...CACHE_FLAGS])
 
-/** The store flags and the AWS connection flags (not the chain's --prefix or --sources), for commands that only work on blocks. */
+/** The store flags, the AWS connection flags and the cache's (not the chain's --prefix or --sources), for commands that only work on blocks. */
 export const blockCommandFlags = {
   ...storeFlags,
-  ...(Object.fromEntries(Object.entries(resolverFlags).filter(([name]) => AWS_CONNECTION_FLAGS.has(name))) as typeof resolverFlags),
+  ...(Object.fromEntries(Object.entries(resolverFlags).filter(([name]) => BLOCK_COMMAND_RESOLVER_FLAGS.has(name))) as typeof resolverFlags),
 }

@@ -61,6 +61,11 @@ export interface Failure {
 export type Outcome = Failure | Hit | Miss
 
 export interface SecretSource {
+  /**
+   * Runs `write`, a change of these names at the source, so that what a layer in front keeps of
+   * them (the cache) is dropped after it and not refilled with the old value meanwhile.
+   */
+  changing?<T>(requests: LookupRequest[], write: () => Promise<T>): Promise<T>
   readonly kind: string
   /** The names this source holds, never a value (`keyflow secret ls`); a source that cannot list leaves it out. */
   list?(): Promise<SourceListing>

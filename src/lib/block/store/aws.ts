@@ -1,11 +1,12 @@
 import {createHash, randomUUID} from 'node:crypto'
 
-import type {ListedSecret, SecretsManagerApi} from '../../aws/secrets-manager.js'
+import type {ListedSecret, SecretPayload, SecretsManagerApi} from '../../aws/secrets-manager.js'
 
 import {awsFailure, AwsFailureContext, AwsOperation, classifyAwsError, errorName} from '../../aws/errors.js'
 import {ExitCode, KeyflowError} from '../../errors.js'
+import {failure, hit, miss, Outcome, SecretSource} from '../../secret/source.js'
 import {isPlainObject} from '../../util/json.js'
-import {BlockStore, DeleteOptions, DeleteOutcome, PutOptions, ReadResult, ScannedRecord, storeConflict, StoredRecord} from './store.js'
+import {BlockStore, DeleteOptions, DeleteOutcome, OFFLINE_NEEDS_AWS, PutOptions, ReadResult, ScannedRecord, storeConflict, StoredRecord} from './store.js'
 
 /**
  * The team store: one AWS Secrets Manager secret per record, so a laptop, a teammate and a CI
@@ -29,6 +30,11 @@ import {BlockStore, DeleteOptions, DeleteOutcome, PutOptions, ReadResult, Scanne
  * Deletion writes a tombstone as revision N+1 first (the same compare-and-swap), then
  * schedules the deletion: a writer still holding revision N conflicts instead of reviving the
  * document, and a restore brings back the version before the tombstone.
+ *
+ * Reads of the secrets go through the encrypted cache when it is on (options.cache, the AWS
+ * source's rules and entries; docs/blocks.md "Cache and offline"). Writes never rest on it: a
+ * revision the cache gave is checked with AWS before the compare-and-swap, and each write runs
+ * under the cache's `changing`, which drops the entry it changes.
  */
 
 /** Secrets Manager's limit on a secret value, in bytes. */
@@ -43,8 +49,15 @@ export const TYPE_TAG = 'keyflow:type'
 
 export interface AwsStoreOptions {
   attempts: number
+  /**
+   * Puts the encrypted cache in front of the store's reads of secrets (the composition root's
+   * inFrontOfCache: the AWS source's entries, rules and settings); writes go through its `changing`.
+   */
+  cache?: (reader: SecretSource) => SecretSource
   connect: () => Promise<SecretsManagerApi>
   kmsKeyId?: string
+  /** --offline: nothing asks AWS; documents are read from the cache alone, and what must ask AWS (listing, writing) fails saying so. */
+  offline?: boolean
   /** Prepended to every secret name, e.g. `keyflow/` or `team-a/keyflow/`. */
   prefix: string
   region?: string
@@ -75,35 +88,20 @@ export class AwsStore implements BlockStore {
   /** The ARN each key was last read at: writes go to that secret and no other. */
   private readonly arns = new Map<string, string>()
   private readonly options: AwsStoreOptions
+  /** Keys whose last read was answered by the cache without asking AWS: their revision may be old. */
+  private readonly readFromCache = new Set<string>()
+  /** Every read of a record's secret: through the cache when it is on. */
+  private readonly reads: SecretSource
 
   constructor(options: AwsStoreOptions) {
     this.options = options
+    const reader: SecretSource = {kind: 'aws', lookup: (requests) => this.fetch(requests.map(({name}) => name))}
+    this.reads = options.cache ? options.cache(reader) : reader
     this.location = `AWS Secrets Manager${options.region ? ` (${options.region})` : ''}, prefix ${JSON.stringify(options.prefix)}`
   }
 
   async delete(key: string, expectedRevision?: number, options: DeleteOptions = {}): Promise<DeleteOutcome> {
-    const name = this.secretName(key)
-    let secretId = this.arns.get(key) ?? name
-    if (expectedRevision !== undefined) {
-      // The tombstone takes revision N+1 for itself: no writer that read N can write after it.
-      const current = await this.current(key)
-      if (current.state !== 'present') throw this.conflict(key, 'it no longer exists')
-      if (current.record.revision !== expectedRevision) throw this.conflict(key, 'another process changed it')
-      secretId = current.arn
-      await this.write(key, 'UpdateSecret', {arn: current.arn, revision: expectedRevision + 1, value: {kind: TOMBSTONE}})
-    }
-
-    const recoveryDays = options.recoveryDays ?? 7
-    let deletionDate: Date | undefined
-    try {
-      ;({deletionDate} = await this.call('DeleteSecret', name, (sm) => sm.delete(recoveryDays === 0 ? {forceDeleteWithoutRecovery: true, secretId} : {recoveryWindowInDays: recoveryDays, secretId})))
-    } catch (error) {
-      if (expectedRevision === undefined || !(error instanceof KeyflowError)) throw error
-      throw partialDelete(key, name, expectedRevision + 1, error)
-    }
-
-    this.arns.delete(key)
-    return {deletionDate: recoveryDays === 0 ? undefined : deletionDate?.toISOString()}
+    return this.changing(key, () => this.deleteSecret(key, expectedRevision, options))
   }
 
   /**
@@ -116,59 +114,28 @@ export class AwsStore implements BlockStore {
   }
 
   async get(key: string): Promise<StoredRecord | undefined> {
-    const current = await this.current(key)
-    return current.state === 'present' ? current.record : undefined
+    const [{error, record}] = await this.getMany([key])
+    if (error) throw error
+    return record
   }
 
   async getMany(keys: string[]): Promise<ReadResult[]> {
-    const names = keys.map((key) => this.secretName(key))
-    const results = new Map<string, ReadResult>()
-    const chunks = Array.from({length: Math.ceil(names.length / BATCH_SIZE)}, (_, index) => names.slice(index * BATCH_SIZE, (index + 1) * BATCH_SIZE))
-    await Promise.all(
-      chunks.map(async (chunk) => {
-        const sm = await this.connection()
-        let batch
-        try {
-          batch = await sm.batchGet(chunk)
-        } catch (error) {
-          // A caller allowed GetSecretValue but not BatchGetSecretValue still gets its records.
-          if (classifyAwsError(error) !== 'denied') throw awsFailure(error, chunk[0], this.context('BatchGetSecretValue'))
-          await Promise.all(
-            chunk.map(async (name) => {
-              const key = this.keyOf(name)
-              try {
-                results.set(name, {key, record: await this.get(key)})
-              } catch (singleError) {
-                results.set(name, {error: singleError as Error, key})
-              }
-            }),
-          )
-          return
-        }
-
-        for (const value of batch.values) {
-          const key = this.keyOf(value.name)
-          try {
-            const current = this.parse(key, value.arn, value.value)
-            results.set(value.name, {key, record: current.state === 'present' ? current.record : undefined})
-          } catch (error) {
-            results.set(value.name, {error: error as Error, key})
-          }
-        }
-
-        for (const entry of batch.errors) {
-          const kind = classifyAwsError(Object.assign(new Error(entry.error.message ?? ''), {name: entry.error.name}))
-          const key = this.keyOf(entry.secretId)
-          // Absent and scheduled for deletion both read as "no such record".
-          if (kind === 'not-found' || kind === 'deleted') results.set(entry.secretId, {key})
-          else {
-            const error = Object.assign(new Error(entry.error.message ?? ''), {$fault: 'client', name: entry.error.name})
-            results.set(entry.secretId, {error: awsFailure(error, entry.secretId, this.context('BatchGetSecretValue')), key})
-          }
-        }
-      }),
-    )
-    return names.map((name, index) => results.get(name) ?? {key: keys[index]})
+    const outcomes = await this.reads.lookup(keys.map((key) => ({direct: true, name: this.secretName(key)})))
+    return outcomes.map((outcome, index): ReadResult => {
+      const key = keys[index]
+      // Absent and scheduled for deletion both read as "no such record".
+      if (outcome.kind === 'miss') return {key}
+      if (outcome.kind === 'failure') return {error: outcome.error, key}
+      const {cache} = outcome.provenance as {cache?: {state: string}}
+      if (cache?.state === 'fresh' || cache?.state === 'stale') this.readFromCache.add(key)
+      else this.readFromCache.delete(key)
+      try {
+        const current = this.parse(key, String(outcome.provenance.arn), outcome.value)
+        return {key, record: current.state === 'present' ? current.record : undefined}
+      } catch (error) {
+        return {error: error as Error, key}
+      }
+    })
   }
 
   async list(prefix: string): Promise<string[]> {
@@ -176,40 +143,11 @@ export class AwsStore implements BlockStore {
   }
 
   async put(key: string, value: Record<string, unknown>, expectedRevision?: null | number, options: PutOptions = {}): Promise<number> {
-    // No lock to run it under: just before the conditional write, which still fails if another writer got in first.
-    options.guard?.()
-    if (expectedRevision === null) return this.create(key, value, options)
-    if (typeof expectedRevision === 'number') {
-      const arn = this.arns.get(key) ?? (await this.currentArn(key))
-      await this.write(key, 'UpdateSecret', {arn, revision: expectedRevision + 1, summary: options.summary, value})
-      return expectedRevision + 1
-    }
-
-    // Unconditional: replaces whatever is there (a corrupt record, with --overwrite).
-    const current = await this.current(key, {lenient: true})
-    if (current.state === 'absent') return this.create(key, value, options)
-    if (current.state === 'scheduled') throw this.scheduled(key, current.deletionDate)
-    const revision = (current.state === 'present' ? current.record.revision : current.revision) + 1
-    await this.write(key, 'UpdateSecret', {arn: current.arn, revision, summary: options.summary, token: randomUUID(), value})
-    return revision
+    return this.changing(key, () => this.putSecret(key, value, expectedRevision, options))
   }
 
   async restore(key: string): Promise<number> {
-    const name = this.secretName(key)
-    const [found] = await this.listSecrets(name, true).then((secrets) => secrets.filter((secret) => secret.name === name))
-    if (!found) throw this.notScheduled(key, 'there is no such secret')
-    if (!found.deletedDate) throw this.notScheduled(key, 'it is not scheduled for deletion')
-    await this.call('RestoreSecret', name, (sm) => sm.restore(found.arn))
-    const current = await this.current(key)
-    if (current.state === 'present') return current.record.revision
-    if (current.state !== 'tombstone') throw this.notScheduled(key, 'it could not be read after the restore')
-    // The version before the tombstone is the document as it was when it was deleted.
-    const previous = await this.call('GetSecretValue', name, (sm) => sm.get({secretId: current.arn, versionStage: 'AWSPREVIOUS'}))
-    const before = this.parse(key, current.arn, previous.value)
-    if (before.state !== 'present') throw this.notScheduled(key, 'the version before its deletion is not a document')
-    const revision = current.revision + 1
-    await this.write(key, 'UpdateSecret', {arn: current.arn, revision, value: before.record.value})
-    return revision
+    return this.changing(key, () => this.restoreSecret(key))
   }
 
   async scan(prefix: string): Promise<ScannedRecord[]> {
@@ -218,7 +156,7 @@ export class AwsStore implements BlockStore {
     const records: ScannedRecord[] = []
     for (const secret of secrets) {
       // The name filter is a prefix match on AWS; check it, and skip what is not a keyflow key.
-      const key = secret.name.startsWith(namePrefix) ? this.keyOf(secret.name, true) : undefined
+      const key = secret.name.startsWith(namePrefix) ? this.keyOf(secret.name) : undefined
       if (!key) continue
       const summary = summaryOf(secret)
       if (summary?.tombstone) continue
@@ -232,8 +170,12 @@ export class AwsStore implements BlockStore {
     return `AWS Secrets Manager${this.options.region ? ` (${this.options.region})` : ''}, secret ${JSON.stringify(this.secretName(key))}`
   }
 
+  private absent(name: string): Outcome {
+    return miss(`no secret ${JSON.stringify(name)} in ${this.location}`)
+  }
+
   private async call<T>(operation: AwsOperation, secretId: string, task: (sm: SecretsManagerApi) => Promise<T>, passThrough: string[] = []): Promise<T> {
-    const sm = await this.connection()
+    const sm = await this.connection(operation)
     try {
       return await task(sm)
     } catch (error) {
@@ -242,11 +184,21 @@ export class AwsStore implements BlockStore {
     }
   }
 
+  /** Runs a write of `key` under the cache's `changing`; its revision is AWS's from then on, not the cache's. */
+  private async changing<T>(key: string, write: () => Promise<T>): Promise<T> {
+    // Refused before the cache drops anything: offline, the cached document is all there is.
+    if (this.options.offline) throw this.offline(`writing ${key.replace(/^(documents|types)\//, '')}`)
+    this.readFromCache.delete(key)
+    const request = {direct: true, name: this.secretName(key)}
+    return this.reads.changing ? this.reads.changing([request], write) : write()
+  }
+
   private conflict(key: string, why: string, code?: string): KeyflowError {
     return storeConflict(key, why, this.where(key), code)
   }
 
-  private async connection(): Promise<SecretsManagerApi> {
+  private async connection(operation: AwsOperation): Promise<SecretsManagerApi> {
+    if (this.options.offline) throw this.offline(operation)
     this.api ??= (async () => {
       const sm = await this.options.connect()
       const notConfigured = await sm.checkConfigured()
@@ -329,15 +281,99 @@ export class AwsStore implements BlockStore {
     throw this.conflict(key, current.state === 'scheduled' ? 'it is scheduled for deletion' : 'another process deleted it')
   }
 
-  private keyOf(name: string, quiet = false): string {
-    const rest = name.slice(this.options.prefix.length)
-    if (name.startsWith(this.options.prefix)) {
-      if (rest.startsWith('blocks/') && rest.split('/').length === 3) return `documents/${rest.slice('blocks/'.length)}`
-      if (rest.startsWith('block-types/') && rest.split('/').length === 2) return `types/${rest.slice('block-types/'.length)}`
+  /**
+   * The ARN to write revision `expectedRevision + 1` to, after checking with AWS that the record
+   * still has the revision the cache gave: a compare-and-swap never rests on a cached read.
+   */
+  private async currentArnAt(key: string, expectedRevision: number): Promise<string> {
+    const current = await this.current(key)
+    if (current.state === 'present' && current.record.revision === expectedRevision) return current.arn
+    throw this.conflict(key, current.state === 'present' ? 'another process changed it' : current.state === 'scheduled' ? 'it is scheduled for deletion' : 'another process deleted it')
+  }
+
+  private async deleteSecret(key: string, expectedRevision: number | undefined, options: DeleteOptions): Promise<DeleteOutcome> {
+    const name = this.secretName(key)
+    let secretId = this.arns.get(key) ?? name
+    if (expectedRevision !== undefined) {
+      // The tombstone takes revision N+1 for itself: no writer that read N can write after it.
+      const current = await this.current(key)
+      if (current.state !== 'present') throw this.conflict(key, 'it no longer exists')
+      if (current.record.revision !== expectedRevision) throw this.conflict(key, 'another process changed it')
+      secretId = current.arn
+      await this.write(key, 'UpdateSecret', {arn: current.arn, revision: expectedRevision + 1, value: {kind: TOMBSTONE}})
     }
 
-    if (quiet) return ''
-    throw new KeyflowError(`Secret ${JSON.stringify(name)} is not a keyflow block record.`, {code: 'INTERNAL', exit: ExitCode.INTERNAL})
+    const recoveryDays = options.recoveryDays ?? 7
+    let deletionDate: Date | undefined
+    try {
+      ;({deletionDate} = await this.call('DeleteSecret', name, (sm) => sm.delete(recoveryDays === 0 ? {forceDeleteWithoutRecovery: true, secretId} : {recoveryWindowInDays: recoveryDays, secretId})))
+    } catch (error) {
+      if (expectedRevision === undefined || !(error instanceof KeyflowError)) throw error
+      throw partialDelete(key, name, expectedRevision + 1, error)
+    }
+
+    this.arns.delete(key)
+    return {deletionDate: recoveryDays === 0 ? undefined : deletionDate?.toISOString()}
+  }
+
+  /**
+   * The secrets' current values from AWS: 20 names a BatchGetSecretValue, the batches in
+   * parallel; a lone name, or a caller not allowed to batch, with GetSecretValue. Absent and
+   * scheduled for deletion are misses; anything else that fails is that name's failure (the
+   * cache serves a stale value for a transient one).
+   */
+  private async fetch(names: string[]): Promise<Outcome[]> {
+    const sm = await this.connection(names.length === 1 ? 'GetSecretValue' : 'BatchGetSecretValue')
+    const outcomes = new Map<string, Outcome>()
+    const found = (payload: SecretPayload): Outcome =>
+      hit(payload.value, {arn: payload.arn, name: payload.name, source: 'aws', versionId: payload.versionId, versionStages: payload.versionStages})
+    const getOne = async (name: string): Promise<Outcome> => {
+      try {
+        return found(await sm.get({secretId: name}))
+      } catch (error) {
+        const kind = classifyAwsError(error)
+        // InvalidRequestException on a read: the secret is scheduled for deletion.
+        return kind === 'not-found' || kind === 'deleted' || isKind(error, 'InvalidRequestException') ? this.absent(name) : failure(awsFailure(error, name, this.context('GetSecretValue')))
+      }
+    }
+
+    const unique = [...new Set(names)]
+    const chunks = Array.from({length: Math.ceil(unique.length / BATCH_SIZE)}, (_, index) => unique.slice(index * BATCH_SIZE, (index + 1) * BATCH_SIZE))
+    await Promise.all(
+      chunks.map(async (chunk) => {
+        if (chunk.length === 1) {
+          outcomes.set(chunk[0], await getOne(chunk[0]))
+          return
+        }
+
+        let batch
+        try {
+          batch = await sm.batchGet(chunk)
+        } catch (error) {
+          // A caller allowed GetSecretValue but not BatchGetSecretValue still gets its records.
+          if (classifyAwsError(error) === 'denied') await Promise.all(chunk.map(async (name) => outcomes.set(name, await getOne(name))))
+          else for (const name of chunk) outcomes.set(name, failure(awsFailure(error, name, this.context('BatchGetSecretValue'))))
+          return
+        }
+
+        for (const value of batch.values) outcomes.set(value.name, found(value))
+        for (const entry of batch.errors) {
+          const error = Object.assign(new Error(entry.error.message ?? ''), {$fault: 'client', name: entry.error.name})
+          const kind = classifyAwsError(error)
+          outcomes.set(entry.secretId, kind === 'not-found' || kind === 'deleted' ? this.absent(entry.secretId) : failure(awsFailure(error, entry.secretId, this.context('BatchGetSecretValue'))))
+        }
+      }),
+    )
+    return names.map((name) => outcomes.get(name) ?? this.absent(name))
+  }
+
+  /** The store key a secret's name maps to; undefined for a secret that is not a keyflow record. */
+  private keyOf(name: string): string | undefined {
+    const rest = name.slice(this.options.prefix.length)
+    if (!name.startsWith(this.options.prefix)) return undefined
+    if (rest.startsWith('blocks/') && rest.split('/').length === 3) return `documents/${rest.slice('blocks/'.length)}`
+    if (rest.startsWith('block-types/') && rest.split('/').length === 2) return `types/${rest.slice('block-types/'.length)}`
+    return undefined
   }
 
   /** Every secret whose name starts with `namePrefix` (a prefix match on AWS), paged through. */
@@ -363,6 +399,16 @@ export class AwsStore implements BlockStore {
     })
   }
 
+  /** What must ask AWS (`what`: a call, or a write), refused under --offline. */
+  private offline(what: string): KeyflowError {
+    return new KeyflowError(`Offline, and ${what} must ask AWS: offline, the aws block store only reads documents from the cache.`, {
+      code: OFFLINE_NEEDS_AWS,
+      exit: ExitCode.SOURCE_FAILURE,
+      fix: 'Run it online (drop --offline / KEYFLOW_OFFLINE): listing needs ListSecrets, and writing needs Secrets Manager itself.',
+      where: this.location,
+    })
+  }
+
   private parse(key: string, arn: string, raw: string | Uint8Array): Current {
     const where = this.where(key)
     const text = typeof raw === 'string' ? raw : ''
@@ -379,6 +425,43 @@ export class AwsStore implements BlockStore {
     this.arns.set(key, arn)
     if (rest.kind === TOMBSTONE) return {arn, revision, state: 'tombstone'}
     return {arn, record: {revision, value: rest}, state: 'present'}
+  }
+
+  private async putSecret(key: string, value: Record<string, unknown>, expectedRevision: null | number | undefined, options: PutOptions): Promise<number> {
+    // No lock to run it under: just before the conditional write, which still fails if another writer got in first.
+    options.guard?.()
+    if (expectedRevision === null) return this.create(key, value, options)
+    if (typeof expectedRevision === 'number') {
+      const arn = this.readFromCache.has(key) ? await this.currentArnAt(key, expectedRevision) : (this.arns.get(key) ?? (await this.currentArn(key)))
+      await this.write(key, 'UpdateSecret', {arn, revision: expectedRevision + 1, summary: options.summary, value})
+      return expectedRevision + 1
+    }
+
+    // Unconditional: replaces whatever is there (a corrupt record, with --overwrite).
+    const current = await this.current(key, {lenient: true})
+    if (current.state === 'absent') return this.create(key, value, options)
+    if (current.state === 'scheduled') throw this.scheduled(key, current.deletionDate)
+    const revision = (current.state === 'present' ? current.record.revision : current.revision) + 1
+    await this.write(key, 'UpdateSecret', {arn: current.arn, revision, summary: options.summary, token: randomUUID(), value})
+    return revision
+  }
+
+  private async restoreSecret(key: string): Promise<number> {
+    const name = this.secretName(key)
+    const [found] = await this.listSecrets(name, true).then((secrets) => secrets.filter((secret) => secret.name === name))
+    if (!found) throw this.notScheduled(key, 'there is no such secret')
+    if (!found.deletedDate) throw this.notScheduled(key, 'it is not scheduled for deletion')
+    await this.call('RestoreSecret', name, (sm) => sm.restore(found.arn))
+    const current = await this.current(key)
+    if (current.state === 'present') return current.record.revision
+    if (current.state !== 'tombstone') throw this.notScheduled(key, 'it could not be read after the restore')
+    // The version before the tombstone is the document as it was when it was deleted.
+    const previous = await this.call('GetSecretValue', name, (sm) => sm.get({secretId: current.arn, versionStage: 'AWSPREVIOUS'}))
+    const before = this.parse(key, current.arn, previous.value)
+    if (before.state !== 'present') throw this.notScheduled(key, 'the version before its deletion is not a document')
+    const revision = current.revision + 1
+    await this.write(key, 'UpdateSecret', {arn: current.arn, revision, value: before.record.value})
+    return revision
   }
 
   private scheduled(key: string, deletionDate?: Date): KeyflowError {

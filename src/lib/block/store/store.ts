@@ -29,6 +29,9 @@ export function storeConflict(key: string, why: string, where: string, code = 'C
   })
 }
 
+/** The code of a store operation that must ask a remote store, refused under --offline. */
+export const OFFLINE_NEEDS_AWS = 'OFFLINE_NEEDS_AWS'
+
 /** One key of a batched read: the record, undefined when absent, or why it could not be read. */
 export interface ReadResult {
   error?: Error
