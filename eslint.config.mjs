@@ -19,9 +19,11 @@ export default [
   {
     // The entry is CommonJS (bin/package.json), so a fast command never starts Node's ESM loader.
     files: ['bin/*.js'],
-    languageOptions: {globals: {__dirname: 'readonly', require: 'readonly'}, sourceType: 'commonjs'},
+    languageOptions: {globals: {__dirname: 'readonly', module: 'writable', require: 'readonly'}, sourceType: 'commonjs'},
     rules: {
       '@typescript-eslint/no-require-imports': 'off',
+      // A CommonJS file's top level is its module's scope, not the global one.
+      'no-implicit-globals': 'off',
       'unicorn/prefer-module': 'off',
       'unicorn/prefer-top-level-await': 'off',
     },

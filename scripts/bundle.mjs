@@ -12,7 +12,9 @@
  * and load, as before, only on the path that needs them.
  */
 import {build} from 'esbuild'
+import {randomUUID} from 'node:crypto'
 import {readdir, readFile} from 'node:fs/promises'
+import {createRequire} from 'node:module'
 import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -60,8 +62,14 @@ const deferred = {
 /** Heavy or native packages: loaded, as before, only on the path that needs them. */
 const EXTERNAL = ['@aws-sdk/*', '@inquirer/*', '@lydell/node-pty', 'ajv', 'node-pty', 'snowflake-sdk']
 
+/**
+ * Each bundle's first line names this build; bin/load-bundle.js uses a code cache only when it
+ * names the same one.
+ */
+const BUILD_LINE = `// keyflow build ${randomUUID()}`
+
 const common = {
-  banner: {js: "const __keyflowUrl = (file) => require('node:url').pathToFileURL(require('node:path').join(__dirname, file)).href;"},
+  banner: {js: `${BUILD_LINE}\nconst __keyflowUrl = (file) => require('node:url').pathToFileURL(require('node:path').join(__dirname, file)).href;`},
   bundle: true,
   format: 'cjs',
   legalComments: 'none',
@@ -132,3 +140,7 @@ await build({
   outfile: join(DIST, 'oclif.cjs'),
   stdin: {contents: await oclifEntry(), loader: 'js', resolveDir: ROOT, sourcefile: 'oclif-entry.js'},
 })
+
+// Last, once every bundle is written: the V8 code cache of each, which bin/load-bundle.js compiles it from.
+const {writeCodeCache} = createRequire(import.meta.url)('../bin/load-bundle.js')
+for (const name of ['fast-path', 'completion', 'oclif']) writeCodeCache(join(DIST, `${name}.cjs`))
