@@ -60,15 +60,16 @@ function loadBundle(file) {
 }
 
 /**
- * `npm run build`: compiles and evaluates the bundle at `file` (its module code only: no
- * command runs) and writes the code cache V8 then has for it, headed by the bundle's build line.
+ * `npm run build` (scripts/code-cache.cjs): compiles and evaluates the bundle at `file`, lets
+ * `exercise` run commands with its exports (so the functions they call are compiled too), and
+ * writes the code cache V8 then has for it, headed by the bundle's build line.
  */
-function writeCodeCache(file) {
+async function writeCodeCache(file, exercise) {
   const source = readFileSync(file, 'utf8')
   const line = buildLine(source)
   if (!line.startsWith('// keyflow build ')) throw new Error(`${file} does not start with its build line.`)
   const script = compile(file, source)
-  evaluate(file, script)
+  await exercise(evaluate(file, script))
   writeFileSync(cacheFile(file), Buffer.concat([Buffer.from(line, 'latin1'), script.createCachedData()]))
 }
 

@@ -14,7 +14,6 @@
 import {build} from 'esbuild'
 import {randomUUID} from 'node:crypto'
 import {readdir, readFile} from 'node:fs/promises'
-import {createRequire} from 'node:module'
 import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
@@ -124,9 +123,9 @@ async function oclifEntry() {
     'Object.defineProperties(exports, {',
     ...hooks.map((file) => getter(identifier(file.slice(0, -3)), join(SRC, 'hooks', file))),
     '})',
-    '/** bin/run.js without the fast path: oclif, given the package root (bin/ has a package.json of its own). */',
-    'exports.run = async (root) => {',
-    '  await execute({dir: root})',
+    '/** bin/run.js without the fast path: oclif, given the package root (bin/ has a package.json of its own), on process.argv or `args`. */',
+    'exports.run = async (root, args) => {',
+    '  await execute({args, dir: root})',
     '}',
     '',
   ].join('\n')
@@ -140,7 +139,3 @@ await build({
   outfile: join(DIST, 'oclif.cjs'),
   stdin: {contents: await oclifEntry(), loader: 'js', resolveDir: ROOT, sourcefile: 'oclif-entry.js'},
 })
-
-// Last, once every bundle is written: the V8 code cache of each, which bin/load-bundle.js compiles it from.
-const {writeCodeCache} = createRequire(import.meta.url)('../bin/load-bundle.js')
-for (const name of ['fast-path', 'completion', 'oclif']) writeCodeCache(join(DIST, `${name}.cjs`))
