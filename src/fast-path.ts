@@ -154,6 +154,15 @@ function withDefaults(command: ManifestCommand, flags: Record<string, unknown>):
 
 /** Runs the command and returns true, or returns false to let oclif handle the invocation. */
 export async function runFastPath(tokens: string[]): Promise<boolean> {
+  if (tokens.includes('--version')) {
+    const {versionAnswer} = await import('./lib/cli/version.js')
+    const answer = versionAnswer(tokens, JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')))
+    if (answer !== undefined) {
+      process.stdout.write(answer)
+      return true
+    }
+  }
+
   const found = loadCommand(tokens)
   if (!found) return false
   const parsed = parseArgv(found.command, found.rest)
