@@ -7,13 +7,14 @@
 // bin/run.js's process.exit after an oclif command, and `run`, which exits with its child,
 // cannot run here; what they share with these commands is cached all the same.
 const {spawnSync} = require('node:child_process')
-const {mkdtempSync, rmSync} = require('node:fs')
+const {existsSync, mkdtempSync, rmSync} = require('node:fs')
 const {tmpdir} = require('node:os')
 const {join} = require('node:path')
 
 const {writeCodeCache} = require('../bin/load-bundle.js')
 
 const ROOT = join(__dirname, '..')
+const BUNDLES = ['fast-path', 'completion', 'oclif']
 const bundle = (name) => join(ROOT, 'dist', `${name}.cjs`)
 
 async function writeCaches() {
@@ -21,10 +22,14 @@ async function writeCaches() {
   try {
     process.chdir(home)
     Object.assign(process.env, {HOME: home, KEYFLOW_CODE_CACHE_SECRET: 'value', KEYFLOW_HOME: join(home, '.keyflow'), KEYFLOW_PROJECT_FILE: ''})
-    await writeCodeCache(bundle('fast-path'), (fastPath) => fastPath.runFastPath(['secret', 'get', 'KEYFLOW_CODE_CACHE_SECRET']))
+    await writeCodeCache(bundle('fast-path'), async (fastPath) => {
+      await fastPath.runFastPath(['secret', 'get', 'KEYFLOW_CODE_CACHE_SECRET'])
+      await fastPath.runFastPath(['--version'])
+    })
     await writeCodeCache(bundle('completion'), async () => {})
     await writeCodeCache(bundle('oclif'), async (oclif) => {
-      for (const args of [['--version'], ['--help'], ['block', 'ls'], ['block', 'type', 'ls']]) {
+      // Not --version: the init hook answers it and exits (the fast path serves it anyway).
+      for (const args of [['--help'], ['block', 'ls'], ['block', 'type', 'ls']]) {
         // eslint-disable-next-line no-await-in-loop -- one command after another, as a shell runs them
         await oclif.run(ROOT, args)
       }
@@ -40,6 +45,11 @@ if (process.argv[2] === 'child') {
     throw error
   })
 } else {
+  for (const name of BUNDLES) rmSync(`${bundle(name)}.v8-cache`, {force: true})
   const child = spawnSync(process.execPath, [__filename, 'child'], {encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe']})
-  if (child.status !== 0) throw new Error(`Writing the code caches failed (exit ${child.status ?? child.signal}):\n${child.stderr}`)
+  // A command that exits the process would end the child before the later caches are written.
+  const missing = BUNDLES.filter((name) => !existsSync(`${bundle(name)}.v8-cache`))
+  if (child.status !== 0 || missing.length > 0) {
+    throw new Error(`Writing the code caches failed (exit ${child.status ?? child.signal}${missing.length > 0 ? `; none for ${missing.join(', ')}` : ''}):\n${child.stderr}`)
+  }
 }
