@@ -28,8 +28,16 @@ async function writeCaches() {
     })
     await writeCodeCache(bundle('completion'), async () => {})
     await writeCodeCache(bundle('oclif'), async (oclif) => {
-      // Not --version: the init hook answers it and exits (the fast path serves it anyway).
-      for (const args of [['--help'], ['block', 'ls'], ['block', 'type', 'ls']]) {
+      // Not --version: the init hook answers it and exits (the fast path serves it anyway). A
+      // block to list and inspect, holding a reference (a secret field's value cannot be an argument).
+      const commands = [
+        ['--help'],
+        ['block', 'create', 'secret', 'code-cache', '--field', 'value=env://KEYFLOW_CODE_CACHE_SECRET'],
+        ['block', 'ls'],
+        ['block', 'inspect', 'secret/code-cache'],
+        ['block', 'type', 'ls'],
+      ]
+      for (const args of commands) {
         // eslint-disable-next-line no-await-in-loop -- one command after another, as a shell runs them
         await oclif.run(ROOT, args)
       }
