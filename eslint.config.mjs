@@ -17,11 +17,14 @@ export default [
     },
   },
   {
-    // The entry is CommonJS (bin/package.json), so a fast command never starts Node's ESM loader.
-    files: ['bin/*.js'],
-    languageOptions: {globals: {__dirname: 'readonly', require: 'readonly'}, sourceType: 'commonjs'},
+    // The entry is CommonJS (bin/package.json), so a fast command never starts Node's ESM loader;
+    // scripts/code-cache.cjs is the build step that shares its loader.
+    files: ['bin/*.js', 'scripts/*.cjs'],
+    languageOptions: {globals: {__dirname: 'readonly', __filename: 'readonly', module: 'writable', require: 'readonly'}, sourceType: 'commonjs'},
     rules: {
       '@typescript-eslint/no-require-imports': 'off',
+      // A CommonJS file's top level is its module's scope, not the global one.
+      'no-implicit-globals': 'off',
       'unicorn/prefer-module': 'off',
       'unicorn/prefer-top-level-await': 'off',
     },

@@ -7,20 +7,26 @@
 // (nodejs/node#54232). Run by `node bin/run.js`, the file is JavaScript from the start.
 //
 // CommonJS (bin/package.json), so a fast command never starts Node's ESM loader, and each
-// path is one bundle that `npm run build` makes (scripts/bundle.mjs).
+// path is one bundle that `npm run build` makes (scripts/bundle.mjs), compiled from its code
+// cache (bin/load-bundle.js).
+const {join} = require('node:path')
+
+const {loadBundle} = require('./load-bundle.js')
+
 const argv = process.argv.slice(2)
+const bundle = (name) => loadBundle(join(__dirname, '..', 'dist', `${name}.cjs`))
 
 ;(async () => {
   if (argv[0] === '__complete') {
     // The completion scripts' question, on every TAB: answered without loading oclif.
-    await require('../dist/completion.cjs').runCompletion(argv.slice(1))
+    await bundle('completion').runCompletion(argv.slice(1))
     return
   }
 
   // The hottest calls skip loading oclif; see src/fast-path.ts.
-  if (await require('../dist/fast-path.cjs').runFastPath(argv)) return
+  if (await bundle('fast-path').runFastPath(argv)) return
   // Everything else: oclif, its commands and hooks, from one bundle (package.json's oclif.commands).
-  await require('../dist/oclif.cjs').run(require('node:path').join(__dirname, '..'))
+  await bundle('oclif').run(join(__dirname, '..'))
   // The command is done: a timer or socket left by a block module it loaded must not keep
   // keyflow running. Both streams are drained first, so no output is lost.
   const drain = (stream) =>

@@ -12,6 +12,7 @@
  * and load, as before, only on the path that needs them.
  */
 import {build} from 'esbuild'
+import {randomUUID} from 'node:crypto'
 import {readdir, readFile} from 'node:fs/promises'
 import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
@@ -57,11 +58,36 @@ const deferred = {
   },
 }
 
+/**
+ * oclif sorts the commands it loads by `a.id.localeCompare(b.id)`: the first localeCompare of
+ * a process loads ICU's collation data (~7 ms of CPU, a tenth of `block ls`). keyflow's command
+ * ids are ASCII words and colons, which code-unit order sorts the same way
+ * (test/unit/cli/command-order.test.ts checks it), so the bundle compares them so. The build
+ * fails if oclif's line changes, rather than losing the saving in silence.
+ */
+const OCLIF_SORT = 'a.id.localeCompare(b.id)'
+const codeUnitSort = {
+  name: 'oclif-code-unit-sort',
+  setup(build) {
+    build.onLoad({filter: /@oclif[/\\]core[/\\]lib[/\\]config[/\\]plugin\.js$/}, async ({path}) => {
+      const contents = await readFile(path, 'utf8')
+      if (!contents.includes(OCLIF_SORT)) throw new Error(`${path} no longer sorts by ${OCLIF_SORT}: review scripts/bundle.mjs's codeUnitSort.`)
+      return {contents: contents.replace(OCLIF_SORT, '(a.id < b.id ? -1 : a.id > b.id ? 1 : 0)'), loader: 'js'}
+    })
+  },
+}
+
 /** Heavy or native packages: loaded, as before, only on the path that needs them. */
 const EXTERNAL = ['@aws-sdk/*', '@inquirer/*', '@lydell/node-pty', 'ajv', 'node-pty', 'snowflake-sdk']
 
+/**
+ * Each bundle's first line names this build; bin/load-bundle.js uses a code cache only when it
+ * names the same one.
+ */
+const BUILD_LINE = `// keyflow build ${randomUUID()}`
+
 const common = {
-  banner: {js: "const __keyflowUrl = (file) => require('node:url').pathToFileURL(require('node:path').join(__dirname, file)).href;"},
+  banner: {js: `${BUILD_LINE}\nconst __keyflowUrl = (file) => require('node:url').pathToFileURL(require('node:path').join(__dirname, file)).href;`},
   bundle: true,
   format: 'cjs',
   legalComments: 'none',
@@ -116,9 +142,9 @@ async function oclifEntry() {
     'Object.defineProperties(exports, {',
     ...hooks.map((file) => getter(identifier(file.slice(0, -3)), join(SRC, 'hooks', file))),
     '})',
-    '/** bin/run.js without the fast path: oclif, given the package root (bin/ has a package.json of its own). */',
-    'exports.run = async (root) => {',
-    '  await execute({dir: root})',
+    '/** bin/run.js without the fast path: oclif, given the package root (bin/ has a package.json of its own), on process.argv or `args`. */',
+    'exports.run = async (root, args) => {',
+    '  await execute({args, dir: root})',
     '}',
     '',
   ].join('\n')
@@ -130,5 +156,6 @@ await build({
   external: [...EXTERNAL, 'ts-node', 'tsx', 'typescript'],
   outdir: undefined,
   outfile: join(DIST, 'oclif.cjs'),
+  plugins: [...common.plugins, codeUnitSort],
   stdin: {contents: await oclifEntry(), loader: 'js', resolveDir: ROOT, sourcefile: 'oclif-entry.js'},
 })

@@ -6,10 +6,11 @@ import type {Invocation} from './lib/invocation.js'
  * Start-up fast path. `PW=$(keyflow secret get NAME)` runs once per secret in many scripts, and
  * importing @oclif/core alone costs about as much as starting node. bin/run.js therefore
  * hands the commands marked `static fastPath = true` to this module first: it parses argv
- * with the flag specs oclif itself wrote into oclif.manifest.json and calls the same lib
- * function the oclif command calls. Anything it does not fully understand (help, an unknown
- * flag, a value outside a flag's options, a missing argument) goes to oclif instead, which
- * owns every message about usage. test/fuzz/parsers.test.ts checks both paths agree.
+ * with the flag specs oclif itself wrote into oclif.manifest.json (dist/fast-path.json holds
+ * those commands' part) and calls the same lib function the oclif command calls. Anything it
+ * does not fully understand (help, an unknown flag, a value outside a flag's options, a
+ * missing argument) goes to oclif instead, which owns every message about usage.
+ * test/fuzz/parsers.test.ts checks both paths agree.
  */
 
 interface ManifestFlag {
@@ -51,7 +52,8 @@ function loadCommand(argv: string[]): undefined | {command: ManifestCommand; res
     if (!spaced && argv[0] !== id) continue
     let manifest: {commands: Record<string, ManifestCommand>}
     try {
-      manifest = JSON.parse(readFileSync(new URL('../oclif.manifest.json', import.meta.url), 'utf8'))
+      // oclif.manifest.json's fast commands alone (scripts/fast-path-manifest.mjs).
+      manifest = JSON.parse(readFileSync(new URL('fast-path.json', import.meta.url), 'utf8'))
     } catch {
       return undefined
     }
@@ -152,6 +154,15 @@ function withDefaults(command: ManifestCommand, flags: Record<string, unknown>):
 
 /** Runs the command and returns true, or returns false to let oclif handle the invocation. */
 export async function runFastPath(tokens: string[]): Promise<boolean> {
+  if (tokens.includes('--version')) {
+    const {versionAnswer} = await import('./lib/cli/version.js')
+    const answer = versionAnswer(tokens, JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')))
+    if (answer !== undefined) {
+      process.stdout.write(answer)
+      return true
+    }
+  }
+
   const found = loadCommand(tokens)
   if (!found) return false
   const parsed = parseArgv(found.command, found.rest)

@@ -121,6 +121,19 @@ describe('exit codes and the fast path', () => {
     expect(results[0].stderr).to.equal(results[1].stderr)
   })
 
+  it('--version, as text or JSON, is the same on both paths (src/lib/cli/version.ts)', async () => {
+    const lines = [['--version'], ['--version', '--json'], ['--json', '--version'], ['--version', 'extra'], ['--help', '--version'], ['-v']]
+    for (const argv of lines) {
+      // eslint-disable-next-line no-await-in-loop -- two at a time is enough on a shared machine
+      const [fast, oclif] = await Promise.all(entries.map(([, script]) => runCli(argv, {cwd: dir.path, env, script})))
+      expect({code: fast.code, stderr: fast.stderr, stdout: fast.stdout}, argv.join(' ')).to.deep.equal({code: oclif.code, stderr: oclif.stderr, stdout: oclif.stdout})
+    }
+
+    const asJson = await Promise.all(entries.map(([, script]) => runCli(['--version'], {cwd: dir.path, env: {...env, KEYFLOW_CONTENT_TYPE: 'json'}, script})))
+    expect(asJson[0].stdout).to.equal(asJson[1].stdout)
+    expect(JSON.parse(asJson[0].stdout)).to.include({name: 'keyflow', node: process.version})
+  })
+
   it('an integer flag given a non-number is a usage error on both paths', async () => {
     // The manifest does not say a flag is an integer, so the fast path leaves the check to
     // settings.ts: same exit code, keyflow's wording instead of oclif's.

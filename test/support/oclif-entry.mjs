@@ -1,6 +1,7 @@
 // bin/run.js without its fast path: every command goes through oclif (the same bundle bin/run.js
-// loads), so tests can check that both paths give the same stdout, stderr and exit code.
+// loads, the same way), so tests can check that both paths give the same stdout, stderr and exit code.
 import {createRequire} from 'node:module'
 import {fileURLToPath} from 'node:url'
 
-await createRequire(import.meta.url)('../../dist/oclif.cjs').run(fileURLToPath(new URL('../..', import.meta.url)))
+const require = createRequire(import.meta.url)
+await require('../../bin/load-bundle.js').loadBundle(require.resolve('../../dist/oclif.cjs')).run(fileURLToPath(new URL('../..', import.meta.url)))

@@ -32,7 +32,8 @@ export function describeCommands(config: Interfaces.Config, words: string[]): Co
 
 function commandsFor(config: Interfaces.Config, words: string[]): Command.Loadable[] {
   const id = words.join(':')
-  const visible = config.commands.filter((command) => !command.hidden).sort((a, b) => a.id.localeCompare(b.id))
+  // Code-unit order, which for command ids is localeCompare's (test/unit/cli/command-order.test.ts) without loading ICU's collation.
+  const visible = config.commands.filter((command) => !command.hidden).sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0))
   if (words.length === 0) return visible
   const command = config.findCommand(id)
   if (command) return [command]

@@ -2,6 +2,7 @@ import type {AskOptions} from '../block/documents/input.js'
 import type {Prompter} from '../block/documents/operations.js'
 
 import {ExitCode, KeyflowError} from '../errors.js'
+import {importModule} from '../util/import-module.js'
 
 /**
  * Terminal prompts on stdin/stderr (stdout carries data only), through Inquirer's prompts: a
@@ -49,16 +50,16 @@ async function prompting<T>(run: (context: {input: NodeJS.ReadStream; output: No
 export async function ask(question: string, options: AskOptions = {}): Promise<string> {
   const validate = async (answer: string) => (options.validate ? ((await options.validate(answer)) ?? true) : true)
   if (options.hidden) {
-    const {default: password} = await import('@inquirer/password')
+    const {default: password} = await importModule<typeof import('@inquirer/password')>('@inquirer/password')
     return prompting((context) => password({message: question, validate}, context))
   }
 
-  const {default: input} = await import('@inquirer/input')
+  const {default: input} = await importModule<typeof import('@inquirer/input')>('@inquirer/input')
   return prompting((context) => input({message: question, validate}, context))
 }
 
 export async function confirm(question: string): Promise<boolean> {
-  const {default: confirmPrompt} = await import('@inquirer/confirm')
+  const {default: confirmPrompt} = await importModule<typeof import('@inquirer/confirm')>('@inquirer/confirm')
   return prompting((context) => confirmPrompt({default: false, message: question}, context))
 }
 

@@ -95,11 +95,65 @@ function shiftTable(patterns: Buffer[], window: number): {drop: number; shift: U
   return {drop, shift}
 }
 
-/** The secrets to mask, indexed once for any number of streams. */
+/**
+ * The secrets to mask, indexed once for any number of streams. The index (the automaton and
+ * its filter: tens of milliseconds for thousands of values) is built when the first output
+ * reaches scan(), so a command starts without waiting for it, and one that prints nothing
+ * never pays for it.
+ */
 export class MaskSet {
   readonly maxLength: number
   readonly minLength: number
   readonly size: number
+  private automaton: Automaton | undefined
+  /** The distinct values of MIN_MASK_BYTES or more, until the automaton is built from them. */
+  private patterns: Buffer[] | undefined
+
+  constructor(values: Iterable<string | Uint8Array>) {
+    const unique = new Map<string, Buffer>()
+    // A value's re-encodings often equal it (or each other): each distinct one is converted once.
+    for (const value of new Set(values)) {
+      const bytes = Buffer.from(value)
+      if (bytes.length >= MIN_MASK_BYTES) unique.set(bytes.toString('latin1'), bytes)
+    }
+
+    this.patterns = [...unique.values()]
+    this.size = this.patterns.length
+    let maxLength = 0
+    let minLength = this.size === 0 ? 0 : Infinity
+    for (const {length} of this.patterns) {
+      maxLength = Math.max(maxLength, length)
+      minLength = Math.min(minLength, length)
+    }
+
+    this.maxLength = maxLength
+    this.minLength = minLength
+  }
+
+  /** How many of the last bytes seen in `state` may still begin a secret. */
+  depthOf(state: number): number {
+    return state === ROOT ? 0 : this.automaton!.depthOf(state)
+  }
+
+  /**
+   * Feeds `buffer` to the automaton, starting in `state` (ROOT for a new stream), and returns
+   * the state after it. `found(start, end)` gets the longest secret ending at each position,
+   * relative to the buffer (start is negative for one that began in earlier buffers), in
+   * order of `end`.
+   */
+  scan(buffer: Uint8Array, state: number, found: (start: number, end: number) => void): number {
+    if (this.size === 0) return ROOT
+    if (!this.automaton) {
+      this.automaton = new Automaton(this.patterns!.sort(Buffer.compare), this.minLength, this.maxLength)
+      this.patterns = undefined
+    }
+
+    return this.automaton.scan(buffer, state, found)
+  }
+}
+
+/** MaskSet's index: the Aho–Corasick automaton of the sorted patterns, and the filter in front of it. */
+class Automaton {
   /** States by number (0 is the root): the length of the text they stand for. */
   private readonly depth: Int32Array
   /** Edges of state s: edgeByte/edgeTarget[edgeStart[s] .. edgeStart[s + 1]), sorted by byte. */
@@ -117,25 +171,13 @@ export class MaskSet {
   private readonly shiftDrop: number
   private readonly window: number
 
-  constructor(values: Iterable<string | Uint8Array>) {
-    const unique = new Map<string, Buffer>()
-    // A value's re-encodings often equal it (or each other): each distinct one is converted once.
-    for (const value of new Set(values)) {
-      const bytes = Buffer.from(value)
-      if (bytes.length >= MIN_MASK_BYTES) unique.set(bytes.toString('latin1'), bytes)
-    }
-
-    const patterns = [...unique.values()].sort(Buffer.compare)
-    const lengths = patterns.map((bytes) => bytes.length)
-    this.size = patterns.length
-    this.maxLength = Math.max(0, ...lengths)
-    this.minLength = patterns.length === 0 ? 0 : Math.min(...lengths)
-    this.window = Math.min(this.minLength, MAX_WINDOW)
+  constructor(patterns: Buffer[], minLength: number, maxLength: number) {
+    this.window = Math.min(minLength, MAX_WINDOW)
     const table = shiftTable(patterns, this.window)
     this.shift = table.shift
     this.shiftDrop = table.drop
 
-    const {depth, ends, label, parent, states} = buildTrie(patterns, this.maxLength)
+    const {depth, ends, label, parent, states} = buildTrie(patterns, maxLength)
     this.depth = depth.slice(0, states)
     this.edgeStart = new Int32Array(states + 1)
     for (let state = 1; state < states; state++) this.edgeStart[parent[state] + 1]++
@@ -184,19 +226,12 @@ export class MaskSet {
     }
   }
 
-  /** How many of the last bytes seen in `state` may still begin a secret. */
   depthOf(state: number): number {
     return this.depth[state]
   }
 
-  /**
-   * Feeds `buffer` to the automaton, starting in `state` (ROOT for a new stream), and returns
-   * the state after it. `found(start, end)` gets the longest secret ending at each position,
-   * relative to the buffer (start is negative for one that began in earlier buffers), in
-   * order of `end`.
-   */
+  /** MaskSet.scan, over at least one pattern. */
   scan(buffer: Uint8Array, state: number, found: (start: number, end: number) => void): number {
-    if (this.size === 0) return ROOT
     const {depth, edgeByte, edgeStart, edgeTarget, fail, longest, rowOf, rows, shift, shiftDrop, window} = this
     const {length} = buffer
     const lastWindow = length - window

@@ -3,6 +3,7 @@ import {accessSync, constants as fsConstants, readFileSync, statSync} from 'node
 import {constants} from 'node:os'
 import {delimiter, join} from 'node:path'
 
+import {importModule} from '../util/import-module.js'
 import {MaskSet, StreamMasker} from './masker.js'
 import {ChildExit, FORWARDED_SIGNALS, KEYBOARD_SIGNALS, spawnError} from './supervise.js'
 
@@ -42,7 +43,7 @@ type PtyModule = typeof import('@lydell/node-pty')
 /** The pty library, or undefined where it is not installed or cannot load on this platform. */
 export async function loadPty(): Promise<PtyModule | undefined> {
   try {
-    return await import('@lydell/node-pty')
+    return await importModule<PtyModule>('@lydell/node-pty')
   } catch {
     return undefined
   }

@@ -1,6 +1,7 @@
 import type * as Snowflake from 'snowflake-sdk'
 
 import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
+import {importModule} from '../util/import-module.js'
 
 /**
  * snowflake-sdk, loaded on first use only: importing it costs about 0.5 s, so commands that do
@@ -35,7 +36,7 @@ export async function loadSnowflake(): Promise<SnowflakeSdk> {
   loading ??= (async () => {
     process.env.SNOWFLAKE_DISABLE_PLATFORM_DETECTION ??= 'true'
     process.env.SF_TELEMETRY_DISABLE_CONNECTION_SHAPE ??= '1'
-    const module = await import('snowflake-sdk').catch((error: unknown) => {
+    const module = await importModule<{default: typeof import('snowflake-sdk')}>('snowflake-sdk').catch((error: unknown) => {
       throw errnoCode(error) === 'ERR_MODULE_NOT_FOUND' && String((error as Error).message).includes("'snowflake-sdk'") ? driverMissing(error) : error
     })
     // CommonJS: the namespace's default export is module.exports.

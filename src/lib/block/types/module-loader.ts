@@ -4,6 +4,7 @@ import {dirname, extname, join, resolve} from 'node:path'
 import {pathToFileURL} from 'node:url'
 
 import {ExitCode, KeyflowError} from '../../errors.js'
+import {importModule} from '../../util/import-module.js'
 import {isPlainObject, readJsonFile} from '../../util/json.js'
 
 /**
@@ -78,7 +79,7 @@ function resolvePackage(name: string, cwd: string): string {
 async function importDefinitions(path: string, what: string): Promise<unknown[]> {
   let namespace: Record<string, unknown>
   try {
-    namespace = (await import(pathToFileURL(path).href)) as Record<string, unknown>
+    namespace = await importModule<Record<string, unknown>>(pathToFileURL(path).href)
   } catch (error) {
     throw unableToLoad(what, error)
   }

@@ -12,12 +12,13 @@ const LOWERCASE_PREFIX = 'PREFECT__context__secrets__'
  * Prefect nests secret names on `__`: PREFECT__CONTEXT__SECRETS__NEST__INNER=v makes the secret
  * NEST the dict {"INNER": "v"}. The same, as JSON text, from every variable under NAME__. Values
  * are the variables' text: Prefect's own conversions of them (docs/compat.md) are not applied.
+ * `contextVariables`: the environment's names under either prefix, sorted.
  */
-function nested(env: NodeJS.ProcessEnv, name: string): undefined | {value: string; variable: string} {
+function nested(env: NodeJS.ProcessEnv, contextVariables: string[], name: string): undefined | {value: string; variable: string} {
   const object: Record<string, unknown> = Object.create(null)
   let first: string | undefined
   for (const prefix of [CONTEXT_PREFIX, LOWERCASE_PREFIX]) {
-    for (const variable of Object.keys(env).sort()) {
+    for (const variable of contextVariables) {
       if (!variable.startsWith(`${prefix}${name}__`)) continue
       const parts = variable.slice(prefix.length + name.length + 2).split('__')
       let node = object
@@ -48,13 +49,17 @@ export function contextSource(env: NodeJS.ProcessEnv): SecretSource {
       return {names}
     },
     async lookup(requests) {
+      // Sorted once for every name looked up (a run may ask for hundreds): the variables nested() reads.
+      const contextVariables = Object.keys(env)
+        .filter((variable) => variable.startsWith(CONTEXT_PREFIX) || variable.startsWith(LOWERCASE_PREFIX))
+        .sort()
       return requests.map(({name}) => {
         for (const variable of [CONTEXT_PREFIX + name, LOWERCASE_PREFIX + name]) {
           const value = envValue(env, variable)
           if (value !== undefined) return hit(value, {source: 'context', variable})
         }
 
-        const dict = nested(env, name)
+        const dict = nested(env, contextVariables, name)
         if (dict) return hit(dict.value, {source: 'context', variable: dict.variable})
 
         return miss(`${CONTEXT_PREFIX}${name} is not set`, howToSet(CONTEXT_PREFIX + name))

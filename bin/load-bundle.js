@@ -1,0 +1,76 @@
+// Loads one of dist/'s CommonJS bundles (scripts/bundle.mjs) as require() would, but compiled
+// from the V8 code cache `npm run build` wrote next to it: compiling a bundle is most of what a
+// command costs over `node -e 0` before it does anything (docs/performance.md), and Node 20
+// has no compile cache of its own (module.enableCompileCache is Node 22). No V8 or Node flag is
+// touched: vm.Script takes the cache as an argument.
+//
+// The cache is trusted as the bundle is: both are build output in the same directory. It is used
+// only when it starts with the bundle's first line, which names the build (a fresh id each
+// time); V8 itself rejects a cache made by another V8 or under other V8 flags. Without a usable
+// cache the bundle is compiled from its source, as require() would.
+const {readFileSync, writeFileSync} = require('node:fs')
+const Module = require('node:module')
+const {dirname} = require('node:path')
+const vm = require('node:vm')
+
+const cacheFile = (file) => `${file}.v8-cache`
+const buildLine = (source) => source.slice(0, source.indexOf('\n') + 1)
+
+/** import() from an ordinary module, for the bundle's own (src/lib/util/import-module.ts). */
+const importModule = (specifier) => import(specifier)
+
+function compile(file, source, cachedData) {
+  // require()'s wrapper, on the source's first line so that line numbers hold, and __keyflowImport.
+  const wrapped = `(function (exports, require, module, __filename, __dirname, __keyflowImport) { ${source}\n})`
+  // The main context's loader serves an import() left in bundled packages (oclif's, for ES module
+  // plugins keyflow has none of): never reached, and where Node has the constant only.
+  // eslint-disable-next-line n/no-unsupported-features/node-builtins -- read only where it exists
+  return new vm.Script(wrapped, {cachedData, filename: file, importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER})
+}
+
+/** Evaluates the compiled bundle into the module require() would have made, under the same cache key. */
+function evaluate(file, script) {
+  const loaded = new Module(file, module)
+  loaded.filename = file
+  // oclif require()s dist/oclif.cjs itself (package.json's oclif.commands): it must find this one.
+  require.cache[file] = loaded
+  try {
+    script.runInThisContext().call(loaded.exports, loaded.exports, Module.createRequire(file), loaded, file, dirname(file), importModule)
+  } catch (error) {
+    delete require.cache[file]
+    throw error
+  }
+
+  loaded.loaded = true
+  return loaded.exports
+}
+
+/** The exports of the bundle at `file` (an absolute path), as require(file) gives them. */
+function loadBundle(file) {
+  if (require.cache[file]) return require.cache[file].exports
+  const source = readFileSync(file, 'utf8')
+  const line = buildLine(source)
+  let cachedData
+  try {
+    const cache = readFileSync(cacheFile(file))
+    if (line !== '' && cache.subarray(0, Buffer.byteLength(line)).toString('latin1') === line) cachedData = cache.subarray(Buffer.byteLength(line))
+  } catch {}
+
+  return evaluate(file, compile(file, source, cachedData))
+}
+
+/**
+ * `npm run build` (scripts/code-cache.cjs): compiles and evaluates the bundle at `file`, lets
+ * `exercise` run commands with its exports (so the functions they call are compiled too), and
+ * writes the code cache V8 then has for it, headed by the bundle's build line.
+ */
+async function writeCodeCache(file, exercise) {
+  const source = readFileSync(file, 'utf8')
+  const line = buildLine(source)
+  if (!line.startsWith('// keyflow build ')) throw new Error(`${file} does not start with its build line.`)
+  const script = compile(file, source)
+  await exercise(evaluate(file, script))
+  writeFileSync(cacheFile(file), Buffer.concat([Buffer.from(line, 'latin1'), script.createCachedData()]))
+}
+
+module.exports = {loadBundle, writeCodeCache}

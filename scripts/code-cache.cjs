@@ -1,0 +1,63 @@
+// `npm run build`'s last step, once the bundles (scripts/bundle.mjs) and oclif.manifest.json
+// are written: the V8 code cache of each bundle, which bin/load-bundle.js compiles it from.
+// Before each cache is written the bundle runs the commands start-up time matters most for
+// (docs/performance.md), so the functions they call are in the cache too, not only the module
+// code: in a child process of this script, on a throwaway HOME and keyflow home, with their
+// output discarded.
+// bin/run.js's process.exit after an oclif command, and `run`, which exits with its child,
+// cannot run here; what they share with these commands is cached all the same.
+const {spawnSync} = require('node:child_process')
+const {existsSync, mkdtempSync, rmSync} = require('node:fs')
+const {tmpdir} = require('node:os')
+const {join} = require('node:path')
+
+const {writeCodeCache} = require('../bin/load-bundle.js')
+
+const ROOT = join(__dirname, '..')
+const BUNDLES = ['fast-path', 'completion', 'oclif']
+const bundle = (name) => join(ROOT, 'dist', `${name}.cjs`)
+
+async function writeCaches() {
+  const home = mkdtempSync(join(tmpdir(), 'keyflow-code-cache-'))
+  try {
+    process.chdir(home)
+    Object.assign(process.env, {HOME: home, KEYFLOW_CODE_CACHE_SECRET: 'value', KEYFLOW_HOME: join(home, '.keyflow'), KEYFLOW_PROJECT_FILE: ''})
+    await writeCodeCache(bundle('fast-path'), async (fastPath) => {
+      await fastPath.runFastPath(['secret', 'get', 'KEYFLOW_CODE_CACHE_SECRET'])
+      await fastPath.runFastPath(['--version'])
+    })
+    await writeCodeCache(bundle('completion'), async () => {})
+    await writeCodeCache(bundle('oclif'), async (oclif) => {
+      // Not --version: the init hook answers it and exits (the fast path serves it anyway). A
+      // block to list and inspect, holding a reference (a secret field's value cannot be an argument).
+      const commands = [
+        ['--help'],
+        ['block', 'create', 'secret', 'code-cache', '--field', 'value=env://KEYFLOW_CODE_CACHE_SECRET'],
+        ['block', 'ls'],
+        ['block', 'inspect', 'secret/code-cache'],
+        ['block', 'type', 'ls'],
+      ]
+      for (const args of commands) {
+        // eslint-disable-next-line no-await-in-loop -- one command after another, as a shell runs them
+        await oclif.run(ROOT, args)
+      }
+    })
+  } finally {
+    rmSync(home, {force: true, recursive: true})
+  }
+}
+
+if (process.argv[2] === 'child') {
+  writeCaches().catch((error) => {
+    process.exitCode = 1
+    throw error
+  })
+} else {
+  for (const name of BUNDLES) rmSync(`${bundle(name)}.v8-cache`, {force: true})
+  const child = spawnSync(process.execPath, [__filename, 'child'], {encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe']})
+  // A command that exits the process would end the child before the later caches are written.
+  const missing = BUNDLES.filter((name) => !existsSync(`${bundle(name)}.v8-cache`))
+  if (child.status !== 0 || missing.length > 0) {
+    throw new Error(`Writing the code caches failed (exit ${child.status ?? child.signal}${missing.length > 0 ? `; none for ${missing.join(', ')}` : ''}):\n${child.stderr}`)
+  }
+}
