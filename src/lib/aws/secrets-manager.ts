@@ -10,6 +10,11 @@ import {Readable} from 'node:stream'
 import {noticeIfSlow} from '../output/progress.js'
 import {AwsCallError, classifyAwsError, errorName, isRetryableKind} from './errors.js'
 
+// Over 300 lines on purpose: this is the one place keyflow touches the AWS SDK. The client, its
+// deadlines, the shared role sessions and every Secrets Manager call sit behind one small
+// interface (SecretsManagerApi); split, the SDK's types and error shapes would spread over
+// several files.
+
 interface AwsPackages {
   '@aws-sdk/client-secrets-manager': typeof import('@aws-sdk/client-secrets-manager')
   '@aws-sdk/credential-providers': typeof import('@aws-sdk/credential-providers')

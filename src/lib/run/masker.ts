@@ -1,4 +1,7 @@
 /**
+ * Over 300 lines on purpose: the automaton, its prefilter and the streaming masker share their
+ * tables and the rule for which bytes are held back; they are read and changed together.
+ *
  * Streaming secret masking for `keyflow run` (docs/run.md "Masking").
  *
  * Every byte that belongs to an occurrence of a secret is hidden; each maximal run of

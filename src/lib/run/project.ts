@@ -150,8 +150,8 @@ export function sourceDeclaration(item: unknown, at: string, plugins: readonly S
   }
 
   const reference = declared(at, () => parseSource(text, plugins))
-  const region = placement(options.region, `${at}.options.region`, REGION, reference, plugins)
-  const role = placement(raw.role, `${at}.role`, ROLE, reference, plugins)
+  const region = placement(options.region, `${at}.options.region`, REGION, {plugins, reference})
+  const role = placement(raw.role, `${at}.role`, ROLE, {plugins, reference})
   return {
     envStyle,
     optional,
@@ -173,8 +173,7 @@ function placement(
   raw: unknown,
   where: string,
   {shape, what}: {shape: RegExp; what: string},
-  reference: SourceDeclaration['reference'],
-  plugins: readonly SourcePlugin[],
+  {plugins, reference}: {plugins: readonly SourcePlugin[]; reference: SourceDeclaration['reference']},
 ): string | undefined {
   if (raw === undefined) return undefined
   if (typeof raw !== 'string' || !shape.test(raw.trim())) throw invalid(`Expected ${what}.`, where, `Write ${what}, or drop it.`)

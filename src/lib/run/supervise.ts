@@ -9,6 +9,9 @@ import {debuglog} from 'node:util'
 import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
 import {MaskSet, StreamMasker} from './masker.js'
 
+// Over 300 lines on purpose: the spawn, signal forwarding, process groups and the masked pipes
+// share the child's lifetime (handlers installed before the spawn, removed after the exit).
+
 /**
  * Runs the child the way a shell would and stays out of its way (docs/run.md "Signals and
  * exit codes"): no shell; in keyflow's process group when keyflow is in the foreground of a

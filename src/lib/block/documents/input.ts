@@ -7,6 +7,9 @@ import {BlockType, Violation} from '../types/definition.js'
 import {Registry} from '../types/registry.js'
 import {BlockData, isBlockMarker, isRefMarker, isSecretMarker, visitPath} from './fields.js'
 
+// Over 300 lines on purpose: every way a field value enters (a file, stdin, --field,
+// --stdin-field, the prompt) goes through the same path parsing and secret-field rules.
+
 /**
  * Field values for `block create` and `block update`, from a JSON file or stdin, `--field
  * PATH=VALUE` flags and `--stdin-field PATH`. Secret values never need the command line: a

@@ -9,6 +9,10 @@ import {AskOptions, FieldInputFlags, gatherInput, promptMissing, unsetPath} from
 import {documentKey, DocumentRecord, notFound, openData, putDocument, readDocument, requireDocument, stampOf, StoredDocument, toDocument} from './records.js'
 import {validateData, validationError} from './validate.js'
 
+// Over 300 lines on purpose: create, update, delete, list and inspect share one sequence (load,
+// validate the whole document, store with compare-and-swap on the revision read, keep the
+// referrer records under the same lock); split, that sequence would be written once per file.
+
 /** Asks the person at the terminal; the CLI gives a real one (src/lib/cli/prompt.ts), libraries none. */
 export interface Prompter {
   ask(question: string, options?: AskOptions): Promise<string>

@@ -8,6 +8,10 @@ import {failure, hit, miss, Outcome, SecretSource} from '../../secret/source.js'
 import {isPlainObject} from '../../util/json.js'
 import {BlockStore, DeleteOptions, DeleteOutcome, OFFLINE_NEEDS_AWS, PutOptions, ReadResult, ScannedRecord, storeConflict, StoredRecord} from './store.js'
 
+// Over 300 lines on purpose: one BlockStore implementation. Its layout (names, descriptions,
+// tags), compare-and-swap tokens, tombstones, batched and cached reads all work on the same
+// private connection and naming; split, each part would need them passed in.
+
 /**
  * The team store: one AWS Secrets Manager secret per record, so a laptop, a teammate and a CI
  * runner share the same documents (docs/blocks.md "The aws store").

@@ -7,6 +7,10 @@ import {SettingsBase} from '../../settings/settings.js'
 import {integer, matching, oneOf, SettingValues, text} from '../../settings/spec.js'
 import {ConnectSecretsManager, defineSource, failure, hit, ListedName, LookupRequest, miss, Outcome, SecretSource} from '../source.js'
 
+// Over 300 lines on purpose: one source plug-in, which by design (docs/architecture.md "How a
+// source plugs in") is one file: its settings (a third of it), its grouped and batched lookup,
+// its listing and its cache policy.
+
 const awsSettings = {
   awsConnectTimeoutMs: {
     configPath: ['aws', 'connectTimeoutMs'],
