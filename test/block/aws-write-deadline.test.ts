@@ -1,11 +1,10 @@
 import {expect} from 'chai'
-import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
+import {afterEach, beforeEach, describe, it} from 'mocha'
 
 import {harness, Harness} from '../support/block-harness.js'
 import {canary} from '../support/canary.js'
 import {CliResult} from '../support/cli.js'
-import {FaultProxy, startFaultProxy} from '../support/fault-proxy.js'
-import {Moto, requireMoto, startMoto} from '../support/moto.js'
+import {faultProxyPerFile, motoPerFile} from '../support/suite-fixtures.js'
 
 /**
  * Writes to the aws block store are bounded by --aws-total-timeout over their whole sequence
@@ -22,26 +21,13 @@ const errorOf = (result: CliResult) => {
 }
 
 describe('aws block store writes within --aws-total-timeout (built CLI, moto, fault proxy)', () => {
-  let moto: Moto
-  let proxy: FaultProxy
+  const moto = motoPerFile()
+  const proxy = faultProxyPerFile(moto)
   let h: Harness
   const BOUNDED = ['--store', 'aws', '--aws-total-timeout', '1500', '--aws-request-timeout', '60000', '--json']
   const kf = (args: string[], options: {input?: string} = {}) => h.kf(args, {...options, env: proxy.env})
 
-  before(async function () {
-    requireMoto(this)
-    moto = await startMoto()
-    proxy = await startFaultProxy(moto.url, moto.env)
-  })
-
-  after(async () => {
-    await proxy?.stop()
-    await moto?.stop()
-  })
-
-  beforeEach(async () => {
-    await moto.reset()
-    proxy.reset()
+  beforeEach(() => {
     h = harness()
   })
 

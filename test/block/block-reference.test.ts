@@ -1,14 +1,13 @@
 import {expect} from 'chai'
-import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
+import {afterEach, beforeEach, describe, it} from 'mocha'
 import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {harness, Harness} from '../support/block-harness.js'
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
 import {CliResult} from '../support/cli.js'
-import {CountingProxy, startCountingProxy} from '../support/counting-proxy.mjs'
-import {Moto, requireMoto, startMoto} from '../support/moto.js'
 import {fixture, parseReport, sha256} from '../support/run-child.js'
+import {countingProxyPerFile, motoPerFile} from '../support/suite-fixtures.js'
 
 /**
  * block://TYPE/NAME[#FIELD] through the built CLI, on both stores: `secret get`, `run --secret`,
@@ -210,24 +209,8 @@ describe('on the local store', () => {
 })
 
 describe('on the aws store (moto)', () => {
-  let moto: Moto
-  let proxy: CountingProxy
-
-  before(async function () {
-    requireMoto(this)
-    moto = await startMoto()
-    proxy = await startCountingProxy(moto.url)
-  })
-
-  after(async () => {
-    await proxy?.stop()
-    await moto?.stop()
-  })
-
-  beforeEach(async () => {
-    await moto.reset()
-    proxy.reset()
-  })
+  const moto = motoPerFile()
+  const proxy = countingProxyPerFile(moto)
 
   const env = () => ({...moto.env, AWS_ENDPOINT_URL: proxy.url, KEYFLOW_BLOCK_STORE: 'aws'})
   referencesOn({env, kind: 'aws', where: (_h, address) => `AWS Secrets Manager (us-east-1), secret "keyflow/blocks/${address}"`})

@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
+import {afterEach, beforeEach, describe, it} from 'mocha'
 import {createHash} from 'node:crypto'
 import {existsSync, readdirSync} from 'node:fs'
 import {join} from 'node:path'
@@ -8,8 +8,8 @@ import {harness, Harness} from '../support/block-harness.js'
 import {shiftCacheEntries} from '../support/cache-age.js'
 import {assertNoCanaryInTree, canary} from '../support/canary.js'
 import {CliResult} from '../support/cli.js'
-import {ACCESS_DENIED, FaultProxy, startFaultProxy, UNAVAILABLE} from '../support/fault-proxy.js'
-import {Moto, requireMoto, startMoto} from '../support/moto.js'
+import {ACCESS_DENIED, FaultProxy, UNAVAILABLE} from '../support/fault-proxy.js'
+import {faultProxyPerFile, motoPerFile} from '../support/suite-fixtures.js'
 
 const PASSWORD_VAR = 'PREFECT__CONTEXT__SECRETS__SNOWFLAKE_CONNECTOR__PROD__CREDENTIALS__PASSWORD'
 /** A child that prints a hash of the injected password, never the password. */
@@ -24,28 +24,15 @@ const awsCalls = (proxy: FaultProxy) => Object.values(proxy.counts).reduce((sum,
  * counts every call that reaches AWS. Entries are aged with keyflow's own cache store.
  */
 describe('the aws block store and the cache (built CLI, moto)', () => {
-  let moto: Moto
-  let proxy: FaultProxy
+  const moto = motoPerFile()
+  const proxy = faultProxyPerFile(moto)
   let h: Harness
   let kf: (args: string[], env?: Record<string, string>) => Promise<CliResult>
   const password = canary('store-pw')
   const rotated = canary('store-pw-new')
   const run = (env?: Record<string, string>) => kf(['run', '--block', 'snowflake-connector/prod', ...HASH_CHILD], env)
 
-  before(async function () {
-    requireMoto(this)
-    moto = await startMoto()
-    proxy = await startFaultProxy(moto.url, moto.env)
-  })
-
-  after(async () => {
-    await proxy?.stop()
-    await moto?.stop()
-  })
-
   beforeEach(async () => {
-    await moto.reset()
-    proxy.reset()
     h = harness()
     h.canaries.push(password, rotated)
     kf = (args, env = {}) => h.kf(args, {env: {...proxy.env, KEYFLOW_BLOCK_STORE: 'aws', KEYFLOW_CACHE_MAX_STALE: '24h', KEYFLOW_CACHE_TTL: '10m', ...env}, input: env.INPUT})

@@ -1,5 +1,5 @@
 import {expect} from 'chai'
-import {after, afterEach, before, beforeEach, describe, it} from 'mocha'
+import {beforeEach, describe, it} from 'mocha'
 import {execFile} from 'node:child_process'
 import {readdirSync} from 'node:fs'
 import {join} from 'node:path'
@@ -7,9 +7,9 @@ import {pathToFileURL} from 'node:url'
 
 import {shiftCacheEntries} from '../support/cache-age.js'
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
-import {baseEnv, ROOT, tempDir} from '../support/cli.js'
-import {FaultProxy, startFaultProxy, UNAVAILABLE} from '../support/fault-proxy.js'
-import {Moto, motoClient, requireMoto, startMoto} from '../support/moto.js'
+import {baseEnv, ROOT} from '../support/cli.js'
+import {UNAVAILABLE} from '../support/fault-proxy.js'
+import {faultProxyPerFile, motoClientPerFile, motoPerFile, tempDirPerTest} from '../support/suite-fixtures.js'
 
 const LIBRARY = pathToFileURL(join(ROOT, 'dist', 'index.js')).href
 
@@ -24,32 +24,16 @@ const reads = (value: string) => `process.stdout.write((await readAwsSecret(bloc
  */
 /* eslint-disable camelcase -- Prefect's block field names */
 describe('aws-secret blocks and the cache (moto)', () => {
-  let moto: Moto
-  let proxy: FaultProxy
-  let dir: ReturnType<typeof tempDir>
-  let sm: Awaited<ReturnType<typeof motoClient>>
+  const moto = motoPerFile()
+  const proxy = faultProxyPerFile(moto)
+  const sm = motoClientPerFile(moto)
+  const dir = tempDirPerTest()
   const first = canary('block-first')
   const second = canary('block-second')
 
-  before(async function () {
-    requireMoto(this)
-    moto = await startMoto()
-    proxy = await startFaultProxy(moto.url, moto.env)
-    sm = await motoClient(moto)
-  })
-
-  after(async () => {
-    await proxy?.stop()
-    await moto?.stop()
-  })
-
   beforeEach(async () => {
-    await moto.reset()
     await sm.create('flow/db', first)
-    dir = tempDir()
   })
-
-  afterEach(() => dir.cleanup())
 
   /** Runs `body` (with readAwsSecret, writeAwsSecret and `block` in scope) in a new Node process; returns what it printed. */
   function flowRun(body: string, {block = {secret_name: 'flow/db'}, env = {}}: {block?: object; env?: Record<string, string>} = {}) {
