@@ -6,14 +6,27 @@
 //
 // The cache is trusted as the bundle is: both are build output in the same directory. It is used
 // only when it starts with the bundle's first line, which names the build (a fresh id each
-// time); V8 itself rejects a cache made by another V8 or under other V8 flags. Without a usable
+// time), and its checksum matches (below); V8 itself rejects a cache made by another V8 or
+// under other V8 flags. Without a usable
 // cache the bundle is compiled from its source, as require() would.
 const {readFileSync, writeFileSync} = require('node:fs')
 const Module = require('node:module')
 const {dirname} = require('node:path')
 const vm = require('node:vm')
+const zlib = require('node:zlib')
 
 const cacheFile = (file) => `${file}.v8-cache`
+
+/**
+ * V8 checks a cache's length, version and flags but not its bytes: a damaged cache crashes the
+ * deserializer (SIGTRAP, SIGSEGV), and a bundle edited in place to the same length would run
+ * the old code. So a cache is used only when the CRC-32 of the bundle's source and the cache's
+ * payload matches the one written with it (a fraction of a millisecond; zlib.crc32 is in Node
+ * 20.15+, and without it no cache is used).
+ */
+const CHECKSUM_BYTES = 9
+// eslint-disable-next-line n/no-unsupported-features/node-builtins -- checked for: no cache without it
+const checksum = (source, payload) => (zlib.crc32 ? `${zlib.crc32(payload, zlib.crc32(source)).toString(16).padStart(8, '0')}\n` : 'none')
 const buildLine = (source) => source.slice(0, source.indexOf('\n') + 1)
 
 /** import() from an ordinary module, for the bundle's own (src/lib/util/import-module.ts). */
@@ -53,7 +66,9 @@ function loadBundle(file) {
   let cachedData
   try {
     const cache = readFileSync(cacheFile(file))
-    if (line !== '' && cache.subarray(0, Buffer.byteLength(line)).toString('latin1') === line) cachedData = cache.subarray(Buffer.byteLength(line))
+    const start = Buffer.byteLength(line) + CHECKSUM_BYTES
+    const payload = cache.subarray(start)
+    if (line !== '' && cache.subarray(0, start).toString('latin1') === line + checksum(source, payload)) cachedData = payload
   } catch {}
 
   return evaluate(file, compile(file, source, cachedData))
@@ -70,7 +85,8 @@ async function writeCodeCache(file, exercise) {
   if (!line.startsWith('// keyflow build ')) throw new Error(`${file} does not start with its build line.`)
   const script = compile(file, source)
   await exercise(evaluate(file, script))
-  writeFileSync(cacheFile(file), Buffer.concat([Buffer.from(line, 'latin1'), script.createCachedData()]))
+  const payload = script.createCachedData()
+  writeFileSync(cacheFile(file), Buffer.concat([Buffer.from(line + checksum(source, payload), 'latin1'), payload]))
 }
 
 module.exports = {loadBundle, writeCodeCache}

@@ -1,0 +1,60 @@
+import {expect} from 'chai'
+import {after, before, describe, it} from 'mocha'
+import {spawnSync} from 'node:child_process'
+import {readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {baseEnv, ROOT, tempDir} from '../support/cli.js'
+
+/** Inverts 64 bytes a third of the way into a cache file. */
+function damage(cache: string) {
+  const bytes = readFileSync(cache)
+  const from = Math.floor(bytes.length / 3)
+  for (let index = from; index < from + 64; index++) bytes[index] = 255 - bytes[index]
+  writeFileSync(cache, bytes)
+}
+
+/**
+ * The bundles start from V8 code caches (bin/load-bundle.js), which V8 checks by length, version
+ * and flags only: a damaged cache must not crash V8, and a bundle changed in place must not run
+ * its old cached code. Each case runs a copy of the built tree.
+ */
+describe('packaging: the V8 code caches', () => {
+  let dir: ReturnType<typeof tempDir>
+  let tree: string
+
+  before(() => {
+    dir = tempDir()
+    tree = join(dir.path, 'tree')
+    expect(spawnSync('mkdir', [tree]).status).to.equal(0)
+    const copied = spawnSync('cp', ['-a', ...['bin', 'dist', 'package.json', 'oclif.manifest.json'].map((part) => join(ROOT, part)), tree])
+    expect(copied.status, String(copied.stderr)).to.equal(0)
+    symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'))
+  })
+
+  after(() => dir?.cleanup())
+
+  const keyflow = (args: string[]) =>
+    spawnSync(process.execPath, [join(tree, 'bin', 'run.js'), ...args], {encoding: 'utf8', env: {...baseEnv(dir.path), KEYFLOW_HOME: join(dir.path, 'home')}})
+
+  it('a damaged cache is ignored: the bundle compiles from source, no crash', () => {
+    damage(join(tree, 'dist', 'fast-path.cjs.v8-cache'))
+    damage(join(tree, 'dist', 'oclif.cjs.v8-cache'))
+    const version = keyflow(['--version'])
+    expect([version.status, version.signal, version.stderr]).to.deep.equal([0, null, ''])
+    expect(version.stdout).to.match(/^keyflow\/\d+\.\d+\.\d+ /)
+    const list = keyflow(['block', 'ls'])
+    expect([list.status, list.signal], list.stderr).to.deep.equal([0, null])
+    expect(list.stdout).to.include('No blocks.')
+  })
+
+  it('a bundle edited in place, to the same length, runs as edited, not as cached', () => {
+    const bundle = join(tree, 'dist', 'fast-path.cjs')
+    const source = readFileSync(bundle, 'utf8')
+    expect(source).to.include(' node-${')
+    writeFileSync(bundle, source.replace(' node-${', ' NODE-${'))
+    const version = keyflow(['--version'])
+    expect(version.status, version.stderr).to.equal(0)
+    expect(version.stdout).to.include(' NODE-v')
+  })
+})
