@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 import {spawn as spawnPty} from 'node-pty'
-import {readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {canary} from '../support/canary.js'
@@ -117,6 +117,20 @@ describe('run: a terminal', () => {
     expect(killed.code).to.equal(143)
     expect(killed.output).to.include('killed by SIGTERM')
     expect((await inTerminal([...args, 'no-such-command-keyflow'], env)).code).to.equal(127)
+  })
+
+  it("gives the command perl's own variables exactly, without letting them act on the job-control helper", async () => {
+    const lib = join(home.path, 'perl-lib')
+    mkdirSync(lib, {recursive: true})
+    // A POSIX.pm that would kill the helper if it were loaded from PERL5LIB.
+    writeFileSync(join(lib, 'POSIX.pm'), 'die "planted POSIX loaded\\n";\n')
+    const perlEnv = {PERL5LIB: lib, PERL5OPT: '-MNoSuchModuleKeyflow', PERL_BADLANG: 'kept', PERLIO: ':raw'}
+    const args = ['run', '--mask', 'always', '--env-file', envFile, '--secret', 'TOKEN', '--']
+    const printEnv = `process.stdout.write(JSON.stringify(Object.fromEntries(Object.entries(process.env).filter(([k]) => k.startsWith('PERL') || k.startsWith('KEYFLOW_PERL')))))`
+    const {code, output} = await inTerminal([...args, process.execPath, '-e', printEnv], {...env, ...perlEnv, LC_ALL: 'xx_NO.SUCH-LOCALE'})
+    expect(code, output).to.equal(0)
+    expect(output).to.not.match(/perl: warning|planted POSIX|NoSuchModuleKeyflow\.pm/)
+    expect(JSON.parse(output.slice(output.indexOf('{')))).to.deep.equal(perlEnv)
   })
 
   /** An interactive shell with job control on a real terminal, which runs keyflow as one of its jobs. */

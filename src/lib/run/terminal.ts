@@ -50,6 +50,48 @@ export async function loadPty(): Promise<PtyModule | undefined> {
 }
 
 /**
+ * Variables that act on perl itself (modules it loads, its debugger, I/O layers, locale
+ * warnings): the helper runs without the command's values of them, which it puts back, under
+ * SAVED_PREFIX, just before exec, so the command gets exactly the environment keyflow built.
+ */
+const PERL_OWN_VARIABLES = ['PERL5OPT', 'PERL5LIB', 'PERLLIB', 'PERL5DB', 'PERLIO', 'PERL_UNICODE', 'PERL_BADLANG']
+const SAVED_PREFIX = 'KEYFLOW_PERL_SAVED_'
+
+/** The helper's environment: the command's, perl's own variables moved aside, locale warnings off (a missing locale is the command's business). */
+function helperEnvironment(env: Record<string, string>): Record<string, string> {
+  const helper: Record<string, string> = Object.create(null)
+  for (const [name, value] of Object.entries(env)) {
+    if (PERL_OWN_VARIABLES.includes(name)) helper[SAVED_PREFIX + name] = value
+    else helper[name] = value
+  }
+
+  helper.PERL_BADLANG = '0'
+  return helper
+}
+
+/**
+ * perl from a system location only, as root or the user installed it: the helper sees every
+ * secret, and a PATH entry (an empty one is the working directory) is not a place to trust.
+ */
+const PERL_PATHS = ['/usr/bin/perl', '/bin/perl', '/usr/local/bin/perl']
+
+function trustedPerl(): string | undefined {
+  for (const candidate of PERL_PATHS) {
+    try {
+      const stat = statSync(candidate)
+      // eslint-disable-next-line no-bitwise -- mode bits
+      const othersMayWrite = (stat.mode & 0o022) !== 0
+      if (stat.isFile() && !othersMayWrite && (stat.uid === 0 || stat.uid === process.getuid?.())) {
+        accessSync(candidate, fsConstants.X_OK)
+        return candidate
+      }
+    } catch {}
+  }
+
+  return undefined
+}
+
+/**
  * Run by `perl -e` as the pty's first process, with the command as its arguments. Dies from
  * the command's killing signal, but exits 128+N for those that dump core, which would leave a
  * core file of perl's beside the command's. The exit code is the same either way.
@@ -63,6 +105,10 @@ if ($pid == 0) {
   POSIX::setpgid(0, 0);
   POSIX::tcsetpgrp(0, $$);
   $SIG{TTOU} = 'DEFAULT';
+  for my $name (qw(${PERL_OWN_VARIABLES.join(' ')})) {
+    delete $ENV{$name};
+    $ENV{$name} = delete $ENV{"${SAVED_PREFIX}$name"} if exists $ENV{"${SAVED_PREFIX}$name"};
+  }
   exec { $ARGV[0] } @ARGV;
   exit($!{ENOENT} ? 127 : 126);
 }
@@ -129,14 +175,14 @@ export async function superviseInTerminal(pty: PtyModule, {args, command, env, s
   // node-pty reports a failed exec only as the child's exit; find the command first, as a shell would.
   const {error} = findCommand(command, env.PATH)
   if (error) throw spawnError(command, error)
-  const perl = findCommand('perl', process.env.PATH).found
+  const perl = trustedPerl()
   const {stdin, stdout} = process
   const [file, argv] = perl ? [perl, ['-e', JOB_CONTROL, '--', command, ...args]] : [command, args]
   const child = pty.spawn(file, argv, {
     cols: stdout.columns,
     cwd: process.cwd(),
     encoding: null,
-    env,
+    env: perl ? helperEnvironment(env) : env,
     name: env.TERM ?? 'xterm-256color',
     rows: stdout.rows,
   })
