@@ -86,6 +86,22 @@ describe('aws-secret blocks and the cache (moto)', () => {
     expect(proxy.counts.GetSecretValue ?? 0).to.equal(2)
   })
 
+  it('a session narrowed by assume_role_kwargs (a Policy, an ExternalId) is not served what the broader one cached', async () => {
+    const role = 'arn:aws:iam::123456789012:role/flow-reader'
+    const broad = {aws_credentials: {assume_role_arn: role}, secret_name: 'flow/db'}
+    expect((await flowRun(reads(first), {block: broad})).stdout).to.equal('same')
+    const denyAll = JSON.stringify({Statement: [{Action: '*', Effect: 'Deny', Resource: '*'}], Version: '2012-10-17'})
+    for (const kwargs of [{Policy: denyAll}, {ExternalId: 'other-tenant'}]) {
+      // eslint-disable-next-line no-await-in-loop
+      const narrowed = await flowRun(reads(first), {block: {...broad, aws_credentials: {assume_role_arn: role, assume_role_kwargs: kwargs}}, env: {KEYFLOW_OFFLINE: '1'}})
+      expect(narrowed.stdout, JSON.stringify(kwargs)).to.not.equal('same')
+      expect(narrowed.code).to.not.equal(0)
+    }
+
+    // The broad session's own entry still serves it.
+    expect((await flowRun(reads(first), {block: broad, env: {KEYFLOW_OFFLINE: '1'}})).stdout).to.equal('same')
+  })
+
   it('writeAwsSecret drops the cached copy: the next read sees the new value', async () => {
     await flowRun(reads(first))
     const written = await flowRun(`await writeAwsSecret(block, ${JSON.stringify(second)}); ${reads(second)}`)

@@ -76,6 +76,7 @@ export function blockConnection(invocation: Invocation, block: AwsSecretBlock): 
     awsProfile: present(credentials.profile_name) ?? settings.awsProfile,
     awsRegion: present(credentials.region_name) ?? settings.awsRegion,
     awsRole: fromBlock.role?.arn,
+    awsRoleParams: fromBlock.role?.params,
     env: {
       ...settings.env,
       ...(fromBlock.credentials && {AWS_ACCESS_KEY_ID: fromBlock.credentials.accessKeyId}),

@@ -165,8 +165,9 @@ export class CacheStore {
       // In one order everywhere, so that two batches never wait on each other.
       for (const name of names) {
         const path = join(this.dir, `${name}.lock`)
+        // A holder still holding after the wait is stuck, or its pid is another process's now.
         // eslint-disable-next-line no-await-in-loop
-        const token = await acquireLock(path, waitMs)
+        const token = await acquireLock(path, waitMs, {staleAfterMs: waitMs})
         if (token) held.push({path, token})
       }
 

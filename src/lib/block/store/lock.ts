@@ -44,10 +44,19 @@ function alive(pid: number): boolean {
   }
 }
 
-function isStale(holder: Holder): boolean {
+/**
+ * `staleAfterMs`: for a lock held only around a task that is itself bounded (the cache's, around
+ * one AWS call), an older lock is stale whoever holds it: its pid may have been reused by an
+ * unrelated live process after a crash (containers reuse low pids), which would otherwise make
+ * every later caller wait its whole timeout. The block store's locks have no such bound: a
+ * holder stopped with Ctrl-Z mid-write must keep its lock.
+ */
+function isStale(holder: Holder, staleAfterMs?: number): boolean {
   // A lock appears whole (see tryAcquire), so one that does not parse (empty, say) is debris.
   if (!Number.isInteger(holder.pid) || holder.pid <= 0 || !Number.isFinite(holder.since)) return true
-  return holder.host === hostname() ? !alive(holder.pid) : Date.now() - holder.since > STALE_OTHER_HOST_MS
+  const age = Date.now() - holder.since
+  if (staleAfterMs !== undefined && age > staleAfterMs) return true
+  return holder.host === hostname() ? !alive(holder.pid) : age > STALE_OTHER_HOST_MS
 }
 
 /**
@@ -109,17 +118,18 @@ async function tryAcquire(path: string): Promise<string | undefined> {
 }
 
 /**
- * Takes the lock at `path`, breaking a stale one, waiting with jittered backoff; resolves to
- * the holder's token, or undefined when `timeoutMs` passed with the lock still held.
+ * Takes the lock at `path`, breaking a stale one (see isStale for `staleAfterMs`), waiting with
+ * jittered backoff; resolves to the holder's token, or undefined when `timeoutMs` passed with
+ * the lock still held.
  */
-export async function acquireLock(path: string, timeoutMs: number): Promise<string | undefined> {
+export async function acquireLock(path: string, timeoutMs: number, options: {staleAfterMs?: number} = {}): Promise<string | undefined> {
   const deadline = Date.now() + timeoutMs
   for (let attempt = 0; ; attempt++) {
     // eslint-disable-next-line no-await-in-loop
     const token = await tryAcquire(path)
     if (token) return token
     const holder = readHolder(path)
-    if (holder && isStale(holder)) {
+    if (holder && isStale(holder, options.staleAfterMs)) {
       // eslint-disable-next-line no-await-in-loop
       await breakStale(path, holder)
       continue

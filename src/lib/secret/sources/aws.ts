@@ -92,7 +92,47 @@ const awsSettings = {
   },
 }
 
-export type AwsSettings = SettingsBase & SettingValues<typeof awsSettings>
+export type AwsSettings = SettingsBase &
+  SettingValues<typeof awsSettings> & {
+    /**
+     * Not a setting: AssumeRole's other parameters (Policy, Tags, ExternalId...) when an
+     * aws-credentials block gives them (assume_role_kwargs, aws/read-secret.ts). They narrow or
+     * change what the session may read, so the cache keys entries by them too.
+     */
+    awsRoleParams?: Record<string, unknown>
+  }
+
+/**
+ * Environment variables that choose the credentials without a key id in the environment (a web
+ * identity role, a container's credentials endpoint, other credential files): two processes that
+ * differ in them may be two principals, so cache entries are keyed by them.
+ */
+const CREDENTIAL_SOURCE_VARIABLES = [
+  'AWS_ROLE_ARN',
+  'AWS_WEB_IDENTITY_TOKEN_FILE',
+  'AWS_CONTAINER_CREDENTIALS_RELATIVE_URI',
+  'AWS_CONTAINER_CREDENTIALS_FULL_URI',
+  'AWS_CONFIG_FILE',
+  'AWS_SHARED_CREDENTIALS_FILE',
+] as const
+
+/** What else says whose credentials a request is asked with, for the cache's key: empty when nothing does. */
+function principalScope(settings: AwsSettings): string[] {
+  const sources = CREDENTIAL_SOURCE_VARIABLES.filter((name) => settings.env[name]).map((name) => `${name}=${settings.env[name]}`)
+  const params = settings.awsRoleParams && Object.keys(settings.awsRoleParams).length > 0 ? [`assume-role-params=${canonicalJson(settings.awsRoleParams)}`] : []
+  return [...sources, ...params]
+}
+
+/** JSON with every object's keys sorted, so equal parameters give equal text. */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map((item) => canonicalJson(item)).join(',')}]`
+  if (value && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    return `{${entries.map(([key, item]) => `${JSON.stringify(key)}:${canonicalJson(item)}`).join(',')}}`
+  }
+
+  return JSON.stringify(value) ?? 'null'
+}
 
 /** `role`: the role it was read as, when one was assumed. */
 export type AwsProvenance = {arn: string; name: string; role?: string; source: 'aws'; versionId?: string; versionStages?: string[]}
@@ -365,6 +405,8 @@ export const awsPlugin = defineSource<AwsProvenance, typeof awsSettings>({
         settings.env.AWS_ACCESS_KEY_ID ?? '',
         // Appended only with a role, so entries cached without one keep their identity.
         ...(awsRoleOf(settings, request) ? [awsRoleOf(settings, request)!] : []),
+        // Likewise only when something else chooses the principal.
+        ...principalScope(settings),
       ],
       secretId: awsSecretId(settings, request),
       versionId: request.versionId,
