@@ -75,6 +75,12 @@ export interface Invocation {
   /** Opens Secrets Manager clients for the AWS source and aws-secret blocks; undefined: the AWS SDK. */
   readonly connectSecretsManager?: ConnectSecretsManager
   readonly env: NodeJS.ProcessEnv
+  /**
+   * Drops the cached copies of secrets just written or deleted (ids, names or ARNs), so no read
+   * answers with what they held before. The write has happened: a cache that cannot be opened is
+   * a warning, not a failure. Here, at the root, so the write path needs nothing of the cache.
+   */
+  forgetCached(secretIds: string[]): Promise<void>
   readonly home: string
   readonly output: OutputPolicy
   readonly plugins: readonly SourcePlugin[]
@@ -146,6 +152,14 @@ export function createInvocation(options: InvocationOptions = {}): Invocation {
     },
     connectSecretsManager: options.connectSecretsManager,
     env,
+    async forgetCached(secretIds) {
+      const [{invalidate}, {toKeyflowError}, {warn}] = await Promise.all([import('./cache/manage.js'), import('./output/render-error.js'), import('./output/warn.js')])
+      try {
+        invalidate(invocation, secretIds.filter(Boolean))
+      } catch (error) {
+        warn(`the cached copies of ${secretIds[0]} could not be dropped: ${toKeyflowError(error).message}`)
+      }
+    },
     home: keyflowHome(env),
     output: {json: options.output?.json ?? env.KEYFLOW_CONTENT_TYPE?.toLowerCase() === 'json'},
     plugins,

@@ -5,8 +5,8 @@ import {existsSync, readdirSync, readFileSync, watch, writeFileSync} from 'node:
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 
-import {withLock} from '../../src/lib/block/store/lock.js'
 import {ExitCode, KeyflowError} from '../../src/lib/errors.js'
+import {withLock} from '../../src/lib/util/lock.js'
 import {Harness, harnessPerTest} from '../support/block-harness.js'
 import {canary} from '../support/canary.js'
 import {BIN} from '../support/cli.js'

@@ -5,7 +5,7 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {hostname} from 'node:os'
 import {join} from 'node:path'
 
-import {breakStale, withLock} from '../../src/lib/block/store/lock.js'
+import {breakStale, withLock} from '../../src/lib/util/lock.js'
 import {tempDir} from '../support/cli.js'
 
 /**

@@ -1,7 +1,7 @@
 import {Invocation} from '../invocation.js'
 import {connectAws} from '../secret/sources/aws.js'
 import {deleteAwsSecretById, putOrCreate} from '../secret/write/aws.js'
-import {checkDeleteOptions, forgetCached} from '../secret/write/lifecycle.js'
+import {checkDeleteOptions} from '../secret/write/lifecycle.js'
 import {AwsSecretBlock} from './block-types.js'
 import {blockConnection} from './read-secret.js'
 
@@ -25,7 +25,7 @@ async function withBlockSession<T>(invocation: Invocation, block: AwsSecretBlock
  */
 export async function writeAwsSecret(invocation: Invocation, block: AwsSecretBlock, data: string | Uint8Array): Promise<string> {
   const {arn} = await withBlockSession(invocation, block, (session) => putOrCreate(session, block.secret_name, data))
-  forgetCached(invocation, [block.secret_name, arn])
+  await invocation.forgetCached([block.secret_name, arn])
   return arn
 }
 
@@ -41,6 +41,6 @@ export async function deleteAwsSecret(invocation: Invocation, block: AwsSecretBl
     : {recoveryWindowInDays: options.recoveryWindowInDays ?? PREFECT_RECOVERY_DAYS}
   checkDeleteOptions(window)
   const {arn} = await withBlockSession(invocation, block, (session) => deleteAwsSecretById(session, block.secret_name, window))
-  forgetCached(invocation, [block.secret_name, arn])
+  await invocation.forgetCached([block.secret_name, arn])
   return arn
 }

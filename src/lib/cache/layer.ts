@@ -77,12 +77,6 @@ interface Limits {
   maxStaleMs: number
 }
 
-/** How a cached value is described in --explain: `cache: fresh, age 2m3s`. */
-export function describeCache(cache: unknown): string {
-  const {age, state} = (cache ?? {}) as Partial<CacheProvenance>
-  return state ? ` [cache: ${state}${age ? `, age ${age}` : ''}]` : ''
-}
-
 /** Whether the settings turn the cache on for this invocation. */
 export function cacheEnabled(settings: CacheSettings): boolean {
   return !settings.cacheBypass && (settings.cacheTtlMs !== undefined || settings.offline === true)

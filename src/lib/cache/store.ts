@@ -3,11 +3,11 @@ import {existsSync, readdirSync, unlinkSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {Keyring, MasterKey} from '../block/keys/crypto.js'
-import {writeFileAtomic} from '../block/store/fs-atomic.js'
-import {acquireLock, releaseLock} from '../block/store/lock.js'
 import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
 import {Provenance} from '../secret/source.js'
+import {writeFileAtomic} from '../util/fs-atomic.js'
 import {isPlainObject} from '../util/json.js'
+import {acquireLock, releaseLock} from '../util/lock.js'
 import {ensureTrustedDir, readTrustedFile, Refusal} from '../util/trusted-file.js'
 
 /**

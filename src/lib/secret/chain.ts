@@ -1,8 +1,17 @@
-import {describeCache} from '../cache/layer.js'
 import {combineErrors, ExitCode, KeyflowError} from '../errors.js'
 import {extractJsonPath} from './json-path.js'
 import {SecretReference} from './reference.js'
 import {LookupRequest, Outcome, Provenance, SecretSource, SourcePlugin} from './source.js'
+
+/**
+ * How a hit the cache layer served reads in --explain: ` [cache: fresh, age 2m3s]`. Rendered
+ * here, with the rest of the provenance; the cache layer (cache/layer.ts, above this one) only
+ * puts {state, age} on it.
+ */
+function describeCache(cache: unknown): string {
+  const {age, state} = (cache ?? {}) as {age?: string; state?: string}
+  return state ? ` [cache: ${state}${age ? `, age ${age}` : ''}]` : ''
+}
 
 /**
  * The resolver chain (README "The resolver chain"), composed per invocation from the source

@@ -5,9 +5,9 @@ import {dirname, join} from 'node:path'
 import {MASTER_KEY_ENV, NEW_MASTER_KEY_ENV} from '../../env-names.js'
 import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../../errors.js'
 import {checkHome, ensureHome} from '../../settings/settings.js'
+import {tempPath} from '../../util/fs-atomic.js'
 import {isPlainObject} from '../../util/json.js'
 import {readTrustedFile} from '../../util/trusted-file.js'
-import {tempPath} from '../store/fs-atomic.js'
 
 /**
  * Encryption of literal secret field values at rest: AES-256-GCM, a fresh 96-bit IV per value,

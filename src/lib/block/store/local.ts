@@ -2,10 +2,10 @@ import {readdirSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
 import {describeFsError, ExitCode, KeyflowError} from '../../errors.js'
+import {removeDurably, removeLeftovers, writeFileAtomic} from '../../util/fs-atomic.js'
 import {isPlainObject, jsonErrorLocation} from '../../util/json.js'
+import {withLock} from '../../util/lock.js'
 import {checkTrustedDir, ensureTrustedDir, readTrustedFile} from '../../util/trusted-file.js'
-import {removeDurably, removeLeftovers, writeFileAtomic} from './fs-atomic.js'
-import {withLock} from './lock.js'
 import {BlockStore, DeleteOutcome, PutOptions, ReadResult, ScannedRecord, storeConflict, StoredRecord} from './store.js'
 
 /**

@@ -1,9 +1,9 @@
 import {basename, dirname, join} from 'node:path'
 
-import {writeFileAtomic} from '../../block/store/fs-atomic.js'
-import {withLock} from '../../block/store/lock.js'
 import {ExitCode, KeyflowError} from '../../errors.js'
 import {warn} from '../../output/warn.js'
+import {writeFileAtomic} from '../../util/fs-atomic.js'
+import {withLock} from '../../util/lock.js'
 import {checkTrustedDir, readTrustedFile, Refusal} from '../../util/trusted-file.js'
 import {envFileText, scanDotenv} from '../sources/dotenv.js'
 import {removeEntry, setEntry} from './dotenv-edit.js'

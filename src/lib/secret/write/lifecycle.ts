@@ -1,10 +1,7 @@
 import {join} from 'node:path'
 
-import {invalidate} from '../../cache/manage.js'
 import {ExitCode, KeyflowError} from '../../errors.js'
 import {Invocation, Settings} from '../../invocation.js'
-import {toKeyflowError} from '../../output/render-error.js'
-import {warn} from '../../output/warn.js'
 import {ensureTrustedDir} from '../../util/trusted-file.js'
 import {describeProvenance} from '../chain.js'
 import {parseReference, SecretReference} from '../reference.js'
@@ -131,18 +128,6 @@ export function checkWrite({parsed, place}: WritePlan, options: SetMetadata & {b
   }
 }
 
-/**
- * A secret just written or deleted in AWS must not be answered from the cache with what it held
- * before. The write has happened: a cache that cannot be opened is said, not a failure.
- */
-export function forgetCached(invocation: Invocation, secretIds: string[]): void {
-  try {
-    invalidate(invocation, secretIds.filter(Boolean))
-  } catch (error) {
-    warn(`the cached copies of ${secretIds[0]} could not be dropped: ${toKeyflowError(error).message}`)
-  }
-}
-
 export async function writePlanned(invocation: Invocation, {parsed, place}: WritePlan, value: string | Uint8Array, options: SetMetadata = {}): Promise<WriteResult> {
   const key = parsed.path.length > 0 ? parsed.path.join('.') : undefined
   checkWrite({parsed, place}, {...options, binary: typeof value !== 'string'})
@@ -167,7 +152,7 @@ export async function writePlanned(invocation: Invocation, {parsed, place}: Writ
     const written: AwsWrite = key
       ? await setAwsJsonKey(session, place.secretId, parsed.path, value as string, parsed.text)
       : await putOrCreate(session, place.secretId, value, {description: options.description, kmsKeyId: options.kmsKeyId, tags})
-    forgetCached(invocation, [place.secretId, written.arn])
+    await invocation.forgetCached([place.secretId, written.arn])
     const shadowedBy = await shadowOf(invocation, {parsed, place})
     return {arn: written.arn, attempts: written.attempts, key, name: written.name || place.secretId, reference: parsed.text, shadowedBy, status: written.status, target: 'aws', versionId: written.versionId}
   } finally {
@@ -245,7 +230,7 @@ export async function deleteSecret(invocation: Invocation, reference: string, op
   try {
     const window = options.forceDeleteWithoutRecovery ? {forceDeleteWithoutRecovery: true} : {recoveryWindowInDays: options.recoveryWindowInDays ?? DEFAULT_RECOVERY_DAYS}
     const deleted = await deleteAwsSecretById(session, place.secretId, window)
-    forgetCached(invocation, [place.secretId, deleted.arn])
+    await invocation.forgetCached([place.secretId, deleted.arn])
     return {arn: deleted.arn, deletionDate: deleted.deletionDate, name: deleted.name || place.secretId, reference: parsed.text, target: 'aws'}
   } finally {
     session.sm.destroy()

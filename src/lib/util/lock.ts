@@ -4,7 +4,7 @@ import {link, readdir, unlink, writeFile} from 'node:fs/promises'
 import {hostname} from 'node:os'
 import {basename, dirname, join} from 'node:path'
 
-import {errnoCode, ExitCode, KeyflowError} from '../../errors.js'
+import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
 
 /**
  * A lock file taken with O_EXCL, held only for the few milliseconds of a compare-and-swap.
