@@ -6,6 +6,7 @@ import {join} from 'node:path'
 import {harness, Harness} from '../support/block-harness.js'
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
 import {CliResult} from '../support/cli.js'
+import {motoClient} from '../support/moto.js'
 import {fixture, parseReport, sha256} from '../support/run-child.js'
 import {countingProxyPerFile, motoPerFile} from '../support/suite-fixtures.js'
 
@@ -214,6 +215,24 @@ describe('on the aws store (moto)', () => {
 
   const env = () => ({...moto.env, AWS_ENDPOINT_URL: proxy.url, KEYFLOW_BLOCK_STORE: 'aws'})
   referencesOn({env, kind: 'aws', where: (_h, address) => `AWS Secrets Manager (us-east-1), secret "keyflow/blocks/${address}"`})
+
+  it('a stored reference edited outside keyflow into one that does not parse is an integrity error (exit 8), not a usage error', async () => {
+    const h = harness()
+    try {
+      const env = {...moto.env, KEYFLOW_BLOCK_STORE: 'aws'}
+      const created = await h.kf(['block', 'create', 'secret', 'edited', '--field', 'value=env://KF_EDITED_TARGET'], {env})
+      expect(created.code, created.stderr).to.equal(0)
+      const {client, sdk} = await motoClient(moto)
+      const id = 'keyflow/blocks/secret/edited'
+      const {SecretString} = await client.send(new sdk.GetSecretValueCommand({SecretId: id}))
+      expect(SecretString).to.include('env://KF_EDITED_TARGET')
+      await client.send(new sdk.PutSecretValueCommand({SecretId: id, SecretString: SecretString!.replace('env://KF_EDITED_TARGET', 'env://KF EDITED')}))
+      const result = await h.kf(['secret', 'get', 'block://secret/edited', '--json'], {env})
+      expect([result.code, errorOf(result).code, errorOf(result).where]).to.deep.equal([8, 'STORED_REFERENCE_INVALID', 'secret/edited#value'])
+    } finally {
+      h.cleanup()
+    }
+  })
 
   it('loads every block:// reference of one resolution in one BatchGetSecretValue call, --store aws on the command line', async () => {
     const h = harness()

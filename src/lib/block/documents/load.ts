@@ -131,8 +131,8 @@ export async function resolveBlocks(invocation: Invocation, addresses: string[],
   const failed = new Map<number, unknown>()
   if (holders.length > 0) {
     const references = holders.map(({entry, holder, key, path}) => {
-      const reference = parseReference((holder[key] as {$ref: string}).$ref, plugins)
       const {address} = (materialized[entry] as PromiseFulfilledResult<{address: BlockAddress}>).value
+      const reference = storedReference((holder[key] as {$ref: string}).$ref, plugins, `${formatAddress(address)}#${path}`)
       // The field that holds it, TYPE/NAME#FIELD, as block:// names it (block/source.ts refuses a field already on this path).
       return {...reference, via: [...(options.via?.[entry] ?? []), `${formatAddress(address)}#${path}`]}
     })
@@ -254,4 +254,22 @@ function envEntries(block: ResolvedBlock, prefix: string): BlockEnvEntry[] {
   }
 
   return entries
+}
+
+/**
+ * A reference as stored: it was checked when written, so one that does not parse now means the
+ * record was edited outside keyflow (an integrity error, exit 8), not a mistyped argument.
+ */
+function storedReference(text: string, plugins: Parameters<typeof parseReference>[1], where: string): ReturnType<typeof parseReference> {
+  try {
+    return parseReference(text, plugins)
+  } catch (error) {
+    const reason = error instanceof KeyflowError ? error.message : String(error)
+    throw new KeyflowError(`The stored reference in ${where} cannot be read: ${reason}`, {
+      code: 'STORED_REFERENCE_INVALID',
+      exit: ExitCode.INTEGRITY,
+      fix: `The document was changed outside keyflow. Set the field again: keyflow block update ${where.split('#')[0]} --field ${where.split('#')[1]}=REFERENCE`,
+      where,
+    })
+  }
 }
