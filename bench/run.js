@@ -48,17 +48,14 @@ try {
 
   const figure = (value, unit) => (value === undefined ? '' : `${Number(value).toFixed(unit === 'MB/s' || unit === 'MB' ? 0 : 1)} ${unit}`)
   const ratioText = (ratio) => (ratio === undefined ? '' : typeof ratio === 'string' ? ratio : `${ratio.toFixed(2)}x`)
-  const cellsOf = ({bench, metric, ...row}) =>
-    row.measure === undefined
-      ? [`${bench}: ${metric}`, '', Object.entries(row).map(([key, value]) => `${key}=${typeof value === 'number' ? Number(value.toFixed(2)) : value}`).join(' '), '', '', '']
-      : [
-          row.measure,
-          row.baseline === undefined ? '' : `${row.baseline}${row.baselineValue === undefined ? '' : ` (${figure(row.baselineValue, row.unit)})`}`,
-          figure(row.value, row.unit),
-          ratioText(row.ratio),
-          row.target ?? '',
-          row.met === undefined ? '' : row.met ? 'yes' : 'NO',
-        ]
+  const cellsOf = (row) => [
+    row.measure,
+    row.baseline === undefined ? '' : `${row.baseline}${row.baselineValue === undefined ? '' : ` (${figure(row.baselineValue, row.unit)})`}`,
+    figure(row.value, row.unit),
+    ratioText(row.ratio),
+    row.target ?? '',
+    row.met === undefined ? '' : row.met ? 'yes' : 'NO',
+  ]
   const header = ['measure', 'baseline', 'keyflow', 'ratio', 'target', 'met?']
   // A | inside a cell would end it in Markdown.
   const table = rows.map((row) => cellsOf(row).map((cell) => cell.replaceAll('|', String.raw`\|`)))

@@ -11,12 +11,12 @@
  *   node bench/secret-ls.bench.mjs          (needs `npm run build` and python3 with moto)
  */
 import {spawn, spawnSync} from 'node:child_process'
-import {appendFileSync, mkdtempSync, rmSync} from 'node:fs'
+import {mkdtempSync, rmSync} from 'node:fs'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
 
 import {startCountingProxy} from '../test/support/counting-proxy.mjs'
-import {BIN, median, startMoto} from './support.mjs'
+import {BIN, median, report, startMoto} from './support.mjs'
 
 const COUNT = 1000
 const DELAY_MS = 50
@@ -101,9 +101,9 @@ try {
     `secret ls  ${COUNT} AWS secrets, +${DELAY_MS} ms per call: keyflow ${keyflow.toFixed(0)} ms, ${calls} calls per run (page minimum ${pageMinimum}: ${calls === pageMinimum ? 'met' : 'MISSED'}); ` +
       `SDK paging floor ${floor.toFixed(0)} ms in-process (${pageMinimum} x ${DELAY_MS} ms = ${pageMinimum * DELAY_MS} ms), node -e 0 ${median(nodeMs).toFixed(0)} ms; ratio ${ratio.toFixed(2)}x floor + node start (${RUNS} runs each)`,
   )
-  if (process.env.BENCH_SUMMARY) {
-    appendFileSync(process.env.BENCH_SUMMARY, JSON.stringify({bench: 'secret-ls', calls, metric: `${COUNT} AWS secrets at +${DELAY_MS} ms`, ms: keyflow, pageMinimum, ratio}) + '\n')
-  }
+  const measure = `secret ls, ${COUNT} AWS secrets, +${DELAY_MS} ms per call`
+  report({baseline: 'the ListSecrets page minimum', baselineValue: pageMinimum, measure: `${measure}: AWS calls`, met: calls === pageMinimum, target: `<= ${pageMinimum}`, unit: 'calls', value: calls})
+  report({baseline: 'SDK paging floor in process + node -e 0', baselineValue: floor + median(nodeMs), measure, ratio, unit: 'ms', value: keyflow})
 
   if (calls !== pageMinimum) process.exitCode = 3
 } finally {
