@@ -6,27 +6,77 @@
 //
 // The cache is trusted as the bundle is: both are build output in the same directory. It is used
 // only when it starts with the bundle's first line, which names the build (a fresh id each
-// time), and its checksum matches (below); V8 itself rejects a cache made by another V8 or
-// under other V8 flags. Without a usable
-// cache the bundle is compiled from its source, as require() would.
-const {readFileSync, writeFileSync} = require('node:fs')
+// time), and it is known to belong to the bundle's bytes (below); V8 itself rejects a cache made
+// by another V8 or under other V8 flags. Without a usable cache the bundle is compiled from its
+// source, as require() would.
+const {closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeFileSync} = require('node:fs')
 const Module = require('node:module')
 const {dirname} = require('node:path')
 const vm = require('node:vm')
-const zlib = require('node:zlib')
 
 const cacheFile = (file) => `${file}.v8-cache`
+const stampFile = (file) => `${file}.v8-stamp`
 
 /**
  * V8 checks a cache's length, version and flags but not its bytes: a damaged cache crashes the
  * deserializer (SIGTRAP, SIGSEGV), and a bundle edited in place to the same length would run
- * the old code. So a cache is used only when the CRC-32 of the bundle's source and the cache's
- * payload matches the one written with it (a fraction of a millisecond; zlib.crc32 is in Node
- * 20.15+, and without it no cache is used).
+ * the old code. So a cache is used only if the CRC-32 of the bundle's source and the cache's
+ * payload matches the one written with it. That check loads node:zlib, and with it node:stream:
+ * about a tenth of `node -e 0`, on every start. So once a pair has passed it (or the build has
+ * written it), the stamp file next to them records the pair's identity (size and modification
+ * time of each, in nanoseconds); while both files still show it, the pair has not been written
+ * since, and the check is not repeated, as make and git's index judge a file by its stat. The
+ * stamp is a claim about the files, never a part of them: a write to either file changes its
+ * time, and a stamp that no longer matches only costs the check (and is then written again,
+ * where dist/ is writable; a package npm installed has other times than the build's). (zlib.crc32
+ * is in Node 20.15+; without it a cache is used only as stamped.)
  */
 const CHECKSUM_BYTES = 9
-// eslint-disable-next-line n/no-unsupported-features/node-builtins -- checked for: no cache without it
-const checksum = (source, payload) => (zlib.crc32 ? `${zlib.crc32(payload, zlib.crc32(source)).toString(16).padStart(8, '0')}\n` : 'none')
+const checksum = (source, payload) => {
+  // eslint-disable-next-line n/no-unsupported-features/node-builtins -- checked for: no cache without it
+  const {crc32} = require('node:zlib')
+  return crc32 ? `${crc32(payload, crc32(source)).toString(16).padStart(8, '0')}\n` : 'none'
+}
+
+/**
+ * A file's bytes and its identity for the stamp, both from the one descriptor; no identity if
+ * the file changed while it was read (its stat before and after differ).
+ */
+function readWithIdentity(file) {
+  const fd = openSync(file, 'r')
+  try {
+    const identity = () => {
+      const {mtimeNs, size} = fstatSync(fd, {bigint: true})
+      return `${size}:${mtimeNs}`
+    }
+
+    const before = identity()
+    const bytes = readFileSync(fd)
+    return {bytes, identity: before === identity() ? before : undefined}
+  } finally {
+    closeSync(fd)
+  }
+}
+
+function readStamp(file) {
+  try {
+    return readFileSync(stampFile(file), 'latin1')
+  } catch {}
+}
+
+const stampOf = (bundle, cache) => (bundle.identity && cache.identity ? `${bundle.identity} ${cache.identity}\n` : undefined)
+
+/** Best effort: without a stamp (dist/ read-only, say) the next start checks the checksum again. */
+function writeStamp(file, stamp) {
+  const temporary = `${stampFile(file)}.${process.pid}`
+  try {
+    writeFileSync(temporary, stamp)
+    renameSync(temporary, stampFile(file))
+  } catch {
+    rmSync(temporary, {force: true})
+  }
+}
+
 const buildLine = (source) => source.slice(0, source.indexOf('\n') + 1)
 
 /** import() from an ordinary module, for the bundle's own (src/lib/util/import-module.ts). */
@@ -61,14 +111,23 @@ function evaluate(file, script) {
 /** The exports of the bundle at `file` (an absolute path), as require(file) gives them. */
 function loadBundle(file) {
   if (require.cache[file]) return require.cache[file].exports
-  const source = readFileSync(file, 'utf8')
+  const bundle = readWithIdentity(file)
+  const source = bundle.bytes.toString('utf8')
   const line = buildLine(source)
   let cachedData
   try {
-    const cache = readFileSync(cacheFile(file))
+    const cache = readWithIdentity(cacheFile(file))
     const start = Buffer.byteLength(line) + CHECKSUM_BYTES
-    const payload = cache.subarray(start)
-    if (line !== '' && cache.subarray(0, start).toString('latin1') === line + checksum(source, payload)) cachedData = payload
+    const payload = cache.bytes.subarray(start)
+    const header = cache.bytes.subarray(0, start).toString('latin1')
+    const stamp = stampOf(bundle, cache)
+    if (line !== '' && header.startsWith(line)) {
+      if (stamp !== undefined && readStamp(file) === stamp) cachedData = payload
+      else if (header === line + checksum(source, payload)) {
+        cachedData = payload
+        if (stamp !== undefined) writeStamp(file, stamp)
+      }
+    }
   } catch {}
 
   return evaluate(file, compile(file, source, cachedData))
@@ -87,6 +146,8 @@ async function writeCodeCache(file, exercise) {
   await exercise(evaluate(file, script))
   const payload = script.createCachedData()
   writeFileSync(cacheFile(file), Buffer.concat([Buffer.from(line + checksum(source, payload), 'latin1'), payload]))
+  const stamp = stampOf(readWithIdentity(file), readWithIdentity(cacheFile(file)))
+  if (stamp !== undefined) writeStamp(file, stamp)
 }
 
 module.exports = {loadBundle, writeCodeCache}

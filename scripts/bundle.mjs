@@ -22,8 +22,11 @@ const SRC = join(ROOT, 'src')
 const DIST = join(ROOT, 'dist')
 
 /**
- * Each source's import.meta.url becomes the URL of its own compiled file in dist/, so the paths
- * it resolves against it (oclif.manifest.json, completion/, createRequire) hold in a bundle too.
+ * Each source's import.meta.url becomes the URL of its own compiled file in dist/, and its
+ * import.meta.dirname that file's directory, so the paths it resolves against them
+ * (oclif.manifest.json, completion/, createRequire) hold in a bundle too. The fast path reads
+ * its files by import.meta.dirname: a URL costs node:url's pathToFileURL and a URL-to-path
+ * conversion, about 3% of a `secret get`.
  */
 const importMetaUrl = {
   name: 'import-meta-url',
@@ -31,7 +34,12 @@ const importMetaUrl = {
     build.onLoad({filter: /\.ts$/}, async ({path}) => {
       const compiled = relative(SRC, path).replace(/\.ts$/, '.js')
       const contents = await readFile(path, 'utf8')
-      return {contents: contents.replaceAll('import.meta.url', `__keyflowUrl(${JSON.stringify(compiled)})`), loader: 'ts'}
+      return {
+        contents: contents
+          .replaceAll('import.meta.url', `__keyflowUrl(${JSON.stringify(compiled)})`)
+          .replaceAll('import.meta.dirname', `__keyflowDir(${JSON.stringify(dirname(compiled))})`),
+        loader: 'ts',
+      }
     })
   },
 }
@@ -77,6 +85,25 @@ const codeUnitSort = {
   },
 }
 
+/**
+ * The index of @oclif/core checks at load that Node satisfies `engines.node` of the package.json one
+ * level above its own file: in the bundle, keyflow's. Doing so loads semver, all of it (some 40
+ * modules and their regular expressions) for one comparison, about 2 ms of every oclif command.
+ * npm checks `engines` when keyflow is installed, and the fast path never made this check, so the
+ * bundle drops it. The build fails if oclif's line changes, rather than keeping the cost in silence.
+ */
+const OCLIF_ENGINE_CHECK = '\ncheckNodeVersion();\n'
+const noEngineCheck = {
+  name: 'oclif-no-engine-check',
+  setup(build) {
+    build.onLoad({filter: /@oclif[/\\]core[/\\]lib[/\\]index\.js$/}, async ({path}) => {
+      const contents = await readFile(path, 'utf8')
+      if (!contents.includes(OCLIF_ENGINE_CHECK)) throw new Error(`${path} no longer calls checkNodeVersion() as scripts/bundle.mjs's noEngineCheck expects: review it.`)
+      return {contents: contents.replace(OCLIF_ENGINE_CHECK, '\n'), loader: 'js'}
+    })
+  },
+}
+
 /** Heavy or native packages: loaded, as before, only on the path that needs them. */
 const EXTERNAL = ['@aws-sdk/*', '@inquirer/*', '@lydell/node-pty', 'ajv', 'node-pty', 'snowflake-sdk']
 
@@ -87,7 +114,13 @@ const EXTERNAL = ['@aws-sdk/*', '@inquirer/*', '@lydell/node-pty', 'ajv', 'node-
 const BUILD_LINE = `// keyflow build ${randomUUID()}`
 
 const common = {
-  banner: {js: `${BUILD_LINE}\nconst __keyflowUrl = (file) => require('node:url').pathToFileURL(require('node:path').join(__dirname, file)).href;`},
+  banner: {
+    js: [
+      BUILD_LINE,
+      "const __keyflowUrl = (file) => require('node:url').pathToFileURL(require('node:path').join(__dirname, file)).href;",
+      "const __keyflowDir = (dir) => require('node:path').join(__dirname, dir);",
+    ].join('\n'),
+  },
   bundle: true,
   format: 'cjs',
   legalComments: 'none',
@@ -156,6 +189,6 @@ await build({
   external: [...EXTERNAL, 'ts-node', 'tsx', 'typescript'],
   outdir: undefined,
   outfile: join(DIST, 'oclif.cjs'),
-  plugins: [...common.plugins, codeUnitSort],
+  plugins: [...common.plugins, codeUnitSort, noEngineCheck],
   stdin: {contents: await oclifEntry(), loader: 'js', resolveDir: ROOT, sourcefile: 'oclif-entry.js'},
 })

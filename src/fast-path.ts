@@ -1,4 +1,5 @@
 import {readFileSync} from 'node:fs'
+import {join} from 'node:path'
 
 import type {Invocation} from './lib/invocation.js'
 
@@ -53,7 +54,8 @@ function loadCommand(argv: string[]): undefined | {command: ManifestCommand; res
     let manifest: {commands: Record<string, ManifestCommand>}
     try {
       // oclif.manifest.json's fast commands alone (scripts/fast-path-manifest.mjs).
-      manifest = JSON.parse(readFileSync(new URL('fast-path.json', import.meta.url), 'utf8'))
+      // eslint-disable-next-line n/no-unsupported-features/node-builtins -- only the bundle runs this file, and scripts/bundle.mjs gives it its own directory there
+      manifest = JSON.parse(readFileSync(join(import.meta.dirname, 'fast-path.json'), 'utf8'))
     } catch {
       return undefined
     }
@@ -156,7 +158,8 @@ function withDefaults(command: ManifestCommand, flags: Record<string, unknown>):
 export async function runFastPath(tokens: string[]): Promise<boolean> {
   if (tokens.includes('--version')) {
     const {versionAnswer} = await import('./lib/cli/version.js')
-    const answer = versionAnswer(tokens, JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')))
+    // eslint-disable-next-line n/no-unsupported-features/node-builtins -- as above
+    const answer = versionAnswer(tokens, JSON.parse(readFileSync(join(import.meta.dirname, '..', 'package.json'), 'utf8')))
     if (answer !== undefined) {
       process.stdout.write(answer)
       return true

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 import {spawnSync} from 'node:child_process'
-import {readFileSync, symlinkSync, writeFileSync} from 'node:fs'
+import {readFileSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {baseEnv, ROOT, tempDir} from '../support/cli.js'
@@ -34,8 +34,38 @@ describe('packaging: the V8 code caches', () => {
 
   after(() => dir?.cleanup())
 
+  const trace = () => join(dir.path, 'builtins.txt')
   const keyflow = (args: string[]) =>
-    spawnSync(process.execPath, [join(tree, 'bin', 'run.js'), ...args], {encoding: 'utf8', env: {...baseEnv(dir.path), KEYFLOW_HOME: join(dir.path, 'home')}})
+    spawnSync(process.execPath, [join(tree, 'bin', 'run.js'), ...args], {
+      encoding: 'utf8',
+      env: {...baseEnv(dir.path), KEYFLOW_HOME: join(dir.path, 'home'), KEYFLOW_TEST_BUILTIN_TRACE: trace(), NODE_OPTIONS: `--require ${join(ROOT, 'test', 'support', 'builtin-modules.cjs')}`},
+    })
+  const checksummed = () => readFileSync(trace(), 'utf8').split('\n').includes('NativeModule zlib')
+
+  // First: the cases below change the tree.
+  it('a bundle and cache as the build stamped them are used without computing the checksum', () => {
+    const version = keyflow(['--version'])
+    expect([version.status, version.stderr]).to.deep.equal([0, ''])
+    expect(checksummed(), 'node:zlib loaded for the CRC-32').to.equal(false)
+  })
+
+  it('a pair whose times moved since its stamp is checked by its checksum once, then stamped again', () => {
+    const later = Date.now() / 1000 + 60
+    utimesSync(join(tree, 'dist', 'fast-path.cjs.v8-cache'), later, later)
+    const version = keyflow(['--version'])
+    expect([version.status, version.stderr]).to.deep.equal([0, ''])
+    expect(checksummed(), 'node:zlib loaded for the CRC-32').to.equal(true)
+    expect(keyflow(['--version']).status).to.equal(0)
+    expect(checksummed(), 'checked again though stamped').to.equal(false)
+  })
+
+  it('a stamp naming a damaged cache\'s old times does not let it through', () => {
+    const cache = join(tree, 'dist', 'fast-path.cjs.v8-cache')
+    damage(cache)
+    const version = keyflow(['--version'])
+    expect([version.status, version.signal, version.stderr]).to.deep.equal([0, null, ''])
+    expect(checksummed(), 'the checksum was skipped').to.equal(true)
+  })
 
   it('a damaged cache is ignored: the bundle compiles from source, no crash', () => {
     damage(join(tree, 'dist', 'fast-path.cjs.v8-cache'))

@@ -82,6 +82,23 @@ describe('packaging: npm pack and a global install', function () {
     expect(run.status).to.equal(0)
   })
 
+  it('checks the shipped code caches by their checksum once, then trusts the stamp it wrote', () => {
+    const trace = join(dir.path, 'builtins.txt')
+    const get = () => {
+      const result = spawnSync('keyflow', ['secret', 'get', 'PACKED_NAME'], {
+        cwd: dir.path,
+        encoding: 'utf8',
+        env: {...env, KEYFLOW_TEST_BUILTIN_TRACE: trace, NODE_OPTIONS: `--require ${join(ROOT, 'test', 'support', 'builtin-modules.cjs')}`, PACKED_NAME: 'packed-value'},
+      })
+      expect([result.status, result.stdout, result.stderr]).to.deep.equal([0, 'packed-value\n', ''])
+      return readFileSync(trace, 'utf8').split('\n')
+    }
+
+    // npm gives installed files the time of the install, not the build's: the first start checks.
+    get()
+    expect(get(), 'node:zlib loaded for the CRC-32').not.to.include('NativeModule zlib')
+  })
+
   it('keyflow init && keyflow doctor on a fresh HOME: a project set up, nothing wrong', () => {
     const project = join(dir.path, 'project')
     mkdirSync(project)

@@ -47,7 +47,8 @@ export function compileBuiltins(packs: BlockTypePack[]): BuiltinTypes {
       // Their schemas are compiled by the unit tests, not at every start.
       const {problems, type} = checkDefinition(definition, `built-in ${definition.slug}`, new Set(types.keys()), {compileSchema: false})
       if (!type) throw new Error(problems.join('; '))
-      types.set(type.slug, {...type, builtin: true, rules: pack.rules?.[type.slug]})
+      // Assigned, not spread: a spread would read the checksum getter and hash the schema now.
+      types.set(type.slug, Object.assign(type, {builtin: true, rules: pack.rules?.[type.slug]}))
     }
 
     for (const name of pack.collections) collections[name] = pack.definitions.map(({slug}) => slug)
