@@ -2,6 +2,8 @@
 // Cold starts of the built CLI, each against its baseline measured in the same run (README
 // "Start-up time"; targets from issue 16):
 //   secret get (env hit), --version, --help, block ls, block inspect    against `node -e 0`
+//   secret get (env hit) from the package as users install it           against `node -e 0`
+//     (`npm pack`, then `npm install -g` of the tarball into a temporary prefix)
 //   run -- true                                                        against a Node script that spawns true
 //   get and run with a 10- and a 200-entry .env                        against dotenv-cli and env-cmd
 //   1,000 names from a 5,000-line .env                                 against 10 names from the same file
@@ -10,7 +12,7 @@
 // environment below: NODE_EXTRA_CA_CERTS among others is not passed (README "Performance notes").
 //
 //   node bench/startup.bench.mjs            (BENCH_QUICK=1 for a quick look, BENCH_RUNS=N to choose)
-import {spawnSync} from 'node:child_process'
+import {execFileSync, spawnSync} from 'node:child_process'
 import {randomBytes} from 'node:crypto'
 import {existsSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {tmpdir} from 'node:os'
@@ -48,6 +50,14 @@ function envFile(count) {
   return {file, last: names.at(-1), names, project}
 }
 
+/** The package as users get it: packed (dist/ as built, so no prepack build) and installed globally into a prefix. */
+function installedBin() {
+  const packed = JSON.parse(execFileSync('npm', ['pack', '--ignore-scripts', '--json', '--pack-destination', home], {cwd: ROOT, encoding: 'utf8'}))
+  const prefix = join(home, 'prefix')
+  execFileSync('npm', ['install', '-g', '--prefix', prefix, '--prefer-offline', '--no-update-notifier', '--no-fund', '--no-audit', join(home, packed[0].filename)], {stdio: 'ignore'})
+  return join(prefix, 'lib', 'node_modules', 'keyflow', 'bin', 'run.js')
+}
+
 const dotenvCli = join(ROOT, 'node_modules', 'dotenv-cli', 'cli.js')
 const envCmd = join(ROOT, 'node_modules', 'env-cmd', 'bin', 'env-cmd.js')
 const NODE = 'node -e 0'
@@ -62,6 +72,7 @@ const commands = [
   {args: ['-e', '0'], name: NODE},
   {args: ['-e', spawnTrue], name: SPAWN},
   {args: [BIN, 'secret', 'get', 'BENCH_SECRET'], expect: 'bench-value\n', name: 'keyflow secret get NAME (env hit)', rows: [{baseline: NODE, ratio: 1.25}]},
+  {args: [installedBin(), 'secret', 'get', 'BENCH_SECRET'], expect: 'bench-value\n', name: 'keyflow secret get NAME (env hit), installed package', rows: [{baseline: NODE, ratio: 1.25}]},
   // The same command without bin/run.js's fast path, to show what the fast path saves.
   {args: [join(ROOT, 'test', 'support', 'oclif-entry.mjs'), 'secret', 'get', 'BENCH_SECRET'], expect: 'bench-value\n', name: 'keyflow secret get NAME (oclif path)', rows: [{baseline: NODE}]},
   {args: [BIN, 'run', '--', 'true'], name: 'keyflow run -- true', rows: [{baseline: SPAWN, plusMs: 10}]},
