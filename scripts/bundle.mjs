@@ -67,39 +67,52 @@ const deferred = {
 }
 
 /**
- * oclif sorts the commands it loads by `a.id.localeCompare(b.id)`: the first localeCompare of
- * a process loads ICU's collation data (~7 ms of CPU, a tenth of `block ls`). keyflow's command
- * ids are ASCII words and colons, which code-unit order sorts the same way
- * (test/unit/cli/command-order.test.ts checks it), so the bundle compares them so. The build
- * fails if oclif's line changes, rather than losing the saving in silence.
+ * Edits to @oclif/core's own files in the oclif bundle, each saving start-up time of every
+ * command off the fast path. Each `from` must be found as written: the build fails if oclif's
+ * code changes under an edit, rather than losing the saving (or worse) in silence.
  */
-const OCLIF_SORT = 'a.id.localeCompare(b.id)'
-const codeUnitSort = {
-  name: 'oclif-code-unit-sort',
-  setup(build) {
-    build.onLoad({filter: /@oclif[/\\]core[/\\]lib[/\\]config[/\\]plugin\.js$/}, async ({path}) => {
-      const contents = await readFile(path, 'utf8')
-      if (!contents.includes(OCLIF_SORT)) throw new Error(`${path} no longer sorts by ${OCLIF_SORT}: review scripts/bundle.mjs's codeUnitSort.`)
-      return {contents: contents.replace(OCLIF_SORT, '(a.id < b.id ? -1 : a.id > b.id ? 1 : 0)'), loader: 'js'}
-    })
+const OCLIF_EDITS = [
+  {
+    // oclif sorts the commands it loads by localeCompare: the first localeCompare of a process
+    // loads ICU's collation data (~7 ms of CPU, a tenth of `block ls`). keyflow's command ids are
+    // ASCII words and colons, which code-unit order sorts the same way
+    // (test/unit/cli/command-order.test.ts checks it), so the bundle compares them so.
+    file: 'config/plugin.js',
+    from: 'a.id.localeCompare(b.id)',
+    to: '(a.id < b.id ? -1 : a.id > b.id ? 1 : 0)',
   },
-}
+  {
+    // tinyglobby (with fdir and picomatch) serves oclif's `pattern` command discovery only;
+    // keyflow's is `explicit` (package.json), so it is evaluated when first used, never here.
+    file: 'config/plugin.js',
+    from: 'const tinyglobby_1 = require("tinyglobby");',
+    to: 'const tinyglobby_1 = {get glob() { return require("tinyglobby").glob; }};',
+  },
+  {
+    // The index checks at load that Node satisfies `engines.node` of the package.json one level
+    // above its own file (in the bundle, keyflow's), through semver: all of it, some 40 modules
+    // and their regular expressions, for one comparison. npm checks `engines` when keyflow is
+    // installed, and the fast path never made this check.
+    file: 'index.js',
+    from: '\ncheckNodeVersion();\n',
+    to: '\n',
+  },
+]
 
-/**
- * The index of @oclif/core checks at load that Node satisfies `engines.node` of the package.json one
- * level above its own file: in the bundle, keyflow's. Doing so loads semver, all of it (some 40
- * modules and their regular expressions) for one comparison, about 2 ms of every oclif command.
- * npm checks `engines` when keyflow is installed, and the fast path never made this check, so the
- * bundle drops it. The build fails if oclif's line changes, rather than keeping the cost in silence.
- */
-const OCLIF_ENGINE_CHECK = '\ncheckNodeVersion();\n'
-const noEngineCheck = {
-  name: 'oclif-no-engine-check',
+const oclifEdits = {
+  name: 'oclif-edits',
   setup(build) {
-    build.onLoad({filter: /@oclif[/\\]core[/\\]lib[/\\]index\.js$/}, async ({path}) => {
-      const contents = await readFile(path, 'utf8')
-      if (!contents.includes(OCLIF_ENGINE_CHECK)) throw new Error(`${path} no longer calls checkNodeVersion() as scripts/bundle.mjs's noEngineCheck expects: review it.`)
-      return {contents: contents.replace(OCLIF_ENGINE_CHECK, '\n'), loader: 'js'}
+    build.onLoad({filter: /@oclif[/\\]core[/\\]lib[/\\].*\.js$/}, async ({path}) => {
+      const file = relative(join(ROOT, 'node_modules', '@oclif', 'core', 'lib'), path).split(sep).join('/')
+      const edits = OCLIF_EDITS.filter((edit) => edit.file === file)
+      if (edits.length === 0) return
+      let contents = await readFile(path, 'utf8')
+      for (const {from, to} of edits) {
+        if (!contents.includes(from)) throw new Error(`${path} no longer contains ${JSON.stringify(from)}: review OCLIF_EDITS in scripts/bundle.mjs.`)
+        contents = contents.replace(from, to)
+      }
+
+      return {contents, loader: 'js'}
     })
   },
 }
@@ -189,6 +202,6 @@ await build({
   external: [...EXTERNAL, 'ts-node', 'tsx', 'typescript'],
   outdir: undefined,
   outfile: join(DIST, 'oclif.cjs'),
-  plugins: [...common.plugins, codeUnitSort, noEngineCheck],
+  plugins: [...common.plugins, oclifEdits],
   stdin: {contents: await oclifEntry(), loader: 'js', resolveDir: ROOT, sourcefile: 'oclif-entry.js'},
 })
