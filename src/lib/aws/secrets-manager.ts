@@ -1,6 +1,7 @@
 import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
 
 import {randomBytes} from 'node:crypto'
+import {setMaxListeners} from 'node:events'
 import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {homedir} from 'node:os'
@@ -300,6 +301,9 @@ async function withinDeadline<T>(deadline: AbortSignal, work: () => Promise<T>):
  */
 export function awsDeadline(totalTimeoutMs: number): AbortSignal {
   const controller = new AbortController()
+  // Every call in flight listens to it, and so do the SDK's socket and backoff: 25 batches of a
+  // 500-name run pass Node's default of 10 listeners, whose leak warning would reach stderr.
+  setMaxListeners(0, controller.signal)
   // Unref'd: a resolution that finished early does not wait for it.
   setTimeout(() => {
     controller.abort(new AwsCallError('KeyflowAwsDeadline', `all AWS calls must finish within ${totalTimeoutMs} ms (--aws-total-timeout)`))
