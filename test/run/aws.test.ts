@@ -40,6 +40,17 @@ describe('run: AWS Secrets Manager (moto)', () => {
     assertNoCanary(result.stdout + result.stderr, values, 'keyflow output')
   })
 
+  it('keeps stderr clean with many calls in flight under one deadline (no listener-leak warning)', async () => {
+    // 12 BatchGetSecretValue calls at once, each listening to the deadline's abort signal.
+    const names = Array.from({length: 240}, (_, index) => `MANY_${String(index).padStart(3, '0')}`)
+    await Promise.all(names.map(async (name) => client.create(name, canary(name.toLowerCase()))))
+    proxy.reset()
+    const result = await runCli(['run', ...names.flatMap((name) => ['--secret', name]), '--', 'true'], {env})
+    expect(result.code, result.stderr).to.equal(0)
+    expect(proxy.counts.get('secretsmanager.BatchGetSecretValue')).to.equal(12)
+    expect(result.stderr).to.equal('')
+  })
+
   it('uses GetSecretValue only for a pinned version', async () => {
     const value = canary('pinned')
     await client.create('pinned-secret', value)

@@ -1,6 +1,7 @@
-import type {SecretsManagerClient} from '@aws-sdk/client-secrets-manager'
+import type {SecretsManagerClient, SecretsManagerClientConfig} from '@aws-sdk/client-secrets-manager'
 
 import {randomBytes} from 'node:crypto'
+import {setMaxListeners} from 'node:events'
 import {readFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {homedir} from 'node:os'
@@ -294,12 +295,43 @@ async function withinDeadline<T>(deadline: AbortSignal, work: () => Promise<T>):
   }
 }
 
+type Handler = SecretsManagerClient['config']['requestHandler']
+type HttpHandler = ReturnType<Parameters<NonNullable<SecretsManagerClientConfig['extensions']>[number]['configure']>[0]['httpHandler']>
+
+/** `handler` with every request bound to `deadline`: its socket is destroyed when the deadline passes. */
+function boundToDeadline(handler: HttpHandler, deadline: AbortSignal): HttpHandler {
+  return {
+    destroy: () => handler.destroy?.(),
+    handle: async (request, options) => handler.handle(request, {...options, abortSignal: deadline}),
+    httpHandlerConfigs: () => handler.httpHandlerConfigs(),
+    metadata: handler.metadata,
+    updateHttpClientConfig: (key, value) => handler.updateHttpClientConfig(key, value),
+  }
+}
+
+/**
+ * The key of the smithy context in each call's handler context (@smithy/types' SMITHY_CONTEXT_KEY),
+ * where a send's abortSignal goes: the retry loop's backoff listens to it there.
+ */
+const SMITHY_CONTEXT_KEY = '__smithy_context'
+
+/** Puts `deadline` where a send's abortSignal goes, just before the retry loop reads it: a backoff between attempts ends when it passes. */
+function contextDeadline(deadline: AbortSignal): Middleware {
+  return ((next: Next, context: Record<string, Record<string, unknown> | undefined>) => async (args: unknown) => {
+    ;(context[SMITHY_CONTEXT_KEY] ??= {}).abortSignal = deadline
+    return next(args)
+  }) as unknown as Middleware
+}
+
 /**
  * The deadline over a whole resolution: every connection given this signal stops when
  * totalTimeoutMs has passed, whatever its calls are doing (waiting, reading, backing off).
  */
 export function awsDeadline(totalTimeoutMs: number): AbortSignal {
   const controller = new AbortController()
+  // Every call in flight listens to it, and so do the SDK's socket and backoff: 25 batches of a
+  // 500-name run pass Node's default of 10 listeners, whose leak warning would reach stderr.
+  setMaxListeners(0, controller.signal)
   // Unref'd: a resolution that finished early does not wait for it.
   setTimeout(() => {
     controller.abort(new AwsCallError('KeyflowAwsDeadline', `all AWS calls must finish within ${totalTimeoutMs} ms (--aws-total-timeout)`))
@@ -322,11 +354,10 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
     throwOnRequestTimeout: true,
   }
   // The STS client behind a role is built by the credential provider, and its AssumeRole call
-  // takes no abort signal: its requests go through this client's HTTP handler with the deadline
-  // added, so a stalled STS stops with everything else instead of keeping keyflow alive.
-  type Handler = SecretsManagerClient['config']['requestHandler']
-  const deadlineBound = () => ({
-    handle: (async (request, options) => client.config.requestHandler.handle(request, {...options, abortSignal: deadline})) as Handler['handle'],
+  // takes no abort signal: its requests go through this client's HTTP handler, which binds them
+  // to the deadline, so a stalled STS stops with everything else instead of keeping keyflow alive.
+  const throughClientHandler = () => ({
+    handle: (async (request, options) => client.config.requestHandler.handle(request, options)) as Handler['handle'],
   })
   const assumedRole = (): RoleCredentials => {
     const role = connection.role!
@@ -335,7 +366,7 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
     if (known) return known
     const session = sharedSession(
       providers!.fromTemporaryCredentials({
-        clientConfig: {maxAttempts: connection.maxAttempts, region: connection.region, requestHandler: deadlineBound()},
+        clientConfig: {maxAttempts: connection.maxAttempts, region: connection.region, requestHandler: throughClientHandler()},
         masterCredentials: connection.credentials ?? providers!.fromNodeProviderChain(connection.profile ? {profile: connection.profile} : {}),
         // A session name like prefect-aws's (prefect-session-<8 hex>), overridable by the params.
         params: {RoleSessionName: `keyflow-${randomBytes(4).toString('hex')}`, ...role.params, RoleArn: role.arn},
@@ -348,8 +379,14 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
   const client: SecretsManagerClient = withQuietNodeWarning(
     () =>
       new sdk.SecretsManagerClient({
+        // Each command's middleware is put together once for this client, not at every call (25
+        // batches of a 500-name run did it 25 times). A send given options skips that cache, so
+        // the deadline reaches each call through the HTTP handler (the socket) and the call's
+        // context (the retry backoff) instead of send's abortSignal.
+        cacheMiddleware: true,
         credentials: providers ? assumedRole() : connection.credentials,
         ...(connection.endpoint ? {endpoint: connection.endpoint} : {}),
+        extensions: [{configure: (config) => config.setHttpHandler(boundToDeadline(config.httpHandler(), deadline))}],
         maxAttempts: connection.maxAttempts,
         region: connection.region,
         requestHandler,
@@ -357,6 +394,7 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
         ...(connection.profile ? {profile: connection.profile} : {}),
       }),
   )
+  client.middlewareStack.addRelativeTo(contextDeadline(deadline), {name: 'keyflowContextDeadline', relation: 'before', toMiddleware: 'retryMiddleware'})
   client.middlewareStack.addRelativeTo(bodyDeadline(connection.requestTimeoutMs), {
     name: 'keyflowBodyDeadline',
     relation: 'after',
@@ -388,7 +426,6 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
     )
   }
 
-  const abortable = {abortSignal: deadline}
   const waiting = () => `Waiting for AWS Secrets Manager${connection.region ? ` (${connection.region})` : ''}...`
   // Every call shares the deadline, and a person at a terminal is told when one keeps them waiting.
   const call = <T>(work: () => Promise<T>) => noticeIfSlow(withinDeadline(deadline, work), waiting)
@@ -396,7 +433,7 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
   let configured: Promise<string | undefined> | undefined
   return {
     async batchGet(secretIds) {
-      const output = await call(async () => client.send(new sdk.BatchGetSecretValueCommand({SecretIdList: secretIds}), abortable))
+      const output = await call(async () => client.send(new sdk.BatchGetSecretValueCommand({SecretIdList: secretIds})))
       const result: BatchResult = {
         errors: (output.Errors ?? []).map((entry) => ({
           error: {message: entry.Message, name: entry.ErrorCode ?? 'Error'},
@@ -444,7 +481,7 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
             Name: name,
             Tags: tags?.map(({key, value: tagValue}) => ({Key: key, Value: tagValue})),
             ...secretValue(value),
-          }), abortable)),
+          }))),
       )
     },
     async credentialSource() {
@@ -453,18 +490,18 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
     },
     async delete({forceDeleteWithoutRecovery, recoveryWindowInDays, secretId}) {
       const output = await withinDeadline(deadline, async () => client.send(
-        new sdk.DeleteSecretCommand({ForceDeleteWithoutRecovery: forceDeleteWithoutRecovery, RecoveryWindowInDays: recoveryWindowInDays, SecretId: secretId}), abortable))
+        new sdk.DeleteSecretCommand({ForceDeleteWithoutRecovery: forceDeleteWithoutRecovery, RecoveryWindowInDays: recoveryWindowInDays, SecretId: secretId})))
       return {...written(output), deletionDate: output.DeletionDate}
     },
     async describe(secretId) {
-      return listed(await withinDeadline(deadline, async () => client.send(new sdk.DescribeSecretCommand({SecretId: secretId}), abortable)))
+      return listed(await withinDeadline(deadline, async () => client.send(new sdk.DescribeSecretCommand({SecretId: secretId}))))
     },
     destroy() {
       client.destroy()
     },
     async get({secretId, versionId, versionStage}) {
       const command = new sdk.GetSecretValueCommand({SecretId: secretId, VersionId: versionId, VersionStage: versionStage})
-      const value = payload(await call(async () => client.send(command, abortable)))
+      const value = payload(await call(async () => client.send(command)))
       if (value instanceof AwsCallError) throw value
       return value
     },
@@ -475,7 +512,7 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
           IncludePlannedDeletion: includePlannedDeletion,
           MaxResults: 100,
           NextToken: nextToken,
-        }), abortable))
+        })))
       return {
         // moto answers an empty string on the last page.
         nextToken: output.NextToken || undefined,
@@ -489,7 +526,7 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
       let nextToken: string | undefined
       do {
         // eslint-disable-next-line no-await-in-loop
-        const output = await withinDeadline(deadline, async () => client.send(new sdk.ListSecretVersionIdsCommand({IncludeDeprecated: true, MaxResults: 100, NextToken: nextToken, SecretId: secretId}), abortable))
+        const output = await withinDeadline(deadline, async () => client.send(new sdk.ListSecretVersionIdsCommand({IncludeDeprecated: true, MaxResults: 100, NextToken: nextToken, SecretId: secretId})))
         arn = output.ARN ?? arn
         name = output.Name ?? name
         for (const version of output.Versions ?? []) {
@@ -502,22 +539,22 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
       return {arn, name, versions}
     },
     async moveStage({from, secretId, stage, to}) {
-      await withinDeadline(deadline, async () => client.send(new sdk.UpdateSecretVersionStageCommand({MoveToVersionId: to, RemoveFromVersionId: from, SecretId: secretId, VersionStage: stage}), abortable))
+      await withinDeadline(deadline, async () => client.send(new sdk.UpdateSecretVersionStageCommand({MoveToVersionId: to, RemoveFromVersionId: from, SecretId: secretId, VersionStage: stage})))
     },
     async put({secretId, stages, value}) {
-      return written(await withinDeadline(deadline, async () => client.send(new sdk.PutSecretValueCommand({SecretId: secretId, VersionStages: stages, ...secretValue(value)}), abortable)))
+      return written(await withinDeadline(deadline, async () => client.send(new sdk.PutSecretValueCommand({SecretId: secretId, VersionStages: stages, ...secretValue(value)}))))
     },
     get region() {
       return connection.region
     },
     async restore(secretId) {
-      return written(await withinDeadline(deadline, async () => client.send(new sdk.RestoreSecretCommand({SecretId: secretId}), abortable)))
+      return written(await withinDeadline(deadline, async () => client.send(new sdk.RestoreSecretCommand({SecretId: secretId}))))
     },
     async tag(secretId, tags) {
-      await withinDeadline(deadline, async () => client.send(new sdk.TagResourceCommand({SecretId: secretId, Tags: tags.map(({key, value}) => ({Key: key, Value: value}))}), abortable))
+      await withinDeadline(deadline, async () => client.send(new sdk.TagResourceCommand({SecretId: secretId, Tags: tags.map(({key, value}) => ({Key: key, Value: value}))})))
     },
     async update({clientRequestToken, description, kmsKeyId, secretId, value}) {
-      return written(await withinDeadline(deadline, async () => client.send(new sdk.UpdateSecretCommand({ClientRequestToken: clientRequestToken, Description: description, KmsKeyId: kmsKeyId, SecretId: secretId, ...secretValue(value)}), abortable)))
+      return written(await withinDeadline(deadline, async () => client.send(new sdk.UpdateSecretCommand({ClientRequestToken: clientRequestToken, Description: description, KmsKeyId: kmsKeyId, SecretId: secretId, ...secretValue(value)}))))
     },
     async versionStages(names) {
       const stages = new Map<string, Record<string, string[]>>()
@@ -527,7 +564,7 @@ export async function connectSecretsManager(connection: AwsConnection): Promise<
         do {
           // The name filter matches prefixes: only exact names are kept.
           // eslint-disable-next-line no-await-in-loop
-          const page = await withinDeadline(deadline, async () => client.send(new sdk.ListSecretsCommand({Filters: [{Key: 'name', Values: chunk}], NextToken: token}), abortable))
+          const page = await withinDeadline(deadline, async () => client.send(new sdk.ListSecretsCommand({Filters: [{Key: 'name', Values: chunk}], NextToken: token})))
           for (const secret of page.SecretList ?? []) {
             if (secret.Name && chunk.includes(secret.Name)) stages.set(secret.Name, secret.SecretVersionsToStages ?? {})
           }

@@ -326,9 +326,8 @@ export function awsSource(settings: AwsSettings, connect?: ConnectSecretsManager
         for (const [id, outcome] of outcomes) byId.set(id, outcome)
       }),
     ])
-    return requests.map((request) =>
-      isPinned(request) ? pinnedOutcomes[pinned.indexOf(request)] : byId.get(awsSecretId(settings, request))!,
-    )
+    const byPinnedRequest = new Map(pinned.map((request, index) => [request, pinnedOutcomes[index]]))
+    return requests.map((request) => byPinnedRequest.get(request) ?? byId.get(awsSecretId(settings, request))!)
   }
 
   return {
