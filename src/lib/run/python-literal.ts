@@ -19,9 +19,14 @@ export interface PythonLiteral {
 }
 
 class NotLiteral extends Error {}
+/**
+ * The one instance thrown to unwind the reader. Most injected values are not literals, and
+ * building an Error (its stack trace) for each was most of the time reading one took.
+ */
+const NOT_LITERAL = new NotLiteral()
 
 const fail = (): never => {
-  throw new NotLiteral()
+  throw NOT_LITERAL
 }
 
 const NUMBER =
