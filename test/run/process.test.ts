@@ -6,6 +6,7 @@ import {join} from 'node:path'
 
 import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, BIN, runCli, tempDir} from '../support/cli.js'
+import {freePort} from '../support/ports.js'
 import {alive, fixture, startKeyflow, until} from '../support/run-child.js'
 
 /** The pids of the live children of `pid`, from /proc. */
@@ -67,6 +68,23 @@ describe('run: the child process, in containers and pipelines', () => {
       expect(result.code, result.stderr).to.equal(code)
       expect(readdirSync(tmp), args.join(' ')).to.deep.equal([])
     }
+  })
+
+  it('reports the run\'s own error, not a crash, when the FIFOs cannot be made while a secret is still resolving', async () => {
+    // The pipes are made while AWS answers; a TMPDIR that does not exist fails them before it does.
+    const result = await runCli(['run', '--secret', 'aws-sm://unreachable', '--aws-max-attempts', '1', '--', 'true'], {
+      env: {
+        ...env,
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${await freePort()}`,
+        AWS_REGION: 'us-east-1',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        TMPDIR: join(home.path, 'no-such-dir'),
+      },
+    })
+    expect(result.stderr).to.not.match(/^\s+at /m)
+    expect(result.stderr).to.include('AWS Secrets Manager could not be reached')
+    expect(result.code).to.equal(4)
   })
 
   it("stops a pipeline's grandchildren on SIGTERM when there is no terminal (docker stop)", async () => {

@@ -167,10 +167,20 @@ export class PipesAhead {
 
   constructor(count: number) {
     this.made = realPipes(count)
+    // A failure (no usable temporary directory) is the spawn's to report, when it takes them; until then it is not unhandled.
+    this.made.catch(() => {})
   }
 
+  /** Closes them unless taken; a failure to make them is left to the error the run already ends with. */
   async close(): Promise<void> {
-    for (const pipe of (await this.take()) ?? []) for (const end of pipe) closeSync(end)
+    let made: Pipe[] | undefined
+    try {
+      made = await this.take()
+    } catch {
+      return
+    }
+
+    for (const pipe of made ?? []) for (const end of pipe) closeSync(end)
   }
 
   take(): Promise<Pipe[] | undefined> | undefined {
