@@ -4,10 +4,10 @@
 // (docs/performance.md), so the functions they call are in the cache too, not only the module
 // code: in a child process of this script, on a throwaway HOME and keyflow home, with their
 // output discarded.
-// bin/run.js's process.exit after an oclif command, and `run`, which exits with its child,
-// cannot run here; what they share with these commands is cached all the same.
+// bin/run.js's process.exit after an oclif command cannot run here; what it shares with these
+// commands is cached all the same.
 const {spawnSync} = require('node:child_process')
-const {existsSync, mkdtempSync, rmSync} = require('node:fs')
+const {existsSync, mkdtempSync, rmSync, writeFileSync} = require('node:fs')
 const {tmpdir} = require('node:os')
 const {join} = require('node:path')
 
@@ -17,6 +17,32 @@ const ROOT = join(__dirname, '..')
 const BUNDLES = ['fast-path', 'completion', 'oclif']
 const bundle = (name) => join(ROOT, 'dist', `${name}.cjs`)
 
+/** What `run` ends keyflow with (its command's exit code) ends only the exercise here. */
+class RunExited extends Error {}
+
+/**
+ * `keyflow run` as a project runs it: a secret of a .env that keyflow.json names, injected and
+ * printed by the command through the masked pipes. Its process.exit throws instead, which the
+ * fast path reports on this process's stderr (discarded) as it would any error.
+ */
+async function exerciseRun(fastPath, home) {
+  writeFileSync(join(home, '.env'), 'KEYFLOW_CODE_CACHE_RUN=code-cache-run-value\n', {mode: 0o600})
+  writeFileSync(join(home, 'keyflow.json'), JSON.stringify({envFiles: [join(home, '.env')], run: {secrets: ['KEYFLOW_CODE_CACHE_RUN']}}))
+  process.env.KEYFLOW_PROJECT_FILE = join(home, 'keyflow.json')
+  const {exit} = process
+  process.exit = (code) => {
+    throw new RunExited(`run exited with ${code}`)
+  }
+
+  try {
+    await fastPath.runFastPath(['run', '--mask', 'always', '--', process.execPath, '-e', 'console.log(process.env.PREFECT__CONTEXT__SECRETS__KEYFLOW_CODE_CACHE_RUN)'])
+  } finally {
+    process.exit = exit
+    process.exitCode = undefined
+    process.env.KEYFLOW_PROJECT_FILE = ''
+  }
+}
+
 async function writeCaches() {
   const home = mkdtempSync(join(tmpdir(), 'keyflow-code-cache-'))
   try {
@@ -25,6 +51,7 @@ async function writeCaches() {
     await writeCodeCache(bundle('fast-path'), async (fastPath) => {
       await fastPath.runFastPath(['secret', 'get', 'KEYFLOW_CODE_CACHE_SECRET'])
       await fastPath.runFastPath(['--version'])
+      await exerciseRun(fastPath, home)
     })
     await writeCodeCache(bundle('completion'), async () => {})
     await writeCodeCache(bundle('oclif'), async (oclif) => {

@@ -1,11 +1,12 @@
 import {expect} from 'chai'
 import {afterEach, beforeEach, describe, it} from 'mocha'
 import {spawn} from 'node:child_process'
-import {readdirSync, readFileSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {assertNoCanary, canary} from '../support/canary.js'
 import {baseEnv, BIN, runCli, tempDir} from '../support/cli.js'
+import {freePort} from '../support/ports.js'
 import {alive, fixture, startKeyflow, until} from '../support/run-child.js'
 
 /** The pids of the live children of `pid`, from /proc. */
@@ -48,6 +49,42 @@ describe('run: the child process, in containers and pipelines', () => {
     expect(result.stdout).to.equal('out *****\ntee *****\n')
     expect(result.stderr).to.equal('err *****\ntee *****\n')
     assertNoCanary(result.stdout + result.stderr, [value], 'output')
+  })
+
+  it('leaves no FIFO behind, whether the command runs, nothing needs masking, or a secret is missing', async () => {
+    // The pipes are made while the secrets resolve, before keyflow knows it will run anything.
+    const tmp = join(home.path, 'tmp')
+    mkdirSync(tmp, {mode: 0o700})
+    const inTmp = {...env, SHORT: 'abc', TMPDIR: tmp}
+    const runs: Array<[string[], number]> = [
+      [['--env-file', envFile, '--secret', 'T=TOKEN', '--', 'sh', '-c', 'echo "$T"'], 0],
+      [['--secret', 'SHORT', '--', 'true'], 0],
+      [['--env-file', envFile, '--secret', 'MISSING', '--', 'true'], 3],
+      [['--env-file', envFile, '--secret', 'T=TOKEN', '--', join(home.path, 'no-such-command')], 127],
+    ]
+    for (const [args, code] of runs) {
+      // eslint-disable-next-line no-await-in-loop -- one run after another, each checked alone
+      const result = await runCli(['run', ...args], {env: inTmp})
+      expect(result.code, result.stderr).to.equal(code)
+      expect(readdirSync(tmp), args.join(' ')).to.deep.equal([])
+    }
+  })
+
+  it('reports the run\'s own error, not a crash, when the FIFOs cannot be made while a secret is still resolving', async () => {
+    // The pipes are made while AWS answers; a TMPDIR that does not exist fails them before it does.
+    const result = await runCli(['run', '--secret', 'aws-sm://unreachable', '--aws-max-attempts', '1', '--', 'true'], {
+      env: {
+        ...env,
+        AWS_ACCESS_KEY_ID: 'testing',
+        AWS_ENDPOINT_URL: `http://127.0.0.1:${await freePort()}`,
+        AWS_REGION: 'us-east-1',
+        AWS_SECRET_ACCESS_KEY: 'testing',
+        TMPDIR: join(home.path, 'no-such-dir'),
+      },
+    })
+    expect(result.stderr).to.not.match(/^\s+at /m)
+    expect(result.stderr).to.include('AWS Secrets Manager could not be reached')
+    expect(result.code).to.equal(4)
   })
 
   it("stops a pipeline's grandchildren on SIGTERM when there is no terminal (docker stop)", async () => {

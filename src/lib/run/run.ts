@@ -1,3 +1,5 @@
+import {isatty} from 'node:tty'
+
 import type {RoleSessions} from '../aws/secrets-manager.js'
 import type * as Prefect1 from './prefect1.js'
 import type {TerminalOptions} from './terminal.js'
@@ -14,8 +16,8 @@ import {checkSourceKeys, childEnvironment, WithholdGroup} from './environment.js
 import {MaskSet, MIN_MASK_BYTES} from './masker.js'
 import {checkKeys, Injection, Plan, referenceProvider, resolvePlan} from './plan.js'
 import {declared, DEFAULT_STYLES, EnvStyle, flagEntry, MaskMode, parseDuration, parseRunSection, secretDeclaration, SecretDeclaration, sourceDeclaration, SourceDeclaration} from './project.js'
-import {ChildExit, supervise} from './supervise.js'
-import {ChildControl, WatchConnect, WatchFlags, watchOptions} from './watch.js'
+import {ChildExit, Masking, PipesAhead, supervise} from './supervise.js'
+import {ChildControl, WatchConnect, WatchFlags, WatchOptions, watchOptions} from './watch.js'
 
 /**
  * `keyflow run [FLAGS] -- COMMAND [ARGS...]` (docs/run.md): gather what the flow needs from
@@ -74,17 +76,40 @@ function maskValues(injections: Injection[], also: Injection[]): {short: string[
   return {short: [...short], values}
 }
 
-function masking(injections: Injection[], also: Injection[], mode: MaskMode, encodings: readonly MaskEncoding[]) {
-  const stdout = mode === 'always' || (mode === 'auto' && process.stdout.isTTY !== true)
-  const stderr = mode === 'always' || (mode === 'auto' && process.stderr.isTTY !== true)
-  if (mode === 'never' || (!stdout && !stderr)) return
+/**
+ * The output streams `mode` masks: under auto, those that are not a terminal. Asked of the
+ * descriptors: process.stdout and process.stderr are made only once the child writes to them.
+ */
+function maskedStreams(mode: MaskMode): {stderr: boolean; stdout: boolean} {
+  return {stderr: mode === 'always' || (mode === 'auto' && !isatty(2)), stdout: mode === 'always' || (mode === 'auto' && !isatty(1))}
+}
+
+/**
+ * The masking of a command's output, or undefined when there is nothing to mask. The set (every
+ * value's re-encodings, indexed) is made when first read, by the first output to scan: a command
+ * starts without waiting for it, and one that prints nothing never pays for it.
+ */
+function masking(injections: Injection[], also: Injection[], mode: MaskMode, encodings: readonly MaskEncoding[]): Masking | undefined {
+  const streams = maskedStreams(mode)
+  if (!streams.stdout && !streams.stderr) return
   const {short, values} = maskValues(injections, also)
   if (short.length > 0) {
     warn(`${short.length === 1 ? 'The value of' : 'Values of'} ${short.join(', ')} ${short.length === 1 ? 'is' : 'are'} shorter than ${MIN_MASK_BYTES} bytes and will not be masked in the output.`)
   }
 
-  const set = new MaskSet(values.flatMap((value) => maskForms(value, encodings)))
-  return set.size === 0 ? undefined : {set, stderr, stdout}
+  // Each value is one of its own forms, and all of them are MIN_MASK_BYTES or more: none, nothing to mask.
+  if (values.length === 0) return
+  let set: MaskSet | undefined
+  return {
+    ...streams,
+    get set() {
+      set ??= new MaskSet(values.flatMap((value) => maskForms(value, encodings)))
+      return set
+    },
+    set set(next) {
+      set = next
+    },
+  }
 }
 
 /**
@@ -126,16 +151,29 @@ function warnNothingDeclared(cwd: string, program: string): void {
 }
 
 /**
+ * The pipes a masked run needs, made ahead: mkfifo is a process, which runs while the secrets
+ * resolve. None where nothing is declared (nothing to mask), for --explain (no command runs),
+ * without masked streams, or where the pseudo-terminal serves.
+ */
+function maskingPipes(mode: MaskMode, run: {declarations: number; explain?: boolean; watch?: WatchOptions}): PipesAhead | undefined {
+  const {stderr, stdout} = maskedStreams(mode)
+  if (run.declarations === 0 || run.explain || (!stdout && !stderr)) return undefined
+  if (!run.watch && isatty(0) && isatty(1) && isatty(2)) return undefined
+  return new PipesAhead(Number(stdout) + Number(stderr))
+}
+
+/**
  * Masking where keyflow's stdin, stdout and stderr are all a terminal: the child gets a
  * pseudo-terminal, so it keeps colours, line editing and raw mode. Undefined where that does
  * not apply, or where the pty library cannot load (then, with a notice, the child writes to
  * pipes as before).
  */
-async function inTerminal(options: TerminalOptions): Promise<ChildExit | undefined> {
-  if (!process.stdin.isTTY || !process.stdout.isTTY || !process.stderr.isTTY) return undefined
+async function inTerminal(options: Omit<TerminalOptions, 'set'>, masks: Masking): Promise<ChildExit | undefined> {
+  // The descriptors, not process.stdin: making that stream costs milliseconds, and only a terminal needs it.
+  if (!isatty(0) || !isatty(1) || !isatty(2)) return undefined
   const {loadPty, superviseInTerminal} = await import('./terminal.js')
   const pty = await loadPty()
-  if (pty) return superviseInTerminal(pty, options)
+  if (pty) return superviseInTerminal(pty, {...options, set: masks.set})
   warn('The pseudo-terminal library (@lydell/node-pty) cannot be loaded here: the command writes to masking pipes and sees no terminal.')
 }
 
@@ -159,99 +197,104 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   const styleOf = (injection: Pick<Injection, 'kind' | 'style'>): EnvStyle => flags['env-style'] ?? injection.style ?? project.envStyle ?? DEFAULT_STYLES[injection.kind]
   const secretStyle = (declaration: SecretDeclaration) => styleOf({kind: 'secret', style: declaration.envStyle})
   checkKeys(secrets, secretStyle)
-  await checkContext(secrets.filter((declaration) => secretStyle(declaration) !== 'plain'))
-
-  const providers = [referenceProvider(secrets, [...flagSources, ...project.sources])]
   const blocks = [...(flags.block ?? []).map((name) => ({name, optional: false, origin: `--block ${name}`})), ...project.blocks]
-  if (blocks.length > 0) {
-    // The block store (and its crypto) loads only for runs that inject blocks.
-    const {blockProvider} = await import('./blocks.js')
-    providers.push(blockProvider(blocks))
-  }
-
   const watch = watchOptions(flags)
   const declarations = secrets.length + flagSources.length + project.sources.length + blocks.length
-  if (declarations === 0 && !settings.projectFile && !flags['allow-empty']) warnNothingDeclared(settings.cwd, command[0])
-  const plan = await resolvePlan(providers, invocation)
-  const inContext = (current: Plan) => current.injections.filter((injection) => styleOf(injection) !== 'plain')
-  await checkContext(inContext(plan))
-  for (const note of plan.notes) warn(note)
   const mode = flags.mask ?? project.mask ?? 'auto'
-  const allowedSourceKeys = [...(flags['allow-source-key'] ?? []), ...project.allowSourceKeys]
-  if (flags.explain) {
-    checkSourceKeys(plan.injections, styleOf, allowedSourceKeys)
-    const {explainRun} = await import('./explain.js')
-    emit(explainRun(invocation, command, plan.injections, styleOf), invocation.output.json)
-    return 0
-  }
+  const pipesAhead = maskingPipes(mode, {declarations, explain: flags.explain, watch})
+  try {
+    await checkContext(secrets.filter((declaration) => secretStyle(declaration) !== 'plain'))
 
-  const withhold = [...new Set([...(flags.withhold ?? []), ...project.withhold])]
-  const killAfterMs = flags['kill-after'] === undefined ? project.killAfterMs : parseDuration(flags['kill-after'], '--kill-after')
-  const [program, ...args] = command
-  // Every value injected so far, and what Prefect 1 rewrites them to, stays masked: a restarted command may still print an old one.
-  const injected: Injection[] = []
-  const rewritten: Injection[] = []
-  // The running command's masking, which a reload (--watch-reload) widens to the new values in place.
-  let running: ReturnType<typeof masking>
-  const reload = (current: Plan) => {
-    injected.push(...current.injections)
-    if (running) running.set = masking(injected, rewritten, mode, encodings)!.set
-  }
-
-  const start = (current: Plan): ChildControl => {
-    checkSourceKeys(current.injections, styleOf, allowedSourceKeys)
-    const {env, warnings} = childEnvironment(settings.env, current.injections, {
-      allowOverride: flags['allow-override'] ?? project.allowOverride ?? false,
-      pristine: flags.pristine ?? project.pristine ?? false,
-      styleOf,
-      withhold,
-    })
-    for (const warning of warnings) warn(warning)
-    injected.push(...current.injections)
-    // Loaded by checkContext whenever the plan injects in context style.
-    if (prefect1) rewritten.push(...prefectRewrites(prefect1, inContext(current), env))
-    const mask = masking(injected, rewritten, mode, encodings)
-    running = mask
-    let signal: ((name: NodeJS.Signals) => void) | undefined
-    const onSpawn = (send: (name: NodeJS.Signals) => void) => {
-      signal = send
+    const providers = [referenceProvider(secrets, [...flagSources, ...project.sources])]
+    if (blocks.length > 0) {
+      // The block store (and its crypto) loads only for runs that inject blocks.
+      const {blockProvider} = await import('./blocks.js')
+      providers.push(blockProvider(blocks))
     }
 
-    // A watched command restarts through the supervisor, which can signal it; the pseudo-terminal path cannot.
-    const inPty = mask && !watch ? inTerminal({args, command: program, env, set: mask.set}) : Promise.resolve()
-    const exited = inPty.then((exit) => exit ?? supervise({args, command: program, env, killAfterMs, masking: mask, onSpawn}))
-    return {exited, signal: (name) => signal?.(name)}
-  }
-
-  let exit: ChildExit
-  if (watch) {
-    const [{watchAndRestart}, {connectAws}, {invalidate}] = await Promise.all([import('./watch.js'), import('../secret/sources/aws.js'), import('../cache/manage.js')])
-    // One client per place the watched secrets were read (region, role), each role assumed once.
-    const apis = new Map<string, ReturnType<typeof connectAws>>()
-    const roleSessions: RoleSessions = new Map()
-    const reresolve = async (changed: string[]) => {
-      // A cached value of a secret that moved is no longer the current one.
-      invalidate(invocation, changed)
-      const next = await resolvePlan(providers, invocation)
-      await checkContext(inContext(next))
-      return next
+    if (declarations === 0 && !settings.projectFile && !flags['allow-empty']) warnNothingDeclared(settings.cwd, command[0])
+    const plan = await resolvePlan(providers, invocation)
+    const inContext = (current: Plan) => current.injections.filter((injection) => styleOf(injection) !== 'plain')
+    await checkContext(inContext(plan))
+    for (const note of plan.notes) warn(note)
+    const allowedSourceKeys = [...(flags['allow-source-key'] ?? []), ...project.allowSourceKeys]
+    if (flags.explain) {
+      checkSourceKeys(plan.injections, styleOf, allowedSourceKeys)
+      const {explainRun} = await import('./explain.js')
+      emit(explainRun(invocation, command, plan.injections, styleOf), invocation.output.json)
+      return 0
     }
 
-    const connect: WatchConnect = ({region, role}) => {
-      const key = JSON.stringify([region ?? null, role ?? null])
-      if (!apis.has(key)) apis.set(key, connectAws(settings, {connect: invocation.connectSecretsManager, region, role, roleSessions}))
-      return apis.get(key)!
+    const withhold = [...new Set([...(flags.withhold ?? []), ...project.withhold])]
+    const killAfterMs = flags['kill-after'] === undefined ? project.killAfterMs : parseDuration(flags['kill-after'], '--kill-after')
+    const [program, ...args] = command
+    // Every value injected so far, and what Prefect 1 rewrites them to, stays masked: a restarted command may still print an old one.
+    const injected: Injection[] = []
+    const rewritten: Injection[] = []
+    // The running command's masking, which a reload (--watch-reload) widens to the new values in place.
+    let running: Masking | undefined
+    const reload = (current: Plan) => {
+      injected.push(...current.injections)
+      if (running) running.set = masking(injected, rewritten, mode, encodings)!.set
     }
 
-    exit = await watchAndRestart(plan, {reload, reresolve, start}, connect, watch)
-  } else {
-    exit = await start(plan).exited
-  }
+    const start = (current: Plan): ChildControl => {
+      checkSourceKeys(current.injections, styleOf, allowedSourceKeys)
+      const {env, warnings} = childEnvironment(settings.env, current.injections, {
+        allowOverride: flags['allow-override'] ?? project.allowOverride ?? false,
+        pristine: flags.pristine ?? project.pristine ?? false,
+        styleOf,
+        withhold,
+      })
+      for (const warning of warnings) warn(warning)
+      injected.push(...current.injections)
+      // Loaded by checkContext whenever the plan injects in context style.
+      if (prefect1) rewritten.push(...prefectRewrites(prefect1, inContext(current), env))
+      const mask = masking(injected, rewritten, mode, encodings)
+      running = mask
+      let signal: ((name: NodeJS.Signals) => void) | undefined
+      const onSpawn = (send: (name: NodeJS.Signals) => void) => {
+        signal = send
+      }
 
-  // Like shells, silent about SIGPIPE: it is how a pipeline tells a writer its reader is done.
-  if (exit.signal && exit.signal.name !== 'SIGPIPE') {
-    process.stderr.write(`keyflow: ${escapeControls(program)} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)
-  }
+      // A watched command restarts through the supervisor, which can signal it; the pseudo-terminal path cannot.
+      const inPty = mask && !watch ? inTerminal({args, command: program, env}, mask) : Promise.resolve()
+      const exited = inPty.then((exit) => exit ?? supervise({args, command: program, env, killAfterMs, masking: mask, notices: watch !== undefined, onSpawn, pipes: mask ? pipesAhead?.take() : undefined}))
+      return {exited, signal: (name) => signal?.(name)}
+    }
 
-  return exit.code
+    let exit: ChildExit
+    if (watch) {
+      const [{watchAndRestart}, {connectAws}, {invalidate}] = await Promise.all([import('./watch.js'), import('../secret/sources/aws.js'), import('../cache/manage.js')])
+      // One client per place the watched secrets were read (region, role), each role assumed once.
+      const apis = new Map<string, ReturnType<typeof connectAws>>()
+      const roleSessions: RoleSessions = new Map()
+      const reresolve = async (changed: string[]) => {
+        // A cached value of a secret that moved is no longer the current one.
+        invalidate(invocation, changed)
+        const next = await resolvePlan(providers, invocation)
+        await checkContext(inContext(next))
+        return next
+      }
+
+      const connect: WatchConnect = ({region, role}) => {
+        const key = JSON.stringify([region ?? null, role ?? null])
+        if (!apis.has(key)) apis.set(key, connectAws(settings, {connect: invocation.connectSecretsManager, region, role, roleSessions}))
+        return apis.get(key)!
+      }
+
+      exit = await watchAndRestart(plan, {reload, reresolve, start}, connect, watch)
+    } else {
+      exit = await start(plan).exited
+    }
+
+    // Like shells, silent about SIGPIPE: it is how a pipeline tells a writer its reader is done.
+    if (exit.signal && exit.signal.name !== 'SIGPIPE') {
+      process.stderr.write(`keyflow: ${escapeControls(program)} was killed by ${exit.signal.name} (signal ${exit.signal.number}); exiting with ${exit.code}.\n`)
+    }
+
+    return exit.code
+  } finally {
+    await pipesAhead?.close()
+  }
 }

@@ -1,5 +1,5 @@
-import {ChildProcess, spawn, spawnSync} from 'node:child_process'
-import {closeSync, constants as fsConstants, mkdtempSync, openSync, readFileSync, rmSync, statSync} from 'node:fs'
+import {ChildProcess, spawn} from 'node:child_process'
+import {closeSync, constants as fsConstants, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync} from 'node:fs'
 import {OnReadOpts, Socket, SocketConstructorOpts} from 'node:net'
 import {constants, tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -29,16 +29,30 @@ export const KEYBOARD_SIGNALS = ['SIGINT', 'SIGQUIT'] as const
 /** After the child exits, a pipe still held open by its own children is let go once quiet this long. */
 const QUIET_MS = 100
 
+/** The secrets to mask, and which streams go through the masker; the others are inherited. */
+export interface Masking {
+  /** Read at each chunk: a reload (--watch-reload) may replace it while the command runs. */
+  set: MaskSet
+  stderr: boolean
+  stdout: boolean
+}
+
 export interface SuperviseOptions {
   args: string[]
   command: string
   env: Record<string, string>
   /** SIGKILL the child (its group, when it has one) this long after a forwarded SIGTERM. */
   killAfterMs?: number
-  /** The secrets to mask, and which streams go through the masker; the others are inherited. */
-  masking?: {set: MaskSet; stderr: boolean; stdout: boolean}
+  masking?: Masking
+  /**
+   * keyflow writes notices to stderr while the command runs (run --watch): a masked stderr is
+   * then listened to for a broken pipe from the start, not only from the child's first write.
+   */
+  notices?: boolean
   /** Told once the child runs, with a way to signal it (run --watch stops and reloads it so). */
   onSpawn?: (signal: (name: NodeJS.Signals) => void) => void
+  /** The masked streams' pipes, made ahead (PipesAhead.take()); else supervise makes them. */
+  pipes?: Promise<Pipe[] | undefined>
 }
 
 export interface ChildExit {
@@ -96,20 +110,32 @@ export function spawnError(command: string, error: unknown): KeyflowError {
   })
 }
 
+/** A pipe's [read, write] descriptors. */
+type Pipe = [number, number]
+
 /**
- * Real pipes for the masked streams, one [read, write] pair of descriptors each. Node's own
- * 'pipe' stdio is a socketpair, which `> /dev/stdout`, `tee /dev/stderr` and images that link
- * their logs to /dev/stdout cannot open (ENXIO). Node cannot call pipe(2), so each is a FIFO,
- * made in a private 0700 directory and removed as soon as both ends are open: nothing else
- * ever sees it. Undefined where mkfifo is missing; the socketpair then serves.
+ * Real pipes for the masked streams, one each. Node's own 'pipe' stdio is a socketpair, which
+ * `> /dev/stdout`, `tee /dev/stderr` and images that link their logs to /dev/stdout cannot open
+ * (ENXIO). Node cannot call pipe(2), so each is a FIFO, made in a private 0700 directory and
+ * removed as soon as both ends are open: nothing else ever sees it. Undefined where mkfifo is
+ * missing; the socketpair then serves. mkfifo is a process: asynchronous, so that the caller
+ * can make the pipes while it does other work (PipesAhead).
  */
-function realPipes(count: number): Array<[number, number]> | undefined {
+async function realPipes(count: number): Promise<Pipe[] | undefined> {
   const dir = mkdtempSync(join(tmpdir(), 'keyflow-run-'))
+  const paths = Array.from({length: count}, (_, index) => join(dir, String(index)))
   try {
-    const paths = Array.from({length: count}, (_, index) => join(dir, String(index)))
-    // Only PATH: under NODE_DEBUG, Node traces a spawn's options, environment included.
-    const made = withoutSpawnTrace(() => spawnSync('mkfifo', ['-m', '600', ...paths], {env: {PATH: process.env.PATH}, stdio: 'ignore'}))
-    if (made.status !== 0) return undefined
+    const made = await new Promise<boolean>((resolve) => {
+      try {
+        // Only PATH: under NODE_DEBUG, Node traces a spawn's options, environment included.
+        const maker = withoutSpawnTrace(() => spawn('mkfifo', ['-m', '600', ...paths], {env: {PATH: process.env.PATH}, stdio: 'ignore'}))
+        maker.once('error', () => resolve(false))
+        maker.once('exit', (code) => resolve(code === 0))
+      } catch {
+        resolve(false)
+      }
+    })
+    if (!made) return undefined
     // Opening the read end first, without waiting for a writer, lets the write end open at once.
     return paths.map((path) => {
       // eslint-disable-next-line no-bitwise -- open(2) flags
@@ -117,12 +143,55 @@ function realPipes(count: number): Array<[number, number]> | undefined {
       return [read, openSync(path, fsConstants.O_WRONLY)]
     })
   } finally {
-    rmSync(dir, {force: true, recursive: true})
+    for (const path of paths) {
+      try {
+        unlinkSync(path)
+      } catch {}
+    }
+
+    try {
+      rmdirSync(dir)
+    } catch {
+      rmSync(dir, {force: true, recursive: true})
+    }
+  }
+}
+
+/**
+ * The masked streams' pipes, made ahead of the spawn that uses them (`keyflow run` makes them
+ * while the secrets resolve): taken by that one supervise() call, or closed. A signal that
+ * kills keyflow in the few milliseconds mkfifo runs leaves their empty private directory behind.
+ */
+export class PipesAhead {
+  private made: Promise<Pipe[] | undefined> | undefined
+
+  constructor(count: number) {
+    this.made = realPipes(count)
+    // A failure (no usable temporary directory) is the spawn's to report, when it takes them; until then it is not unhandled.
+    this.made.catch(() => {})
+  }
+
+  /** Closes them unless taken; a failure to make them is left to the error the run already ends with. */
+  async close(): Promise<void> {
+    let made: Pipe[] | undefined
+    try {
+      made = await this.take()
+    } catch {
+      return
+    }
+
+    for (const pipe of made ?? []) for (const end of pipe) closeSync(end)
+  }
+
+  take(): Promise<Pipe[] | undefined> | undefined {
+    const {made} = this
+    this.made = undefined
+    return made
   }
 }
 
 /** A masked stream's end for the child: a real pipe's write end, else Node's socketpair. */
-const childEnd = (masked: boolean, pipe: [number, number] | undefined) => (pipe ? pipe[1] : masked ? 'pipe' : 'inherit')
+const childEnd = (masked: boolean, pipe: Pipe | undefined) => (pipe ? pipe[1] : masked ? 'pipe' : 'inherit')
 /** How much one read of a masked stream takes: the size of a pipe's buffer on Linux. */
 const READ_BYTES = 64 * 1024
 
@@ -135,7 +204,7 @@ type Reader = (onChunk: (chunk: Buffer) => void) => Readable
  * speed); `reusable` says whether the last chunk's bytes are free again (nothing of it is
  * queued at the target), else the next read gets a buffer of its own.
  */
-function ownEnd(pipe: [number, number] | undefined, socketpair: null | Readable, reusable: () => boolean): Reader | undefined {
+function ownEnd(pipe: Pipe | undefined, socketpair: null | Readable, reusable: () => boolean): Reader | undefined {
   if (!pipe) return socketpair ? (onChunk) => socketpair.on('data', onChunk) : undefined
   return (onChunk) => {
     let buffer = Buffer.allocUnsafe(READ_BYTES)
@@ -162,11 +231,18 @@ function ownEnd(pipe: [number, number] | undefined, socketpair: null | Readable,
  * Copies `source` to `target` through a masker, with backpressure. Resolves when the source
  * ends, or, once the child has exited, when it has been quiet for QUIET_MS (a background
  * grandchild may hold the pipe open forever). A broken target (EPIPE: `| head`) closes the
- * source, so the child meets what a writer in a shell pipeline meets (SIGPIPE). Resolves to
- * whether the target is still writable. `masks.set` may be replaced while the command runs (a
- * rotation under --watch-reload): the stream follows it from its next chunk.
+ * source, so the child meets what a writer in a shell pipeline meets (SIGPIPE). Resolves to the
+ * target when it was written to and is still writable. `masks.set` may be replaced while the
+ * command runs (a rotation under --watch-reload): the stream follows it from its next chunk.
+ * The target (process.stdout, process.stderr: making one costs a millisecond or two), the
+ * masker and the set it reads are made by the first chunk, so a command that prints nothing
+ * pays for none of them; an `eager` target, at once.
  */
-async function pump(read: Reader, target: Writable, {exited, masks, onBroken}: {exited: Promise<unknown>; masks: {readonly set: MaskSet}; onBroken: () => void}): Promise<boolean> {
+async function pump(
+  read: Reader,
+  target: () => Writable,
+  {eager, exited, masks, onBroken}: {eager: boolean; exited: Promise<unknown>; masks: {readonly set: MaskSet}; onBroken: () => void},
+): Promise<undefined | Writable> {
   return new Promise((resolve) => {
     // eslint-disable-next-line prefer-const -- assigned once the handlers it needs exist
     let source: Readable
@@ -174,14 +250,16 @@ async function pump(read: Reader, target: Writable, {exited, masks, onBroken}: {
     let blocked = false
     let broken = false
     let done = false
+    let out: undefined | Writable
+    let masker: StreamMasker | undefined
     const write = (chunks: Buffer[]) => {
-      if (broken) return
+      if (broken || !out) return
       let flowing = true
-      for (const chunk of chunks) flowing = target.write(chunk) && flowing
+      for (const chunk of chunks) flowing = out.write(chunk) && flowing
       if (!flowing && !blocked) {
         blocked = true
         source.pause()
-        target.once('drain', () => {
+        out.once('drain', () => {
           blocked = false
           lastData = Date.now()
           source.resume()
@@ -189,15 +267,14 @@ async function pump(read: Reader, target: Writable, {exited, masks, onBroken}: {
       }
     }
 
-    const masker = new StreamMasker(masks.set)
     let quiet: NodeJS.Timeout | undefined
     const finish = () => {
       if (done) return
       done = true
       if (quiet) clearInterval(quiet)
-      target.off('error', onTargetError)
-      write(masker.end())
-      resolve(!broken)
+      out?.off('error', onTargetError)
+      if (masker) write(masker.end())
+      resolve(broken ? undefined : out)
     }
 
     const onTargetError = () => {
@@ -207,10 +284,17 @@ async function pump(read: Reader, target: Writable, {exited, masks, onBroken}: {
       finish()
     }
 
-    target.on('error', onTargetError)
+    const open = () => {
+      out = target()
+      out.on('error', onTargetError)
+    }
+
+    if (eager) open()
     source = read((chunk) => {
       lastData = Date.now()
-      if (masker.masks !== masks.set) masker.use(masks.set)
+      if (!out) open()
+      if (!masker) masker = new StreamMasker(masks.set)
+      else if (masker.masks !== masks.set) masker.use(masks.set)
       write(masker.write(chunk))
     })
     source.once('end', finish)
@@ -258,6 +342,10 @@ function withoutSpawnTrace<T>(start: () => T): T {
 }
 
 export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
+  const {masking} = options
+  const masked = [masking?.stdout === true, masking?.stderr === true]
+  // Before the signal handlers: between them and the spawn nothing may wait, or a signal would find no child.
+  const pipes = masked.some(Boolean) ? await (options.pipes ?? realPipes(masked.filter(Boolean).length)) : undefined
   let child: ChildProcess | undefined
   let killTimer: NodeJS.Timeout | undefined
   const live = () => child !== undefined && child.exitCode === null && child.signalCode === null
@@ -287,9 +375,6 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
     for (const [signal, handler] of handlers) process.off(signal, handler)
   }
 
-  const {masking} = options
-  const masked = [masking?.stdout === true, masking?.stderr === true]
-  const pipes = masked.some(Boolean) ? realPipes(masked.filter(Boolean).length) : undefined
   let made = 0
   const [stdoutPipe, stderrPipe] = masked.map((on) => (on && pipes ? pipes[made++] : undefined))
   const closeReadEnds = () => {
@@ -333,12 +418,20 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
   // say ECONNRESET, the child gets what a writer in a shell pipeline gets: SIGPIPE.
   const brokenPipe = () => pipes === undefined && live() && spawned.kill('SIGPIPE')
   const pumps = [
-    {pipe: stdoutPipe, socketpair: spawned.stdout, target: process.stdout},
-    {pipe: stderrPipe, socketpair: spawned.stderr, target: process.stderr},
-  ].map(async ({pipe, socketpair, target}) => {
-    const read = ownEnd(pipe, socketpair, () => target.writableLength === 0)
+    {eager: false, pipe: stdoutPipe, socketpair: spawned.stdout, stream: () => process.stdout},
+    {eager: options.notices === true, pipe: stderrPipe, socketpair: spawned.stderr, stream: () => process.stderr},
+  ].map(async ({eager, pipe, socketpair, stream}) => {
+    let target: undefined | Writable
+    const read = ownEnd(pipe, socketpair, () => target === undefined || target.writableLength === 0)
+    if (!read || !masking) return
+    const opened = () => {
+      target ??= stream()
+      return target
+    }
+
+    const written = await pump(read, opened, {eager, exited, masks: masking, onBroken: brokenPipe})
     // Where writes are asynchronous (a pipe on macOS), keyflow's exit must not cut the tail off.
-    if (read && masking && (await pump(read, target, {exited, masks: masking, onBroken: brokenPipe}))) await drained(target)
+    if (written) await drained(written)
   })
   const {code, signal} = await exited
   await Promise.all(pumps)
