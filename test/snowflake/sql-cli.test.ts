@@ -73,6 +73,15 @@ describe('keyflow sql through the built CLI', () => {
     expect(csv.stdout).to.equal('id,text,nothing,day\r\n0,"a,""b",,2024-01-31\r\n1,"a,""b",,2024-01-31\r\n')
   })
 
+
+  it('writes each JSON row as the text of a {column: value} object: its key order, nested values, binary as hex', async () => {
+    // An object puts integer-like keys first, and a repeated name where it first appears, with its last value.
+    const query = String.raw`SELECT 'x' AS b, 2 AS "1", 3 AS b, NULL AS n, [1, 2] AS l, {'k': 'v'} AS s, '\x00\xff'::BLOB AS bin`
+    const row = '{"1":2,"b":3,"n":null,"l":[1,2],"s":{"k":"v"},"bin":"00FF"}'
+    expect((await sql(['--format', 'ndjson', query])).stdout).to.equal(row + '\n')
+    expect((await sql(['--format', 'json', query])).stdout).to.equal(`[\n${row}\n]\n`)
+  })
+
   it('writes an empty JSON array for no rows, and streams a result of many chunks', async () => {
     expect(JSON.parse((await sql(['-f', 'json', 'SELECT 1 AS x WHERE false'])).stdout)).to.deep.equal([])
     const many = await sql(['-f', 'ndjson', 'SELECT range AS n FROM range(5000)'])
