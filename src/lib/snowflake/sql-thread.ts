@@ -22,8 +22,10 @@ import {RunSqlResult, SqlFormat} from './sql.js'
  *   few chunks) and a young one of 8 MB keep the RSS flat, for the same CPU.
  * - start-up: the thread loads snowflake-sdk (about half a second) while this thread resolves
  *   the connector block (decryption, schema checks, references).
- * Rows go to the thread's stdout, piped here into `out` with backpressure; a closed pipe
- * (EPIPE) here stops the query there, which then logs out, as it does in-process.
+ * The thread formats the rows into a few buffers that move between the threads (transferred,
+ * not copied): each is written to `out` here and, once written, goes back to be filled again.
+ * So the output has backpressure, and no thread makes garbage of it. A closed pipe (EPIPE)
+ * here stops the query there, which then logs out, as it does in-process.
  */
 
 export interface SqlJob {
@@ -41,8 +43,10 @@ export interface ErrorCopy {
   keyflow?: {code: string; details: string[]; exit: number; fix?: string; message: string; where?: string}
 }
 
-/** Messages to the thread. */
-export type SqlThreadMessage = {job: SqlJob; type: 'run'} | {type: 'closed'}
+/** Messages to the thread: the job; a buffer of output written, back to be filled again; the reader went away. */
+export type ToSqlThread = {bytes: Uint8Array; type: 'written'} | {job: SqlJob; type: 'run'} | {type: 'closed'}
+/** Messages from the thread: output, the first `length` bytes of a buffer; then the reply. */
+export type FromSqlThread = {bytes: Uint8Array; length: number; type: 'rows'} | {reply: SqlReply; type: 'reply'}
 
 const MB = 1024 * 1024
 const OLD_GENERATION_MB = 1024
@@ -57,7 +61,7 @@ function rebuildError(copy: ErrorCopy): Error {
 
 function outOfMemory(limitMb: number): KeyflowError {
   return new KeyflowError(`The query's rows needed more memory than keyflow sql allows them (${limitMb} MB).`, {
-    code: 'SQL_OUT_OF_MEMORY',
+    code: 'SNOWFLAKE_OUT_OF_MEMORY',
     exit: ExitCode.SNOWFLAKE,
     fix: 'Select fewer or narrower columns, or read the result in parts (a WHERE on a key range, or LIMIT and OFFSET).',
   })
@@ -65,52 +69,45 @@ function outOfMemory(limitMb: number): KeyflowError {
 
 /** The thread, started before the connector's config is known so that it loads the driver meanwhile. */
 export class SqlThread implements AsyncDisposable {
-  private readonly ended: Promise<void>
+  private closed = false
   // Never more than this thread may have (a smaller machine's default).
   private readonly heapLimitMb = Math.min(OLD_GENERATION_MB, Math.floor(getHeapStatistics().heap_size_limit / MB))
-  private readonly reply: Promise<SqlReply>
+  private out?: Writable
+  /** A reader that went away (EPIPE) stops the query; other errors are the stream's to report. */
+  private readonly outputFailed = (error: NodeJS.ErrnoException) => {
+    if (error.code !== 'EPIPE' || this.closed) return
+    this.closed = true
+    this.send({type: 'closed'})
+  }
+private readonly reply: Promise<SqlReply>
   private readonly worker: Worker
 
   constructor() {
     this.worker = new Worker(new URL('../../sql-thread.cjs', import.meta.url), {
       resourceLimits: {maxOldGenerationSizeMb: this.heapLimitMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB},
-      stdout: true,
     })
     this.reply = new Promise<SqlReply>((resolve, reject) => {
-      this.worker.once('message', resolve)
+      this.worker.on('message', (message: FromSqlThread) => (message.type === 'rows' ? this.write(message.bytes, message.length) : resolve(message.reply)))
       this.worker.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? outOfMemory(this.heapLimitMb) : error))
       this.worker.once('exit', () => reject(new Error('The sql thread exited without a result.')))
     })
     // Until run() asks for the reply, a failure (e.g. no driver) waits there, unreported.
     this.reply.catch(() => {})
-    this.ended = new Promise((resolve) => {
-      this.worker.stdout.once('end', resolve)
-      this.worker.stdout.once('close', resolve)
-    })
   }
 
-  /** Runs the query and writes its rows to `out`; every row is handed on to `out` when this resolves. */
+  /** Runs the query and writes its rows to `out`; every row has been written to `out` when this resolves. */
   async run(job: SqlJob, out: Writable): Promise<RunSqlResult> {
-    const onError = (error: NodeJS.ErrnoException) => {
-      if (error.code !== 'EPIPE') return
-      this.send({type: 'closed'})
-      // Nothing reads on: let the thread's remaining output drain away.
-      this.worker.stdout.unpipe(out)
-      this.worker.stdout.resume()
-    }
-
-    out.on('error', onError)
-    this.worker.stdout.pipe(out, {end: false})
+    this.out = out
+    out.on('error', this.outputFailed)
     try {
       this.send({job, type: 'run'})
       const reply = await this.reply
       if ('error' in reply) throw rebuildError(reply.error)
       return reply.result
     } finally {
-      // The thread has written everything before it replies; it may still hold the driver's sockets.
+      // The thread may still hold the driver's sockets.
       await this.worker.terminate()
-      await this.ended
-      out.off('error', onError)
+      out.off('error', this.outputFailed)
     }
   }
 
@@ -119,7 +116,13 @@ export class SqlThread implements AsyncDisposable {
     await this.worker.terminate()
   }
 
-  private send(message: SqlThreadMessage): void {
-    this.worker.postMessage(message)
+  private send(message: ToSqlThread, transfer: ArrayBuffer[] = []): void {
+    this.worker.postMessage(message, transfer)
+  }
+
+  private write(bytes: Uint8Array, length: number): void {
+    if (this.closed) return
+    // Back only once written: a stream may still be reading the bytes until its callback.
+    this.out!.write(bytes.subarray(0, length), () => this.send({bytes, type: 'written'}, [bytes.buffer as ArrayBuffer]))
   }
 }
