@@ -68,6 +68,12 @@ function outOfMemory(limitMb: number): KeyflowError {
   })
 }
 
+/** The bundle `npm run build` makes (dist/sql-thread.cjs); the TypeScript entry itself under bin/dev.mjs, whose loader the thread inherits. */
+function threadEntry(): URL {
+  const own = import.meta.url
+  return own.endsWith('.ts') ? new URL('sql-thread-entry.ts', own) : new URL('../../sql-thread.cjs', own)
+}
+
 /** The thread, started before the connector's config is known so that it loads the driver meanwhile. */
 export class SqlThread implements AsyncDisposable {
   private closed = false
@@ -84,7 +90,7 @@ private readonly reply: Promise<SqlReply>
   private readonly worker: Worker
 
   constructor() {
-    this.worker = new Worker(new URL('../../sql-thread.cjs', import.meta.url), {
+    this.worker = new Worker(threadEntry(), {
       resourceLimits: {maxOldGenerationSizeMb: this.heapLimitMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB},
     })
     this.reply = new Promise<SqlReply>((resolve, reject) => {
