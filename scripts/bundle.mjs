@@ -157,6 +157,8 @@ await build({
     {in: join(SRC, 'fast-path.ts'), out: 'fast-path'},
     // The completion scripts' question on every TAB.
     {in: join(SRC, 'lib', 'completion', 'entry.ts'), out: 'completion'},
+    // The worker thread that runs `keyflow sql`'s query (src/lib/snowflake/sql-thread.ts).
+    {in: join(SRC, 'lib', 'snowflake', 'sql-thread-entry.ts'), out: 'sql-thread'},
   ],
   external: [...EXTERNAL, '@oclif/*'],
 })

@@ -1,10 +1,11 @@
 import {expect} from 'chai'
 import {after, afterEach, before, describe, it} from 'mocha'
+import {spawn} from 'node:child_process'
 import {existsSync, readdirSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {assertNoCanary, assertNoCanaryInTree} from '../support/canary.js'
-import {baseEnv, CliResult, runCli, tempDir} from '../support/cli.js'
+import {baseEnv, BIN, CliResult, runCli, tempDir} from '../support/cli.js'
 import {createConnectorBlock, Fixture, passwordConfig, startFixture} from '../support/snowflake-fixture.js'
 
 describe('keyflow sql through the built CLI', () => {
@@ -73,12 +74,39 @@ describe('keyflow sql through the built CLI', () => {
     expect(csv.stdout).to.equal('id,text,nothing,day\r\n0,"a,""b",,2024-01-31\r\n1,"a,""b",,2024-01-31\r\n')
   })
 
+
+  it('writes each JSON row as the text of a {column: value} object: its key order, nested values, binary as hex', async () => {
+    // An object puts integer-like keys first, and a repeated name where it first appears, with its last value.
+    const query = String.raw`SELECT 'x' AS b, 2 AS "1", 3 AS b, NULL AS n, [1, 2] AS l, {'k': 'v'} AS s, '\x00\xff'::BLOB AS bin`
+    const row = '{"1":2,"b":3,"n":null,"l":[1,2],"s":{"k":"v"},"bin":"00FF"}'
+    expect((await sql(['--format', 'ndjson', query])).stdout).to.equal(row + '\n')
+    expect((await sql(['--format', 'json', query])).stdout).to.equal(`[\n${row}\n]\n`)
+  })
+
   it('writes an empty JSON array for no rows, and streams a result of many chunks', async () => {
     expect(JSON.parse((await sql(['-f', 'json', 'SELECT 1 AS x WHERE false'])).stdout)).to.deep.equal([])
     const many = await sql(['-f', 'ndjson', 'SELECT range AS n FROM range(5000)'])
     const lines = many.stdout.trimEnd().split('\n')
     expect(lines).to.have.length(5000)
     expect(JSON.parse(lines[4999])).to.deep.equal({n: 4999})
+  })
+
+  it('stops at a reader that goes away (`| head`): exit 0, the session logged out, the rest of the result left unread', async () => {
+    const {chunks, sessionsDeleted} = fixture.server.stats
+    const child = spawn(process.execPath, ['--', BIN, 'sql', '--block', connection, '-f', 'ndjson', 'SELECT range AS n FROM range(100000)'], {cwd: home.path, env: baseEnv(home.path) as NodeJS.ProcessEnv})
+    child.stdout.once('data', () => child.stdout.destroy())
+    let stderr = ''
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString()
+    })
+    const code = await new Promise((resolve) => {
+      child.on('close', resolve)
+    })
+    expect(code, stderr).to.equal(0)
+    expect(stderr).to.equal('')
+    expect(fixture.server.stats.sessionsDeleted).to.equal(sessionsDeleted + 1)
+    // 2,000 chunks of 50 rows: the driver's prefetch and the pipes hold a few of them.
+    expect(fixture.server.stats.chunks - chunks).to.be.below(1000)
   })
 
   it('binds text with --bind and typed values with --binds-json', async () => {

@@ -47,8 +47,10 @@ export interface ExecuteResult {
   rowsAffected?: number
 }
 
-/** A statement's result being read: its columns, then rows one at a time. */
+/** A statement's result being read: its columns, then rows one at a time (or in the batches the driver has buffered). */
 export interface ResultStream extends AsyncIterable<Row> {
+  /** The rows in the batches the driver has buffered, in order: one wait per batch rather than per row. */
+  batches(): AsyncIterable<Row[]>
   columns: string[]
   queryId: string
 }
@@ -196,17 +198,22 @@ export class SnowflakeConnector implements AsyncDisposable {
     const cursor = await this.openCursor(sql, params, fetchAsString)
     const secrets = this.#secrets
     const {where} = this
+    async function* batches(): AsyncGenerator<Row[]> {
+      try {
+        yield* readBatches(cursor.stream)
+      } catch (error) {
+        throw statementError(error, secrets, where)
+      } finally {
+        cursor.close()
+      }
+    }
+
     return {
+      batches,
       columns: cursor.columns,
       queryId: cursor.queryId,
       async *[Symbol.asyncIterator]() {
-        try {
-          yield* readBatches(cursor.stream)
-        } catch (error) {
-          throw statementError(error, secrets, where)
-        } finally {
-          cursor.close()
-        }
+        for await (const batch of batches()) yield* batch
       },
     }
   }
@@ -307,16 +314,16 @@ export class SnowflakeConnector implements AsyncDisposable {
 }
 
 /**
- * Rows in the batches the stream has buffered: one wait per batch rather than per row.
- * @yields each row of the stream, in order
+ * The rows the stream has buffered, a batch at a time: one wait per batch rather than per row.
+ * @yields each non-empty batch of rows, in order
  */
-async function* readBatches(stream: Readable): AsyncGenerator<Row> {
+async function* readBatches(stream: Readable): AsyncGenerator<Row[]> {
   // Errors are read from stream.errored; without a listener an 'error' between reads would crash the process.
   stream.on('error', () => {})
   for (;;) {
     const batch: Row[] = []
     for (let row = stream.read(); row !== null; row = stream.read()) batch.push(row as Row)
-    if (batch.length > 0) yield* batch
+    if (batch.length > 0) yield batch
     else if (stream.readableEnded || stream.destroyed) {
       if (stream.errored) throw stream.errored
       return

@@ -7,11 +7,13 @@ import {Invocation} from '../invocation.js'
 import {parseJsonText} from '../util/json.js'
 import {SnowflakeConnectorConfig} from './config.js'
 import {AnyParams, Bind, SnowflakeConnector} from './connector.js'
-import {BatchInsertResult, runBatchInsert, runSql, RunSqlResult, SqlFormat} from './sql.js'
+import {SqlThread} from './sql-thread.js'
+import {BatchInsertResult, runBatchInsert, RunSqlResult, SqlFormat} from './sql.js'
 
 /**
- * `keyflow sql`: where the SQL, the binds and the connection come from, then one run.
- * The connection comes from a snowflake-connector block (`--block snowflake-connector/NAME`).
+ * `keyflow sql`: where the SQL, the binds and the connection come from, then one run: a query
+ * in the sql thread (sql-thread.ts), a batch insert here. The connection comes from a
+ * snowflake-connector block (`--block snowflake-connector/NAME`).
  */
 
 export interface SqlCommandInput {
@@ -113,10 +115,13 @@ export async function sqlCommand(invocation: Invocation, input: SqlCommandInput)
     )
   }
 
+  // A query's thread starts first: it loads the driver while the SQL and the block are read here.
+  await using thread = input.rowsFile === undefined ? new SqlThread() : undefined
   const sql = await sqlText(input)
   const binds = bindsOf(input, sql)
   if (input.rowsFile !== undefined && binds) throw usage('--rows cannot be combined with --bind: each row carries its own values.', 'Drop --bind.')
-  await using connector = new SnowflakeConnector('block' in input.connection ? await loadConnection(invocation, input.connection.block!) : input.connection.config)
-  if (input.rowsFile !== undefined) return {kind: 'insert', ...(await runBatchInsert(connector, {file: input.rowsFile, sql}))}
-  return {kind: 'query', ...(await runSql(connector, {binds, format: input.format, out: input.out, sql}))}
+  const config = 'block' in input.connection ? await loadConnection(invocation, input.connection.block!) : input.connection.config
+  if (thread) return {kind: 'query', ...(await thread.run({binds, config, format: input.format, sql}, input.out))}
+  await using connector = new SnowflakeConnector(config)
+  return {kind: 'insert', ...(await runBatchInsert(connector, {file: input.rowsFile!, sql}))}
 }

@@ -34,7 +34,7 @@ export interface RunSqlResult {
 const TABLE_SAMPLE = 100
 const FLUSH_BYTES = 64 * 1024
 
-/** Buffers small writes and waits for 'drain'; a closed pipe (EPIPE) ends the output quietly. */
+/** Collects small writes and hands them on in 64 KiB pieces, waiting for 'drain'; a closed pipe (EPIPE) ends the output quietly. */
 class Output {
   closed = false
   private pending = ''
@@ -43,6 +43,10 @@ class Output {
     out.on('error', (error: NodeJS.ErrnoException) => {
       if (error.code === 'EPIPE') this.closed = true
     })
+  }
+
+  append(text: string): void {
+    this.pending += text
   }
 
   async flush(): Promise<void> {
@@ -65,8 +69,8 @@ class Output {
     }
   }
 
-  async write(text: string): Promise<void> {
-    this.pending += text
+  /** Hands the collected text on once there is a piece's worth. */
+  async flushWhenFull(): Promise<void> {
     if (this.pending.length >= FLUSH_BYTES) await this.flush()
   }
 }
@@ -95,8 +99,31 @@ function csvField(text: string): string {
   return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
 }
 
-function rowObject(columns: string[], row: Row): Record<string, unknown> {
-  return Object.fromEntries(columns.map((column, index) => [column, row[index]]))
+/**
+ * A row as the JSON text of {column: value}, written without building the object: the keys in
+ * the order such an object has (integer-like names first, a repeated name where it first
+ * appears, holding the value of its last column), a value JSON leaves out (undefined) omitted.
+ */
+function jsonRowWriter(columns: string[]): (row: Row) => string {
+  const lastIndex = Object.fromEntries(columns.map((column, index) => [column, index]))
+  const fields = Object.entries(lastIndex).map(([column, index]) => ({index, key: JSON.stringify(column) + ':'}))
+  return (row) => {
+    let text = '{'
+    for (const {index, key} of fields) {
+      const value = row[index]
+      // Only bigints, Buffers and objects that may hold them need the replacer; JSON's fast path takes the rest.
+      const cell = (typeof value === 'object' && value !== null) || typeof value === 'bigint' ? JSON.stringify(value, jsonReplacer) : JSON.stringify(value)
+      if (cell !== undefined) text += (text === '{' ? '' : ',') + key + cell
+    }
+
+    return text + '}'
+  }
+}
+
+function csvLine(row: Row): string {
+  let line = ''
+  for (let index = 0; index < row.length; index++) line += (index === 0 ? '' : ',') + csvField(textValue(row[index]))
+  return line + '\r\n'
 }
 
 function tableLine(cells: string[], widths: number[]): string {
@@ -108,6 +135,24 @@ function tableCell(value: unknown): string {
   return value === null ? 'NULL' : textValue(value).replaceAll(/\r?\n/g, String.raw`\n`)
 }
 
+/** The text of one row in a streaming format (not the table); `index` counts from 0. */
+function lineWriter(format: Exclude<SqlFormat, 'table'>, columns: string[]): (row: Row, index: number) => string {
+  const jsonRow = jsonRowWriter(columns)
+  switch (format) {
+    case 'csv': {
+      return csvLine
+    }
+
+    case 'json': {
+      return (row, index) => (index === 0 ? '\n' : ',\n') + jsonRow(row)
+    }
+
+    case 'ndjson': {
+      return (row) => jsonRow(row) + '\n'
+    }
+  }
+}
+
 export async function runSql(connector: SnowflakeConnector, options: RunSqlOptions): Promise<RunSqlResult> {
   // Dates and times as Snowflake formats them (DATE_OUTPUT_FORMAT etc.), not as JS Dates in UTC.
   const result = await connector.stream(options.sql, options.binds, ['Date'])
@@ -116,52 +161,42 @@ export async function runSql(connector: SnowflakeConnector, options: RunSqlOptio
   let count = 0
   const sample: string[][] = []
   let widths: number[] | undefined
-  const startTable = async () => {
+  const startTable = () => {
     widths = columns.map((column, index) => Math.max(displayWidth(column), ...sample.map((cells) => displayWidth(cells[index]))))
-    await output.write(tableLine(columns, widths) + widths.map((width) => '-'.repeat(width)).join('-+-') + '\n')
-    for (const cells of sample) await output.write(tableLine(cells, widths)) // eslint-disable-line no-await-in-loop
+    output.append(tableLine(columns, widths) + widths.map((width) => '-'.repeat(width)).join('-+-') + '\n')
+    for (const cells of sample) output.append(tableLine(cells, widths))
     sample.length = 0
   }
 
-  if (options.format === 'json') await output.write('[')
-  if (options.format === 'csv') await output.write(columns.map((column) => csvField(column)).join(',') + '\r\n')
-  for await (const row of result) {
-    if (output.closed) break
-    switch (options.format) {
-      case 'csv': {
-        await output.write(row.map((value) => csvField(textValue(value))).join(',') + '\r\n')
-        break
-      }
-
-      case 'json': {
-        await output.write((count === 0 ? '\n' : ',\n') + JSON.stringify(rowObject(columns, row), jsonReplacer))
-        break
-      }
-
-      case 'ndjson': {
-        await output.write(JSON.stringify(rowObject(columns, row), jsonReplacer) + '\n')
-        break
-      }
-
-      case 'table': {
-        const cells = row.map((value) => tableCell(value))
-        if (widths) await output.write(tableLine(cells, widths))
-        else {
-          sample.push(cells)
-          if (sample.length === TABLE_SAMPLE) await startTable()
-        }
-
-        break
-      }
+  const tableRow = (row: Row) => {
+    const cells = row.map((value) => tableCell(value))
+    if (widths) output.append(tableLine(cells, widths))
+    else {
+      sample.push(cells)
+      if (sample.length === TABLE_SAMPLE) startTable()
     }
-
-    count++
   }
 
-  if (options.format === 'json') await output.write(count === 0 ? ']\n' : '\n]\n')
-  if (options.format === 'table') {
-    if (!widths) await startTable()
-    await output.write(`(${count} row${count === 1 ? '' : 's'})\n`)
+  const {format} = options
+  const line = format === 'table' ? undefined : lineWriter(format, columns)
+  if (format === 'json') output.append('[')
+  if (format === 'csv') output.append(columns.map((column) => csvField(column)).join(',') + '\r\n')
+  // Each batch is formatted without a wait; the output is handed on (and 'drain' awaited) between batches.
+  for await (const batch of result.batches()) {
+    if (output.closed) break
+    for (const row of batch) {
+      if (line) output.append(line(row, count))
+      else tableRow(row)
+      count++
+    }
+
+    await output.flushWhenFull()
+  }
+
+  if (format === 'json') output.append(count === 0 ? ']\n' : '\n]\n')
+  if (format === 'table') {
+    if (!widths) startTable()
+    output.append(`(${count} row${count === 1 ? '' : 's'})\n`)
   }
 
   await output.flush()
