@@ -175,10 +175,14 @@ async function pump(read: Reader, target: Writable, {exited, masks, onBroken}: {
     let broken = false
     let done = false
     const write = (chunks: Buffer[]) => {
-      if (broken) return
-      let flowing = true
-      for (const chunk of chunks) flowing = target.write(chunk) && flowing
-      if (!flowing && !blocked) {
+      if (broken || chunks.length === 0) return
+      // A chunk's pieces (a mask splits it) go out in one writev, not a write (and a wake-up of the reader) each.
+      if (chunks.length > 1) target.cork()
+      for (const chunk of chunks) target.write(chunk)
+      if (chunks.length > 1) target.uncork()
+      // write() says false for any chunk over the high-water mark, even one the kernel took at
+      // once; only bytes still queued, waiting for a drain, hold the source back.
+      if (target.writableNeedDrain && target.writableLength > 0 && !blocked) {
         blocked = true
         source.pause()
         target.once('drain', () => {
