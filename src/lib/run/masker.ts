@@ -13,7 +13,8 @@
  * Matching is an Aho–Corasick automaton over bytes, so its cost per byte does not depend on
  * the number of secrets, nor on how long a prefix they share. In front of it sits a sampling
  * filter: with m the length of the shortest secret, every secret's first m bytes hold the
- * 4-byte grams at a run of up to 16 offsets ending at m - 4, so one gram looked up every
+ * 4-byte grams at a run of up to 64 offsets ending at m - 4 (fewer where the secrets share a
+ * prefix), so one gram looked up every
  * that-many bytes decides, for all the positions a secret could start at and have it there,
  * that none does, when the gram is in no secret (a bit set over the grams' hashes). The
  * probes do not depend on each other, so the processor runs several at once. Only where a
@@ -40,10 +41,15 @@ const MAX_WORD_BITS = 17
 const MIN_WORD_BITS = 5
 const BITS_PER_GRAM_LOG2 = 6
 /**
- * Offsets of the grams a probe can meet in each secret, so bytes between probes. The last ones
- * of the shortest length: secrets that share a prefix (URLs of one service) differ there.
+ * Offsets of the grams a probe can meet in each secret, so bytes between probes: the last ones
+ * within the shortest length, up to 64, but where most secrets share a prefix with their
+ * neighbour in byte order (URLs of one service; random values share a few bytes by chance, at
+ * most SHARED_PREFIX_BYTES - 1), only those past it, if that leaves at least MIN_STRIDE: output
+ * full of that prefix would meet its grams all the time.
  */
-const MAX_STRIDE = 16
+const MAX_STRIDE = 64
+const MIN_STRIDE = 16
+const SHARED_PREFIX_BYTES = 8
 /** States with at least this many edges get a full row of 256 transitions (the root always does). */
 const DENSE_FANOUT = 8
 const ROOT = 0
@@ -69,11 +75,14 @@ function buildTrie(patterns: Buffer[], maxLength: number) {
   const depth = new Int32Array(capacity)
   const ends = new Uint8Array(capacity)
   const path = new Int32Array(maxLength + 1)
+  /** How many bytes each secret shares with the one before it. */
+  const sharedPrefix = new Int32Array(patterns.length)
   let states = 1
   let previous: Buffer = EMPTY
-  for (const bytes of patterns) {
+  for (const [at, bytes] of patterns.entries()) {
     let shared = 0
     while (shared < previous.length && shared < bytes.length && previous[shared] === bytes[shared]) shared++
+    sharedPrefix[at] = shared
     for (let index = shared; index < bytes.length; index++) {
       parent[states] = path[index]
       label[states] = bytes[index]
@@ -85,7 +94,9 @@ function buildTrie(patterns: Buffer[], maxLength: number) {
     previous = bytes
   }
 
-  return {depth, ends, label, parent, states}
+  // The first one shares nothing, with nothing: the median of the others.
+  const commonPrefix = patterns.length < 2 ? 0 : sharedPrefix.subarray(1).sort()[(patterns.length - 1) >> 1]
+  return {commonPrefix, depth, ends, label, parent, states}
 }
 
 /**
@@ -188,13 +199,14 @@ class Automaton {
   private readonly stride: number
 
   constructor(patterns: Buffer[], minLength: number, maxLength: number) {
+    const {commonPrefix, depth, ends, label, parent, states} = buildTrie(patterns, maxLength)
     this.last = minLength - GRAM
-    this.stride = Math.min(this.last + 1, MAX_STRIDE)
+    const shared = commonPrefix >= SHARED_PREFIX_BYTES ? commonPrefix : 0
+    this.stride = Math.min(this.last + 1, MAX_STRIDE, Math.max(MIN_STRIDE, this.last + 1 - shared))
     const filter = gramFilter(patterns, this.last, this.stride)
     this.filter = filter.words
     this.filterDrop = filter.drop
 
-    const {depth, ends, label, parent, states} = buildTrie(patterns, maxLength)
     this.depth = depth.slice(0, states)
     this.edgeStart = new Int32Array(states + 1)
     for (let state = 1; state < states; state++) this.edgeStart[parent[state] + 1]++

@@ -225,7 +225,7 @@ describe('run masker', () => {
   })
 
   it('matches the specification where the probes skip most of the output: long secrets, near misses, many cuts (property)', () => {
-    // Secrets long enough for probes 16 bytes apart (20 bytes or more); pieces of them cut anywhere (near misses,
+    // Secrets long enough for probes far apart (20 bytes or more); pieces of them cut anywhere (near misses,
     // which the probes' grams meet), and noise whose grams are in few secrets or none.
     const secretArb = fc.array(fc.constantFrom(...'abcdefghijklmnop'), {maxLength: 70, minLength: 20}).map((chars) => chars.join(''))
     const noiseArb = fc.array(fc.constantFrom(...'abxyz \n'), {maxLength: 60, minLength: 1}).map((chars) => chars.join(''))
