@@ -17,9 +17,11 @@
  * prefix), so one gram looked up every
  * that-many bytes decides, for all the positions a secret could start at and have it there,
  * that none does, when the gram is in no secret (a bit set over the grams' hashes). The
- * probes do not depend on each other, so the processor runs several at once. Only where a
- * probe finds its gram does the automaton run, from the first position it leaves open, until
- * what may still be under way is too short to be a secret; then the probes take over again.
+ * probes do not depend on each other, so the processor runs several at once, and each reads
+ * its gram as one aligned 32-bit word (the run of offsets is a multiple of 4 long; under 7
+ * bytes, where it cannot be, byte by byte). Only where a probe finds its gram does the
+ * automaton run, from the first position it leaves open, until what may still be under way is
+ * too short to be a secret; then the probes take over again.
  *
  * Memory is bounded: only the bytes that may still begin a secret (the automaton's current
  * depth, less than the longest secret) are held back; everything else is released at once,
@@ -50,12 +52,17 @@ const BITS_PER_GRAM_LOG2 = 6
 const MAX_STRIDE = 64
 const MIN_STRIDE = 16
 const SHARED_PREFIX_BYTES = 8
+/** Whether an Int32Array reads bytes b0 b1 b2 b3 as b0 | b1 << 8 | b2 << 16 | b3 << 24. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1
 /** States with at least this many edges get a full row of 256 transitions (the root always does). */
 const DENSE_FANOUT = 8
 const ROOT = 0
 
 /** The hash of the gram starting at `at`. */
-const gramHash = (bytes: Uint8Array, at: number) => Math.imul(bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24), 0x9e_37_79_b1)
+const gramHash = (word: number) => Math.imul(word, 0x9e_37_79_b1)
+/** The word of the gram starting at `at`, as an Int32Array on this machine reads it. */
+const gramWord = (bytes: Uint8Array, at: number) =>
+  LITTLE_ENDIAN ? bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24) : (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]
 /** The 2 bits a gram's hash sets in its word: from a second mix, so they do not follow from the word's index. */
 function gramBits(hash: number): number {
   const mixed = Math.imul(hash ^ (hash >>> 16), 0x85_eb_ca_6b)
@@ -63,6 +70,7 @@ function gramBits(hash: number): number {
 }
 
 const EMPTY = Buffer.alloc(0)
+const EMPTY_WORDS = new Int32Array(0)
 
 /**
  * The trie of the sorted secrets, as flat arrays: a new state for every byte past the prefix
@@ -105,13 +113,13 @@ function buildTrie(patterns: Buffer[], maxLength: number) {
  * bits that leaves out. Nothing to mask: no words at all.
  */
 function gramFilter(patterns: Buffer[], last: number, stride: number): {drop: number; words: Int32Array} {
-  if (patterns.length === 0) return {drop: 32, words: new Int32Array(0)}
+  if (patterns.length === 0) return {drop: 32, words: EMPTY_WORDS}
   const wordBits = Math.min(MAX_WORD_BITS, Math.max(MIN_WORD_BITS, Math.ceil(Math.log2(patterns.length * stride)) + BITS_PER_GRAM_LOG2 - 5))
   const drop = 32 - wordBits
   const words = new Int32Array(1 << wordBits)
   for (const bytes of patterns) {
     for (let at = last - stride + 1; at <= last; at++) {
-      const hash = gramHash(bytes, at)
+      const hash = gramHash(gramWord(bytes, at))
       words[hash >>> drop] |= gramBits(hash)
     }
   }
@@ -195,14 +203,15 @@ class Automaton {
   /** Where each state's full transition row starts in `rows`, or -1 for a sparse state. */
   private readonly rowOf: Int32Array
   private readonly rows: Int32Array
-  /** How many starts each probe stands for, so how far apart probes are. */
+  /** How many starts each probe stands for, so how far apart probes are: a multiple of 4 (whole words), or under 4. */
   private readonly stride: number
 
   constructor(patterns: Buffer[], minLength: number, maxLength: number) {
     const {commonPrefix, depth, ends, label, parent, states} = buildTrie(patterns, maxLength)
     this.last = minLength - GRAM
     const shared = commonPrefix >= SHARED_PREFIX_BYTES ? commonPrefix : 0
-    this.stride = Math.min(this.last + 1, MAX_STRIDE, Math.max(MIN_STRIDE, this.last + 1 - shared))
+    const stride = Math.min(this.last + 1, MAX_STRIDE, Math.max(MIN_STRIDE, this.last + 1 - shared))
+    this.stride = stride < 4 ? stride : stride & ~3
     const filter = gramFilter(patterns, this.last, this.stride)
     this.filter = filter.words
     this.filterDrop = filter.drop
@@ -261,22 +270,21 @@ class Automaton {
 
   /** MaskSet.scan, over at least one pattern. */
   scan(buffer: Uint8Array, state: number, found: (start: number, end: number) => void): number {
-    const {depth, edgeByte, edgeStart, edgeTarget, fail, filter, filterDrop, last, longest, rowOf, rows, stride} = this
-    const {length} = buffer
+    const {depth, edgeByte, edgeStart, edgeTarget, fail, last, longest, rowOf, rows, stride} = this
+    const {byteOffset, length} = buffer
     const lastProbe = length - GRAM
+    // Probes a whole number of words apart read word w, the gram at lead + 4w: aligned in memory.
+    const lead = -byteOffset & 3
+    const wordStride = stride >>> 2
+    const grams = wordStride === 0 || length < lead ? EMPTY_WORDS : new Int32Array(buffer.buffer, byteOffset + lead, (length - lead) >>> 2)
     // Every secret starting before `at` is found already, when the state is ROOT.
     let at = 0
     while (at < length) {
-      if (state === ROOT) {
-        let probe = at + last
-        while (probe <= lastProbe) {
-          const hash = gramHash(buffer, probe)
-          const bits = gramBits(hash)
-          if ((filter[hash >>> filterDrop] & bits) === bits) break
-          probe += stride
-        }
-
-        at = probe - last
+      if (state === ROOT && wordStride !== 0) {
+        // From the last probe at or before at + last: it stands for `at` (and up to 3 starts before).
+        at = Math.max(at, lead + 4 * this.probeWords(grams, (at + last - lead) >> 2) - last)
+      } else if (state === ROOT) {
+        at = this.probeBytes(buffer, at + last) - last
       }
 
       // From here, byte by byte, until no secret of MIN_MASK_BYTES or more can be under way
@@ -334,6 +342,31 @@ class Automaton {
 
       state = this.fail[state]
     }
+  }
+
+  /** probeWords for probes under a word apart, reading grams byte by byte: the first that finds its gram, or one past the last. */
+  private probeBytes(bytes: Uint8Array, probe: number): number {
+    const {filter, filterDrop, stride} = this
+    for (; probe <= bytes.length - GRAM; probe += stride) {
+      const hash = gramHash(gramWord(bytes, probe))
+      const bits = gramBits(hash)
+      if ((filter[hash >>> filterDrop] & bits) === bits) break
+    }
+
+    return probe
+  }
+
+  /** The first of the probes from word `word` on (stride / 4 words apart) that finds its gram, or one past the last word. */
+  private probeWords(grams: Int32Array, word: number): number {
+    const {filter, filterDrop, stride} = this
+    const wordStride = stride >>> 2
+    for (; word < grams.length; word += wordStride) {
+      const hash = gramHash(grams[word])
+      const bits = gramBits(hash)
+      if ((filter[hash >>> filterDrop] & bits) === bits) break
+    }
+
+    return word
   }
 }
 
