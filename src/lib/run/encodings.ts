@@ -31,16 +31,8 @@ export function parseMaskEncodings(raw: unknown, where: string): MaskEncoding[] 
 const hex = (byte: number) => `%${byte.toString(16).toUpperCase().padStart(2, '0')}`
 /** RFC 3986 unreserved bytes: what every percent-encoder leaves alone. */
 const UNRESERVED = /[\w.~-]/
-/**
- * Text no form below changes (most tokens and keys): its forms are the value itself, so there
- * is nothing to build. With 1,000 secrets, building them anyway was most of a masked run's start.
- */
-const ONLY_UNRESERVED = /^[\w.~-]*$/
-/** Printable ASCII but for the quote, the slash and the backslash. */
-const NOTHING_JSON_ESCAPES = /^[ !#-.0-[\]-~]*$/
 
-function percentForms(bytes: Buffer, text: string): string[] {
-  if (ONLY_UNRESERVED.test(text)) return []
+function percentForms(bytes: Buffer): string[] {
   const strict = [...bytes].map((byte) => (byte < 0x80 && UNRESERVED.test(String.fromCodePoint(byte)) ? String.fromCodePoint(byte) : hex(byte))).join('')
   // encodeURIComponent also leaves !'()* alone; stricter encoders (Python's quote, Go's QueryEscape) do not.
   const component = strict.replaceAll(/%2[1789A]/g, (escape) => String.fromCodePoint(Number.parseInt(escape.slice(1), 16)))
@@ -48,8 +40,7 @@ function percentForms(bytes: Buffer, text: string): string[] {
   return [strict, component, strict.replaceAll('%20', '+')]
 }
 
-function jsonForms(bytes: Buffer, value: string): string[] {
-  if (NOTHING_JSON_ESCAPES.test(value)) return []
+function jsonForms(bytes: Buffer): string[] {
   const text = bytes.toString('utf8')
   // Binary is never JSON text.
   if (!Buffer.from(text, 'utf8').equals(bytes)) return []
@@ -68,10 +59,8 @@ function jsonForms(bytes: Buffer, value: string): string[] {
  */
 function base64Forms(bytes: Buffer): string[] {
   const forms: string[] = []
-  const padded = Buffer.alloc(bytes.length + 2)
-  bytes.copy(padded, 2)
   for (let offset = 0; offset < 3; offset++) {
-    const encoded = padded.subarray(2 - offset).toString('base64')
+    const encoded = Buffer.concat([Buffer.alloc(offset), bytes]).toString('base64')
     const core = encoded.slice(Math.ceil((8 * offset) / 6), Math.floor((8 * (offset + bytes.length)) / 6))
     forms.push(core, core.replaceAll('+', '-').replaceAll('/', '_'))
   }
@@ -79,11 +68,11 @@ function base64Forms(bytes: Buffer): string[] {
   return forms
 }
 
-const FORMS: Record<MaskEncoding, (bytes: Buffer, value: string) => string[]> = {base64: base64Forms, json: jsonForms, url: percentForms}
+const FORMS: Record<MaskEncoding, (bytes: Buffer) => string[]> = {base64: base64Forms, json: jsonForms, url: percentForms}
 
 /** The value and its re-encodings in `encodings` (duplicates are fine: the mask set drops them). */
 export function maskForms(value: string, encodings: readonly MaskEncoding[]): string[] {
   const bytes = Buffer.from(value)
   if (bytes.length < MIN_ENCODED_BYTES) return [value]
-  return [value, ...encodings.flatMap((encoding) => FORMS[encoding](bytes, value))]
+  return [value, ...encodings.flatMap((encoding) => FORMS[encoding](bytes))]
 }
