@@ -125,6 +125,8 @@ function realPipes(count: number): Array<[number, number]> | undefined {
 const childEnd = (masked: boolean, pipe: [number, number] | undefined) => (pipe ? pipe[1] : masked ? 'pipe' : 'inherit')
 /** How much one read of a masked stream takes: the size of a pipe's buffer on Linux. */
 const READ_BYTES = 64 * 1024
+/** How much masked output may wait for keyflow's own reader before the child's stream is paused. */
+const QUEUED_BYTES = 4 * READ_BYTES
 
 /** A masked stream's chunks, as they come, from the stream itself. */
 type Reader = (onChunk: (chunk: Buffer) => void) => Readable
@@ -181,8 +183,9 @@ async function pump(read: Reader, target: Writable, {exited, masks, onBroken}: {
       for (const chunk of chunks) target.write(chunk)
       if (chunks.length > 1) target.uncork()
       // write() says false for any chunk over the high-water mark, even one the kernel took at
-      // once; only bytes still queued, waiting for a drain, hold the source back.
-      if (target.writableNeedDrain && target.writableLength > 0 && !blocked) {
+      // once. The source is held back only while more than QUEUED_BYTES wait to be written: up to
+      // that, reading and masking the next chunks overlaps the reader taking the last ones.
+      if (target.writableLength > QUEUED_BYTES && !blocked) {
         blocked = true
         source.pause()
         target.once('drain', () => {
