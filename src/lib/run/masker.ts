@@ -14,9 +14,9 @@
  * the number of secrets, nor on how long a prefix they share. In front of it sits a sampling
  * filter: with m the length of the shortest secret, every secret's first m bytes hold the
  * 4-byte grams at a run of up to 64 offsets ending at m - 4 (fewer where the secrets share a
- * prefix), so one gram looked up every
- * that-many bytes decides, for all the positions a secret could start at and have it there,
- * that none does, when the gram is in no secret (a bit set over the grams' hashes). The
+ * prefix), so one gram looked up every that-many bytes decides, for all the positions a secret
+ * could start at and have it there, that none does, when the gram is in no secret (a bit set
+ * over the grams' hashes). The
  * probes do not depend on each other, so the processor runs several at once, and each reads
  * its gram as one aligned 32-bit word (the run of offsets is a multiple of 4 long; under 7
  * bytes, where it cannot be, byte by byte). Only where a probe finds its gram does the
@@ -34,9 +34,9 @@ export const MIN_MASK_BYTES = 4
 export const MASK = Buffer.from('*****')
 /**
  * Grams of 4 bytes (the shortest secret is one), each setting 2 bits of one 32-bit word of a
- * bit set of at most 2^22 bits (512 KiB), about 64 bits for every gram it holds: a probe then
- * finds both of its bits set by chance about 1 time in 500, whatever the number of secrets.
- * Fewer grams get fewer words, at least 2^5.
+ * bit set of about 64 bits for every gram it holds, so that a probe finds both of its bits
+ * set by chance about 1 time in 1,000; at most 2^22 bits (512 KiB: more often past 65,536
+ * grams), at least 2^10.
  */
 const GRAM = MIN_MASK_BYTES
 const MAX_WORD_BITS = 17
@@ -58,7 +58,7 @@ const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1
 const DENSE_FANOUT = 8
 const ROOT = 0
 
-/** The hash of the gram starting at `at`. */
+/** A gram's hash, from its word. */
 const gramHash = (word: number) => Math.imul(word, 0x9e_37_79_b1)
 /** The word of the gram starting at `at`, as an Int32Array on this machine reads it. */
 const gramWord = (bytes: Uint8Array, at: number) =>
