@@ -14,6 +14,12 @@ function mask(text: string, secret: string, encodings: readonly MaskEncoding[] =
   return Buffer.concat([...masker.write(Buffer.from(text)), ...masker.end()]).toString('latin1')
 }
 
+/** Percent-encoding as Python's quote and Go's QueryEscape write it: encodeURIComponent's, with !'()* escaped too. */
+const strictPercent = (text: string) => encodeURIComponent(text).replaceAll(/[!'()*]/g, (char) => `%${char.codePointAt(0)!.toString(16).toUpperCase()}`)
+/** JSON string content as Python's json.dumps writes it: everything outside ASCII as \u escapes of UTF-16 code units. */
+// eslint-disable-next-line unicorn/prefer-code-point -- JSON escapes UTF-16 code units, not code points
+const asciiJson = (text: string) => JSON.stringify(text).slice(1, -1).replaceAll(/[\u0080-\uFFFF]/g, (unit) => String.raw`\u` + unit.charCodeAt(0).toString(16).padStart(4, '0'))
+
 describe('run masker: re-encodings', () => {
   it('masks every base64 offset, leaving at most the characters shared with the neighbours (property)', () => {
     fc.assert(
@@ -34,18 +40,34 @@ describe('run masker: re-encodings', () => {
   it(String.raw`masks JSON-escaped forms: quotes, backslashes, control characters, \u escapes, escaped slashes`, () => {
     const secret = 'p"a\\s/s\twörd✓😀'
     expect(mask(JSON.stringify({password: secret}), secret)).to.equal('{"password":"*****"}')
-    // eslint-disable-next-line unicorn/prefer-code-point -- JSON escapes UTF-16 code units, not code points
-    const ascii = JSON.stringify(secret).replaceAll(/[\u0080-\uFFFF]/g, (unit) => String.raw`\u` + unit.charCodeAt(0).toString(16).padStart(4, '0'))
-    expect(mask(`{"password": ${ascii}}`, secret)).to.equal('{"password": "*****"}')
+    expect(mask(`{"password": "${asciiJson(secret)}"}`, secret)).to.equal('{"password": "*****"}')
     expect(mask(JSON.stringify(secret).replaceAll('/', String.raw`\/`), secret)).to.equal('"*****"')
   })
 
   it('masks URL-encoded forms: encodeURIComponent, strict percent-encoding, form encoding', () => {
     const secret = "s3cr3t (it's) *100%* + more"
     expect(mask(`GET /cb?token=${encodeURIComponent(secret)}&x=1`, secret)).to.equal('GET /cb?token=*****&x=1')
-    const strict = encodeURIComponent(secret).replaceAll(/[!'()*]/g, (char) => `%${char.codePointAt(0)!.toString(16).toUpperCase()}`)
+    const strict = strictPercent(secret)
     expect(mask(`q=${strict}`, secret)).to.equal('q=*****')
     expect(mask(`q=${strict.replaceAll('%20', '+')}`, secret)).to.equal('q=*****')
+  })
+
+  it('gives the forms real encoders write, for plain tokens (no form differs from the value) and any other text (property)', () => {
+    // Mostly token characters, so that a text with one character the shortcuts must not skip is common.
+    const unit = fc.oneof(
+      {arbitrary: fc.constantFrom(...'abcXYZ019_-.~'), weight: 12},
+      {arbitrary: fc.constantFrom(...' !"#%&\'()*+/:;<=>?@[\\]^`{|}\t\n\u007F'), weight: 1},
+      {arbitrary: fc.string({maxLength: 1, minLength: 1, unit: 'grapheme'}), weight: 1},
+    )
+    fc.assert(
+      fc.property(fc.string({maxLength: 24, minLength: MIN_ENCODED_BYTES, unit}), (secret) => {
+        const forms = new Set(maskForms(secret, ['json', 'url']))
+        const json = JSON.stringify(secret).slice(1, -1)
+        const expected = [secret, encodeURIComponent(secret), strictPercent(secret), strictPercent(secret).replaceAll('%20', '+'), json, asciiJson(secret), json.replaceAll('/', String.raw`\/`)]
+        return expected.every((form) => forms.has(form)) && [...forms].every((form) => expected.includes(form))
+      }),
+      {numRuns: 1000},
+    )
   })
 
   it(`adds no encodings for values under ${MIN_ENCODED_BYTES} bytes, and none with "none"`, () => {

@@ -11,12 +11,17 @@
  * at least MIN_MASK_BYTES of some secret's beginning) has that tail masked too.
  *
  * Matching is an Aho–Corasick automaton over bytes, so its cost per byte does not depend on
- * the number of secrets, nor on how long a prefix they share. In front of it sits a
- * Wu-Manber style filter: with m the length of the shortest secret, each window of m bytes
- * is judged by its last 3 bytes, and a table says how far the window may move before those
- * bytes could line up with the first m bytes of some secret; ordinary output moves by nearly
- * m bytes at a time. Only where the table says 0 does the automaton run, from that byte until
- * what may still be under way is too short to be a secret, and then the filter takes over again.
+ * the number of secrets, nor on how long a prefix they share. In front of it sits a sampling
+ * filter: with m the length of the shortest secret, every secret's first m bytes hold the
+ * 4-byte grams at a run of up to 64 offsets ending at m - 4 (fewer where the secrets share a
+ * prefix), so one gram looked up every that-many bytes decides, for all the positions a secret
+ * could start at and have it there, that none does, when the gram is in no secret (a bit set
+ * over the grams' hashes). The
+ * probes do not depend on each other, so the processor runs several at once, and each reads
+ * its gram as one aligned 32-bit word (the run of offsets is a multiple of 4 long; under 7
+ * bytes, where it cannot be, byte by byte). Only where a probe finds its gram does the
+ * automaton run, from the first position it leaves open, until what may still be under way is
+ * too short to be a secret; then the probes take over again.
  *
  * Memory is bounded: only the bytes that may still begin a secret (the automaton's current
  * depth, less than the longest secret) are held back; everything else is released at once,
@@ -28,25 +33,44 @@
 export const MIN_MASK_BYTES = 4
 export const MASK = Buffer.from('*****')
 /**
- * Blocks of 3 bytes hashed to at most 18 bits (a 256 KiB shift table), fewer for fewer blocks:
- * about 64 slots per block the secrets hold keeps the table as sparse as the largest one is
- * at 1,000 secrets, and a run with one short secret does not fill 256 KiB it never reads.
+ * Grams of 4 bytes (the shortest secret is one), each setting 2 bits of one 32-bit word of a
+ * bit set of about 64 bits for every gram it holds, so that a probe finds both of its bits
+ * set by chance about 1 time in 1,000; at most 2^22 bits (512 KiB: more often past 65,536
+ * grams), at least 2^10.
  */
-const BLOCK = 3
-const MAX_HASH_BITS = 18
-const MIN_HASH_BITS = 10
-const SLOTS_PER_BLOCK = 64
-/** Windows longer than this gain little and would overflow the byte-sized shift table. */
-const MAX_WINDOW = 64
+const GRAM = MIN_MASK_BYTES
+const MAX_WORD_BITS = 17
+const MIN_WORD_BITS = 5
+const BITS_PER_GRAM_LOG2 = 6
+/**
+ * Offsets of the grams a probe can meet in each secret, so bytes between probes: the last ones
+ * within the shortest length, up to 64, but where most secrets share a prefix with their
+ * neighbour in byte order (URLs of one service; random values share a few bytes by chance, at
+ * most SHARED_PREFIX_BYTES - 1), only those past it, if that leaves at least MIN_STRIDE: output
+ * full of that prefix would meet its grams all the time.
+ */
+const MAX_STRIDE = 64
+const MIN_STRIDE = 16
+const SHARED_PREFIX_BYTES = 8
+/** Whether an Int32Array reads bytes b0 b1 b2 b3 as b0 | b1 << 8 | b2 << 16 | b3 << 24. */
+const LITTLE_ENDIAN = new Uint8Array(Uint32Array.of(1).buffer)[0] === 1
 /** States with at least this many edges get a full row of 256 transitions (the root always does). */
 const DENSE_FANOUT = 8
 const ROOT = 0
 
-/** The hash of the block ending at `end`, as its top `32 - drop` bits. */
-const blockHash = (bytes: Uint8Array, end: number, drop: number) =>
-  Math.imul(bytes[end - 2] | (bytes[end - 1] << 8) | (bytes[end] << 16), 0x9e_37_79_b1) >>> drop
+/** A gram's hash, from its word. */
+const gramHash = (word: number) => Math.imul(word, 0x9e_37_79_b1)
+/** The word of the gram starting at `at`, as an Int32Array on this machine reads it. */
+const gramWord = (bytes: Uint8Array, at: number) =>
+  LITTLE_ENDIAN ? bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24) : (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]
+/** The 2 bits a gram's hash sets in its word: from a second mix, so they do not follow from the word's index. */
+function gramBits(hash: number): number {
+  const mixed = Math.imul(hash ^ (hash >>> 16), 0x85_eb_ca_6b)
+  return (1 << (mixed >>> 27)) | (1 << ((mixed >>> 22) & 31))
+}
 
 const EMPTY = Buffer.alloc(0)
+const EMPTY_WORDS = new Int32Array(0)
 
 /**
  * The trie of the sorted secrets, as flat arrays: a new state for every byte past the prefix
@@ -59,11 +83,14 @@ function buildTrie(patterns: Buffer[], maxLength: number) {
   const depth = new Int32Array(capacity)
   const ends = new Uint8Array(capacity)
   const path = new Int32Array(maxLength + 1)
+  /** How many bytes each secret shares with the one before it. */
+  const sharedPrefix = new Int32Array(patterns.length)
   let states = 1
   let previous: Buffer = EMPTY
-  for (const bytes of patterns) {
+  for (const [at, bytes] of patterns.entries()) {
     let shared = 0
     while (shared < previous.length && shared < bytes.length && previous[shared] === bytes[shared]) shared++
+    sharedPrefix[at] = shared
     for (let index = shared; index < bytes.length; index++) {
       parent[states] = path[index]
       label[states] = bytes[index]
@@ -75,27 +102,29 @@ function buildTrie(patterns: Buffer[], maxLength: number) {
     previous = bytes
   }
 
-  return {depth, ends, label, parent, states}
+  // The first one shares nothing, with nothing: the median of the others.
+  const commonPrefix = patterns.length < 2 ? 0 : sharedPrefix.subarray(1).sort()[(patterns.length - 1) >> 1]
+  return {commonPrefix, depth, ends, label, parent, states}
 }
 
 /**
- * How far a window ending in each block may move before it could line up with a secret's first
- * `window` bytes, and the hash's `drop` that indexes it. Nothing to mask: no table at all.
+ * The probe filter: the bits of each gram at offsets [last - stride + 1, last] of every secret,
+ * where last = shortest - GRAM, in the word its hash's top bits pick; `drop` says how many low
+ * bits that leaves out. Nothing to mask: no words at all.
  */
-function shiftTable(patterns: Buffer[], window: number): {drop: number; shift: Uint8Array} {
-  if (patterns.length === 0) return {drop: 32, shift: new Uint8Array(0)}
-  const blocks = patterns.length * Math.max(1, window - BLOCK + 1)
-  const bits = Math.min(MAX_HASH_BITS, Math.max(MIN_HASH_BITS, Math.ceil(Math.log2(blocks * SLOTS_PER_BLOCK))))
-  const drop = 32 - bits
-  const shift = new Uint8Array(1 << bits).fill(Math.max(1, window - BLOCK + 1))
+function gramFilter(patterns: Buffer[], last: number, stride: number): {drop: number; words: Int32Array} {
+  if (patterns.length === 0) return {drop: 32, words: EMPTY_WORDS}
+  const wordBits = Math.min(MAX_WORD_BITS, Math.max(MIN_WORD_BITS, Math.ceil(Math.log2(patterns.length * stride)) + BITS_PER_GRAM_LOG2 - 5))
+  const drop = 32 - wordBits
+  const words = new Int32Array(1 << wordBits)
   for (const bytes of patterns) {
-    for (let end = BLOCK - 1; end < window; end++) {
-      const index = blockHash(bytes, end, drop)
-      shift[index] = Math.min(shift[index], window - 1 - end)
+    for (let at = last - stride + 1; at <= last; at++) {
+      const hash = gramHash(gramWord(bytes, at))
+      words[hash >>> drop] |= gramBits(hash)
     }
   }
 
-  return {drop, shift}
+  return {drop, words}
 }
 
 /**
@@ -164,23 +193,29 @@ class Automaton {
   private readonly edgeStart: Int32Array
   private readonly edgeTarget: Int32Array
   private readonly fail: Int32Array
+  /** The probe filter's words, and how many low bits of gramHash its index drops. */
+  private readonly filter: Int32Array
+  private readonly filterDrop: number
+  /** The offset of the last gram of the shortest secret: a probe at p stands for starts from p - last. */
+  private readonly last: number
   /** The length of the longest secret that ends the text of each state; 0 for none. */
   private readonly longest: Int32Array
   /** Where each state's full transition row starts in `rows`, or -1 for a sparse state. */
   private readonly rowOf: Int32Array
   private readonly rows: Int32Array
-  private readonly shift: Uint8Array
-  /** How many low bits blockHash drops to index `shift`. */
-  private readonly shiftDrop: number
-  private readonly window: number
+  /** How many starts each probe stands for, so how far apart probes are: a multiple of 4 (whole words), or under 4. */
+  private readonly stride: number
 
   constructor(patterns: Buffer[], minLength: number, maxLength: number) {
-    this.window = Math.min(minLength, MAX_WINDOW)
-    const table = shiftTable(patterns, this.window)
-    this.shift = table.shift
-    this.shiftDrop = table.drop
+    const {commonPrefix, depth, ends, label, parent, states} = buildTrie(patterns, maxLength)
+    this.last = minLength - GRAM
+    const shared = commonPrefix >= SHARED_PREFIX_BYTES ? commonPrefix : 0
+    const stride = Math.min(this.last + 1, MAX_STRIDE, Math.max(MIN_STRIDE, this.last + 1 - shared))
+    this.stride = stride < 4 ? stride : stride & ~3
+    const filter = gramFilter(patterns, this.last, this.stride)
+    this.filter = filter.words
+    this.filterDrop = filter.drop
 
-    const {depth, ends, label, parent, states} = buildTrie(patterns, maxLength)
     this.depth = depth.slice(0, states)
     this.edgeStart = new Int32Array(states + 1)
     for (let state = 1; state < states; state++) this.edgeStart[parent[state] + 1]++
@@ -235,23 +270,25 @@ class Automaton {
 
   /** MaskSet.scan, over at least one pattern. */
   scan(buffer: Uint8Array, state: number, found: (start: number, end: number) => void): number {
-    const {depth, edgeByte, edgeStart, edgeTarget, fail, longest, rowOf, rows, shift, shiftDrop, window} = this
-    const {length} = buffer
-    const lastWindow = length - window
+    const {depth, edgeByte, edgeStart, edgeTarget, fail, last, longest, rowOf, rows, stride} = this
+    const {byteOffset, length} = buffer
+    const lastProbe = length - GRAM
+    // Probes a whole number of words apart read word w, the gram at lead + 4w: aligned in memory.
+    const lead = -byteOffset & 3
+    const wordStride = stride >>> 2
+    const grams = wordStride === 0 || length < lead ? EMPTY_WORDS : new Int32Array(buffer.buffer, byteOffset + lead, (length - lead) >>> 2)
+    // Every secret starting before `at` is found already, when the state is ROOT.
     let at = 0
     while (at < length) {
-      if (state === ROOT) {
-        while (at <= lastWindow) {
-          const step = shift[blockHash(buffer, at + window - 1, shiftDrop)]
-          if (step === 0) break
-          at += step
-        }
-
-        if (at >= length) break
+      if (state === ROOT && wordStride !== 0) {
+        // From the last probe at or before at + last: it stands for `at` (and up to 3 starts before).
+        at = Math.max(at, lead + 4 * this.probeWords(grams, (at + last - lead) >> 2) - last)
+      } else if (state === ROOT) {
+        at = this.probeBytes(buffer, at + last) - last
       }
 
       // From here, byte by byte, until no secret of MIN_MASK_BYTES or more can be under way
-      // before the last few bytes: the filter then resumes where the oldest one could start.
+      // before the last few bytes: the probes then resume where the oldest one could start.
       // (Rescanning those few bytes cannot find a secret twice: they are too short for one.)
       const entry = at
       for (;;) {
@@ -283,7 +320,7 @@ class Automaton {
         if (matched > 0) found(at - matched, at)
         if (at >= length) return state
         const live = depth[state]
-        if (live < MIN_MASK_BYTES && at - live > entry && at <= lastWindow) {
+        if (live < MIN_MASK_BYTES && at - live > entry && at - live + last <= lastProbe) {
           at -= live
           state = ROOT
           break
@@ -305,6 +342,31 @@ class Automaton {
 
       state = this.fail[state]
     }
+  }
+
+  /** probeWords for probes under a word apart, reading grams byte by byte: the first that finds its gram, or one past the last. */
+  private probeBytes(bytes: Uint8Array, probe: number): number {
+    const {filter, filterDrop, stride} = this
+    for (; probe <= bytes.length - GRAM; probe += stride) {
+      const hash = gramHash(gramWord(bytes, probe))
+      const bits = gramBits(hash)
+      if ((filter[hash >>> filterDrop] & bits) === bits) break
+    }
+
+    return probe
+  }
+
+  /** The first of the probes from word `word` on (stride / 4 words apart) that finds its gram, or one past the last word. */
+  private probeWords(grams: Int32Array, word: number): number {
+    const {filter, filterDrop, stride} = this
+    const wordStride = stride >>> 2
+    for (; word < grams.length; word += wordStride) {
+      const hash = gramHash(grams[word])
+      const bits = gramBits(hash)
+      if ((filter[hash >>> filterDrop] & bits) === bits) break
+    }
+
+    return word
   }
 }
 

@@ -194,6 +194,8 @@ export class PipesAhead {
 const childEnd = (masked: boolean, pipe: Pipe | undefined) => (pipe ? pipe[1] : masked ? 'pipe' : 'inherit')
 /** How much one read of a masked stream takes: the size of a pipe's buffer on Linux. */
 const READ_BYTES = 64 * 1024
+/** How much masked output may wait for keyflow's own reader before the child's stream is paused. */
+const QUEUED_BYTES = 4 * READ_BYTES
 
 /** A masked stream's chunks, as they come, from the stream itself. */
 type Reader = (onChunk: (chunk: Buffer) => void) => Readable
@@ -253,10 +255,15 @@ async function pump(
     let out: undefined | Writable
     let masker: StreamMasker | undefined
     const write = (chunks: Buffer[]) => {
-      if (broken || !out) return
-      let flowing = true
-      for (const chunk of chunks) flowing = out.write(chunk) && flowing
-      if (!flowing && !blocked) {
+      if (broken || !out || chunks.length === 0) return
+      // A chunk's pieces (a mask splits it) go out in one writev, not a write (and a wake-up of the reader) each.
+      if (chunks.length > 1) out.cork()
+      for (const chunk of chunks) out.write(chunk)
+      if (chunks.length > 1) out.uncork()
+      // write() says false for any chunk over the high-water mark, even one the kernel took at
+      // once. The source is held back only while more than QUEUED_BYTES wait to be written: up to
+      // that, reading and masking the next chunks overlaps the reader taking the last ones.
+      if (out.writableLength > QUEUED_BYTES && !blocked) {
         blocked = true
         source.pause()
         out.once('drain', () => {

@@ -224,6 +224,32 @@ describe('run masker', () => {
     )
   })
 
+  it('matches the specification where the probes skip most of the output: long secrets, near misses, many cuts (property)', () => {
+    // Secrets long enough for probes far apart (20 bytes or more); pieces of them cut anywhere (near misses,
+    // which the probes' grams meet), and noise whose grams are in few secrets or none.
+    const secretArb = fc.array(fc.constantFrom(...'abcdefghijklmnop'), {maxLength: 70, minLength: 20}).map((chars) => chars.join(''))
+    const noiseArb = fc.array(fc.constantFrom(...'abxyz \n'), {maxLength: 60, minLength: 1}).map((chars) => chars.join(''))
+    fc.assert(
+      fc.property(
+        fc.array(secretArb, {maxLength: 12, minLength: 1}),
+        fc.array(fc.oneof(noiseArb, fc.nat(1000), fc.tuple(fc.nat(1000), fc.nat(70), fc.nat(70))), {maxLength: 60}),
+        fc.array(fc.nat(5000), {maxLength: 16}),
+        (secrets, pieces, cuts) => {
+          const piece = (part: [number, number, number] | number | string) => {
+            if (typeof part === 'string') return part
+            if (typeof part === 'number') return secrets[part % secrets.length]
+            const secret = secrets[part[0] % secrets.length]
+            return secret.slice(part[1] % secret.length, part[1] % secret.length + part[2])
+          }
+
+          const input = Buffer.from(pieces.map((part) => piece(part)).join(''))
+          return same(streamMask(split(input, cuts), secrets), referenceMask(input, secrets))
+        },
+      ),
+      {numRuns: 1500},
+    )
+  })
+
   it('keeps masking a secret under way across use(), even one that began inside an emitted mask', () => {
     // "abcd" is masked at once; "cdab", begun inside it, ends after the switch: no fragment of it shows.
     const masker = new StreamMasker(new MaskSet(['abcd', 'cdab']))
