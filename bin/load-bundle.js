@@ -23,13 +23,16 @@ const stampFile = (file) => `${file}.v8-stamp`
  * the old code. So a cache is used only if the CRC-32 of the bundle's source and the cache's
  * payload matches the one written with it. That check loads node:zlib, and with it node:stream:
  * about a tenth of `node -e 0`, on every start. So once a pair has passed it (or the build has
- * written it), the stamp file next to them records the pair's identity (size and modification
- * time of each, in nanoseconds); while both files still show it, the pair has not been written
- * since, and the check is not repeated, as make and git's index judge a file by its stat. The
- * stamp is a claim about the files, never a part of them: a write to either file changes its
- * time, and a stamp that no longer matches only costs the check (and is then written again,
- * where dist/ is writable; a package npm installed has other times than the build's). (zlib.crc32
- * is in Node 20.15+; without it a cache is used only as stamped.)
+ * written it), the stamp file next to them records the pair's identity (device, inode, size, and
+ * modification and change times in nanoseconds, of each); while both files still show it, the
+ * pair has not been written since, and the check is not repeated, as git's index judges a file by
+ * its stat. The change time is the part no one can set: `touch -r`, `cp -p` or a restore put back
+ * a modification time over changed bytes (and a damaged cache then crashes every start), but any
+ * write or utimes moves the change time, and a file renamed into place has another inode. The
+ * stamp is a claim about the files, never a part of them: a stamp that no longer matches only
+ * costs the check (and is then written again, where dist/ is writable; a package npm installed
+ * or a copied tree has other inodes and times than the build's). (zlib.crc32 is in Node 20.15+;
+ * without it a cache is used only as stamped.)
  */
 const CHECKSUM_BYTES = 9
 const checksum = (source, payload) => {
@@ -46,8 +49,8 @@ function readWithIdentity(file) {
   const fd = openSync(file, 'r')
   try {
     const identity = () => {
-      const {mtimeNs, size} = fstatSync(fd, {bigint: true})
-      return `${size}:${mtimeNs}`
+      const {ctimeNs, dev, ino, mtimeNs, size} = fstatSync(fd, {bigint: true})
+      return `${dev}:${ino}:${size}:${mtimeNs}:${ctimeNs}`
     }
 
     const before = identity()

@@ -27,9 +27,12 @@ describe('packaging: the V8 code caches', () => {
     dir = tempDir()
     tree = join(dir.path, 'tree')
     expect(spawnSync('mkdir', [tree]).status).to.equal(0)
-    const copied = spawnSync('cp', ['-a', ...['bin', 'dist', 'package.json', 'oclif.manifest.json'].map((part) => join(ROOT, part)), tree])
+    const copied = spawnSync('cp', ['-a', ...['bin', 'dist', 'package.json', 'oclif.manifest.json', 'scripts'].map((part) => join(ROOT, part)), tree])
     expect(copied.status, String(copied.stderr)).to.equal(0)
     symlinkSync(join(ROOT, 'node_modules'), join(tree, 'node_modules'))
+    // A copy has other inodes than the build's files: the copy's caches and stamps as its build would write them.
+    const cached = spawnSync(process.execPath, [join(tree, 'scripts', 'code-cache.cjs')], {encoding: 'utf8'})
+    expect(cached.status, cached.stderr).to.equal(0)
   })
 
   after(() => dir?.cleanup())
@@ -57,6 +60,41 @@ describe('packaging: the V8 code caches', () => {
     expect(checksummed(), 'node:zlib loaded for the CRC-32').to.equal(true)
     expect(keyflow(['--version']).status).to.equal(0)
     expect(checksummed(), 'checked again though stamped').to.equal(false)
+  })
+
+  /** Changes `file` by `change`, then puts its modification time back, as `touch -r`, `cp -p` or a restore from a backup do. */
+  const changeKeepingTimes = (file: string, change: () => void) => {
+    const reference = join(dir.path, 'times')
+    expect(spawnSync('cp', ['-p', file, reference]).status).to.equal(0)
+    change()
+    const touched = spawnSync('touch', ['-r', reference, file], {encoding: 'utf8'})
+    expect(touched.status, touched.stderr).to.equal(0)
+  }
+
+  it('a cache damaged in place, its modification time put back, is not trusted by its stamp: no crash', () => {
+    expect(keyflow(['block', 'ls']).status).to.equal(0)
+    expect(checksummed(), 'the stamped oclif bundle was checked').to.equal(false)
+    const cache = join(tree, 'dist', 'oclif.cjs.v8-cache')
+    changeKeepingTimes(cache, () => damage(cache))
+    const damaged = keyflow(['block', 'ls'])
+    expect([damaged.status, damaged.signal], damaged.stderr).to.deep.equal([0, null])
+    expect(damaged.stdout).to.include('No blocks.')
+    expect(checksummed(), 'the checksum was skipped').to.equal(true)
+  })
+
+  it('a bundle edited in place, to the same length, its modification time put back, runs as edited', () => {
+    const bundle = join(tree, 'dist', 'fast-path.cjs')
+    const source = readFileSync(bundle, 'utf8')
+    expect(source).to.include(' node-${')
+    expect(keyflow(['--version']).stdout).to.include(' node-v')
+    try {
+      changeKeepingTimes(bundle, () => writeFileSync(bundle, source.replace(' node-${', ' NoDe-${')))
+      const version = keyflow(['--version'])
+      expect(version.status, version.stderr).to.equal(0)
+      expect(version.stdout).to.include(' NoDe-v')
+    } finally {
+      writeFileSync(bundle, source)
+    }
   })
 
   it('a stamp naming a damaged cache\'s old times does not let it through', () => {
