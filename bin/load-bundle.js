@@ -69,11 +69,16 @@ function readStamp(file) {
 
 const stampOf = (bundle, cache) => (bundle.identity && cache.identity ? `${bundle.identity} ${cache.identity}\n` : undefined)
 
-/** Best effort: without a stamp (dist/ read-only, say) the next start checks the checksum again. */
+/**
+ * Best effort: without a stamp (dist/ read-only, say) the next start checks the checksum again.
+ * The temporary file is made afresh ('wx': O_CREAT|O_EXCL, which follows no link), never opened
+ * where something already is: its name is predictable, and a link left there would have this
+ * process write through it to wherever it points.
+ */
 function writeStamp(file, stamp) {
   const temporary = `${stampFile(file)}.${process.pid}`
   try {
-    writeFileSync(temporary, stamp)
+    writeFileSync(temporary, stamp, {flag: 'wx'})
     renameSync(temporary, stampFile(file))
   } catch {
     rmSync(temporary, {force: true})

@@ -97,6 +97,19 @@ describe('packaging: the V8 code caches', () => {
     }
   })
 
+  it('a stamp is written through a file of its own: not through a link someone left at its temporary name', () => {
+    const victim = join(dir.path, 'victim.txt')
+    writeFileSync(victim, 'not keyflow\'s\n')
+    const later = Date.now() / 1000 + 120
+    utimesSync(join(tree, 'dist', 'fast-path.cjs.v8-cache'), later, later)
+    // exec keeps the shell's process id, which names the temporary file.
+    const script = `ln -s "$1" "$2.v8-stamp.$$" && exec "$3" "$4" --version`
+    const args = [victim, join(tree, 'dist', 'fast-path.cjs'), process.execPath, join(tree, 'bin', 'run.js')]
+    const version = spawnSync('sh', ['-c', script, 'sh', ...args], {encoding: 'utf8', env: baseEnv(dir.path)})
+    expect([version.status, version.stderr]).to.deep.equal([0, ''])
+    expect(readFileSync(victim, 'utf8')).to.equal('not keyflow\'s\n')
+  })
+
   it('a stamp naming a damaged cache\'s old times does not let it through', () => {
     const cache = join(tree, 'dist', 'fast-path.cjs.v8-cache')
     damage(cache)
