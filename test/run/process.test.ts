@@ -87,6 +87,15 @@ describe('run: the child process, in containers and pipelines', () => {
     expect(result.code).to.equal(4)
   })
 
+  it('runs a masked command through a socketpair when TMPDIR has no room for the FIFOs (it does not exist)', async () => {
+    const result = await runCli(['run', '--env-file', envFile, '--secret', 'T=TOKEN', '--env-style', 'plain', '--', 'sh', '-c', 'echo "out $T" && echo "err $T" >&2'], {
+      env: {...env, TMPDIR: join(home.path, 'no-such-dir')},
+    })
+    expect([result.code, result.stderr]).to.deep.equal([0, 'err *****\n'])
+    expect(result.stdout).to.equal('out *****\n')
+    assertNoCanary(result.stdout + result.stderr, [value], 'output')
+  })
+
   it("stops a pipeline's grandchildren on SIGTERM when there is no terminal (docker stop)", async () => {
     const keyflow = startKeyflow(['run', '--', 'sh', '-c', 'echo "ready $$"; sleep 1000 | sleep 1001'], env)
     const shell = Number((await keyflow.waitFor(/ready (\d+)/))[1])

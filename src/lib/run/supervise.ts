@@ -118,11 +118,18 @@ type Pipe = [number, number]
  * `> /dev/stdout`, `tee /dev/stderr` and images that link their logs to /dev/stdout cannot open
  * (ENXIO). Node cannot call pipe(2), so each is a FIFO, made in a private 0700 directory and
  * removed as soon as both ends are open: nothing else ever sees it. Undefined where mkfifo is
- * missing; the socketpair then serves. mkfifo is a process: asynchronous, so that the caller
+ * missing or the temporary directory cannot hold one (a TMPDIR that was removed, or is
+ * read-only); the socketpair then serves. mkfifo is a process: asynchronous, so that the caller
  * can make the pipes while it does other work (PipesAhead).
  */
 async function realPipes(count: number): Promise<Pipe[] | undefined> {
-  const dir = mkdtempSync(join(tmpdir(), 'keyflow-run-'))
+  let dir: string
+  try {
+    dir = mkdtempSync(join(tmpdir(), 'keyflow-run-'))
+  } catch {
+    return undefined
+  }
+
   const paths = Array.from({length: count}, (_, index) => join(dir, String(index)))
   try {
     const made = await new Promise<boolean>((resolve) => {
@@ -167,7 +174,7 @@ export class PipesAhead {
 
   constructor(count: number) {
     this.made = realPipes(count)
-    // A failure (no usable temporary directory) is the spawn's to report, when it takes them; until then it is not unhandled.
+    // A failure (no descriptors left) is the spawn's to report, when it takes them; until then it is not unhandled.
     this.made.catch(() => {})
   }
 
