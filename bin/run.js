@@ -14,7 +14,7 @@ const {join} = require('node:path')
 const {loadBundle} = require('./load-bundle.js')
 
 const argv = process.argv.slice(2)
-const bundle = (name) => loadBundle(join(__dirname, '..', 'dist', `${name}.cjs`))
+const bundle = (name, variant) => loadBundle(join(__dirname, '..', 'dist', `${name}.cjs`), variant)
 
 ;(async () => {
   if (argv[0] === '__complete') {
@@ -24,7 +24,8 @@ const bundle = (name) => loadBundle(join(__dirname, '..', 'dist', `${name}.cjs`)
   }
 
   // The hottest calls skip loading oclif; see src/fast-path.ts.
-  if (await bundle('fast-path').runFastPath(argv)) return
+  // `run` has a code cache of its own (scripts/code-cache.cjs), so `secret get` does not load its functions.
+  if (await bundle('fast-path', argv[0] === 'run' ? 'run' : undefined).runFastPath(argv)) return
   // Everything else: oclif, its commands and hooks, from one bundle (package.json's oclif.commands).
   await bundle('oclif').run(join(__dirname, '..'))
   // The command is done: a timer or socket left by a block module it loaded must not keep

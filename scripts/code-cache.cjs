@@ -5,7 +5,7 @@
 // code: in a child process of this script, on a throwaway HOME and keyflow home, with their
 // output discarded.
 // bin/run.js's process.exit after an oclif command cannot run here; what it shares with these
-// commands is cached all the same.
+// commands is cached all the same. `keyflow run` has a cache of its own (CACHES below).
 const {spawnSync} = require('node:child_process')
 const {existsSync, mkdtempSync, rmSync, writeFileSync} = require('node:fs')
 const {tmpdir} = require('node:os')
@@ -14,7 +14,6 @@ const {join} = require('node:path')
 const {writeCodeCache} = require('../bin/load-bundle.js')
 
 const ROOT = join(__dirname, '..')
-const BUNDLES = ['fast-path', 'completion', 'oclif']
 const bundle = (name) => join(ROOT, 'dist', `${name}.cjs`)
 
 /** What `run` ends keyflow with (its command's exit code) ends only the exercise here. */
@@ -43,18 +42,24 @@ async function exerciseRun(fastPath, home) {
   }
 }
 
-async function writeCaches() {
-  const home = mkdtempSync(join(tmpdir(), 'keyflow-code-cache-'))
-  try {
-    process.chdir(home)
-    Object.assign(process.env, {HOME: home, KEYFLOW_CODE_CACHE_SECRET: 'value', KEYFLOW_HOME: join(home, '.keyflow'), KEYFLOW_PROJECT_FILE: ''})
-    await writeCodeCache(bundle('fast-path'), async (fastPath) => {
+/**
+ * Each cache: its bundle, its variant (bin/run.js compiles `keyflow run` from the `run` one) and
+ * the commands run before it is written. Each is made in a child process of its own, from a
+ * freshly evaluated bundle, so one cache holds only what its own commands compiled.
+ */
+const CACHES = [
+  {
+    bundle: 'fast-path',
+    async exercise(fastPath) {
       await fastPath.runFastPath(['secret', 'get', 'KEYFLOW_CODE_CACHE_SECRET'])
       await fastPath.runFastPath(['--version'])
-      await exerciseRun(fastPath, home)
-    })
-    await writeCodeCache(bundle('completion'), async () => {})
-    await writeCodeCache(bundle('oclif'), async (oclif) => {
+    },
+  },
+  {bundle: 'fast-path', exercise: exerciseRun, variant: 'run'},
+  {bundle: 'completion', async exercise() {}},
+  {
+    bundle: 'oclif',
+    async exercise(oclif) {
       // Not --version: the init hook answers it and exits (the fast path serves it anyway). A
       // block to list and inspect, holding a reference (a secret field's value cannot be an argument).
       const commands = [
@@ -68,23 +73,35 @@ async function writeCaches() {
         // eslint-disable-next-line no-await-in-loop -- one command after another, as a shell runs them
         await oclif.run(ROOT, args)
       }
-    })
+    },
+  },
+]
+
+const cachePath = ({bundle: name, variant}) => `${bundle(name)}${variant ? `.${variant}` : ''}.v8-cache`
+
+async function writeCache({bundle: name, exercise, variant}) {
+  const home = mkdtempSync(join(tmpdir(), 'keyflow-code-cache-'))
+  try {
+    process.chdir(home)
+    Object.assign(process.env, {HOME: home, KEYFLOW_CODE_CACHE_SECRET: 'value', KEYFLOW_HOME: join(home, '.keyflow'), KEYFLOW_PROJECT_FILE: ''})
+    await writeCodeCache(bundle(name), (exports) => exercise(exports, home), variant)
   } finally {
     rmSync(home, {force: true, recursive: true})
   }
 }
 
 if (process.argv[2] === 'child') {
-  writeCaches().catch((error) => {
+  writeCache(CACHES[Number(process.argv[3])]).catch((error) => {
     process.exitCode = 1
     throw error
   })
 } else {
-  for (const name of BUNDLES) rmSync(`${bundle(name)}.v8-cache`, {force: true})
-  const child = spawnSync(process.execPath, [__filename, 'child'], {encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe']})
-  // A command that exits the process would end the child before the later caches are written.
-  const missing = BUNDLES.filter((name) => !existsSync(`${bundle(name)}.v8-cache`))
-  if (child.status !== 0 || missing.length > 0) {
-    throw new Error(`Writing the code caches failed (exit ${child.status ?? child.signal}${missing.length > 0 ? `; none for ${missing.join(', ')}` : ''}):\n${child.stderr}`)
+  for (const [index, cache] of CACHES.entries()) {
+    rmSync(cachePath(cache), {force: true})
+    const child = spawnSync(process.execPath, [__filename, 'child', String(index)], {encoding: 'utf8', stdio: ['ignore', 'ignore', 'pipe']})
+    // A command that exits the process would end the child before the cache is written.
+    if (child.status !== 0 || !existsSync(cachePath(cache))) {
+      throw new Error(`Writing the code cache ${cachePath(cache)} failed (exit ${child.status ?? child.signal}):\n${child.stderr}`)
+    }
   }
 }
