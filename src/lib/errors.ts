@@ -25,6 +25,8 @@ export const ExitCode = {
   INTERRUPTED: 130,
   /** A secret, block, block type or file that was asked for does not exist. */
   NOT_FOUND: 3,
+  /** The output could not be written (a full disk, an I/O error): EX_IOERR of sysexits.h. */
+  OUTPUT: 74,
   /** Snowflake refused or failed: login, SQL, session, timeout. */
   SNOWFLAKE: 9,
   /** A source failed: AWS denied, unreachable, throttled past retries; a file unreadable. */

@@ -115,6 +115,19 @@ describe('exit codes and the fast path', () => {
     }
   })
 
+  it('output that cannot be written (stdout on /dev/full) is exit 74 with one line saying so, on both paths and for oclif commands', () => {
+    const value = canary('full')
+    const commands = [...entries.map(([, script]) => [script, 'secret', 'get', 'FULL']), [BIN, 'block', 'ls'], [BIN, 'block', 'type', 'ls', '--json']]
+    for (const args of commands) {
+      const result = spawnSync('bash', ['-c', '"$0" -- "$@" > /dev/full', process.execPath, ...args], {cwd: dir.path, encoding: 'utf8', env: {...env, FULL: value}})
+      expect(result.status, `${args.slice(1).join(' ')}: ${result.stderr}`).to.equal(74)
+      expect(result.stderr, args.slice(1).join(' ')).to.match(/Cannot write the output: no space left on device\./)
+      expect(result.stderr).not.to.match(/^\s+at /m)
+      expect(result.stderr.length, 'no source line dumped').to.be.below(600)
+      assertNoCanary(result.stderr, [value], 'stderr')
+    }
+  })
+
   it('a missing argument is a usage error on both paths (oclif owns that message)', async () => {
     const results = await Promise.all(entries.map(([, script]) => runCli(['secret', 'get'], {cwd: dir.path, env, script})))
     expect(results.map((result) => result.code)).to.deep.equal([2, 2])

@@ -1,7 +1,7 @@
 import {Command, Interfaces} from '@oclif/core'
 
 import {createInvocation, Invocation, settingsFlags} from '../invocation.js'
-import {writeData, writeJson} from '../output/emit.js'
+import {guardOutput, writeData, writeJson} from '../output/emit.js'
 import {reportError} from '../output/render-error.js'
 import {terminalPrompter} from './prompt.js'
 
@@ -18,6 +18,11 @@ export abstract class BaseCommand extends Command {
 
   protected async catch(error: Interfaces.CommandError): Promise<void> {
     reportError(error, this.jsonEnabled())
+  }
+
+  async init(): Promise<void> {
+    await super.init()
+    guardOutput(() => this.jsonEnabled())
   }
 
   /** The per-invocation context, from the parsed flags (settings flags among them). */
