@@ -178,6 +178,15 @@ export async function runFastPath(tokens: string[]): Promise<boolean> {
   } catch (error) {
     const {reportError} = await import('./lib/output/render-error.js')
     reportError(error, invocation.output.json)
+    // The failure is said: what the resolution left behind must not keep keyflow running, such
+    // as an AWS retry's backoff timer that --aws-total-timeout cut short (the SDK does not clear
+    // it), which could hold a script for 20 s past its deadline. stderr is drained first. A
+    // success needs none of this: every call it made has answered.
+    await new Promise((resolve) => {
+      process.stderr.write('', resolve)
+    })
+    // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit
+    process.exit()
   }
 
   return true

@@ -5,7 +5,7 @@ import {writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {assertNoCanary, canary} from '../support/canary.js'
-import {baseEnv, BIN, OCLIF_ENTRY, runCli, tempDir} from '../support/cli.js'
+import {baseEnv, BIN, OCLIF_ENTRY, ROOT, runCli, tempDir} from '../support/cli.js'
 import {freePort} from '../support/ports.js'
 
 /** A child that prints a variable, so a test sees what reached it (masked or not). */
@@ -125,6 +125,22 @@ describe('exit codes and the fast path', () => {
       expect(result.stderr).not.to.match(/^\s+at /m)
       expect(result.stderr.length, 'no source line dumped').to.be.below(600)
       assertNoCanary(result.stderr, [value], 'stderr')
+    }
+  })
+
+  it('a failure ends keyflow once it is reported, on both of bin/run.js\'s paths: work left behind (a retry backoff) does not keep it running', async function () {
+    // The preloaded timer would keep a process alive for a minute; this test's timeout is far less.
+    this.timeout(30_000)
+    const preload = {...env, NODE_OPTIONS: `--require ${join(ROOT, 'test', 'support', 'lingering-timer.cjs')}`}
+    const failures = [
+      {args: ['secret', 'get', 'NOPE', '--sources', 'env'], message: 'Secret "NOPE" was not found'},
+      {args: ['block', 'inspect', 'secret/nope'], message: 'secret/nope'},
+    ]
+    for (const {args, message} of failures) {
+      // eslint-disable-next-line no-await-in-loop -- one path after the other
+      const result = await runCli(args, {cwd: dir.path, env: preload})
+      expect(result.code, result.stderr).to.equal(3)
+      expect(result.stderr).to.contain(message)
     }
   })
 
