@@ -1,10 +1,10 @@
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
-import {existsSync} from 'node:fs'
+import {existsSync, readFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
-import {baseEnv, runCli, tempDir} from '../support/cli.js'
+import {baseEnv, ROOT, runCli, tempDir} from '../support/cli.js'
 import {fixture, parseReport, sha256} from '../support/run-child.js'
 
 /**
@@ -38,6 +38,14 @@ describe('run --block', () => {
     expect(report.digests[`${prefix}USER`]).to.equal(sha256(user))
     expect(report.digests[`${prefix}ACCOUNT`]).to.equal(sha256('xy12345'))
     assertNoCanary(result.stdout + result.stderr, [password], 'run output')
+  })
+
+  it('checks a built-in type\'s document with the validator the build compiled: Ajv is not loaded', async () => {
+    const trace = join(home.path, 'loaded.txt')
+    const traced = {...env, KEYFLOW_TEST_BUILTIN_TRACE: trace, NODE_OPTIONS: `--require ${join(ROOT, 'test', 'support', 'builtin-modules.cjs')}`}
+    const result = await runCli(['run', '--block', 'snowflake-credentials/prod', '--', 'sh', '-c', `printf %s "$${prefix}USER"`], {env: traced})
+    expect([result.code, result.stdout], result.stderr).to.deep.equal([0, user])
+    expect(readFileSync(trace, 'utf8').split('\n').filter((file) => file.includes(`${join('node_modules', 'ajv')}`))).to.deep.equal([])
   })
 
   it('masks the secret fields in piped output and leaves the plain ones readable', async () => {

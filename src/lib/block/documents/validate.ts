@@ -1,5 +1,8 @@
 import type {Ajv, ErrorObject, ValidateFunction} from 'ajv'
 
+import {createRequire} from 'node:module'
+import {fileURLToPath} from 'node:url'
+
 import {ExitCode, KeyflowError} from '../../errors.js'
 import {isPlainObject} from '../../util/json.js'
 import {formatAddress, parseBlockAddress} from '../names.js'
@@ -17,16 +20,33 @@ import {BlockData, isBlockMarker, isRefMarker, visitPath} from './fields.js'
 
 let ajv: Ajv | undefined
 const compiled = new Map<string, ValidateFunction>()
+let prebuilt: Record<string, undefined | ValidateFunction> | undefined
+
+/**
+ * The built-in types' validators, compiled by the build (scripts/validators.mjs) under
+ * `SLUG@CHECKSUM`; none where there is no build (bin/dev.mjs runs the sources), and Ajv compiles.
+ */
+function prebuiltValidators(): Record<string, undefined | ValidateFunction> {
+  if (!prebuilt) {
+    try {
+      prebuilt = createRequire(import.meta.url)(fileURLToPath(new URL('../../../builtin-validators.cjs', import.meta.url)))
+    } catch {
+      prebuilt = {}
+    }
+  }
+
+  return prebuilt!
+}
 
 function validatorFor(type: BlockType): ValidateFunction {
   const key = `${type.slug}@${type.checksum}`
-  let validate = compiled.get(key)
+  let validate = compiled.get(key) ?? (type.builtin ? prebuiltValidators()[key] : undefined)
   if (!validate) {
     ajv ??= createAjv()
     validate = ajv.compile(type.fields)
-    compiled.set(key, validate)
   }
 
+  compiled.set(key, validate)
   return validate
 }
 

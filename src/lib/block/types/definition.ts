@@ -1,4 +1,4 @@
-import type {Ajv} from 'ajv'
+import type {Ajv, Options} from 'ajv'
 
 import {createRequire} from 'node:module'
 
@@ -65,11 +65,12 @@ export const FIELD_NAME = /^[A-Z_a-z]\w*$/
 /**
  * A schema compiler, built on first use: Ajv takes tens of ms to load and set up, which a
  * command that checks no schema (block ls, block inspect) should not pay. Ajv is CommonJS, so
- * require() loads it without Node's ESM lexer.
+ * require() loads it without Node's ESM lexer. The build uses the same one (with `options` to
+ * emit code) for the built-in types' validators (scripts/validators.mjs).
  */
-export function createAjv(): Ajv {
+export function createAjv(options: Options = {}): Ajv {
   const {Ajv} = createRequire(import.meta.url)('ajv') as typeof import('ajv')
-  const ajv = new Ajv({allErrors: true, strict: false, validateFormats: false})
+  const ajv = new Ajv({allErrors: true, strict: false, validateFormats: false, ...options})
   // Nested documents are checked against their own type by keyflow, not by this schema.
   ajv.addKeyword({keyword: 'blockType', schemaType: 'string'})
   return ajv
