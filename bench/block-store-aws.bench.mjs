@@ -46,7 +46,7 @@ async function cli(args, env) {
 function calls(measure, {calls: made, ms}, minCalls, startupMs) {
   console.log(`${measure.padEnd(44)} calls=${made} (minimum ${minCalls})  ms=${ms.toFixed(0)}  over start-up=${(ms - startupMs).toFixed(0)}`)
   report({baseline: `the fewest calls the API allows`, baselineValue: minCalls, measure: `${measure}: AWS calls`, met: made <= minCalls, target: `<= ${minCalls}`, unit: 'calls', value: made})
-  report({baseline: 'keyflow start-up (block ls, empty local store)', baselineValue: startupMs, measure: `${measure}: wall, +${DELAY_MS} ms per call`, ratio: `+${(ms - startupMs).toFixed(0)} ms`, unit: 'ms', value: ms})
+  report({baseline: 'keyflow start-up (block ls, empty local store)', baselineValue: startupMs, measure: `${measure}: wall, +${DELAY_MS} ms per call`, ratio: `${ms >= startupMs ? '+' : ''}${(ms - startupMs).toFixed(0)} ms`, unit: 'ms', value: ms})
 }
 
 /** Runs `args` 3 times through the proxy (`env`: an object, or a function of the run's number); calls per run and the median wall time. */
