@@ -19,8 +19,9 @@ const vm = require('node:vm')
  * fast path's `run` compiles much that `secret get` never calls, and V8 deserializes a cache whole
  * (with run's functions in it, `secret get` took about 0.5 ms longer to compile).
  */
-const cacheFile = (file, variant) => `${file}${variant ? `.${variant}` : ''}.v8-cache`
-const stampFile = (file, variant) => `${file}${variant ? `.${variant}` : ''}.v8-stamp`
+const besideBundle = (suffix) => (file, variant) => `${file}${variant ? `.${variant}` : ''}.${suffix}`
+const cacheFile = besideBundle('v8-cache')
+const stampFile = besideBundle('v8-stamp')
 
 /**
  * V8 checks a cache's length, version and flags but not its bytes: a damaged cache crashes the
@@ -163,4 +164,4 @@ async function writeCodeCache(file, exercise, variant) {
   if (stamp !== undefined) writeStamp(stampFile(file, variant), stamp)
 }
 
-module.exports = {loadBundle, writeCodeCache}
+module.exports = {cacheFile, loadBundle, writeCodeCache}

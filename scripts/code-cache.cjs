@@ -11,7 +11,7 @@ const {existsSync, mkdtempSync, rmSync, writeFileSync} = require('node:fs')
 const {tmpdir} = require('node:os')
 const {join} = require('node:path')
 
-const {writeCodeCache} = require('../bin/load-bundle.js')
+const {cacheFile, writeCodeCache} = require('../bin/load-bundle.js')
 
 const ROOT = join(__dirname, '..')
 const bundle = (name) => join(ROOT, 'dist', `${name}.cjs`)
@@ -80,7 +80,7 @@ const CACHES = [
   },
 ]
 
-const cachePath = ({bundle: name, variant}) => `${bundle(name)}${variant ? `.${variant}` : ''}.v8-cache`
+const cachePath = ({bundle: name, variant}) => cacheFile(bundle(name), variant)
 
 async function writeCache({bundle: name, exercise, variant}) {
   const home = mkdtempSync(join(tmpdir(), 'keyflow-code-cache-'))
