@@ -29,24 +29,23 @@ let prebuilt: Record<string, undefined | ValidateFunction> | undefined
 function prebuiltValidators(): Record<string, undefined | ValidateFunction> {
   if (!prebuilt) {
     try {
-      prebuilt = createRequire(import.meta.url)(fileURLToPath(new URL('../../../builtin-validators.cjs', import.meta.url)))
+      prebuilt = createRequire(import.meta.url)(fileURLToPath(new URL('../../../builtin-validators.cjs', import.meta.url))) as Record<string, undefined | ValidateFunction>
     } catch {
       prebuilt = {}
     }
   }
 
-  return prebuilt!
+  return prebuilt
 }
 
 function validatorFor(type: BlockType): ValidateFunction {
   const key = `${type.slug}@${type.checksum}`
-  let validate = compiled.get(key) ?? (type.builtin ? prebuiltValidators()[key] : undefined)
+  let validate = compiled.get(key)
   if (!validate) {
-    ajv ??= createAjv()
-    validate = ajv.compile(type.fields)
+    validate = (type.builtin ? prebuiltValidators()[key] : undefined) ?? (ajv ??= createAjv()).compile(type.fields)
+    compiled.set(key, validate)
   }
 
-  compiled.set(key, validate)
   return validate
 }
 
