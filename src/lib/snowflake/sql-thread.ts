@@ -80,13 +80,13 @@ export class SqlThread implements AsyncDisposable {
   // Never more than this thread may have (a smaller machine's default).
   private readonly heapLimitMb = Math.min(OLD_GENERATION_MB, Math.floor(getHeapStatistics().heap_size_limit / MB))
   private out?: Writable
-  /** A reader that went away (EPIPE) stops the query; other errors are the stream's to report. */
-  private readonly outputFailed = (error: NodeJS.ErrnoException) => {
+  /** A reader that went away (EPIPE) stops the query; other errors are the stream's to report (output/emit.ts guardOutput). */
+  private readonly readerGone = (error: NodeJS.ErrnoException) => {
     if (error.code !== 'EPIPE' || this.closed) return
     this.closed = true
     this.send({type: 'closed'})
   }
-private readonly reply: Promise<SqlReply>
+  private readonly reply: Promise<SqlReply>
   private readonly worker: Worker
 
   constructor() {
@@ -105,7 +105,7 @@ private readonly reply: Promise<SqlReply>
   /** Runs the query and writes its rows to `out`; every row has been written to `out` when this resolves. */
   async run(job: SqlJob, out: Writable): Promise<RunSqlResult> {
     this.out = out
-    out.on('error', this.outputFailed)
+    out.on('error', this.readerGone)
     try {
       this.send({job, type: 'run'})
       const reply = await this.reply
@@ -114,7 +114,7 @@ private readonly reply: Promise<SqlReply>
     } finally {
       // The thread may still hold the driver's sockets.
       await this.worker.terminate()
-      out.off('error', this.outputFailed)
+      out.off('error', this.readerGone)
     }
   }
 
