@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 import {spawnSync} from 'node:child_process'
-import {readFileSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
+import {readFileSync, rmSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {baseEnv, ROOT, tempDir} from '../support/cli.js'
@@ -46,6 +46,31 @@ describe('packaging: the V8 code caches', () => {
   const checksummed = () => readFileSync(trace(), 'utf8').split('\n').includes('NativeModule zlib')
 
   // First: the cases below change the tree.
+  it('each command compiles its bundle from the cache made for it: secret get and run from their own, oclif commands from oclif\'s', () => {
+    const uses = join(dir.path, 'cache-use.txt')
+    for (const [args, bundle] of [
+      [['secret', 'get', 'HOME'], 'fast-path.cjs'],
+      [['run', '--allow-empty', '--', 'true'], 'fast-path.cjs'],
+      [['block', 'ls'], 'oclif.cjs'],
+    ] as const) {
+      const result = spawnSync(process.execPath, [join(tree, 'bin', 'run.js'), ...args], {
+        encoding: 'utf8',
+        env: {...baseEnv(dir.path), KEYFLOW_HOME: join(dir.path, 'home'), KEYFLOW_TEST_CODE_CACHE_TRACE: uses, NODE_OPTIONS: `--require ${join(ROOT, 'test', 'support', 'code-cache-use.cjs')}`},
+      })
+      expect(result.status, `${args.join(' ')}: ${result.stderr}`).to.equal(0)
+      const compiled = readFileSync(uses, 'utf8').trim().split('\n').map((line) => JSON.parse(line) as {file: string; given: boolean; rejected: boolean})
+      expect(compiled.filter(({file}) => file.endsWith(bundle)), args.join(' ')).to.deep.equal([{file: join(tree, 'dist', bundle), given: true, rejected: false}])
+    }
+
+    // The run cache is its own: without it, run compiles from source while secret get keeps its cache.
+    rmSync(join(tree, 'dist', 'fast-path.cjs.run.v8-cache'))
+    const env = {...baseEnv(dir.path), KEYFLOW_HOME: join(dir.path, 'home'), KEYFLOW_TEST_CODE_CACHE_TRACE: uses, NODE_OPTIONS: `--require ${join(ROOT, 'test', 'support', 'code-cache-use.cjs')}`}
+    expect(spawnSync(process.execPath, [join(tree, 'bin', 'run.js'), 'run', '--allow-empty', '--', 'true'], {env}).status).to.equal(0)
+    expect(readFileSync(uses, 'utf8')).to.include('"given":false')
+    const cached = spawnSync(process.execPath, [join(tree, 'scripts', 'code-cache.cjs')], {encoding: 'utf8'})
+    expect(cached.status, cached.stderr).to.equal(0)
+  })
+
   it('a bundle and cache as the build stamped them are used without computing the checksum', () => {
     const version = keyflow(['--version'])
     expect([version.status, version.stderr]).to.deep.equal([0, ''])
