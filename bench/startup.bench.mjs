@@ -23,7 +23,7 @@ import {BIN, median, report, ROOT} from './support.mjs'
 const runs = Number(process.env.BENCH_RUNS ?? (process.env.BENCH_QUICK === '1' ? 10 : 30))
 const warmup = 3
 
-if (!existsSync(join(ROOT, 'dist', 'fast-path.cjs')) || !existsSync(join(ROOT, 'dist', 'oclif.cjs')) || !existsSync(join(ROOT, 'oclif.manifest.json'))) {
+if (!existsSync(join(ROOT, 'dist', 'fast-path-get.cjs')) || !existsSync(join(ROOT, 'dist', 'oclif.cjs')) || !existsSync(join(ROOT, 'oclif.manifest.json'))) {
   throw new Error('dist/ or oclif.manifest.json is missing: run `npm run build` first.')
 }
 

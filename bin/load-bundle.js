@@ -14,14 +14,8 @@ const Module = require('node:module')
 const {dirname} = require('node:path')
 const vm = require('node:vm')
 
-/**
- * A bundle may have more than one cache (`variant`), each made by exercising other commands: the
- * fast path's `run` compiles much that `secret get` never calls, and V8 deserializes a cache whole
- * (with run's functions in it, `secret get` took about 0.5 ms longer to compile).
- */
-const besideBundle = (suffix) => (file, variant) => `${file}${variant ? `.${variant}` : ''}.${suffix}`
-const cacheFile = besideBundle('v8-cache')
-const stampFile = besideBundle('v8-stamp')
+const cacheFile = (file) => `${file}.v8-cache`
+const stampFile = (file) => `${file}.v8-stamp`
 
 /**
  * V8 checks a cache's length, version and flags but not its bytes: a damaged cache crashes the
@@ -122,24 +116,24 @@ function evaluate(file, script) {
   return loaded.exports
 }
 
-/** The exports of the bundle at `file` (an absolute path), as require(file) gives them, compiled from the cache `variant` names. */
-function loadBundle(file, variant) {
+/** The exports of the bundle at `file` (an absolute path), as require(file) gives them, compiled from its cache. */
+function loadBundle(file) {
   if (require.cache[file]) return require.cache[file].exports
   const bundle = readWithIdentity(file)
   const source = bundle.bytes.toString('utf8')
   const line = buildLine(source)
   let cachedData
   try {
-    const cache = readWithIdentity(cacheFile(file, variant))
+    const cache = readWithIdentity(cacheFile(file))
     const start = Buffer.byteLength(line) + CHECKSUM_BYTES
     const payload = cache.bytes.subarray(start)
     const header = cache.bytes.subarray(0, start).toString('latin1')
     const stamp = stampOf(bundle, cache)
     if (line !== '' && header.startsWith(line)) {
-      if (stamp !== undefined && readStamp(stampFile(file, variant)) === stamp) cachedData = payload
+      if (stamp !== undefined && readStamp(stampFile(file)) === stamp) cachedData = payload
       else if (header === line + checksum(source, payload)) {
         cachedData = payload
-        if (stamp !== undefined) writeStamp(stampFile(file, variant), stamp)
+        if (stamp !== undefined) writeStamp(stampFile(file), stamp)
       }
     }
   } catch {}
@@ -152,16 +146,16 @@ function loadBundle(file, variant) {
  * `exercise` run commands with its exports (so the functions they call are compiled too), and
  * writes the code cache V8 then has for it, headed by the bundle's build line.
  */
-async function writeCodeCache(file, exercise, variant) {
+async function writeCodeCache(file, exercise) {
   const source = readFileSync(file, 'utf8')
   const line = buildLine(source)
   if (!line.startsWith('// keyflow build ')) throw new Error(`${file} does not start with its build line.`)
   const script = compile(file, source)
   await exercise(evaluate(file, script))
   const payload = script.createCachedData()
-  writeFileSync(cacheFile(file, variant), Buffer.concat([Buffer.from(line + checksum(source, payload), 'latin1'), payload]))
-  const stamp = stampOf(readWithIdentity(file), readWithIdentity(cacheFile(file, variant)))
-  if (stamp !== undefined) writeStamp(stampFile(file, variant), stamp)
+  writeFileSync(cacheFile(file), Buffer.concat([Buffer.from(line + checksum(source, payload), 'latin1'), payload]))
+  const stamp = stampOf(readWithIdentity(file), readWithIdentity(cacheFile(file)))
+  if (stamp !== undefined) writeStamp(stampFile(file), stamp)
 }
 
 module.exports = {cacheFile, loadBundle, writeCodeCache}

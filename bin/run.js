@@ -14,18 +14,18 @@ const {join} = require('node:path')
 const {loadBundle} = require('./load-bundle.js')
 
 const argv = process.argv.slice(2)
-const bundle = (name, variant) => loadBundle(join(__dirname, '..', 'dist', `${name}.cjs`), variant)
+const bundle = (name) => loadBundle(join(__dirname, '..', 'dist', `${name}.cjs`))
 
 ;(async () => {
   if (argv[0] === '__complete') {
     // The completion scripts' question, on every TAB: answered without loading oclif.
-    await bundle('completion').runCompletion(argv.slice(1))
+    await bundle('fast-path-get').runCompletion(argv.slice(1))
     return
   }
 
-  // The hottest calls skip loading oclif; see src/fast-path.ts.
-  // `run` has a code cache of its own (scripts/code-cache.cjs), so `secret get` does not load its functions.
-  if (await bundle('fast-path', argv[0] === 'run' ? 'run' : undefined).runFastPath(argv)) return
+  // The hottest calls skip loading oclif; see src/fast-path.ts. `run` has a bundle of its own
+  // (scripts/bundle.mjs), so neither command compiles the other's functions.
+  if (await bundle(argv[0] === 'run' ? 'fast-path-run' : 'fast-path-get').runFastPath(argv)) return
   // Everything else: oclif, its commands and hooks, from one bundle (package.json's oclif.commands).
   await bundle('oclif').run(join(__dirname, '..'))
   // The command is done: a timer or socket left by a block module it loaded must not keep

@@ -1,7 +1,8 @@
 #!/usr/bin/env node
 /**
- * `npm run build`'s step between tsc and `oclif manifest` (which reads dist/oclif.cjs): CommonJS
- * esbuild bundles of the entry points bin/run.js loads, made from the same sources tsc compiled. A bundle is one file to read and compile where Node's
+ * `npm run build`'s step between tsc and `oclif manifest` (which reads dist/oclif.cjs), and with
+ * the argument `fast-path` its step after it: CommonJS esbuild bundles of the entry points
+ * bin/run.js loads, made from the same sources tsc compiled. A bundle is one file to read and compile where Node's
  * ESM loader would resolve, read, link and compile each module one by one. dist/ is never
  * committed; `npm run build` in a clone and `prepack` for a package both make the bundles, so
  * esbuild is needed at build time only.
@@ -150,18 +151,33 @@ const common = {
   tsconfig: join(ROOT, 'tsconfig.json'),
 }
 
-await build({
-  ...common,
-  entryPoints: [
-    // secret get and run, without oclif (src/fast-path.ts).
-    {in: join(SRC, 'fast-path.ts'), out: 'fast-path'},
-    // The completion scripts' question on every TAB.
-    {in: join(SRC, 'lib', 'completion', 'entry.ts'), out: 'completion'},
-    // The worker thread that runs `keyflow sql`'s query (src/lib/snowflake/sql-thread.ts).
-    {in: join(SRC, 'lib', 'snowflake', 'sql-thread-entry.ts'), out: 'sql-thread'},
-  ],
-  external: [...EXTERNAL, '@oclif/*'],
-})
+/**
+ * The fast path's bundles, one per command it serves (src/fast-path.ts): V8 reads a bundle's code
+ * cache whole, and every function of a bundle costs its start-up even when never called (its
+ * SharedFunctionInfo is in the cache), about 0.6 ms per 100 KB here: `run`'s modules in
+ * `secret get`'s bundle cost it 0.4 ms. Each has the fast commands' part of oclif.manifest.json
+ * built in, so the parser reads no file at start: only what it reads is kept (ManifestCommand and
+ * ManifestFlag there), as descriptions, summaries and examples would be most of it. So this stage
+ * runs after `oclif manifest`, which reads dist/oclif.cjs from the first stage.
+ */
+async function fastPathBundles() {
+  const {commands} = JSON.parse(await readFile(join(ROOT, 'oclif.manifest.json'), 'utf8'))
+  const FLAG_KEYS = ['allowNo', 'char', 'default', 'multiple', 'name', 'options', 'type']
+  const pick = (object, keys) => Object.fromEntries(keys.filter((key) => object[key] !== undefined).map((key) => [key, object[key]]))
+  const fast = Object.entries(commands)
+    .filter(([, command]) => command.fastPath)
+    .map(([id, command]) => [id, {fastPath: command.fastPath, flags: Object.fromEntries(Object.entries(command.flags).map(([name, flag]) => [name, pick(flag, FLAG_KEYS)])), id}])
+  await build({
+    ...common,
+    define: {FAST_PATH_MANIFEST: JSON.stringify(JSON.stringify({commands: Object.fromEntries(fast)}))},
+    entryPoints: [
+      // `secret get` (with `--version` and completion), and `run`: bin/run.js loads one of them.
+      {in: join(SRC, 'fast-path-get.ts'), out: 'fast-path-get'},
+      {in: join(SRC, 'fast-path-run.ts'), out: 'fast-path-run'},
+    ],
+    external: [...EXTERNAL, '@oclif/*'],
+  })
+}
 
 /** A property that require()s a module's default export when first read. */
 const getter = (name, path) => `  ${JSON.stringify(name)}: {enumerable: true, get: () => require(${JSON.stringify(path)}).default},`
@@ -198,12 +214,24 @@ async function oclifEntry() {
   ].join('\n')
 }
 
-await build({
-  ...common,
-  // oclif's own optional loaders for TypeScript sources (bin/dev.mjs), never used by a build.
-  external: [...EXTERNAL, 'ts-node', 'tsx', 'typescript'],
-  outdir: undefined,
-  outfile: join(DIST, 'oclif.cjs'),
-  plugins: [...common.plugins, oclifEdits],
-  stdin: {contents: await oclifEntry(), loader: 'js', resolveDir: ROOT, sourcefile: 'oclif-entry.js'},
-})
+if (process.argv[2] === 'fast-path') {
+  await fastPathBundles()
+} else {
+  await build({
+    ...common,
+    entryPoints: [
+      // The worker thread that runs `keyflow sql`'s query (src/lib/snowflake/sql-thread.ts).
+      {in: join(SRC, 'lib', 'snowflake', 'sql-thread-entry.ts'), out: 'sql-thread'},
+    ],
+    external: [...EXTERNAL, '@oclif/*'],
+  })
+  await build({
+    ...common,
+    // oclif's own optional loaders for TypeScript sources (bin/dev.mjs), never used by a build.
+    external: [...EXTERNAL, 'ts-node', 'tsx', 'typescript'],
+    outdir: undefined,
+    outfile: join(DIST, 'oclif.cjs'),
+    plugins: [...common.plugins, oclifEdits],
+    stdin: {contents: await oclifEntry(), loader: 'js', resolveDir: ROOT, sourcefile: 'oclif-entry.js'},
+  })
+}

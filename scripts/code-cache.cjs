@@ -5,7 +5,7 @@
 // code: in a child process of this script, on a throwaway HOME and keyflow home, with their
 // output discarded.
 // bin/run.js's process.exit after an oclif command cannot run here; what it shares with these
-// commands is cached all the same. `keyflow run` has a cache of its own (CACHES below).
+// commands is cached all the same.
 const {spawnSync} = require('node:child_process')
 const {existsSync, mkdtempSync, rmSync, writeFileSync} = require('node:fs')
 const {tmpdir} = require('node:os')
@@ -46,20 +46,19 @@ async function exerciseRun(fastPath, home) {
 }
 
 /**
- * Each cache: its bundle, its variant (bin/run.js compiles `keyflow run` from the `run` one) and
- * the commands run before it is written. Each is made in a child process of its own, from a
- * freshly evaluated bundle, so one cache holds only what its own commands compiled.
+ * Each cache: its bundle and the commands run before it is written. Each is made in a child
+ * process of its own, from a freshly evaluated bundle, so a cache holds only what its own
+ * commands compiled.
  */
 const CACHES = [
   {
-    bundle: 'fast-path',
+    bundle: 'fast-path-get',
     async exercise(fastPath) {
       await fastPath.runFastPath(['secret', 'get', 'KEYFLOW_CODE_CACHE_SECRET'])
       await fastPath.runFastPath(['--version'])
     },
   },
-  {bundle: 'fast-path', exercise: exerciseRun, variant: 'run'},
-  {bundle: 'completion', async exercise() {}},
+  {bundle: 'fast-path-run', exercise: exerciseRun},
   {
     bundle: 'oclif',
     async exercise(oclif) {
@@ -80,14 +79,14 @@ const CACHES = [
   },
 ]
 
-const cachePath = ({bundle: name, variant}) => cacheFile(bundle(name), variant)
+const cachePath = ({bundle: name}) => cacheFile(bundle(name))
 
-async function writeCache({bundle: name, exercise, variant}) {
+async function writeCache({bundle: name, exercise}) {
   const home = mkdtempSync(join(tmpdir(), 'keyflow-code-cache-'))
   try {
     process.chdir(home)
     Object.assign(process.env, {HOME: home, KEYFLOW_CODE_CACHE_SECRET: 'value', KEYFLOW_HOME: join(home, '.keyflow'), KEYFLOW_PROJECT_FILE: ''})
-    await writeCodeCache(bundle(name), (exports) => exercise(exports, home), variant)
+    await writeCodeCache(bundle(name), (exports) => exercise(exports, home))
   } finally {
     rmSync(home, {force: true, recursive: true})
   }

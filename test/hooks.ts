@@ -10,7 +10,7 @@ import {ROOT} from './support/cli.js'
 
 export const mochaHooks = {
   beforeAll() {
-    if (!existsSync(join(ROOT, 'dist', 'fast-path.js')) || !existsSync(join(ROOT, 'oclif.manifest.json'))) {
+    if (!existsSync(join(ROOT, 'dist', 'fast-path-get.cjs')) || !existsSync(join(ROOT, 'oclif.manifest.json'))) {
       throw new Error('dist/ or oclif.manifest.json is missing: run `npm run build` (npm test does it).')
     }
   },

@@ -42,7 +42,7 @@ describe('packaging: npm pack and a global install', function () {
   const keyflow = (args: string[], input = '') => spawnSync('keyflow', args, {cwd: dir.path, encoding: 'utf8', env, input})
 
   it('ships the licence, the docs the help points to, the entry point and its bundles, not the ts-node entry', () => {
-    expect(files).to.include.members(['LICENSE', 'README.md', 'bin/package.json', 'bin/run.js', 'dist/fast-path.cjs', 'dist/completion.cjs', 'docs/run.md', 'docs/blocks.md', 'oclif.manifest.json'])
+    expect(files).to.include.members(['LICENSE', 'README.md', 'bin/package.json', 'bin/run.js', 'dist/fast-path-get.cjs', 'dist/fast-path-run.cjs', 'docs/run.md', 'docs/blocks.md', 'oclif.manifest.json'])
     expect(files).not.to.include('bin/dev.mjs')
     // A stamp names the build machine's inodes and times (bin/load-bundle.js), and a temporary one may be left over.
     expect(files.filter((file) => file.includes('.v8-stamp'))).to.deep.equal([])
