@@ -99,14 +99,24 @@ function compile(file, source, cachedData) {
   return new vm.Script(wrapped, {cachedData, filename: file, importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER})
 }
 
-/** Evaluates the compiled bundle into the module require() would have made, under the same cache key. */
-function evaluate(file, script) {
-  const loaded = new Module(file, module)
-  loaded.filename = file
-  // oclif require()s dist/oclif.cjs itself (package.json's oclif.commands): it must find this one.
-  require.cache[file] = loaded
+/**
+ * Evaluates the compiled bundle. `requirable`: into the module require() would have made, under
+ * the same cache key, for a bundle that is also require()d by its path (oclif loads
+ * dist/oclif.cjs itself: package.json's oclif.commands). Otherwise into a plain module object,
+ * with this file's require(): making a Module and a require() of its own costs about 0.1 ms, 2%
+ * of a `secret get`, and the fast path's bundles require() only Node's built-in modules and
+ * packages, which resolve from bin/ as from dist/ (scripts/bundle.mjs checks they have no
+ * relative require()).
+ */
+function evaluate(file, script, requirable) {
+  const loaded = requirable ? new Module(file, module) : {exports: {}}
+  if (requirable) {
+    loaded.filename = file
+    require.cache[file] = loaded
+  }
+
   try {
-    script.runInThisContext().call(loaded.exports, loaded.exports, Module.createRequire(file), loaded, file, dirname(file), importModule)
+    script.runInThisContext().call(loaded.exports, loaded.exports, requirable ? Module.createRequire(file) : require, loaded, file, dirname(file), importModule)
   } catch (error) {
     delete require.cache[file]
     throw error
@@ -116,9 +126,14 @@ function evaluate(file, script) {
   return loaded.exports
 }
 
-/** The exports of the bundle at `file` (an absolute path), as require(file) gives them, compiled from its cache. */
-function loadBundle(file) {
-  if (require.cache[file]) return require.cache[file].exports
+const evaluated = new Map()
+
+/**
+ * The exports of the bundle at `file` (an absolute path), as require(file) gives them, compiled
+ * from its cache; `requirable` as evaluate() says.
+ */
+function loadBundle(file, {requirable = false} = {}) {
+  if (evaluated.has(file)) return evaluated.get(file)
   const bundle = readWithIdentity(file)
   const source = bundle.bytes.toString('utf8')
   const line = buildLine(source)
@@ -138,7 +153,9 @@ function loadBundle(file) {
     }
   } catch {}
 
-  return evaluate(file, compile(file, source, cachedData))
+  const exports = evaluate(file, compile(file, source, cachedData), requirable)
+  evaluated.set(file, exports)
+  return exports
 }
 
 /**
@@ -151,7 +168,7 @@ async function writeCodeCache(file, exercise) {
   const line = buildLine(source)
   if (!line.startsWith('// keyflow build ')) throw new Error(`${file} does not start with its build line.`)
   const script = compile(file, source)
-  await exercise(evaluate(file, script))
+  await exercise(evaluate(file, script, true))
   const payload = script.createCachedData()
   writeFileSync(cacheFile(file), Buffer.concat([Buffer.from(line + checksum(source, payload), 'latin1'), payload]))
   const stamp = stampOf(readWithIdentity(file), readWithIdentity(cacheFile(file)))

@@ -14,7 +14,7 @@ const {join} = require('node:path')
 const {loadBundle} = require('./load-bundle.js')
 
 const argv = process.argv.slice(2)
-const bundle = (name) => loadBundle(join(__dirname, '..', 'dist', `${name}.cjs`))
+const bundle = (name) => loadBundle(join(__dirname, '..', 'dist', `${name}.cjs`), {requirable: name === 'oclif'})
 
 ;(async () => {
   if (argv[0] === '__complete') {

@@ -167,7 +167,7 @@ async function fastPathBundles() {
   const fast = Object.entries(commands)
     .filter(([, command]) => command.fastPath)
     .map(([id, command]) => [id, {fastPath: command.fastPath, flags: Object.fromEntries(Object.entries(command.flags).map(([name, flag]) => [name, pick(flag, FLAG_KEYS)])), id}])
-  await build({
+  const {metafile} = await build({
     ...common,
     define: {FAST_PATH_MANIFEST: JSON.stringify(JSON.stringify({commands: Object.fromEntries(fast)}))},
     entryPoints: [
@@ -176,7 +176,13 @@ async function fastPathBundles() {
       {in: join(SRC, 'fast-path-run.ts'), out: 'fast-path-run'},
     ],
     external: [...EXTERNAL, '@oclif/*'],
+    metafile: true,
   })
+  // bin/load-bundle.js evaluates these with its own require(), which would resolve a relative path from bin/.
+  for (const [file, {imports}] of Object.entries(metafile.outputs)) {
+    const relative = imports.filter(({external, path}) => external && path.startsWith('.'))
+    if (relative.length > 0) throw new Error(`${file} require()s ${relative.map(({path}) => path).join(', ')} by a relative path: see evaluate() in bin/load-bundle.js.`)
+  }
 }
 
 /** A property that require()s a module's default export when first read. */
