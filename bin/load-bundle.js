@@ -126,14 +126,18 @@ function evaluate(file, script, requirable) {
   return loaded.exports
 }
 
+/** Each bundle this process evaluated: its exports, and whether it is in require.cache. */
 const evaluated = new Map()
 
 /**
- * The exports of the bundle at `file` (an absolute path), as require(file) gives them, compiled
- * from its cache; `requirable` as evaluate() says.
+ * The exports of the bundle at `file` (an absolute path), compiled from its cache and evaluated
+ * once per process: as require(file) gives them, and in require.cache, where `requirable`
+ * (evaluate() says when). Asked for both ways, it would be two copies of one bundle: an error.
  */
 function loadBundle(file, {requirable = false} = {}) {
-  if (evaluated.has(file)) return evaluated.get(file)
+  const earlier = evaluated.get(file)
+  if (earlier && earlier.requirable !== requirable) throw new Error(`${file} was loaded ${earlier.requirable ? '' : 'not '}requirable before.`)
+  if (earlier) return earlier.exports
   const bundle = readWithIdentity(file)
   const source = bundle.bytes.toString('utf8')
   const line = buildLine(source)
@@ -154,7 +158,7 @@ function loadBundle(file, {requirable = false} = {}) {
   } catch {}
 
   const exports = evaluate(file, compile(file, source, cachedData), requirable)
-  evaluated.set(file, exports)
+  evaluated.set(file, {exports, requirable})
   return exports
 }
 

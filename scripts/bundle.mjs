@@ -167,7 +167,7 @@ async function fastPathBundles() {
   const fast = Object.entries(commands)
     .filter(([, command]) => command.fastPath)
     .map(([id, command]) => [id, {fastPath: command.fastPath, flags: Object.fromEntries(Object.entries(command.flags).map(([name, flag]) => [name, pick(flag, FLAG_KEYS)])), id}])
-  const {metafile} = await build({
+  await build({
     ...common,
     define: {FAST_PATH_MANIFEST: JSON.stringify(JSON.stringify({commands: Object.fromEntries(fast)}))},
     entryPoints: [
@@ -176,13 +176,25 @@ async function fastPathBundles() {
       {in: join(SRC, 'fast-path-run.ts'), out: 'fast-path-run'},
     ],
     external: [...EXTERNAL, '@oclif/*'],
-    metafile: true,
   })
-  // bin/load-bundle.js evaluates these with its own require(), which would resolve a relative path from bin/.
-  for (const [file, {imports}] of Object.entries(metafile.outputs)) {
-    const relative = imports.filter(({external, path}) => external && path.startsWith('.'))
-    if (relative.length > 0) throw new Error(`${file} require()s ${relative.map(({path}) => path).join(', ')} by a relative path: see evaluate() in bin/load-bundle.js.`)
-  }
+  await Promise.all(['fast-path-get', 'fast-path-run'].map((name) => checkPlainModule(join(DIST, `${name}.cjs`))))
+}
+
+/**
+ * bin/load-bundle.js evaluates the fast path's bundles in a plain module object with its own
+ * require() (its evaluate() says why), which serves a package or a built-in as the bundle's own
+ * would, but not a relative path (resolved from bin/ instead of dist/), a computed name or
+ * require()'s and module's other members. esbuild leaves none of those in these bundles today;
+ * the build fails if one appears, rather than shipping a bundle that fails where it runs.
+ */
+async function checkPlainModule(file) {
+  const text = await readFile(file, 'utf8')
+  const uses = [
+    ...text.matchAll(/\brequire\((?!"[^"./][^"]*"\)|'[^'./][^']*'\))[^)]{0,40}/g),
+    ...text.matchAll(/\brequire\.\w+/g),
+    ...text.matchAll(/\bmodule\.(?:children|filename|id|loaded|parent|path|paths|require)\b/g),
+  ]
+  if (uses.length > 0) throw new Error(`${file} uses ${uses.map(([use]) => use).join(', ')}: see evaluate() in bin/load-bundle.js.`)
 }
 
 /** A property that require()s a module's default export when first read. */
@@ -222,7 +234,7 @@ async function oclifEntry() {
 
 if (process.argv[2] === 'fast-path') {
   await fastPathBundles()
-} else {
+} else if (process.argv[2] === undefined) {
   await build({
     ...common,
     entryPoints: [
@@ -240,4 +252,6 @@ if (process.argv[2] === 'fast-path') {
     plugins: [...common.plugins, oclifEdits],
     stdin: {contents: await oclifEntry(), loader: 'js', resolveDir: ROOT, sourcefile: 'oclif-entry.js'},
   })
+} else {
+  throw new Error(`scripts/bundle.mjs takes no argument or \`fast-path\`, not ${process.argv[2]}.`)
 }

@@ -35,6 +35,8 @@ async function exerciseRun(fastPath, home) {
 
   try {
     await fastPath.runFastPath(['run', '--mask', 'always', '--', process.execPath, '-e', 'console.log(process.env.PREFECT__CONTEXT__SECRETS__KEYFLOW_CODE_CACHE_RUN)'])
+    // The fast path did not serve it: the bundle no longer has run's fast path (see fastPath in src/fast-path.ts).
+    throw new Error('keyflow run went to oclif, not to the fast path.')
   } catch (error) {
     // The fast path reports a failure and then exits too: that second exit ends the exercise.
     if (!(error instanceof RunExited)) throw error
@@ -54,8 +56,10 @@ const CACHES = [
   {
     bundle: 'fast-path-get',
     async exercise(fastPath) {
-      await fastPath.runFastPath(['secret', 'get', 'KEYFLOW_CODE_CACHE_SECRET'])
-      await fastPath.runFastPath(['--version'])
+      for (const args of [['secret', 'get', 'KEYFLOW_CODE_CACHE_SECRET'], ['--version']]) {
+        // eslint-disable-next-line no-await-in-loop -- one command after another, as a shell runs them
+        if (!(await fastPath.runFastPath(args))) throw new Error(`keyflow ${args.join(' ')} went to oclif, not to the fast path.`)
+      }
     },
   },
   {bundle: 'fast-path-run', exercise: exerciseRun},

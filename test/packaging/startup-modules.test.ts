@@ -10,7 +10,7 @@ import {baseEnv, ROOT, tempDir} from '../support/cli.js'
 /**
  * What `secret get` loads to answer from the environment, the call scripts make once per
  * secret: each Node built-in module below costs it a tenth of a millisecond or more to load
- * (node:os about 0.2 ms), and none is needed for that answer (docs/performance.md).
+ * (node:os about 0.2 ms), and none is needed for that answer.
  */
 const NOT_NEEDED = ['child_process', 'crypto', 'net', 'os', 'stream', 'tty', 'zlib']
 
@@ -37,6 +37,12 @@ describe('packaging: what secret get loads', () => {
     const result = keyflow(['secret', 'get', 'STARTUP_NAME'], {...baseEnv(dir.path), STARTUP_NAME: 'startup-value'})
     expect([result.status, result.stdout, result.stderr]).to.deep.equal([0, 'startup-value\n', ''])
     expect(result.loaded.filter((line) => NOT_NEEDED.some((name) => line === `NativeModule ${name}`))).to.deep.equal([])
+  })
+
+  it('with the default keyflow home (KEYFLOW_HOME unset, HOME set) and keyflow.json looked for, as users run it, loads no node:os either', () => {
+    const result = keyflow(['secret', 'get', 'STARTUP_NAME'], {...baseEnv(dir.path), KEYFLOW_HOME: undefined, KEYFLOW_PROJECT_FILE: undefined, STARTUP_NAME: 'startup-value'})
+    expect([result.status, result.stdout, result.stderr]).to.deep.equal([0, 'startup-value\n', ''])
+    expect(result.loaded).not.to.include('NativeModule os')
   })
 
   it('with HOME unset, the keyflow home is in the home directory the password database gives', () => {

@@ -46,11 +46,12 @@ export interface SettingsInput {
 }
 
 /**
- * os.homedir(), which is $HOME whenever HOME is set (empty or not) and the password database's
- * entry otherwise. node:os is loaded only for that: loading it costs every `secret get` about
- * 0.2 ms, 3% of what it adds to starting Node.
+ * os.homedir(), which on POSIX is $HOME whenever HOME is set (empty or not) and the password
+ * database's entry otherwise (on Windows, USERPROFILE first). node:os is loaded only where it is
+ * asked: loading it costs every `secret get` about 0.2 ms, 3% of what it adds to starting Node.
  */
-const homeDir = () => process.env.HOME ?? (createRequire(import.meta.url)('node:os') as typeof import('node:os')).homedir()
+const homeDir = () =>
+  process.platform !== 'win32' && process.env.HOME !== undefined ? process.env.HOME : (createRequire(import.meta.url)('node:os') as typeof import('node:os')).homedir()
 
 export function keyflowHome(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.KEYFLOW_HOME || join(homeDir(), '.keyflow'))
