@@ -91,6 +91,28 @@ describe('keyflow sql through the built CLI', () => {
     expect(JSON.parse(lines[4999])).to.deep.equal({n: 4999})
   })
 
+  it('asks for the result at once, no status polls: the server answers that request when the statement is done', async () => {
+    const {queries, statusChecks} = fixture.server.stats
+    const result = await sql(['-f', 'csv', 'SELECT range AS n FROM range(3)'])
+    expect(result.stdout).to.equal('n\r\n0\r\n1\r\n2\r\n')
+    expect(fixture.server.stats.queries).to.equal(queries + 1)
+    expect(fixture.server.stats.statusChecks).to.equal(statusChecks)
+  })
+
+  it('asks again while the server answers that the statement is still running (333333)', async () => {
+    const slow = await startFixture({chunkRows: 50, forceAsync: true})
+    try {
+      const block = await createConnectorBlock(home.path, 'slow', passwordConfig(slow))
+      const result = await runCli(['sql', '--block', block, '-f', 'ndjson', 'SELECT range AS n FROM range(120)'], {cwd: home.path, env: baseEnv(home.path)})
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).n)).to.deep.equal([...Array.from({length: 120}).keys()])
+      expect(slow.server.stats.polls).to.be.greaterThan(1)
+      expect(slow.server.stats.statusChecks).to.equal(0)
+    } finally {
+      await slow.server.stop()
+    }
+  })
+
   it('stops at a reader that goes away (`| head`): exit 0, the session logged out, the rest of the result left unread', async () => {
     const {chunks, sessionsDeleted} = fixture.server.stats
     const child = spawn(process.execPath, ['--', BIN, 'sql', '--block', connection, '-f', 'ndjson', 'SELECT range AS n FROM range(100000)'], {cwd: home.path, env: baseEnv(home.path) as NodeJS.ProcessEnv})
