@@ -83,6 +83,13 @@ describe('keyflow sql through the built CLI', () => {
     expect((await sql(['--format', 'json', query])).stdout).to.equal(`[\n${row}\n]\n`)
   })
 
+  it('writes each CSV cell as text: numbers and booleans as printed, quotes, commas and line breaks quoted, variants as JSON, binary as hex', async () => {
+    const query = String.raw`SELECT true AS yes, false AS no, -1.5 AS neg, 0.1 AS tenth, '' AS empty, NULL AS nothing, 'line` + '\n' + String.raw`break' AS nl, 'say "hi"' AS quoted, [1, 2] AS l, {'k': 'v,w'} AS s, '\x00\xff'::BLOB AS bin, TIMESTAMP '2024-01-31 12:34:56' AS ts`
+    const header = 'yes,no,neg,tenth,empty,nothing,nl,quoted,l,s,bin,ts\r\n'
+    const row = 'true,false,-1.5,0.1,,,"line\nbreak","say ""hi""","[1,2]","{""k"":""v,w""}",00FF,2024-01-31 12:34:56.000\r\n'
+    expect((await sql(['--format', 'csv', query])).stdout).to.equal(header + row)
+  })
+
   it('writes an empty JSON array for no rows, and streams a result of many chunks', async () => {
     expect(JSON.parse((await sql(['-f', 'json', 'SELECT 1 AS x WHERE false'])).stdout)).to.deep.equal([])
     const many = await sql(['-f', 'ndjson', 'SELECT range AS n FROM range(5000)'])
