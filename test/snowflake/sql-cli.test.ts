@@ -83,12 +83,41 @@ describe('keyflow sql through the built CLI', () => {
     expect((await sql(['--format', 'json', query])).stdout).to.equal(`[\n${row}\n]\n`)
   })
 
+  it('writes each CSV cell as text: numbers and booleans as printed, quotes, commas and line breaks quoted, variants as JSON, binary as hex', async () => {
+    const query = String.raw`SELECT true AS yes, false AS no, -1.5 AS neg, 0.1 AS tenth, '' AS empty, NULL AS nothing, 'line` + '\n' + String.raw`break' AS nl, 'say "hi"' AS quoted, [1, 2] AS l, {'k': 'v,w'} AS s, '\x00\xff'::BLOB AS bin, TIMESTAMP '2024-01-31 12:34:56' AS ts`
+    const header = 'yes,no,neg,tenth,empty,nothing,nl,quoted,l,s,bin,ts\r\n'
+    const row = 'true,false,-1.5,0.1,,,"line\nbreak","say ""hi""","[1,2]","{""k"":""v,w""}",00FF,2024-01-31 12:34:56.000\r\n'
+    expect((await sql(['--format', 'csv', query])).stdout).to.equal(header + row)
+  })
+
   it('writes an empty JSON array for no rows, and streams a result of many chunks', async () => {
     expect(JSON.parse((await sql(['-f', 'json', 'SELECT 1 AS x WHERE false'])).stdout)).to.deep.equal([])
     const many = await sql(['-f', 'ndjson', 'SELECT range AS n FROM range(5000)'])
     const lines = many.stdout.trimEnd().split('\n')
     expect(lines).to.have.length(5000)
     expect(JSON.parse(lines[4999])).to.deep.equal({n: 4999})
+  })
+
+  it('asks for the result at once, no status polls: the server answers that request when the statement is done', async () => {
+    const {queries, statusChecks} = fixture.server.stats
+    const result = await sql(['-f', 'csv', 'SELECT range AS n FROM range(3)'])
+    expect(result.stdout).to.equal('n\r\n0\r\n1\r\n2\r\n')
+    expect(fixture.server.stats.queries).to.equal(queries + 1)
+    expect(fixture.server.stats.statusChecks).to.equal(statusChecks)
+  })
+
+  it('asks again while the server answers that the statement is still running (333333)', async () => {
+    const slow = await startFixture({chunkRows: 50, forceAsync: true})
+    try {
+      const block = await createConnectorBlock(home.path, 'slow', passwordConfig(slow))
+      const result = await runCli(['sql', '--block', block, '-f', 'ndjson', 'SELECT range AS n FROM range(120)'], {cwd: home.path, env: baseEnv(home.path)})
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout.trimEnd().split('\n').map((line) => JSON.parse(line).n)).to.deep.equal([...Array.from({length: 120}).keys()])
+      expect(slow.server.stats.polls).to.be.greaterThan(1)
+      expect(slow.server.stats.statusChecks).to.equal(0)
+    } finally {
+      await slow.server.stop()
+    }
   })
 
   it('stops at a reader that goes away (`| head`): exit 0, the session logged out, the rest of the result left unread', async () => {

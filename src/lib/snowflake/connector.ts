@@ -26,7 +26,9 @@ import {Bind, driverBatch, driverStatement, NamedParams, Params} from './pyforma
  *
  * Statements run asynchronously on Snowflake (asyncExec) and keyflow polls their status, at
  * most `poll_frequency_s` seconds apart (the first checks come sooner, so quick statements
- * return quickly).
+ * return quickly). A stream (`keyflow sql`) asks for its result at once instead: Snowflake
+ * answers that request when the statement is done (and the driver asks again while it runs),
+ * so the rows start as soon as there are any, not up to a polling interval later.
  */
 
 export type {Bind, NamedParams, Params} from './pyformat.js'
@@ -61,6 +63,8 @@ interface StatementRequest {
   fetchAsString?: DataType[]
   sql: string
   streamResult: boolean
+  /** How keyflow learns that the statement is done: by status polls (Prefect's way), or from the result request itself. */
+  waitFor: 'result' | 'status'
 }
 
 class Cursor {
@@ -141,14 +145,14 @@ export class SnowflakeConnector implements AsyncDisposable {
 
   /** Runs a statement anew and reports the rows it affected. */
   async execute(sql: string, params?: AnyParams): Promise<ExecuteResult> {
-    const statement = await this.run(driverStatement(sql, params), false)
+    const statement = await this.run(driverStatement(sql, params), {streamResult: false, waitFor: 'status'})
     return {queryId: statement.getQueryId(), rowsAffected: affected(statement)}
   }
 
   /** Runs one statement with many parameter rows (array binding: one round trip). */
   async executeMany(sql: string, seqOfParams: readonly AnyParams[]): Promise<ExecuteResult> {
     if (seqOfParams.length === 0) return {queryId: '', rowsAffected: 0}
-    const statement = await this.run(driverBatch(sql, seqOfParams), false)
+    const statement = await this.run(driverBatch(sql, seqOfParams), {streamResult: false, waitFor: 'status'})
     return {queryId: statement.getQueryId(), rowsAffected: affected(statement)}
   }
 
@@ -195,7 +199,7 @@ export class SnowflakeConnector implements AsyncDisposable {
    * returns those types as Snowflake formats them (e.g. dates as "2024-01-01").
    */
   async stream(sql: string, params?: AnyParams, fetchAsString?: DataType[]): Promise<ResultStream> {
-    const cursor = await this.openCursor(sql, params, fetchAsString)
+    const cursor = await this.openCursor(sql, params, {fetchAsString, streamResult: true, waitFor: 'result'})
     const secrets = this.#secrets
     const {where} = this
     async function* batches(): AsyncGenerator<Row[]> {
@@ -227,7 +231,7 @@ export class SnowflakeConnector implements AsyncDisposable {
     const key = JSON.stringify([sql, params ?? null])
     let cursor = this.cursors.get(key)
     if (!cursor) {
-      cursor = this.openCursor(sql, params)
+      cursor = this.openCursor(sql, params, {streamResult: true, waitFor: 'status'})
       this.cursors.set(key, cursor)
     }
 
@@ -259,23 +263,23 @@ export class SnowflakeConnector implements AsyncDisposable {
     open.add(this)
     installExitHook()
     if (this.#config.credentials.autocommit !== undefined) {
-      await this.runOn(connection, {sql: `ALTER SESSION SET AUTOCOMMIT = ${this.#config.credentials.autocommit ? 'TRUE' : 'FALSE'}`, streamResult: false})
+      await this.runOn(connection, {sql: `ALTER SESSION SET AUTOCOMMIT = ${this.#config.credentials.autocommit ? 'TRUE' : 'FALSE'}`, streamResult: false, waitFor: 'status'})
     }
 
     return connection
   }
 
-  private async openCursor(sql: string, params?: AnyParams, fetchAsString?: DataType[]): Promise<Cursor> {
-    const statement = await this.run(driverStatement(sql, params), true, fetchAsString)
+  private async openCursor(sql: string, params: AnyParams | undefined, request: Omit<StatementRequest, 'binds' | 'sql'>): Promise<Cursor> {
+    const statement = await this.run(driverStatement(sql, params), request)
     const columns = (statement.getColumns() ?? []).map((column) => column.getName())
     return new Cursor(statement.streamRows(), columns, statement.getQueryId())
   }
 
-  private async run({binds, sql}: {binds?: Bind[][] | Params; sql: string}, streamResult: boolean, fetchAsString?: DataType[]): Promise<RowStatement> {
-    return this.runOn(await this.getConnection(), {binds, fetchAsString, sql, streamResult})
+  private async run(statement: Pick<StatementRequest, 'binds' | 'sql'>, request: Omit<StatementRequest, 'binds' | 'sql'>): Promise<RowStatement> {
+    return this.runOn(await this.getConnection(), {...statement, ...request})
   }
 
-  private async runOn(connection: Connection, {binds, fetchAsString, sql, streamResult}: StatementRequest): Promise<RowStatement> {
+  private async runOn(connection: Connection, {binds, fetchAsString, sql, streamResult, waitFor}: StatementRequest): Promise<RowStatement> {
     const queryId = await new Promise<string>((resolve, reject) => {
       connection.execute({
         asyncExec: true,
@@ -288,18 +292,7 @@ export class SnowflakeConnector implements AsyncDisposable {
     })
     // A session the server has dropped completes with neither error nor query id, and the connection goes down.
     if (!queryId) throw connection.isUp() ? connectionError(undefined, this.where) : sessionDropped(this.where)
-    const pollMs = (this.#config.poll_frequency_s ?? 1) * 1000
-    try {
-      for (let wait = Math.min(FIRST_POLL_MS, pollMs); ; wait = Math.min(wait * 2, pollMs)) {
-        // eslint-disable-next-line no-await-in-loop
-        if (!connection.isStillRunning((await connection.getQueryStatusThrowIfError(queryId)) as never)) break
-        // eslint-disable-next-line no-await-in-loop
-        await sleep(wait)
-      }
-    } catch (error) {
-      throw statementError(error, this.#secrets, this.where)
-    }
-
+    if (waitFor === 'status') await this.untilDone(connection, queryId)
     return new Promise<RowStatement>((resolve, reject) => {
       connection.fetchResult({
         complete: (error, statement) => (error ? reject(statementError(error, this.#secrets, this.where)) : resolve(statement)),
@@ -310,6 +303,21 @@ export class SnowflakeConnector implements AsyncDisposable {
         streamResult,
       })
     })
+  }
+
+  /** Polls the statement's status until it is no longer running: after FIRST_POLL_MS, then at doubling intervals up to poll_frequency_s. */
+  private async untilDone(connection: Connection, queryId: string): Promise<void> {
+    const pollMs = (this.#config.poll_frequency_s ?? 1) * 1000
+    try {
+      for (let wait = Math.min(FIRST_POLL_MS, pollMs); ; wait = Math.min(wait * 2, pollMs)) {
+        // eslint-disable-next-line no-await-in-loop
+        if (!connection.isStillRunning((await connection.getQueryStatusThrowIfError(queryId)) as never)) return
+        // eslint-disable-next-line no-await-in-loop
+        await sleep(wait)
+      }
+    } catch (error) {
+      throw statementError(error, this.#secrets, this.where)
+    }
   }
 }
 

@@ -95,8 +95,29 @@ function textValue(value: unknown): string {
   return String(value)
 }
 
+const CSV_QUOTED = /[",\r\n]/
+
 function csvField(text: string): string {
-  return /[",\r\n]/.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+  return CSV_QUOTED.test(text) ? `"${text.replaceAll('"', '""')}"` : text
+}
+
+/** A cell's CSV field; a number or boolean never needs quotes, so only text is searched for a quote, comma or line break. */
+function csvCell(value: unknown): string {
+  switch (typeof value) {
+    case 'bigint':
+    case 'boolean':
+    case 'number': {
+      return String(value)
+    }
+
+    case 'string': {
+      return csvField(value)
+    }
+
+    default: {
+      return csvField(textValue(value))
+    }
+  }
 }
 
 /**
@@ -121,8 +142,8 @@ function jsonRowWriter(columns: string[]): (row: Row) => string {
 }
 
 function csvLine(row: Row): string {
-  let line = ''
-  for (let index = 0; index < row.length; index++) line += (index === 0 ? '' : ',') + csvField(textValue(row[index]))
+  let line = row.length > 0 ? csvCell(row[0]) : ''
+  for (let index = 1; index < row.length; index++) line += ',' + csvCell(row[index])
   return line + '\r\n'
 }
 

@@ -34,6 +34,8 @@ export interface ServerStats {
   queries: number
   renewals: number
   sessionsDeleted: number
+  /** Status checks of a statement (GET /monitoring/queries/<id>). */
+  statusChecks: number
   telemetry: number
 }
 
@@ -126,7 +128,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
   const engine = await Engine.create()
   const sessions = new Map<string, Session>()
   const queries = new Map<string, Query>()
-  const stats: ServerStats = {chunks: 0, heartbeats: 0, logins: 0, loginsRefused: 0, polls: 0, queries: 0, renewals: 0, sessionsDeleted: 0, telemetry: 0}
+  const stats: ServerStats = {chunks: 0, heartbeats: 0, logins: 0, loginsRefused: 0, polls: 0, queries: 0, renewals: 0, sessionsDeleted: 0, statusChecks: 0, telemetry: 0}
   let chunksBroken = false
   const port = await freePort()
   const host = '127.0.0.1'
@@ -284,6 +286,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
   }
 
   function status(id: string): unknown {
+    stats.statusChecks++
     const entry = queries.get(id)
     if (!entry) return {data: {queries: []}, success: true}
     const failed = entry.error
