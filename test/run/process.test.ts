@@ -97,6 +97,49 @@ describe('run: the child process, in containers and pipelines', () => {
     assertNoCanary(result.stdout + result.stderr, [value], 'output')
   })
 
+  it("keeps its memory bounded while its own reader stalls, however short the child's writes", async () => {
+    // Each 16-byte write of the child is a read of its own in keyflow. A buffer per read once
+    // kept 64 KiB of address space and a page of RSS per queued chunk: about 80 MB here before
+    // the stream was paused.
+    const child = spawn(process.execPath, ['--', BIN, 'run', '--env-file', envFile, '--secret', 'T=TOKEN', '--', 'python3', fixture('trickle.py'), '16', '2000'], {env, stdio: ['pipe', 'pipe', 'pipe']})
+    const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1])
+    let stdout = 0
+    let stderr = ''
+    const counted = (chunk: Buffer) => {
+      stdout += chunk.length
+    }
+
+    child.stdout!.on('data', counted)
+    const exited = new Promise<null | number>((resolve) => {
+      child.on('close', resolve)
+    })
+    const said = (pattern: RegExp) =>
+      new Promise<RegExpMatchArray>((resolve, reject) => {
+        const look = () => {
+          const match = stderr.match(pattern)
+          if (match) resolve(match)
+          else if (child.exitCode === null) child.stderr!.once('data', look)
+          else reject(new Error(`keyflow exited: ${stderr}`))
+        }
+
+        look()
+      })
+    child.stderr!.on('data', (chunk: Buffer) => {
+      stderr += chunk
+    })
+    // Warmed up (the masker built, the pipes' code compiled), the test stops reading.
+    await said(/^warm$/m)
+    child.stdout!.off('data', counted).pause()
+    const before = rssKb()
+    child.stdin!.write('go\n')
+    const [, writes] = await said(/^stalled after (\d+) writes$/m)
+    const grownMb = (rssKb() - before) / 1024
+    child.stdout!.on('data', counted).resume()
+    expect(await exited, stderr).to.equal(0)
+    expect(stdout).to.equal((2000 + Number(writes)) * 16)
+    expect(grownMb, `keyflow grew by ${grownMb.toFixed(1)} MB while ${writes} writes queued`).to.be.below(16)
+  })
+
   it("stops a pipeline's grandchildren on SIGTERM when there is no terminal (docker stop)", async () => {
     const keyflow = startKeyflow(['run', '--', 'sh', '-c', 'echo "ready $$"; sleep 1000 | sleep 1001'], env)
     const shell = Number((await keyflow.waitFor(/ready (\d+)/))[1])
