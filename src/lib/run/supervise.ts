@@ -199,29 +199,31 @@ export class PipesAhead {
 
 /** A masked stream's end for the child: a real pipe's write end, else Node's socketpair. */
 const childEnd = (masked: boolean, pipe: Pipe | undefined) => (pipe ? pipe[1] : masked ? 'pipe' : 'inherit')
-/** The size of the buffers a masked stream is read into: a pipe's buffer on Linux. */
-const SLAB_BYTES = 64 * 1024
-/** A read goes into what is left of the current slab while at least this much is. */
-const MIN_READ_BYTES = 16 * 1024
+/** How much one read of a masked stream may take: a pipe's buffer on Linux. */
+const READ_BYTES = 64 * 1024
+/** The buffers reads go into, one after another, each read with READ_BYTES of room at least. */
+const SLAB_BYTES = 2 * READ_BYTES
 /** How much masked output may wait for keyflow's own reader before the child's stream is paused. */
-const QUEUED_BYTES = 4 * SLAB_BYTES
+const QUEUED_BYTES = 4 * READ_BYTES
 /**
  * How many slabs may hold chunks whose output waits to be written before the child's stream is
- * paused (output that masks shrank pins a whole slab with a few bytes), and how many such
- * chunks (each queued write costs some hundred bytes of bookkeeping, whatever its size).
+ * paused (output that masks shrank pins a slab with a few bytes), and how many such chunks
+ * (each queued write costs some hundred bytes of bookkeeping, whatever its size).
  */
-const QUEUED_SLABS = QUEUED_BYTES / SLAB_BYTES
+const QUEUED_SLABS = QUEUED_BYTES / READ_BYTES
 const QUEUED_CHUNKS = 256
 const NOTHING = () => {}
 const EMPTY = Buffer.alloc(0)
 
 /**
- * keyflow's end of a masked stream: its chunks as they come, each with the call that says its
- * output has been written out; and whether too many wait for that, so it should be paused.
+ * keyflow's end of a masked stream: its chunks as they come; written(), called once for each
+ * chunk, in order, when its output is out; and whether too many wait for that, so that the
+ * stream should be paused.
  */
 interface MaskedSource {
   backlogged(): boolean
-  start(onChunk: (chunk: Buffer, written: () => void) => void): Readable
+  start(onChunk: (chunk: Buffer) => void): Readable
+  written(): void
 }
 
 /** A buffer that reads go into one after another; `unwritten` of the chunks read into it wait to be written. */
@@ -234,28 +236,31 @@ interface Slab {
 const newSlab = (): Slab => ({bytes: Buffer.allocUnsafe(SLAB_BYTES), unwritten: 0, used: 0})
 
 /**
- * The buffers a real pipe is read into. Each read goes into the rest of the current slab (the
- * next one when less than MIN_READ_BYTES is left), and a slab is read into again once every
- * chunk read into it has been written out. keyflow's memory then follows the bytes waiting to
- * be written, not the number of reads: a buffer of its own for each read cost 64 KiB per
- * chunk (a child printing short lines to a stalled reader grew keyflow by 80 MB of RSS and a
- * GiB of address space before the pause), and at full speed those buffers, left to the garbage
- * collector between scavenges, raised the peak RSS with the length of the output.
+ * The buffers a real pipe is read into. Each read goes into the rest of the current slab while
+ * READ_BYTES are left, else into the next slab, so every read can take a whole pipe (a smaller
+ * room splits a full pipe into two reads, and the second one's remainder splits the next).
+ * Chunks are written out in the order they were read, so the next written() frees a chunk of
+ * the oldest slab holding any; a slab is read into again once all of its chunks are out.
+ * keyflow's memory then follows the bytes waiting to be written, not the number of reads: a
+ * buffer of its own for each read cost 64 KiB per chunk (a child printing short lines to a
+ * stalled reader grew keyflow by 72 MB of RSS before the pause), and at full speed those
+ * buffers, left to the garbage collector between scavenges, raised the peak RSS with the
+ * length of the output.
  */
 class ReadSlabs {
   private current = newSlab()
   private readonly free: Slab[] = []
-  /** Slabs holding chunks not yet written, and those chunks. */
-  private holding = 0
+  /** Slabs holding chunks not yet written, oldest first. */
+  private readonly holding: Slab[] = []
   private unwritten = 0
 
   get backlogged(): boolean {
-    return this.holding > QUEUED_SLABS || this.unwritten > QUEUED_CHUNKS
+    return this.holding.length > QUEUED_SLABS || this.unwritten > QUEUED_CHUNKS
   }
 
   /** Where the next read goes. */
   room(): Buffer {
-    if (this.current.bytes.length - this.current.used < MIN_READ_BYTES) {
+    if (this.current.bytes.length - this.current.used < READ_BYTES) {
       if (this.current.unwritten === 0) this.current.used = 0
       else this.current = this.free.pop() ?? newSlab()
     }
@@ -263,30 +268,32 @@ class ReadSlabs {
     return this.current.bytes.subarray(this.current.used)
   }
 
-  /** The `size` bytes the last read put in room(), and the call that says they have been written. */
-  take(size: number): [Buffer, () => void] {
+  /** The `size` bytes the last read put in room(). */
+  take(size: number): Buffer {
     const slab = this.current
     const chunk = slab.bytes.subarray(slab.used, slab.used + size)
     slab.used += size
     this.unwritten++
-    if (slab.unwritten++ === 0) this.holding++
-    const written = () => {
-      this.unwritten--
-      if (--slab.unwritten > 0) return
-      this.holding--
-      if (slab !== this.current) {
-        slab.used = 0
-        this.free.push(slab)
-      }
-    }
+    if (slab.unwritten++ === 0) this.holding.push(slab)
+    return chunk
+  }
 
-    return [chunk, written]
+  /** The oldest chunk not yet written is out. */
+  written(): void {
+    const slab = this.holding[0]
+    this.unwritten--
+    if (--slab.unwritten > 0) return
+    this.holding.shift()
+    if (slab !== this.current) {
+      slab.used = 0
+      this.free.push(slab)
+    }
   }
 }
 
 /** keyflow's end of a masked stream: a real pipe read into ReadSlabs, else the socketpair's own chunks. */
 function ownEnd(pipe: Pipe | undefined, socketpair: null | Readable): MaskedSource | undefined {
-  if (!pipe) return socketpair ? {backlogged: () => false, start: (onChunk) => socketpair.on('data', (chunk: Buffer) => onChunk(chunk, NOTHING))} : undefined
+  if (!pipe) return socketpair ? {backlogged: () => false, start: (onChunk) => socketpair.on('data', onChunk), written: NOTHING} : undefined
   const slabs = new ReadSlabs()
   return {
     backlogged: () => slabs.backlogged,
@@ -295,7 +302,7 @@ function ownEnd(pipe: Pipe | undefined, socketpair: null | Readable): MaskedSour
         // Called once at the start and after each chunk's callback, for the next read.
         buffer: () => slabs.room(),
         callback(size) {
-          onChunk(...slabs.take(size))
+          onChunk(slabs.take(size))
           // Backpressure pauses the socket itself (pump).
           return true
         },
@@ -303,6 +310,7 @@ function ownEnd(pipe: Pipe | undefined, socketpair: null | Readable): MaskedSour
       // Node's Socket takes onread itself (net.connect passes it on); @types/node lists it for connect only.
       return new Socket({fd: pipe[0], onread, readable: true, writable: false} as SocketConstructorOpts)
     },
+    written: () => slabs.written(),
   }
 }
 
@@ -331,10 +339,20 @@ async function pump(
     let done = false
     let out: undefined | Writable
     let masker: StreamMasker | undefined
-    /** Writes a chunk's masked pieces; `written` once they are out. */
-    const write = (pieces: Buffer[], written: () => void) => {
-      if (broken || !out || pieces.length === 0) {
-        written()
+    /**
+     * Writes masked pieces: a chunk's, then `written` is called once they are out (after every
+     * chunk's before it: Node calls write callbacks in order, and one function for all of them
+     * lets it call them in one tick); or the masker's last ones.
+     */
+    const write = (pieces: Buffer[], written?: () => void) => {
+      if (broken || !out) {
+        written?.()
+        return
+      }
+
+      if (pieces.length === 0) {
+        // A chunk held back whole: it is done once those before it are.
+        if (written) out.write(EMPTY, written)
         return
       }
 
@@ -366,7 +384,7 @@ async function pump(
       done = true
       if (quiet) clearInterval(quiet)
       out?.off('error', onTargetError)
-      if (masker) write(masker.end(), NOTHING)
+      if (masker) write(masker.end())
       resolve(broken ? undefined : out)
     }
 
@@ -383,7 +401,8 @@ async function pump(
     }
 
     if (eager) open()
-    stream = source.start((chunk, written) => {
+    const written = () => source.written()
+    stream = source.start((chunk) => {
       lastData = Date.now()
       if (!out) open()
       if (!masker) masker = new StreamMasker(masks.set)
