@@ -25,6 +25,48 @@ function childrenOf(pid: number): number[] {
     .filter((child) => alive(child))
 }
 
+/**
+ * `keyflow run ARGS` of a fixture that writes while the test reads, says "warm" on stderr and,
+ * told to on stdin, writes on while the test reads nothing, until keyflow stops reading too,
+ * and says so (`stalled`). keyflow's RSS growth from "warm" to then; once all is read, the
+ * exit code, stdout and stderr.
+ */
+async function stalledRun(args: string[], env: Record<string, string>, stalled: RegExp) {
+  const child = spawn(process.execPath, ['--', BIN, 'run', ...args], {env, stdio: ['pipe', 'pipe', 'pipe']})
+  const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1])
+  const out: Buffer[] = []
+  const collect = (chunk: Buffer) => out.push(chunk)
+  let stderr = ''
+  child.stdout!.on('data', collect)
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk
+  })
+  const exited = new Promise<null | number>((resolve) => {
+    child.on('close', resolve)
+  })
+  const said = async (pattern: RegExp) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const look = () => {
+        const match = stderr.match(pattern)
+        if (match) resolve(match)
+        else if (child.exitCode === null) child.stderr!.once('data', look)
+        else reject(new Error(`keyflow exited: ${stderr}`))
+      }
+
+      look()
+    })
+  // Warmed up (the masker built, the pipes' code compiled), the test stops reading.
+  await said(/^warm$/m)
+  child.stdout!.off('data', collect).pause()
+  const before = rssKb()
+  child.stdin!.write('go\n')
+  const report = await said(stalled)
+  const grownMb = (rssKb() - before) / 1024
+  child.stdout!.on('data', collect).resume()
+  const code = await exited
+  return {code, grownMb, report, stderr, stdout: Buffer.concat(out)}
+}
+
 describe('run: the child process, in containers and pipelines', () => {
   let home: {cleanup: () => void; path: string}
   let env: Record<string, string>
@@ -99,45 +141,24 @@ describe('run: the child process, in containers and pipelines', () => {
 
   it("keeps its memory bounded while its own reader stalls, however short the child's writes", async () => {
     // Each 16-byte write of the child is a read of its own in keyflow. A buffer per read once
-    // kept 64 KiB of address space and a page of RSS per queued chunk: about 80 MB here before
-    // the stream was paused.
-    const child = spawn(process.execPath, ['--', BIN, 'run', '--env-file', envFile, '--secret', 'T=TOKEN', '--', 'python3', fixture('trickle.py'), '16', '2000'], {env, stdio: ['pipe', 'pipe', 'pipe']})
-    const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1])
-    let stdout = 0
-    let stderr = ''
-    const counted = (chunk: Buffer) => {
-      stdout += chunk.length
-    }
+    // kept 64 KiB of address space and a page of RSS per queued chunk: 72 MB here before the
+    // stream was paused.
+    const run = await stalledRun(['--env-file', envFile, '--secret', 'T=TOKEN', '--', 'python3', fixture('trickle.py'), '16', '2000'], env, /^stalled after (\d+) writes$/m)
+    expect(run.code, run.stderr).to.equal(0)
+    expect(run.stdout.length).to.equal((2000 + Number(run.report[1])) * 16)
+    expect(run.grownMb, `keyflow grew by ${run.grownMb.toFixed(1)} MB while ${run.report[1]} writes queued`).to.be.below(16)
+  })
 
-    child.stdout!.on('data', counted)
-    const exited = new Promise<null | number>((resolve) => {
-      child.on('close', resolve)
-    })
-    const said = (pattern: RegExp) =>
-      new Promise<RegExpMatchArray>((resolve, reject) => {
-        const look = () => {
-          const match = stderr.match(pattern)
-          if (match) resolve(match)
-          else if (child.exitCode === null) child.stderr!.once('data', look)
-          else reject(new Error(`keyflow exited: ${stderr}`))
-        }
-
-        look()
-      })
-    child.stderr!.on('data', (chunk: Buffer) => {
-      stderr += chunk
-    })
-    // Warmed up (the masker built, the pipes' code compiled), the test stops reading.
-    await said(/^warm$/m)
-    child.stdout!.off('data', counted).pause()
-    const before = rssKb()
-    child.stdin!.write('go\n')
-    const [, writes] = await said(/^stalled after (\d+) writes$/m)
-    const grownMb = (rssKb() - before) / 1024
-    child.stdout!.on('data', counted).resume()
-    expect(await exited, stderr).to.equal(0)
-    expect(stdout).to.equal((2000 + Number(writes)) * 16)
-    expect(grownMb, `keyflow grew by ${grownMb.toFixed(1)} MB while ${writes} writes queued`).to.be.below(16)
+  it('keeps its memory bounded while its own reader stalls, however much masks shrink the output', async () => {
+    // 1,000-byte secrets back to back: each 64 KiB read becomes 64 masks, 320 bytes. Paused on
+    // bytes and reads queued alone, keyflow kept 256 reads, 16 MB, before it stopped reading.
+    const long = canary('process').padEnd(1000, 'k')
+    writeFileSync(envFile, `TOKEN=${long}\n`, {mode: 0o600})
+    const run = await stalledRun(['--env-file', envFile, '--secret', 'T=TOKEN', '--env-style', 'plain', '--', 'python3', fixture('flood.py'), '200'], env, /^stalled after (\d+) copies$/m)
+    expect(run.code, run.stderr).to.equal(0)
+    expect(run.stdout.toString()).to.equal('*****'.repeat(200 + Number(run.report[1])))
+    expect(run.grownMb, `keyflow grew by ${run.grownMb.toFixed(1)} MB while ${run.report[1]} copies queued`).to.be.below(8)
+    assertNoCanary(run.stdout.toString() + run.stderr, [long], 'output')
   })
 
   it("stops a pipeline's grandchildren on SIGTERM when there is no terminal (docker stop)", async () => {
