@@ -212,7 +212,6 @@ const QUEUED_BYTES = 4 * READ_BYTES
  */
 const QUEUED_SLABS = QUEUED_BYTES / READ_BYTES
 const QUEUED_CHUNKS = 256
-const NOTHING = () => {}
 const EMPTY = Buffer.alloc(0)
 
 /**
@@ -291,9 +290,24 @@ class ReadSlabs {
   }
 }
 
-/** keyflow's end of a masked stream: a real pipe read into ReadSlabs, else the socketpair's own chunks. */
+/** keyflow's end of a masked stream: a real pipe read into ReadSlabs, else the socketpair's own chunks (each a buffer of its own, its size). */
 function ownEnd(pipe: Pipe | undefined, socketpair: null | Readable): MaskedSource | undefined {
-  if (!pipe) return socketpair ? {backlogged: () => false, start: (onChunk) => socketpair.on('data', onChunk), written: NOTHING} : undefined
+  if (!pipe && !socketpair) return undefined
+  if (!pipe) {
+    let unwritten = 0
+    return {
+      backlogged: () => unwritten > QUEUED_CHUNKS,
+      start: (onChunk) =>
+        socketpair!.on('data', (chunk: Buffer) => {
+          unwritten++
+          onChunk(chunk)
+        }),
+      written() {
+        unwritten--
+      },
+    }
+  }
+
   const slabs = new ReadSlabs()
   return {
     backlogged: () => slabs.backlogged,
