@@ -10,7 +10,9 @@
  *          text and base64 with 1, 100 and 1,000 secrets, and log text full of the shared prefix
  *          of 1,000 webhook-URL secrets; against the same output through `cat` in a pipe. MB/s,
  *          and keyflow's peak RSS (VmHWM): >= 600 MB/s (issue 16; >= 300 MB/s on the prefix
- *          case), <= 90 MB everywhere
+ *          case), <= 90 MB everywhere; and flat: the same masked run at 1/16 and 1/4 of that
+ *          size (at least 16 MiB each; BENCH_QUICK: 16 MiB against 64), whose peaks the full
+ *          size's may exceed by at most 10%
  * aws      100 and 500 AWS secrets behind a proxy adding 50 ms per call: keyflow's resolver (a new
  *          invocation each run) against the floor, a Node script's BatchGetSecretValue calls of
  *          20 names each, all at once, through a client kept warm (target <= 1.1x, and no more
@@ -98,10 +100,22 @@ function makeData(workload, secrets) {
 /**
  * MB/s and keyflow's peak RSS for `keyflow run --mask always` over each workload and secret
  * count, against the same producer through `cat` in a pipe. Targets (issue 10, 16): >= 300 MB/s
- * on the shared-prefix worst case; peak RSS <= 90 MB whatever the count.
+ * on the shared-prefix worst case; peak RSS <= 90 MB whatever the count, and flat: the peak of
+ * the full size within FLAT_RATIO of the smallest size's. A run's peak is set at start-up
+ * (resolving the secrets, building the automaton: garbage whose collection point moves it by a
+ * few MB from one run to the next, whatever the output's size), so the smallest size runs
+ * SMALL_RUNS times and its highest peak is the baseline: what start-up alone reaches. The
+ * margin is relative, not absolute: every peak here is 50-90 MB, so 10% is 5-9 MB, where a
+ * leak of 1 KB per 64 KiB read would add 16 MB over 1 GiB.
  */
+const FLAT_RATIO = 1.1
+const SMALL_RUNS = 3
+/** A shell loop printing the 16 MiB data file (its $0) until `mib` MiB are out. */
+const loopOf = (mib) => `i=0; while [ $i -lt ${Math.max(1, Math.round(mib / 16))} ]; do cat "$0"; i=$((i+1)); done`
+const sizeText = (mib) => (mib >= 1024 ? `${(mib / 1024).toFixed(1)} GiB` : `${mib} MiB`)
+
 async function mask(totalMiB) {
-  const repeats = Math.max(1, Math.round(totalMiB / 16))
+  const sizes = [...new Set([totalMiB / 16, totalMiB / 4].map((size) => Math.max(16, Math.round(size / 16) * 16)))].filter((size) => size < totalMiB)
   let missed = false
   for (const workload of ['log', 'base64', 'prefix']) {
     for (const secretCount of workload === 'prefix' ? [1000] : [1, 100, 1000]) {
@@ -111,7 +125,7 @@ async function mask(totalMiB) {
       writeFileSync(join(dir, 'keyflow.json'), JSON.stringify({envFiles: [envFile], run: {mask: 'always', secrets: secrets.map((_, index) => `S${index}`)}}))
       const data = join(dir, 'data.log')
       writeFileSync(data, makeData(workload, secrets))
-      const loop = `i=0; while [ $i -lt ${repeats} ]; do cat "$0"; i=$((i+1)); done`
+      const loop = loopOf(totalMiB)
       const env = {...baseEnv, KEYFLOW_PROJECT_FILE: join(dir, 'keyflow.json')}
       // eslint-disable-next-line no-await-in-loop
       const plain = await pipeRun('sh', ['-c', `(${loop}) | cat`, data], env)
@@ -128,6 +142,35 @@ async function mask(totalMiB) {
       const measure = `masking ${(plain.bytes / 2 ** 30).toFixed(1)} GiB, ${workload === 'prefix' ? 'shared-prefix log text' : workload === 'log' ? 'log text' : 'base64'}, ${secretCount} secrets`
       report({baseline: 'cat through a pipe', baselineValue: Number(mbps(plain)), measure, met: Number(mbps(masked)) >= target, ratio, target: `>= ${target} MB/s`, unit: 'MB/s', value: Number(mbps(masked))})
       report({measure: `${measure}: peak RSS`, met: rssMb <= 90, target: '<= 90 MB', unit: 'MB', value: rssMb})
+      if (sizes.length === 0) continue
+      // The same masked run, smaller: the smallest SMALL_RUNS times (its highest peak is the baseline).
+      const peaks = []
+      for (const [index, mib] of sizes.entries()) {
+        for (let run = 0; run < (index === 0 ? SMALL_RUNS : 1); run++) {
+          // eslint-disable-next-line no-await-in-loop
+          const smaller = await pipeRun(process.execPath, [BIN, 'run', '--', 'sh', '-c', loopOf(mib), data], env)
+          peaks.push({mib, peakMb: smaller.peakKb / 1024})
+        }
+      }
+
+      const baseline = Math.max(...peaks.filter(({mib}) => mib === sizes[0]).map(({peakMb}) => peakMb))
+      const flat = rssMb <= baseline * FLAT_RATIO
+      if (!flat) missed = true
+      const named = `masking ${workload === 'prefix' ? 'shared-prefix log text' : workload === 'log' ? 'log text' : 'base64'}, ${secretCount} secrets`
+      console.log(
+        `mask     ${workload.padEnd(6)} ${String(secretCount).padStart(4)} secrets, peak RSS by size: ${peaks.map(({mib, peakMb}) => `${sizeText(mib)} ${peakMb.toFixed(1)}`).join(', ')}, ${sizeText(totalMiB)} ${rssMb.toFixed(1)} MB ` +
+          `(${(rssMb / baseline).toFixed(2)}x the highest at ${sizeText(sizes[0])}; flat within ${Math.round((FLAT_RATIO - 1) * 100)}%: ${flat ? 'yes' : 'NO'})`,
+      )
+      report({
+        baseline: `peak RSS at ${sizeText(sizes[0])} (highest of ${SMALL_RUNS})`,
+        baselineValue: baseline,
+        measure: `${named}: peak RSS flat, ${sizeText(sizes[0])} to ${sizeText(totalMiB)}`,
+        met: flat,
+        ratio: rssMb / baseline,
+        target: `<= ${FLAT_RATIO.toFixed(2)}x`,
+        unit: 'MB',
+        value: rssMb,
+      })
     }
   }
 

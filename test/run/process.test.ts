@@ -25,6 +25,48 @@ function childrenOf(pid: number): number[] {
     .filter((child) => alive(child))
 }
 
+/**
+ * `keyflow run ARGS` of a fixture that writes while the test reads, says "warm" on stderr and,
+ * told to on stdin, writes on while the test reads nothing, until keyflow stops reading too,
+ * and says so (`stalled`). keyflow's RSS growth from "warm" to then; once all is read, the
+ * exit code, stdout and stderr.
+ */
+async function stalledRun(args: string[], env: Record<string, string>, stalled: RegExp) {
+  const child = spawn(process.execPath, ['--', BIN, 'run', ...args], {env, stdio: ['pipe', 'pipe', 'pipe']})
+  const rssKb = () => Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${child.pid}/status`, 'utf8'))![1])
+  const out: Buffer[] = []
+  const collect = (chunk: Buffer) => out.push(chunk)
+  let stderr = ''
+  child.stdout!.on('data', collect)
+  child.stderr!.on('data', (chunk: Buffer) => {
+    stderr += chunk
+  })
+  const exited = new Promise<null | number>((resolve) => {
+    child.on('close', resolve)
+  })
+  const said = async (pattern: RegExp) =>
+    new Promise<RegExpMatchArray>((resolve, reject) => {
+      const look = () => {
+        const match = stderr.match(pattern)
+        if (match) resolve(match)
+        else if (child.exitCode === null) child.stderr!.once('data', look)
+        else reject(new Error(`keyflow exited: ${stderr}`))
+      }
+
+      look()
+    })
+  // Warmed up (the masker built, the pipes' code compiled), the test stops reading.
+  await said(/^warm$/m)
+  child.stdout!.off('data', collect).pause()
+  const before = rssKb()
+  child.stdin!.write('go\n')
+  const report = await said(stalled)
+  const grownMb = (rssKb() - before) / 1024
+  child.stdout!.on('data', collect).resume()
+  const code = await exited
+  return {code, grownMb, report, stderr, stdout: Buffer.concat(out)}
+}
+
 describe('run: the child process, in containers and pipelines', () => {
   let home: {cleanup: () => void; path: string}
   let env: Record<string, string>
@@ -95,6 +137,37 @@ describe('run: the child process, in containers and pipelines', () => {
     expect([result.code, result.stderr]).to.deep.equal([0, 'err *****\n'])
     expect(result.stdout).to.equal('out *****\n')
     assertNoCanary(result.stdout + result.stderr, [value], 'output')
+  })
+
+  it("keeps its memory bounded while its own reader stalls, however short the child's writes", async () => {
+    // Each 16-byte write of the child is a read of its own in keyflow. A buffer per read once
+    // kept 64 KiB of address space and a page of RSS per queued chunk: 72 MB here before the
+    // stream was paused; now about 1-2 MB.
+    const run = await stalledRun(['--env-file', envFile, '--secret', 'T=TOKEN', '--', 'python3', fixture('trickle.py'), '16', '2000'], env, /^stalled after (\d+) writes$/m)
+    expect(run.code, run.stderr).to.equal(0)
+    expect(run.stdout.length).to.equal((2000 + Number(run.report[1])) * 16)
+    expect(run.grownMb, `keyflow grew by ${run.grownMb.toFixed(1)} MB while ${run.report[1]} writes queued`).to.be.below(5)
+  })
+
+  it("keeps its memory bounded on a socketpair too (no room for the FIFOs) while its reader stalls, however short the child's writes", async () => {
+    // Node reads a socket into buffers of its own, each its size: paused on queued bytes alone,
+    // keyflow kept 18,000 of them and their writes' bookkeeping, 9 MB here.
+    const run = await stalledRun(['--env-file', envFile, '--secret', 'T=TOKEN', '--', 'python3', fixture('trickle.py'), '16', '2000'], {...env, TMPDIR: join(home.path, 'no-such-dir')}, /^stalled after (\d+) writes$/m)
+    expect(run.code, run.stderr).to.equal(0)
+    expect(run.stdout.length).to.equal((2000 + Number(run.report[1])) * 16)
+    expect(run.grownMb, `keyflow grew by ${run.grownMb.toFixed(1)} MB while ${run.report[1]} writes queued`).to.be.below(5)
+  })
+
+  it('keeps its memory bounded while its own reader stalls, however much masks shrink the output', async () => {
+    // 1,000-byte secrets back to back: each 64 KiB read becomes 64 masks, 320 bytes. Paused on
+    // bytes and reads queued alone, keyflow kept 256 reads, 16 MB, before it stopped reading.
+    const long = canary('process').padEnd(1000, 'k')
+    writeFileSync(envFile, `TOKEN=${long}\n`, {mode: 0o600})
+    const run = await stalledRun(['--env-file', envFile, '--secret', 'T=TOKEN', '--env-style', 'plain', '--', 'python3', fixture('flood.py'), '200'], env, /^stalled after (\d+) copies$/m)
+    expect(run.code, run.stderr).to.equal(0)
+    expect(run.stdout.toString()).to.equal('*****'.repeat(200 + Number(run.report[1])))
+    expect(run.grownMb, `keyflow grew by ${run.grownMb.toFixed(1)} MB while ${run.report[1]} copies queued`).to.be.below(8)
+    assertNoCanary(run.stdout.toString() + run.stderr, [long], 'output')
   })
 
   it("stops a pipeline's grandchildren on SIGTERM when there is no terminal (docker stop)", async () => {

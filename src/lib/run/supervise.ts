@@ -199,40 +199,132 @@ export class PipesAhead {
 
 /** A masked stream's end for the child: a real pipe's write end, else Node's socketpair. */
 const childEnd = (masked: boolean, pipe: Pipe | undefined) => (pipe ? pipe[1] : masked ? 'pipe' : 'inherit')
-/** How much one read of a masked stream takes: the size of a pipe's buffer on Linux. */
+/** How much one read of a masked stream may take: a pipe's buffer on Linux. */
 const READ_BYTES = 64 * 1024
+/** The buffers reads go into, one after another, each read with READ_BYTES of room at least. */
+const SLAB_BYTES = 2 * READ_BYTES
 /** How much masked output may wait for keyflow's own reader before the child's stream is paused. */
 const QUEUED_BYTES = 4 * READ_BYTES
-
-/** A masked stream's chunks, as they come, from the stream itself. */
-type Reader = (onChunk: (chunk: Buffer) => void) => Readable
+/**
+ * How many slabs may hold chunks whose output waits to be written before the child's stream is
+ * paused (output that masks shrank pins a slab with a few bytes), and how many such chunks
+ * (each queued write costs some hundred bytes of bookkeeping, whatever its size).
+ */
+const QUEUED_SLABS = QUEUED_BYTES / READ_BYTES
+const QUEUED_CHUNKS = 256
+const EMPTY = Buffer.alloc(0)
 
 /**
- * keyflow's end of a masked stream. A real pipe is read into one buffer, over and over (a
- * 64 KiB buffer per read, left to the garbage collector, cost tens of MB of RSS at full
- * speed); `reusable` says whether the last chunk's bytes are free again (nothing of it is
- * queued at the target), else the next read gets a buffer of its own.
+ * keyflow's end of a masked stream: its chunks as they come; written(), called once for each
+ * chunk, in order, when its output is out; and whether too many wait for that, so that the
+ * stream should be paused.
  */
-function ownEnd(pipe: Pipe | undefined, socketpair: null | Readable, reusable: () => boolean): Reader | undefined {
-  if (!pipe) return socketpair ? (onChunk) => socketpair.on('data', onChunk) : undefined
-  return (onChunk) => {
-    let buffer = Buffer.allocUnsafe(READ_BYTES)
-    const next = () => {
-      if (!reusable()) buffer = Buffer.allocUnsafe(READ_BYTES)
-      return buffer
+interface MaskedSource {
+  backlogged(): boolean
+  start(onChunk: (chunk: Buffer) => void): Readable
+  written(): void
+}
+
+/** A buffer that reads go into one after another; `unwritten` of the chunks read into it wait to be written. */
+interface Slab {
+  bytes: Buffer
+  unwritten: number
+  used: number
+}
+
+const newSlab = (): Slab => ({bytes: Buffer.allocUnsafe(SLAB_BYTES), unwritten: 0, used: 0})
+
+/**
+ * The buffers a real pipe is read into. Each read goes into the rest of the current slab while
+ * READ_BYTES are left, else into the next slab, so every read can take a whole pipe (a smaller
+ * room splits a full pipe into two reads, and the second one's remainder splits the next).
+ * Chunks are written out in the order they were read, so the next written() frees a chunk of
+ * the oldest slab holding any; a slab is read into again once all of its chunks are out.
+ * keyflow's memory then follows the bytes waiting to be written, not the number of reads: a
+ * buffer of its own for each read cost 64 KiB per chunk (a child printing short lines to a
+ * stalled reader grew keyflow by 72 MB of RSS before the pause), and at full speed those
+ * buffers, left to the garbage collector between scavenges, raised the peak RSS with the
+ * length of the output.
+ */
+class ReadSlabs {
+  private current = newSlab()
+  private readonly free: Slab[] = []
+  /** Slabs holding chunks not yet written, oldest first. */
+  private readonly holding: Slab[] = []
+  private unwritten = 0
+
+  get backlogged(): boolean {
+    return this.holding.length > QUEUED_SLABS || this.unwritten > QUEUED_CHUNKS
+  }
+
+  /** Where the next read goes. */
+  room(): Buffer {
+    if (this.current.bytes.length - this.current.used < READ_BYTES) {
+      if (this.current.unwritten === 0) this.current.used = 0
+      else this.current = this.free.pop() ?? newSlab()
     }
 
-    const onread: OnReadOpts = {
-      // Called after each chunk's callback, for the next read.
-      buffer: next,
-      callback(size, into) {
-        onChunk(Buffer.from(into.buffer, into.byteOffset, size))
-        // Backpressure pauses the socket itself (pump).
-        return true
+    return this.current.bytes.subarray(this.current.used)
+  }
+
+  /** The `size` bytes the last read put in room(). */
+  take(size: number): Buffer {
+    const slab = this.current
+    const chunk = slab.bytes.subarray(slab.used, slab.used + size)
+    slab.used += size
+    this.unwritten++
+    if (slab.unwritten++ === 0) this.holding.push(slab)
+    return chunk
+  }
+
+  /** The oldest chunk not yet written is out. */
+  written(): void {
+    const slab = this.holding[0]
+    this.unwritten--
+    if (--slab.unwritten > 0) return
+    this.holding.shift()
+    if (slab !== this.current) {
+      slab.used = 0
+      this.free.push(slab)
+    }
+  }
+}
+
+/** keyflow's end of a masked stream: a real pipe read into ReadSlabs, else the socketpair's own chunks (each a buffer of its own, its size). */
+function ownEnd(pipe: Pipe | undefined, socketpair: null | Readable): MaskedSource | undefined {
+  if (!pipe && !socketpair) return undefined
+  if (!pipe) {
+    let unwritten = 0
+    return {
+      backlogged: () => unwritten > QUEUED_CHUNKS,
+      start: (onChunk) =>
+        socketpair!.on('data', (chunk: Buffer) => {
+          unwritten++
+          onChunk(chunk)
+        }),
+      written() {
+        unwritten--
       },
     }
-    // Node's Socket takes onread itself (net.connect passes it on); @types/node lists it for connect only.
-    return new Socket({fd: pipe[0], onread, readable: true, writable: false} as SocketConstructorOpts)
+  }
+
+  const slabs = new ReadSlabs()
+  return {
+    backlogged: () => slabs.backlogged,
+    start(onChunk) {
+      const onread: OnReadOpts = {
+        // Called once at the start and after each chunk's callback, for the next read.
+        buffer: () => slabs.room(),
+        callback(size) {
+          onChunk(slabs.take(size))
+          // Backpressure pauses the socket itself (pump).
+          return true
+        },
+      }
+      // Node's Socket takes onread itself (net.connect passes it on); @types/node lists it for connect only.
+      return new Socket({fd: pipe[0], onread, readable: true, writable: false} as SocketConstructorOpts)
+    },
+    written: () => slabs.written(),
   }
 }
 
@@ -248,35 +340,54 @@ function ownEnd(pipe: Pipe | undefined, socketpair: null | Readable, reusable: (
  * pays for none of them; an `eager` target, at once.
  */
 async function pump(
-  read: Reader,
+  source: MaskedSource,
   target: () => Writable,
   {eager, exited, masks, onBroken}: {eager: boolean; exited: Promise<unknown>; masks: {readonly set: MaskSet}; onBroken: () => void},
 ): Promise<undefined | Writable> {
   return new Promise((resolve) => {
     // eslint-disable-next-line prefer-const -- assigned once the handlers it needs exist
-    let source: Readable
+    let stream: Readable
     let lastData = Date.now()
     let blocked = false
     let broken = false
     let done = false
     let out: undefined | Writable
     let masker: StreamMasker | undefined
-    const write = (chunks: Buffer[]) => {
-      if (broken || !out || chunks.length === 0) return
+    /**
+     * Writes masked pieces: a chunk's, then `written` is called once they are out (after every
+     * chunk's before it: Node calls write callbacks in order, and one function for all of them
+     * lets it call them in one tick); or the masker's last ones.
+     */
+    const write = (pieces: Buffer[], written?: () => void) => {
+      if (broken || !out) {
+        written?.()
+        return
+      }
+
+      if (pieces.length === 0) {
+        // A chunk held back whole: it is done once those before it are.
+        if (written) out.write(EMPTY, written)
+        return
+      }
+
       // A chunk's pieces (a mask splits it) go out in one writev, not a write (and a wake-up of the reader) each.
-      if (chunks.length > 1) out.cork()
-      for (const chunk of chunks) out.write(chunk)
-      if (chunks.length > 1) out.uncork()
+      const last = pieces.length - 1
+      if (last > 0) out.cork()
+      for (let index = 0; index < last; index++) out.write(pieces[index])
+      out.write(pieces[last], written)
+      if (last > 0) out.uncork()
       // write() says false for any chunk over the high-water mark, even one the kernel took at
-      // once. The source is held back only while more than QUEUED_BYTES wait to be written: up to
-      // that, reading and masking the next chunks overlaps the reader taking the last ones.
-      if (out.writableLength > QUEUED_BYTES && !blocked) {
+      // once. The source is held back only while more than QUEUED_BYTES (or what its buffers
+      // allow) wait to be written: up to that, reading and masking the next chunks overlaps
+      // the reader taking the last ones.
+      if (!blocked && (out.writableLength > QUEUED_BYTES || source.backlogged())) {
         blocked = true
-        source.pause()
-        out.once('drain', () => {
+        stream.pause()
+        // An empty write's callback comes once everything written before it is out.
+        out.write(EMPTY, () => {
           blocked = false
           lastData = Date.now()
-          source.resume()
+          stream.resume()
         })
       }
     }
@@ -294,7 +405,7 @@ async function pump(
     const onTargetError = () => {
       broken = true
       onBroken()
-      source.destroy()
+      stream.destroy()
       finish()
     }
 
@@ -304,21 +415,22 @@ async function pump(
     }
 
     if (eager) open()
-    source = read((chunk) => {
+    const written = () => source.written()
+    stream = source.start((chunk) => {
       lastData = Date.now()
       if (!out) open()
       if (!masker) masker = new StreamMasker(masks.set)
       else if (masker.masks !== masks.set) masker.use(masks.set)
-      write(masker.write(chunk))
+      write(masker.write(chunk), written)
     })
-    source.once('end', finish)
-    source.once('close', finish)
-    source.once('error', finish)
+    stream.once('end', finish)
+    stream.once('close', finish)
+    stream.once('error', finish)
     exited.then(() => {
       if (done) return
       quiet = setInterval(() => {
         if (!blocked && Date.now() - lastData >= QUIET_MS) {
-          source.destroy()
+          stream.destroy()
           finish()
         }
       }, QUIET_MS / 2)
@@ -435,15 +547,9 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
     {eager: false, pipe: stdoutPipe, socketpair: spawned.stdout, stream: () => process.stdout},
     {eager: options.notices === true, pipe: stderrPipe, socketpair: spawned.stderr, stream: () => process.stderr},
   ].map(async ({eager, pipe, socketpair, stream}) => {
-    let target: undefined | Writable
-    const read = ownEnd(pipe, socketpair, () => target === undefined || target.writableLength === 0)
-    if (!read || !masking) return
-    const opened = () => {
-      target ??= stream()
-      return target
-    }
-
-    const written = await pump(read, opened, {eager, exited, masks: masking, onBroken: brokenPipe})
+    const source = ownEnd(pipe, socketpair)
+    if (!source || !masking) return
+    const written = await pump(source, stream, {eager, exited, masks: masking, onBroken: brokenPipe})
     // Where writes are asynchronous (a pipe on macOS), keyflow's exit must not cut the tail off.
     if (written) await drained(written)
   })
