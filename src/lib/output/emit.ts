@@ -62,21 +62,34 @@ export function writeJson(json: unknown): void {
 }
 
 /**
- * The fast path's output, written to the descriptor itself: nothing has used process.stdout
- * there, and creating it loads Node's stream, net and tty modules, a tenth of `secret get`'s
- * start-up. A non-blocking descriptor that is full (EAGAIN) hands the rest to process.stdout,
- * which waits for the reader.
+ * `data` written to descriptor `fd` itself, where the process's stream for it (process.stdout,
+ * process.stderr) is not needed otherwise: creating one costs a millisecond or more of start-up
+ * (Node builds a tty, pipe or file stream, and for the first loads its stream, net and tty
+ * modules). A non-blocking descriptor that is full (EAGAIN) hands the rest to `stream()`,
+ * which waits for the reader; any other failure of write(2) is thrown.
  */
-function writeDirect(data: string | Uint8Array, json: boolean): void {
+export function writeToDescriptor(fd: number, data: string | Uint8Array, stream: () => NodeJS.WritableStream): void {
   let rest = typeof data === 'string' ? Buffer.from(data) : data
   try {
-    while (rest.length > 0) rest = rest.subarray(writeSync(1, rest))
+    while (rest.length > 0) rest = rest.subarray(writeSync(fd, rest))
+  } catch (error) {
+    if (errnoCode(error) !== 'EAGAIN') throw error
+    stream().write(rest)
+  }
+}
+
+/** The fast path's output, to fd 1 itself: nothing else there uses process.stdout. */
+function writeDirect(data: string | Uint8Array, json: boolean): void {
+  try {
+    writeToDescriptor(1, data, () => {
+      guardOutput(() => json)
+      quietOnBrokenPipe()
+      return process.stdout
+    })
   } catch (error) {
     // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit
     if (errnoCode(error) === 'EPIPE') process.exit(process.exitCode ?? 0)
-    if (errnoCode(error) !== 'EAGAIN') outputFailed(error, json)
-    guardOutput(() => json)
-    writeData(rest)
+    outputFailed(error, json)
   }
 }
 

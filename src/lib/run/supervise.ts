@@ -7,6 +7,7 @@ import {Readable, Writable} from 'node:stream'
 import {debuglog} from 'node:util'
 
 import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
+import {stderrStream} from '../output/warn.js'
 import {MaskSet, StreamMasker} from './masker.js'
 
 // Over 300 lines on purpose: the spawn, signal forwarding, process groups and the masked pipes
@@ -545,7 +546,7 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
   const brokenPipe = () => pipes === undefined && live() && spawned.kill('SIGPIPE')
   const pumps = [
     {eager: false, pipe: stdoutPipe, socketpair: spawned.stdout, stream: () => process.stdout},
-    {eager: options.notices === true, pipe: stderrPipe, socketpair: spawned.stderr, stream: () => process.stderr},
+    {eager: options.notices === true, pipe: stderrPipe, socketpair: spawned.stderr, stream: stderrStream},
   ].map(async ({eager, pipe, socketpair, stream}) => {
     const source = ownEnd(pipe, socketpair)
     if (!source || !masking) return
