@@ -1,6 +1,7 @@
 import {expect} from 'chai'
 import {before, beforeEach, describe, it} from 'mocha'
-import {existsSync} from 'node:fs'
+import {spawnSync} from 'node:child_process'
+import {chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {assertNoCanary, canary} from '../support/canary.js'
@@ -108,6 +109,28 @@ describe('run: AWS Secrets Manager (moto)', () => {
     expect(parseReport(result.stdout).digests[`${CONTEXT}TOKEN`]).to.equal(null)
     expect(result.stderr).to.include('optional source "aws-sm://team/absent"')
     expect(proxy.counts.get('secretsmanager.BatchGetSecretValue')).to.equal(1)
+  })
+
+  it('masks through the FIFOs mkfifo made without waiting for it to exit (one that hangs after making them)', async () => {
+    // The FIFOs are made while AWS answers (far longer than mkfifo takes); this mkfifo then hangs.
+    const real = spawnSync('sh', ['-c', 'command -v mkfifo'], {encoding: 'utf8'}).stdout.trim()
+    const bin = join(home.path, 'bin')
+    const pidFile = join(home.path, 'mkfifo.pid')
+    mkdirSync(bin)
+    writeFileSync(join(bin, 'mkfifo'), `#!/bin/sh\n"${real}" "$@" || exit\necho $$ > "${pidFile}"\nexec sleep 300\n`)
+    chmodSync(join(bin, 'mkfifo'), 0o755)
+    const value = canary('hung-mkfifo')
+    await client.create('hung-mkfifo', value)
+    try {
+      const result = await runCli(['run', '--secret', 'T=hung-mkfifo', '--env-style', 'plain', '--', 'sh', '-c', 'echo "out $T" > /dev/stdout; echo "err $T" > /dev/stderr'], {
+        env: {...env, PATH: `${bin}:${env.PATH}`},
+        timeoutMs: 30_000,
+      })
+      expect([result.code, result.stdout, result.stderr]).to.deep.equal([0, 'out *****\n', 'err *****\n'])
+      expect(existsSync(pidFile), 'the hanging mkfifo ran').to.equal(true)
+    } finally {
+      if (existsSync(pidFile)) process.kill(Number(readFileSync(pidFile, 'utf8')), 'SIGKILL')
+    }
   })
 
   it('injects a binary secret base64-encoded, as Metaflow does, and says so without the value (--secret and --source)', async () => {

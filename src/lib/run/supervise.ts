@@ -1,5 +1,5 @@
 import {ChildProcess, spawn} from 'node:child_process'
-import {closeSync, constants as fsConstants, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync} from 'node:fs'
+import {closeSync, constants as fsConstants, fstatSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync} from 'node:fs'
 import {OnReadOpts, Socket, SocketConstructorOpts} from 'node:net'
 import {constants, tmpdir} from 'node:os'
 import {join} from 'node:path'
@@ -115,68 +115,137 @@ export function spawnError(command: string, error: unknown): KeyflowError {
 type Pipe = [number, number]
 
 /**
- * Real pipes for the masked streams, one each. Node's own 'pipe' stdio is a socketpair, which
- * `> /dev/stdout`, `tee /dev/stderr` and images that link their logs to /dev/stdout cannot open
- * (ENXIO). Node cannot call pipe(2), so each is a FIFO, made in a private 0700 directory and
- * removed as soon as both ends are open: nothing else ever sees it. Undefined where mkfifo is
- * missing or the temporary directory cannot hold one (a TMPDIR that was removed, or is
- * read-only); the socketpair then serves. mkfifo is a process: asynchronous, so that the caller
- * can make the pipes while it does other work (PipesAhead).
+ * Both ends of the FIFO at `path`, the read end first (opened without waiting for a writer, it
+ * lets the write end open at once); undefined, with nothing left open, where it cannot be opened
+ * or is not a FIFO of keyflow's user, read and written through the same inode (what was opened is
+ * checked, not what the name pointed to).
  */
-async function realPipes(count: number): Promise<Pipe[] | undefined> {
-  let dir: string
+function openFifo(path: string): Pipe | undefined {
+  const opened: number[] = []
   try {
-    dir = mkdtempSync(join(tmpdir(), 'keyflow-run-'))
-  } catch {
-    return undefined
-  }
-
-  const paths = Array.from({length: count}, (_, index) => join(dir, String(index)))
-  try {
-    const made = await new Promise<boolean>((resolve) => {
-      try {
-        // Only PATH: under NODE_DEBUG, Node traces a spawn's options, environment included.
-        const maker = withoutSpawnTrace(() => spawn('mkfifo', ['-m', '600', ...paths], {env: {PATH: process.env.PATH}, stdio: 'ignore'}))
-        maker.once('error', () => resolve(false))
-        maker.once('exit', (code) => resolve(code === 0))
-      } catch {
-        resolve(false)
-      }
-    })
-    if (!made) return undefined
-    // Opening the read end first, without waiting for a writer, lets the write end open at once.
-    return paths.map((path) => {
-      // eslint-disable-next-line no-bitwise -- open(2) flags
-      const read = openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK)
-      return [read, openSync(path, fsConstants.O_WRONLY)]
-    })
-  } finally {
-    for (const path of paths) {
-      try {
-        unlinkSync(path)
-      } catch {}
-    }
-
-    try {
-      rmdirSync(dir)
-    } catch {
-      rmSync(dir, {force: true, recursive: true})
+    // eslint-disable-next-line no-bitwise -- open(2) flags
+    opened.push(openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK), openSync(path, fsConstants.O_WRONLY))
+    const [read, write] = opened.map((fd) => fstatSync(fd))
+    if (read.isFIFO() && read.uid === process.getuid?.() && read.dev === write.dev && read.ino === write.ino) return [opened[0], opened[1]]
+  } catch (error) {
+    // No descriptors left is the run's to report; a FIFO not there (yet) or not to be opened is not.
+    if (errnoCode(error) === 'EMFILE' || errnoCode(error) === 'ENFILE') {
+      for (const fd of opened) closeSync(fd)
+      throw error
     }
   }
+
+  for (const fd of opened) closeSync(fd)
+  return undefined
 }
 
 /**
- * The masked streams' pipes, made ahead of the spawn that uses them (`keyflow run` makes them
- * while the secrets resolve): taken by that one supervise() call, or closed. A signal that
- * kills keyflow in the few milliseconds mkfifo runs leaves their empty private directory behind.
+ * Real pipes for the masked streams, one each. Node's own 'pipe' stdio is a socketpair, which
+ * `> /dev/stdout`, `tee /dev/stderr` and images that link their logs to /dev/stdout cannot open
+ * (ENXIO). Node cannot call pipe(2), so each is a FIFO, made by mkfifo in a private 0700
+ * directory and removed as soon as both ends are open: nothing else ever sees it. mkfifo is a
+ * process, started first (start()) so that the caller can do other work while it runs (PipesAhead).
+ */
+class Fifos {
+  /** mkfifo's outcome: whether it made them all. */
+  private readonly made: Promise<boolean>
+  private reported = false
+
+  private constructor(
+    private readonly dir: string,
+    private readonly paths: string[],
+  ) {
+    this.made = new Promise<boolean>((resolve) => {
+      const outcome = (made: boolean) => {
+        this.reported = true
+        resolve(made)
+      }
+
+      try {
+        // Only PATH: under NODE_DEBUG, Node traces a spawn's options, environment included.
+        const maker = withoutSpawnTrace(() => spawn('mkfifo', ['-m', '600', ...paths], {env: {PATH: process.env.PATH}, stdio: 'ignore'}))
+        maker.once('error', () => outcome(false))
+        maker.once('exit', (code) => outcome(code === 0))
+      } catch {
+        outcome(false)
+      }
+    })
+  }
+
+  /** Undefined where the temporary directory cannot hold them (a TMPDIR that was removed, or is read-only). */
+  static start(count: number): Fifos | undefined {
+    let dir: string
+    try {
+      dir = mkdtempSync(join(tmpdir(), 'keyflow-run-'))
+    } catch {
+      return undefined
+    }
+
+    return new Fifos(
+      dir,
+      Array.from({length: count}, (_, index) => join(dir, String(index))),
+    )
+  }
+
+  /**
+   * Both ends of each, and the directory removed; undefined where mkfifo is missing or failed
+   * (the socketpair then serves). Pipes already there are opened at once: mkfifo's exit reaches
+   * keyflow a millisecond or two after its last mknod on a busy machine, and what is in the
+   * directory is what mkfifo made (it is keyflow's own, 0700, and each end is checked besides).
+   * Until they are all there, this waits for mkfifo to finish.
+   */
+  async open(): Promise<Pipe[] | undefined> {
+    try {
+      if (!this.reported) {
+        const ready = this.openAll()
+        if (ready) return ready
+      }
+
+      return (await this.made) ? this.openAll() : undefined
+    } finally {
+      for (const path of this.paths) {
+        try {
+          unlinkSync(path)
+        } catch {}
+      }
+
+      try {
+        rmdirSync(this.dir)
+      } catch {
+        rmSync(this.dir, {force: true, recursive: true})
+      }
+    }
+  }
+
+  private openAll(): Pipe[] | undefined {
+    const pipes: Pipe[] = []
+    for (const path of this.paths) {
+      const pipe = openFifo(path)
+      if (!pipe) break
+      pipes.push(pipe)
+    }
+
+    if (pipes.length === this.paths.length) return pipes
+    for (const pipe of pipes) for (const end of pipe) closeSync(end)
+    return undefined
+  }
+}
+
+/** The pipes of `fifos`: none where they could not even be started. */
+const pipesOf = async (fifos: Fifos | undefined): Promise<Pipe[] | undefined> => fifos?.open()
+const realPipes = (count: number) => pipesOf(Fifos.start(count))
+
+/**
+ * The masked streams' pipes, made ahead of the spawn that uses them (`keyflow run` starts mkfifo
+ * while the secrets resolve): taken by that one supervise() call, or closed. A signal that kills
+ * keyflow in the few milliseconds mkfifo runs leaves their empty private directory behind.
  */
 export class PipesAhead {
-  private made: Promise<Pipe[] | undefined> | undefined
+  private readonly fifos: Fifos | undefined
+  private taken = false
 
   constructor(count: number) {
-    this.made = realPipes(count)
-    // A failure (no descriptors left) is the spawn's to report, when it takes them; until then it is not unhandled.
-    this.made.catch(() => {})
+    this.fifos = Fifos.start(count)
   }
 
   /** Closes them unless taken; a failure to make them is left to the error the run already ends with. */
@@ -191,10 +260,11 @@ export class PipesAhead {
     for (const pipe of made ?? []) for (const end of pipe) closeSync(end)
   }
 
+  /** The pipes, opened now (as soon as mkfifo has made them); undefined once taken. */
   take(): Promise<Pipe[] | undefined> | undefined {
-    const {made} = this
-    this.made = undefined
-    return made
+    if (this.taken) return undefined
+    this.taken = true
+    return pipesOf(this.fifos)
   }
 }
 
