@@ -1,7 +1,7 @@
 import {ChildProcess, spawn} from 'node:child_process'
 import {closeSync, constants as fsConstants, fstatSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {OnReadOpts, Socket, SocketConstructorOpts} from 'node:net'
-import {constants, tmpdir} from 'node:os'
 import {join} from 'node:path'
 import {Readable, Writable} from 'node:stream'
 import {debuglog} from 'node:util'
@@ -26,6 +26,12 @@ import {MaskSet, StreamMasker} from './masker.js'
 export const FORWARDED_SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const
 /** Signals the terminal's keyboard sends to the whole foreground group: Ctrl-C, Ctrl-\. */
 export const KEYBOARD_SIGNALS = ['SIGINT', 'SIGQUIT'] as const
+
+/**
+ * node:os, loaded when first needed (a masked run's temporary directory, the number of a signal):
+ * `run -- true` never needs it, and loading it costs about 0.2 ms.
+ */
+export const nodeOs = () => createRequire(import.meta.url)('node:os') as typeof import('node:os')
 
 /** After the child exits, a pipe still held open by its own children is let go once quiet this long. */
 const QUIET_MS = 100
@@ -176,7 +182,7 @@ class Fifos {
   static start(count: number): Fifos | undefined {
     let dir: string
     try {
-      dir = mkdtempSync(join(tmpdir(), 'keyflow-run-'))
+      dir = mkdtempSync(join(nodeOs().tmpdir(), 'keyflow-run-'))
     } catch {
       return undefined
     }
@@ -628,7 +634,7 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
   await Promise.all(pumps)
   uninstall()
   if (signal) {
-    const number = constants.signals[signal] ?? 0
+    const number = nodeOs().constants.signals[signal] ?? 0
     return {code: 128 + number, signal: {name: signal, number}}
   }
 

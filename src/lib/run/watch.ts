@@ -1,5 +1,3 @@
-import {constants} from 'node:os'
-
 import type {SecretsManagerApi} from '../aws/secrets-manager.js'
 
 import {arnRegion} from '../aws/arn.js'
@@ -7,7 +5,7 @@ import {ExitCode, KeyflowError} from '../errors.js'
 import {warn} from '../output/warn.js'
 import {duration, formatDuration} from '../settings/spec.js'
 import {Injection, Plan} from './plan.js'
-import {ChildExit} from './supervise.js'
+import {ChildExit, nodeOs} from './supervise.js'
 
 /**
  * `keyflow run --watch` (docs/run.md "Watching for rotations"): while the command runs, poll
@@ -52,7 +50,7 @@ export function watchOptions(flags: WatchFlags): undefined | WatchOptions {
 
   const name = (flags['watch-signal'] ?? 'TERM').toUpperCase()
   const signal = (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals
-  if (!(signal in constants.signals) || signal === 'SIGKILL' || signal === 'SIGSTOP') {
+  if (!(signal in nodeOs().constants.signals) || signal === 'SIGKILL' || signal === 'SIGSTOP') {
     throw usage(`Unknown or uncatchable signal ${JSON.stringify(flags['watch-signal'])}.`, 'flag --watch-signal', 'Give a signal name such as TERM, INT, HUP, USR1.')
   }
 
