@@ -1,6 +1,5 @@
 import {ChildProcess, spawn} from 'node:child_process'
 import {closeSync, constants as fsConstants, fstatSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync} from 'node:fs'
-import {createRequire} from 'node:module'
 import {OnReadOpts, Socket, SocketConstructorOpts} from 'node:net'
 import {join} from 'node:path'
 import {Readable, Writable} from 'node:stream'
@@ -26,12 +25,6 @@ import {MaskSet, StreamMasker} from './masker.js'
 export const FORWARDED_SIGNALS = ['SIGTERM', 'SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const
 /** Signals the terminal's keyboard sends to the whole foreground group: Ctrl-C, Ctrl-\. */
 export const KEYBOARD_SIGNALS = ['SIGINT', 'SIGQUIT'] as const
-
-/**
- * node:os, loaded when first needed (a masked run's temporary directory, the number of a signal):
- * `run -- true` never needs it, and loading it costs about 0.2 ms.
- */
-export const nodeOs = () => createRequire(import.meta.url)('node:os') as typeof import('node:os')
 
 /** After the child exits, a pipe still held open by its own children is let go once quiet this long. */
 const QUIET_MS = 100
@@ -178,11 +171,16 @@ class Fifos {
     })
   }
 
-  /** Undefined where the temporary directory cannot hold them (a TMPDIR that was removed, or is read-only). */
-  static start(count: number): Fifos | undefined {
+  /**
+   * Undefined where the temporary directory cannot hold them (a TMPDIR that was removed, or is
+   * read-only). node:os is loaded here, for tmpdir(), not with this module: `run -- true` with
+   * nothing to mask never needs it, and loading it costs about 0.2 ms.
+   */
+  static async start(count: number): Promise<Fifos | undefined> {
+    const {tmpdir} = await import('./os.js')
     let dir: string
     try {
-      dir = mkdtempSync(join(nodeOs().tmpdir(), 'keyflow-run-'))
+      dir = mkdtempSync(join(tmpdir(), 'keyflow-run-'))
     } catch {
       return undefined
     }
@@ -238,7 +236,7 @@ class Fifos {
 }
 
 /** The pipes of `fifos`: none where they could not even be started. */
-const pipesOf = async (fifos: Fifos | undefined): Promise<Pipe[] | undefined> => fifos?.open()
+const pipesOf = async (fifos: Promise<Fifos | undefined>): Promise<Pipe[] | undefined> => (await fifos)?.open()
 const realPipes = (count: number) => pipesOf(Fifos.start(count))
 
 /**
@@ -247,7 +245,7 @@ const realPipes = (count: number) => pipesOf(Fifos.start(count))
  * keyflow in the few milliseconds mkfifo runs leaves their empty private directory behind.
  */
 export class PipesAhead {
-  private readonly fifos: Fifos | undefined
+  private readonly fifos: Promise<Fifos | undefined>
   private taken = false
 
   constructor(count: number) {
@@ -634,7 +632,7 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
   await Promise.all(pumps)
   uninstall()
   if (signal) {
-    const number = nodeOs().constants.signals[signal] ?? 0
+    const number = (await import('./os.js')).constants.signals[signal] ?? 0
     return {code: 128 + number, signal: {name: signal, number}}
   }
 

@@ -5,7 +5,7 @@ import {ExitCode, KeyflowError} from '../errors.js'
 import {warn} from '../output/warn.js'
 import {duration, formatDuration} from '../settings/spec.js'
 import {Injection, Plan} from './plan.js'
-import {ChildExit, nodeOs} from './supervise.js'
+import {ChildExit} from './supervise.js'
 
 /**
  * `keyflow run --watch` (docs/run.md "Watching for rotations"): while the command runs, poll
@@ -40,8 +40,8 @@ function usage(message: string, where: string, fix: string): KeyflowError {
   return new KeyflowError(message, {code: 'USAGE', exit: ExitCode.USAGE, fix, where})
 }
 
-/** The --watch flags, checked; undefined when not watching. */
-export function watchOptions(flags: WatchFlags): undefined | WatchOptions {
+/** The --watch flags, checked; undefined when not watching. node:os (for the signal names) loads only for --watch. */
+export async function watchOptions(flags: WatchFlags): Promise<undefined | WatchOptions> {
   const dependent = (['watch-grace', 'watch-reload', 'watch-signal'] as const).find((name) => flags[name] !== undefined)
   if (flags.watch === undefined) {
     if (dependent) throw usage(`--${dependent} needs --watch.`, `flag --${dependent}`, 'Add --watch (or --watch=INTERVAL).')
@@ -50,7 +50,8 @@ export function watchOptions(flags: WatchFlags): undefined | WatchOptions {
 
   const name = (flags['watch-signal'] ?? 'TERM').toUpperCase()
   const signal = (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals
-  if (!(signal in nodeOs().constants.signals) || signal === 'SIGKILL' || signal === 'SIGSTOP') {
+  const {constants} = await import('./os.js')
+  if (!(signal in constants.signals) || signal === 'SIGKILL' || signal === 'SIGSTOP') {
     throw usage(`Unknown or uncatchable signal ${JSON.stringify(flags['watch-signal'])}.`, 'flag --watch-signal', 'Give a signal name such as TERM, INT, HUP, USR1.')
   }
 
