@@ -5,6 +5,7 @@ import type {Prompter} from '../block/documents/operations.js'
 import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../errors.js'
 import {Invocation} from '../invocation.js'
 import {warn} from '../output/warn.js'
+import {utf8Text} from '../util/utf8.js'
 import {checkWrite, planWrite, writePlanned, WriteResult} from './write/lifecycle.js'
 
 /**
@@ -46,15 +47,14 @@ function checkArguments(args: string[]): string {
   return reference
 }
 
-const utf8 = new TextDecoder('utf8', {fatal: true})
-
 /** Text as stored: valid UTF-8, one trailing newline removed (as `echo` and editors add one). */
 function asText(bytes: Uint8Array, where: string): string {
-  try {
-    return utf8.decode(bytes).replace(/\r?\n$/, '')
-  } catch {
+  const text = utf8Text(bytes)
+  if (text === undefined) {
     throw new KeyflowError('The value is not valid UTF-8 text.', {code: 'VALUE_NOT_TEXT', exit: ExitCode.BAD_VALUE, fix: 'Pass --binary to store the bytes as they are (AWS SecretBinary).', where})
   }
+
+  return text.replace(/\r?\n$/, '')
 }
 
 async function readAll(stream: NodeJS.ReadableStream): Promise<Buffer> {

@@ -6,6 +6,7 @@ import {ExitCode, KeyflowError} from '../../errors.js'
 import {SettingsBase} from '../../settings/settings.js'
 import {list, SettingValues, text} from '../../settings/spec.js'
 import {readTrustedFile} from '../../util/trusted-file.js'
+import {utf8Text} from '../../util/utf8.js'
 import {defineSource, failure, hit, ListedName, miss, Outcome, SecretSource} from '../source.js'
 
 const dotenvSettings = {
@@ -40,9 +41,6 @@ export function envFiles(settings: DotenvSettings): EnvFile[] {
   ]
 }
 
-/** Made at its first use: making a TextDecoder costs about 0.15 ms, and most `secret get`s read no env file. */
-let utf8: InstanceType<typeof TextDecoder> | undefined
-
 /**
  * Local config: dotenv files read with dotenv.parse, so process.env is never touched and
  * nothing is printed. A BOM is dropped; CRLF line ends are dotenv's own business.
@@ -76,10 +74,8 @@ export function readEnvFile(file: EnvFile, parse: Parse): Parsed {
 
 /** The text of an env file's bytes (BOM dropped); throws when it is not UTF-8 or has a line that is not an entry. */
 export function envFileText(bytes: Uint8Array, path: string): string {
-  let text: string
-  try {
-    text = (utf8 ??= new TextDecoder('utf8', {fatal: true})).decode(bytes).replace(/^\uFEFF/, '')
-  } catch {
+  const decoded = utf8Text(bytes)
+  if (decoded === undefined) {
     throw new KeyflowError('The env file is not valid UTF-8.', {
       code: 'ENV_FILE_MALFORMED',
       exit: ExitCode.SOURCE_FAILURE,
@@ -88,6 +84,7 @@ export function envFileText(bytes: Uint8Array, path: string): string {
     })
   }
 
+  const text = decoded.replace(/^\uFEFF/, '')
   const bad = malformedLine(text)
   if (bad !== undefined) {
     throw new KeyflowError(`Line ${bad} of the env file is not NAME=VALUE.`, {
