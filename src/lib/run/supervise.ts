@@ -115,15 +115,15 @@ type Pipe = [number, number]
 
 /**
  * Both ends of the FIFO at `path`, the read end first (opened without waiting for a writer, it
- * lets the write end open at once); undefined, with nothing left open, where it cannot be opened
- * or is not a FIFO of keyflow's user, read and written through the same inode (what was opened is
- * checked, not what the name pointed to).
+ * lets the write end open at once); undefined, with nothing left open, where it cannot be opened,
+ * is a symbolic link, or is not a FIFO of keyflow's user, read and written through the same inode
+ * (what was opened is checked, not what the name pointed to).
  */
 function openFifo(path: string): Pipe | undefined {
   const opened: number[] = []
   try {
     // eslint-disable-next-line no-bitwise -- open(2) flags
-    opened.push(openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK), openSync(path, fsConstants.O_WRONLY))
+    opened.push(openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW), openSync(path, fsConstants.O_WRONLY | fsConstants.O_NOFOLLOW))
     const [read, write] = opened.map((fd) => fstatSync(fd))
     if (read.isFIFO() && read.uid === process.getuid?.() && read.dev === write.dev && read.ino === write.ino) return [opened[0], opened[1]]
   } catch (error) {
@@ -146,8 +146,12 @@ function openFifo(path: string): Pipe | undefined {
  * process, started first (start()) so that the caller can do other work while it runs (PipesAhead).
  */
 class Fifos {
+  /** The pipes as mkfifo's exit leaves them: opened, and the directory removed, at that exit. */
+  private readonly atExit: Promise<Pipe[] | undefined>
   /** mkfifo's outcome: whether it made them all. */
   private readonly made: Promise<boolean>
+  /** The pipes once opened (undefined in it where they could not be), with the directory gone. */
+  private opened?: {pipes: Pipe[] | undefined}
   private reported = false
 
   private constructor(
@@ -169,6 +173,11 @@ class Fifos {
         outcome(false)
       }
     })
+    // Opened at mkfifo's exit whether or not the run has got to them: a run interrupted while
+    // its secrets resolve (AWS may take seconds) must not leave the FIFOs in TMPDIR. A failure
+    // (no descriptors left) is the caller's to see, through open().
+    this.atExit = this.made.then((made) => this.settle(() => (made ? this.openAll() : undefined)))
+    this.atExit.catch(() => {})
   }
 
   /**
@@ -199,26 +208,12 @@ class Fifos {
    * Until they are all there, this waits for mkfifo to finish.
    */
   async open(): Promise<Pipe[] | undefined> {
-    try {
-      if (!this.reported) {
-        const ready = this.openAll()
-        if (ready) return ready
-      }
-
-      return (await this.made) ? this.openAll() : undefined
-    } finally {
-      for (const path of this.paths) {
-        try {
-          unlinkSync(path)
-        } catch {}
-      }
-
-      try {
-        rmdirSync(this.dir)
-      } catch {
-        rmSync(this.dir, {force: true, recursive: true})
-      }
+    if (!this.opened && !this.reported) {
+      const ready = this.openAll()
+      if (ready) this.settle(() => ready)
     }
+
+    return this.opened ? this.opened.pipes : this.atExit
   }
 
   private openAll(): Pipe[] | undefined {
@@ -232,6 +227,27 @@ class Fifos {
     if (pipes.length === this.paths.length) return pipes
     for (const pipe of pipes) for (const end of pipe) closeSync(end)
     return undefined
+  }
+
+  /** The pipes `open` gives, the first time; the directory is removed whatever it does. */
+  private settle(open: () => Pipe[] | undefined): Pipe[] | undefined {
+    if (this.opened) return this.opened.pipes
+    try {
+      this.opened = {pipes: open()}
+      return this.opened.pipes
+    } finally {
+      for (const path of this.paths) {
+        try {
+          unlinkSync(path)
+        } catch {}
+      }
+
+      try {
+        rmdirSync(this.dir)
+      } catch {
+        rmSync(this.dir, {force: true, recursive: true})
+      }
+    }
   }
 }
 
@@ -513,15 +529,21 @@ async function pump(
   })
 }
 
+/**
+ * Once everything written to `stream` is out. Not 'drain': a tail under the high-water mark
+ * that waits for a full pipe sets no writableNeedDrain, and keyflow's exit would cut it off.
+ * An empty write's callback comes once everything written before it is out (or it failed).
+ */
 async function drained(stream: Writable): Promise<void> {
-  if (!stream.writableNeedDrain) return
+  if (stream.writableLength === 0 || stream.destroyed) return
   await new Promise<void>((resolve) => {
     const done = () => {
-      stream.off('drain', done).off('error', done).off('close', done)
+      stream.off('error', done).off('close', done)
       resolve()
     }
 
-    stream.on('drain', done).on('error', done).on('close', done)
+    stream.on('error', done).on('close', done)
+    stream.write(EMPTY, done)
   })
 }
 
