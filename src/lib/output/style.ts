@@ -1,4 +1,4 @@
-import {createRequire} from 'node:module'
+import {builtin} from '../util/builtin.js'
 
 let stderrTerminal: boolean | undefined
 
@@ -9,7 +9,7 @@ let stderrTerminal: boolean | undefined
  * loaded already.
  */
 function stderrIsTerminal(): boolean {
-  stderrTerminal ??= (createRequire(import.meta.url)('node:tty') as typeof import('node:tty')).isatty(2)
+  stderrTerminal ??= builtin<typeof import('node:tty')>('node:tty').isatty(2)
   return stderrTerminal
 }
 

@@ -198,7 +198,7 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   const secretStyle = (declaration: SecretDeclaration) => styleOf({kind: 'secret', style: declaration.envStyle})
   checkKeys(secrets, secretStyle)
   const blocks = [...(flags.block ?? []).map((name) => ({name, optional: false, origin: `--block ${name}`})), ...project.blocks]
-  const watch = await watchOptions(flags)
+  const watch = watchOptions(flags)
   const declarations = secrets.length + flagSources.length + project.sources.length + blocks.length
   const mode = flags.mask ?? project.mask ?? 'auto'
   const pipesAhead = maskingPipes(mode, {declarations, explain: flags.explain, watch})

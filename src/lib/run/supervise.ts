@@ -7,6 +7,7 @@ import {debuglog} from 'node:util'
 
 import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
 import {stderrStream} from '../output/warn.js'
+import {builtin} from '../util/builtin.js'
 import {MaskSet, StreamMasker} from './masker.js'
 
 // Over 300 lines on purpose: the spawn, signal forwarding, process groups and the masked pipes
@@ -186,10 +187,9 @@ class Fifos {
    * nothing to mask never needs it, and loading it costs about 0.2 ms.
    */
   static async start(count: number): Promise<Fifos | undefined> {
-    const {tmpdir} = await import('./os.js')
     let dir: string
     try {
-      dir = mkdtempSync(join(tmpdir(), 'keyflow-run-'))
+      dir = mkdtempSync(join(builtin<typeof import('node:os')>('node:os').tmpdir(), 'keyflow-run-'))
     } catch {
       return undefined
     }
@@ -654,7 +654,7 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
   await Promise.all(pumps)
   uninstall()
   if (signal) {
-    const number = (await import('./os.js')).constants.signals[signal] ?? 0
+    const number = builtin<typeof import('node:os')>('node:os').constants.signals[signal] ?? 0
     return {code: 128 + number, signal: {name: signal, number}}
   }
 

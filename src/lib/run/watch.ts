@@ -4,6 +4,7 @@ import {arnRegion} from '../aws/arn.js'
 import {ExitCode, KeyflowError} from '../errors.js'
 import {warn} from '../output/warn.js'
 import {duration, formatDuration} from '../settings/spec.js'
+import {builtin} from '../util/builtin.js'
 import {Injection, Plan} from './plan.js'
 import {ChildExit} from './supervise.js'
 
@@ -41,7 +42,7 @@ function usage(message: string, where: string, fix: string): KeyflowError {
 }
 
 /** The --watch flags, checked; undefined when not watching. node:os (for the signal names) loads only for --watch. */
-export async function watchOptions(flags: WatchFlags): Promise<undefined | WatchOptions> {
+export function watchOptions(flags: WatchFlags): undefined | WatchOptions {
   const dependent = (['watch-grace', 'watch-reload', 'watch-signal'] as const).find((name) => flags[name] !== undefined)
   if (flags.watch === undefined) {
     if (dependent) throw usage(`--${dependent} needs --watch.`, `flag --${dependent}`, 'Add --watch (or --watch=INTERVAL).')
@@ -50,7 +51,7 @@ export async function watchOptions(flags: WatchFlags): Promise<undefined | Watch
 
   const name = (flags['watch-signal'] ?? 'TERM').toUpperCase()
   const signal = (name.startsWith('SIG') ? name : `SIG${name}`) as NodeJS.Signals
-  const {constants} = await import('./os.js')
+  const {constants} = builtin<typeof import('node:os')>('node:os')
   if (!(signal in constants.signals) || signal === 'SIGKILL' || signal === 'SIGSTOP') {
     throw usage(`Unknown or uncatchable signal ${JSON.stringify(flags['watch-signal'])}.`, 'flag --watch-signal', 'Give a signal name such as TERM, INT, HUP, USR1.')
   }

@@ -1,8 +1,8 @@
 import {lstatSync} from 'node:fs'
-import {createRequire} from 'node:module'
 import {dirname, join, resolve} from 'node:path'
 
 import {ExitCode, KeyflowError} from '../errors.js'
+import {builtin} from '../util/builtin.js'
 import {isPlainObject, parseJsonText} from '../util/json.js'
 import {checkTrustedDir, ensureTrustedDir, readTrustedFile} from '../util/trusted-file.js'
 import {SettingSpec, SettingSpecs, SettingValues, settingError as usage} from './spec.js'
@@ -51,7 +51,7 @@ export interface SettingsInput {
  * asked: loading it costs every `secret get` about 0.2 ms, 3% of what it adds to starting Node.
  */
 const homeDir = () =>
-  process.platform !== 'win32' && process.env.HOME !== undefined ? process.env.HOME : (createRequire(import.meta.url)('node:os') as typeof import('node:os')).homedir()
+  process.platform !== 'win32' && process.env.HOME !== undefined ? process.env.HOME : builtin<typeof import('node:os')>('node:os').homedir()
 
 export function keyflowHome(env: NodeJS.ProcessEnv = process.env): string {
   return resolve(env.KEYFLOW_HOME || join(homeDir(), '.keyflow'))
