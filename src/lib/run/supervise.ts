@@ -186,7 +186,7 @@ class Fifos {
    * read-only). node:os is loaded here, for tmpdir(), not with this module: `run -- true` with
    * nothing to mask never needs it, and loading it costs about 0.2 ms.
    */
-  static async start(count: number): Promise<Fifos | undefined> {
+  static start(count: number): Fifos | undefined {
     let dir: string
     try {
       dir = mkdtempSync(join(builtin<typeof import('node:os')>('node:os').tmpdir(), 'keyflow-run-'))
@@ -252,7 +252,7 @@ class Fifos {
 }
 
 /** The pipes of `fifos`: none where they could not even be started. */
-const pipesOf = async (fifos: Promise<Fifos | undefined>): Promise<Pipe[] | undefined> => (await fifos)?.open()
+const pipesOf = async (fifos: Fifos | undefined): Promise<Pipe[] | undefined> => fifos?.open()
 const realPipes = (count: number) => pipesOf(Fifos.start(count))
 
 /**
@@ -261,7 +261,7 @@ const realPipes = (count: number) => pipesOf(Fifos.start(count))
  * keyflow in the few milliseconds mkfifo runs leaves their empty private directory behind.
  */
 export class PipesAhead {
-  private readonly fifos: Promise<Fifos | undefined>
+  private readonly fifos: Fifos | undefined
   private taken = false
 
   constructor(count: number) {
