@@ -30,7 +30,7 @@ describe('run: AWS Secrets Manager (moto)', () => {
   it('resolves 100 secrets in at most 5 API calls and injects them all', async () => {
     const names = Array.from({length: 100}, (_, index) => `APP_SECRET_${String(index).padStart(3, '0')}`)
     const values = names.map((name) => canary(name.toLowerCase()))
-    await Promise.all(names.map(async (name, index) => client.create(name, values[index])))
+    await client.createMany(names.map((name, index) => [name, values[index]]))
     proxy.reset()
     const result = await runCli(['run', ...names.flatMap((name) => ['--secret', name]), '--', process.execPath, fixture('report.mjs'), ...names.map((name) => CONTEXT + name)], {env})
     expect(result.code, result.stderr).to.equal(0)
@@ -44,7 +44,7 @@ describe('run: AWS Secrets Manager (moto)', () => {
   it('keeps stderr clean with many calls in flight under one deadline (no listener-leak warning)', async () => {
     // 12 BatchGetSecretValue calls at once, each listening to the deadline's abort signal.
     const names = Array.from({length: 240}, (_, index) => `MANY_${String(index).padStart(3, '0')}`)
-    await Promise.all(names.map(async (name) => client.create(name, canary(name.toLowerCase()))))
+    await client.createMany(names.map((name) => [name, canary(name.toLowerCase())]))
     proxy.reset()
     const result = await runCli(['run', ...names.flatMap((name) => ['--secret', name]), '--', 'true'], {env})
     expect(result.code, result.stderr).to.equal(0)
