@@ -99,16 +99,37 @@ function compile(file, source, cachedData) {
   return new vm.Script(wrapped, {cachedData, filename: file, importModuleDynamically: vm.constants?.USE_MAIN_CONTEXT_DEFAULT_LOADER})
 }
 
+/** The lazy part of the fast-path bundle at `file` (scripts/bundle.mjs, LAZY). */
+const lazyPart = (file) => file.replace(/\.cjs$/, '-lazy.cjs')
+/** A module of a fast-path bundle's lazy part, for the bundle, and one of the bundle's, for its lazy part. */
+const LAZY = 'keyflow-lazy:'
+const SHARED = 'keyflow-shared:'
+
+/**
+ * The require() of a fast-path bundle or its lazy part: this file's own, but for their modules
+ * of each other's (scripts/bundle.mjs, LAZY). A lazy module (`keyflow-lazy:ID`) comes from the
+ * bundle's lazy part, evaluated at the first such call, which exports a function for each that
+ * evaluates it; a lazy part's import of a module the bundle holds (`keyflow-shared:ID`) gets the
+ * bundle's own instance of it, from `shared`, what the bundle's __keyflowShared() gave.
+ */
+function partsRequire(file, loaded, shared) {
+  return (id) => {
+    if (id.startsWith(SHARED)) return shared[id.slice(SHARED.length)]
+    if (id.startsWith(LAZY)) return loadBundle(lazyPart(file), {shared: loaded.exports.__keyflowShared()}).modules[id.slice(LAZY.length)]()
+    return require(id)
+  }
+}
+
 /**
  * Evaluates the compiled bundle. `requirable`: into the module require() would have made, under
  * the same cache key, for a bundle that is also require()d by its path (oclif loads
  * dist/oclif.cjs itself: package.json's oclif.commands). Otherwise into a plain module object,
- * with this file's require(): making a Module and a require() of its own costs about 0.1 ms, 2%
- * of a `secret get`, and the fast path's bundles require() only Node's built-in modules and
- * packages, which resolve from bin/ as from dist/ (scripts/bundle.mjs checks they have no
- * relative require()).
+ * with this file's require() (partsRequire): making a Module and a require() of its own costs
+ * about 0.1 ms, 2% of a `secret get`, and the fast path's bundles require() only Node's built-in
+ * modules, packages, which resolve from bin/ as from dist/ (scripts/bundle.mjs checks they have
+ * no relative require()), and each other's modules. `shared`: a lazy part's bundle's modules.
  */
-function evaluate(file, script, requirable) {
+function evaluate(file, script, {requirable = false, shared} = {}) {
   const loaded = requirable ? new Module(file, module) : {exports: {}}
   if (requirable) {
     loaded.filename = file
@@ -116,7 +137,7 @@ function evaluate(file, script, requirable) {
   }
 
   try {
-    script.runInThisContext().call(loaded.exports, loaded.exports, requirable ? Module.createRequire(file) : require, loaded, file, dirname(file), importModule)
+    script.runInThisContext().call(loaded.exports, loaded.exports, requirable ? Module.createRequire(file) : partsRequire(file, loaded, shared), loaded, file, dirname(file), importModule)
   } catch (error) {
     delete require.cache[file]
     throw error
@@ -133,8 +154,9 @@ const evaluated = new Map()
  * The exports of the bundle at `file` (an absolute path), compiled from its cache and evaluated
  * once per process: as require(file) gives them, and in require.cache, where `requirable`
  * (evaluate() says when). Asked for both ways, it would be two copies of one bundle: an error.
+ * `shared`: for a lazy part, its bundle's modules (partsRequire).
  */
-function loadBundle(file, {requirable = false} = {}) {
+function loadBundle(file, {requirable = false, shared} = {}) {
   const earlier = evaluated.get(file)
   if (earlier && earlier.requirable !== requirable) throw new Error(`${file} was loaded ${earlier.requirable ? '' : 'not '}requirable before.`)
   if (earlier) return earlier.exports
@@ -157,22 +179,23 @@ function loadBundle(file, {requirable = false} = {}) {
     }
   } catch {}
 
-  const exports = evaluate(file, compile(file, source, cachedData), requirable)
+  const exports = evaluate(file, compile(file, source, cachedData), {requirable, shared})
   evaluated.set(file, {exports, requirable})
   return exports
 }
 
 /**
- * `npm run build` (scripts/code-cache.cjs): compiles and evaluates the bundle at `file`, lets
- * `exercise` run commands with its exports (so the functions they call are compiled too), and
- * writes the code cache V8 then has for it, headed by the bundle's build line.
+ * `npm run build` (scripts/code-cache.cjs): compiles and evaluates the bundle at `file` (as
+ * loadBundle would with `options`), lets `exercise` run commands with its exports (so the
+ * functions they call are compiled too), and writes the code cache V8 then has for it, headed by
+ * the bundle's build line.
  */
-async function writeCodeCache(file, exercise) {
+async function writeCodeCache(file, exercise, options) {
   const source = readFileSync(file, 'utf8')
   const line = buildLine(source)
   if (!line.startsWith('// keyflow build ')) throw new Error(`${file} does not start with its build line.`)
   const script = compile(file, source)
-  await exercise(evaluate(file, script, true))
+  await exercise(evaluate(file, script, options))
   const payload = script.createCachedData()
   writeFileSync(cacheFile(file), Buffer.concat([Buffer.from(line + checksum(source, payload), 'latin1'), payload]))
   const stamp = stampOf(readWithIdentity(file), readWithIdentity(cacheFile(file)))

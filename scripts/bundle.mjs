@@ -152,13 +152,126 @@ const common = {
 }
 
 /**
+ * Modules the fast commands reach only by import(), on paths that are not the hot ones (blocks,
+ * the cache, AWS's client, a pseudo-terminal, --explain): each fast bundle leaves them to
+ * a lazy part of its own, NAME-lazy.cjs, which bin/load-bundle.js loads at the first such
+ * import(). esbuild declares every module's functions at its bundle's top level, so V8's code
+ * cache holds each of them and deserializes it at every start, called or not: in the fast
+ * bundles these modules cost `secret get` about 0.6 ms and `run` about 1.4 ms. The lazy part
+ * shares the fast bundle's own instances of the modules both use (one KeyflowError class, one
+ * set of settings), never copies of them. A module listed here that a fast bundle imports
+ * statically fails the build.
+ */
+const LAZY = [
+  'lib/aws/secrets-manager.ts',
+  'lib/block-types.ts',
+  'lib/block/context.ts',
+  'lib/cache/manage.ts',
+  'lib/cache/store.ts',
+  'lib/run/blocks.ts',
+  'lib/run/explain.ts',
+  'lib/run/terminal.ts',
+].map((file) => join(SRC, file))
+
+/** A module's name between a fast bundle and its lazy part (bin/load-bundle.js): its path in dist/. */
+const moduleId = (file) => relative(SRC, file).split(sep).join('/').replace(/\.ts$/, '.js')
+/** How an entry in src/ imports `file`. */
+const importPath = (file) => JSON.stringify(`./${relative(SRC, file).split(sep).join('/')}`)
+/** The source file a relative import in src/ names (`./x.js` is ./x.ts), else undefined. */
+const sourceOf = (importer, path) => (importer.startsWith(SRC) && path.startsWith('.') ? join(dirname(importer), path).replace(/\.js$/, '.ts') : undefined)
+const LAZY_PREFIX = 'keyflow-lazy:'
+const SHARED_PREFIX = 'keyflow-shared:'
+
+/**
+ * Imports in src/ of `files` become modules of the other bundle, which bin/load-bundle.js's
+ * require() serves under `prefix` and their module id (`used` gets the ids): the fast bundle's
+ * import() of a lazy module, the lazy part's imports of modules the fast bundle holds. An
+ * import() goes through a CommonJS module of that one require() (esbuild then makes it a
+ * require() in a promise, where it would leave import() of an external module to Node's own
+ * loader); any other import is left external, so each use of an imported name reads it from
+ * what require() gave. `refused` kinds of import of `files` fail the build.
+ */
+function elsewhere({files, prefix, refused = [], used = new Set()}) {
+  return {
+    name: `elsewhere-${prefix}`,
+    setup(build) {
+      build.onResolve({filter: new RegExp(`^${prefix}`)}, ({path}) => ({external: true, path}))
+      build.onResolve({filter: /^\./}, ({importer, kind, path}) => {
+        const file = sourceOf(importer, path)
+        if (!file || !files.has(file)) return
+        if (refused.includes(kind)) return {errors: [{text: `${relative(ROOT, importer)} imports ${moduleId(file)} (${kind}), which scripts/bundle.mjs's LAZY leaves out of the fast bundles.`}]}
+        used.add(moduleId(file))
+        return kind === 'dynamic-import' ? {namespace: prefix, path: moduleId(file)} : {external: true, path: prefix + moduleId(file)}
+      })
+      build.onLoad({filter: /.*/, namespace: prefix}, ({path}) => ({contents: `module.exports = require(${JSON.stringify(prefix + path)})`, loader: 'js'}))
+    },
+  }
+}
+
+/**
+ * The names the lazy part built with `options` imports from each module the fast bundle holds,
+ * by module id, read off an ES module build of it: a named import gives its names; any other
+ * mention (a namespace import, a re-export, an import()) makes the value undefined, for the
+ * module whole.
+ */
+async function sharedNames(options) {
+  const {outputFiles} = await build({...options, format: 'esm', outfile: 'lazy.mjs', write: false})
+  const names = new Map()
+  const mention = new RegExp(String.raw`(?:import\s*\{([^}]*)\}\s*from\s*)?"${SHARED_PREFIX}([^"]+)"`, 'g')
+  for (const [, list, id] of outputFiles[0].text.matchAll(mention)) {
+    const whole = list === undefined || (names.has(id) && names.get(id) === undefined)
+    names.set(id, whole ? undefined : [...(names.get(id) ?? []), ...list.split(',').map((item) => item.trim().split(/\s+as\s+/)[0])])
+  }
+
+  return names
+}
+
+/**
+ * The module through which the fast bundle gives its lazy part its own modules: for each the lazy
+ * part imports (`names`: module id -> the names, or undefined for all), an object of getters of
+ * those names, by module id. The fast bundle require()s it when its lazy part is first loaded
+ * (bin/load-bundle.js), so none of these modules is evaluated earlier than it would be. Getters
+ * in one object literal, not namespace objects (esbuild's `import * as`), whose getters would be
+ * functions at the bundle's top level: V8's code cache holds each of those, and a start pays for
+ * them all.
+ */
+function sharedView(held, names) {
+  const lines = []
+  const members = []
+  for (const [index, file] of [...held].filter((candidate) => names.has(moduleId(candidate))).sort().entries()) {
+    const wanted = names.get(moduleId(file))
+    if (wanted) {
+      const unique = [...new Set(wanted)].sort()
+      lines.push(`import {${unique.map((name) => `${name} as s${index}_${name}`).join(', ')}} from ${importPath(file)}`)
+      members.push(`  ${JSON.stringify(moduleId(file))}: {${unique.map((name) => `get ${name}() { return s${index}_${name} }`).join(', ')}},`)
+    } else {
+      lines.push(`import * as s${index} from ${importPath(file)}`)
+      members.push(`  ${JSON.stringify(moduleId(file))}: s${index},`)
+    }
+  }
+
+  return [...lines, 'export const modules = {', ...members, '}', ''].join('\n')
+}
+
+/** The module `keyflow-shared-view`, whose text is `view`. */
+const viewModule = (view) => ({
+  name: 'shared-view',
+  setup(build) {
+    build.onResolve({filter: /^keyflow-shared-view$/}, () => ({namespace: 'keyflow-view', path: 'view'}))
+    build.onLoad({filter: /.*/, namespace: 'keyflow-view'}, () => ({contents: view, loader: 'ts', resolveDir: SRC}))
+  },
+})
+
+/**
  * The fast path's bundles, one per command it serves (src/fast-path.ts): V8 reads a bundle's code
  * cache whole, and every function of a bundle costs its start-up even when never called (its
  * SharedFunctionInfo is in the cache), about 0.6 ms per 100 KB here: `run`'s modules in
  * `secret get`'s bundle cost it 0.4 ms. Each has the fast commands' part of oclif.manifest.json
  * built in, so the parser reads no file at start: only what it reads is kept (ManifestCommand and
  * ManifestFlag there), as descriptions, summaries and examples would be most of it. So this stage
- * runs after `oclif manifest`, which reads dist/oclif.cjs from the first stage.
+ * runs after `oclif manifest`, which reads dist/oclif.cjs from the first stage. Each bundle is
+ * built twice, around its lazy part (LAZY): once to learn which modules it holds, then, once the
+ * lazy part is built against those, again, exporting what the lazy part imports of them.
  */
 async function fastPathBundles() {
   const {commands} = JSON.parse(await readFile(join(ROOT, 'oclif.manifest.json'), 'utf8'))
@@ -167,17 +280,46 @@ async function fastPathBundles() {
   const fast = Object.entries(commands)
     .filter(([, command]) => command.fastPath)
     .map(([id, command]) => [id, {fastPath: command.fastPath, flags: Object.fromEntries(Object.entries(command.flags).map(([name, flag]) => [name, pick(flag, FLAG_KEYS)])), id}])
-  await build({
+  const options = {
     ...common,
+    absWorkingDir: ROOT,
     define: {FAST_PATH_MANIFEST: JSON.stringify(JSON.stringify({commands: Object.fromEntries(fast)}))},
-    entryPoints: [
-      // `secret get` (with `--version` and completion), and `run`: bin/run.js loads one of them.
-      {in: join(SRC, 'fast-path-get.ts'), out: 'fast-path-get'},
-      {in: join(SRC, 'fast-path-run.ts'), out: 'fast-path-run'},
-    ],
     external: [...EXTERNAL, '@oclif/*'],
-  })
-  await Promise.all(['fast-path-get', 'fast-path-run'].map((name) => checkPlainModule(join(DIST, `${name}.cjs`))))
+    outdir: undefined,
+  }
+  const lazy = new Set(LAZY)
+  // `secret get` (with `--version` and completion), and `run`: bin/run.js loads one of them.
+  await Promise.all(
+    ['fast-path-get', 'fast-path-run'].map(async (name) => {
+      const fastBundle = (view, imported) =>
+        build({
+          ...options,
+          metafile: true,
+          outfile: join(DIST, `${name}.cjs`),
+          plugins: [...common.plugins, viewModule(view), elsewhere({files: lazy, prefix: LAZY_PREFIX, refused: ['import-statement', 'require-call'], used: imported})],
+          stdin: {
+            contents: [`export * from ${JSON.stringify(`./${name}.ts`)}`, "export const __keyflowShared = () => require('keyflow-shared-view').modules", ''].join('\n'),
+            loader: 'ts',
+            resolveDir: SRC,
+            sourcefile: `${name}-entry.ts`,
+          },
+        })
+      const imported = new Set()
+      const {metafile} = await fastBundle('export const modules = {}', imported)
+      const held = new Set(Object.keys(metafile.inputs).map((input) => join(ROOT, input)).filter((file) => file.startsWith(SRC)))
+      const roots = LAZY.filter((file) => imported.has(moduleId(file)))
+      // The lazy part's own modules, each evaluated at its first import().
+      const lazyOptions = {
+        ...options,
+        outfile: join(DIST, `${name}-lazy.cjs`),
+        plugins: [...common.plugins, elsewhere({files: held, prefix: SHARED_PREFIX})],
+        stdin: {contents: ['export const modules = {', ...roots.map((file) => `  ${JSON.stringify(moduleId(file))}: () => require(${importPath(file)}),`), '}', ''].join('\n'), loader: 'ts', resolveDir: SRC, sourcefile: `${name}-lazy-entry.ts`},
+      }
+      await build(lazyOptions)
+      await fastBundle(sharedView(held, await sharedNames(lazyOptions)), new Set())
+    }),
+  )
+  await Promise.all(['fast-path-get', 'fast-path-run', 'fast-path-get-lazy', 'fast-path-run-lazy'].map((name) => checkPlainModule(join(DIST, `${name}.cjs`))))
 }
 
 /**

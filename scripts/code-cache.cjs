@@ -11,7 +11,7 @@ const {existsSync, mkdtempSync, rmSync, writeFileSync} = require('node:fs')
 const {tmpdir} = require('node:os')
 const {join} = require('node:path')
 
-const {cacheFile, writeCodeCache} = require('../bin/load-bundle.js')
+const {cacheFile, loadBundle, writeCodeCache} = require('../bin/load-bundle.js')
 
 const ROOT = join(__dirname, '..')
 const bundle = (name) => join(ROOT, 'dist', `${name}.cjs`)
@@ -80,17 +80,25 @@ const CACHES = [
         await oclif.run(ROOT, args)
       }
     },
+    requirable: true,
   },
 ]
 
+/**
+ * The fast bundles' lazy parts (scripts/bundle.mjs, LAZY), each after its bundle: none of the
+ * commands above reaches them, so each cache holds what evaluating the part compiles.
+ */
+for (const fast of ['fast-path-get', 'fast-path-run']) CACHES.push({bundle: `${fast}-lazy`, async exercise() {}, host: fast})
+
 const cachePath = ({bundle: name}) => cacheFile(bundle(name))
 
-async function writeCache({bundle: name, exercise}) {
+async function writeCache({bundle: name, exercise, host, requirable}) {
   const home = mkdtempSync(join(tmpdir(), 'keyflow-code-cache-'))
   try {
     process.chdir(home)
     Object.assign(process.env, {HOME: home, KEYFLOW_CODE_CACHE_SECRET: 'value', KEYFLOW_HOME: join(home, '.keyflow'), KEYFLOW_PROJECT_FILE: ''})
-    await writeCodeCache(bundle(name), (exports) => exercise(exports, home))
+    const options = host ? {shared: loadBundle(bundle(host)).__keyflowShared()} : {requirable}
+    await writeCodeCache(bundle(name), (exports) => exercise(exports, home), options)
   } finally {
     rmSync(home, {force: true, recursive: true})
   }

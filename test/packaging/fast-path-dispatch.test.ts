@@ -10,7 +10,8 @@ import {baseEnv, ROOT, tempDir} from '../support/cli.js'
  * Which bundles each form of argv compiles (test/support/code-cache-use.cjs): a fast command
  * that silently fell through to oclif would still print the same (test/cli/exit-codes.test.ts
  * checks both paths agree), only 2.5 times slower. The fast commands never reach oclif's bundle,
- * and every other command reaches it through secret get's.
+ * and every other command reaches it through secret get's. A fast command's cold paths load its
+ * bundle's lazy part, and only they do.
  */
 describe('packaging: bin/run.js dispatch, bundle by bundle', () => {
   let dir: ReturnType<typeof tempDir>
@@ -43,6 +44,10 @@ describe('packaging: bin/run.js dispatch, bundle by bundle', () => {
     [['run', '--secret', 'DISPATCH_NAME', '--', 'true'], ['fast-path-run.cjs']],
     [['run', '--allow-empty', '--', 'echo', '--version'], ['fast-path-run.cjs']],
     [['run', '--help'], ['fast-path-run.cjs', 'oclif.cjs']],
+    // The modules off the hot paths are in each bundle's lazy part (scripts/bundle.mjs, LAZY).
+    [['run', '--block', 'secret/absent', '--', 'true'], ['fast-path-run.cjs', 'fast-path-run-lazy.cjs']],
+    [['run', '--explain', '--secret', 'DISPATCH_NAME', '--', 'true'], ['fast-path-run.cjs', 'fast-path-run-lazy.cjs']],
+    [['secret', 'get', 'block://secret/absent'], ['fast-path-get.cjs', 'fast-path-get-lazy.cjs']],
     [['--json', 'secret', 'get', 'DISPATCH_NAME'], ['fast-path-get.cjs', 'oclif.cjs']],
     [[], ['fast-path-get.cjs', 'oclif.cjs']],
     [['block', 'ls'], ['fast-path-get.cjs', 'oclif.cjs']],
