@@ -1,5 +1,5 @@
 import {ChildProcess, spawn} from 'node:child_process'
-import {closeSync, constants as fsConstants, fstatSync, mkdtempSync, openSync, readFileSync, rmdirSync, rmSync, statSync, unlinkSync} from 'node:fs'
+import {closeSync, constants as fsConstants, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync} from 'node:fs'
 import {OnReadOpts, Socket, SocketConstructorOpts} from 'node:net'
 import {join} from 'node:path'
 import {Readable, Writable} from 'node:stream'
@@ -8,6 +8,7 @@ import {debuglog} from 'node:util'
 import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
 import {stderrStream} from '../output/warn.js'
 import {builtin} from '../util/builtin.js'
+import {checkTrustedDir} from '../util/trusted-file.js'
 import {MaskSet, StreamMasker} from './masker.js'
 
 // Over 300 lines on purpose: the spawn, signal forwarding, process groups and the masked pipes
@@ -139,25 +140,106 @@ function openFifo(path: string): Pipe | undefined {
   return undefined
 }
 
+/** How many FIFOs each mkfifo a masked run starts makes ahead for later runs (FifoStash). */
+const SPARE_FIFOS = 32
+/** A spare's name in the stash; a run renames the one it takes to a name of its own first. */
+const SPARE = /^ready-[\w-]+$/
+/** Names no other process makes: the process id and the time, and a count. */
+let named = 0
+const uniqueName = (kind: string) => `${kind}-${process.pid}-${Date.now().toString(36)}-${named++}`
+const STASH = {what: 'keyflow run directory'}
+
+/**
+ * FIFOs made ahead in the keyflow home's run/ directory: mkfifo is a process, and starting one
+ * blocks keyflow for its fork and exec (a millisecond on a quiet machine, several on a busy one),
+ * so each mkfifo a masked run starts makes SPARE_FIFOS more there, and the runs after it take
+ * theirs from the stash instead. A run takes one by renaming it to a name of its own (a rename
+ * is atomic: two runs never get the same one), opens both ends (openFifo checks what it opened)
+ * and removes the name: no FIFO is ever opened while another process may find it. The
+ * directory is checked as every private directory of keyflow's is (the user's, 0700, not a
+ * link); one that fails the check, or a keyflow home not made yet, is not used, and the FIFOs
+ * are made for the run alone, as without a stash.
+ */
+class FifoStash {
+  private constructor(private readonly dir: string) {}
+
+  /**
+   * The stash of the keyflow home `home` (checked with the settings), made where the home
+   * exists (a run does not make keyflow's home); undefined where it cannot be used.
+   */
+  static of(home: string): FifoStash | undefined {
+    const dir = join(home, 'run')
+    try {
+      if (!checkTrustedDir(dir, STASH)) {
+        mkdirSync(dir, {mode: 0o700})
+        checkTrustedDir(dir, STASH)
+      }
+
+      return new FifoStash(dir)
+    } catch {
+      return undefined
+    }
+  }
+
+  /** Paths for mkfifo to make spares at. */
+  spares(): string[] {
+    return Array.from({length: SPARE_FIFOS}, () => join(this.dir, uniqueName('ready')))
+  }
+
+  /** Up to `count` pipes, taken from the spares there; what is not a FIFO of the user's is removed. */
+  take(count: number): Pipe[] {
+    const pipes: Pipe[] = []
+    let names: string[]
+    try {
+      names = readdirSync(this.dir).filter((name) => SPARE.test(name))
+    } catch {
+      return pipes
+    }
+
+    for (const name of names) {
+      if (pipes.length === count) break
+      const mine = join(this.dir, uniqueName('taken'))
+      try {
+        renameSync(join(this.dir, name), mine)
+      } catch {
+        // Another run took it first.
+        continue
+      }
+
+      try {
+        const pipe = openFifo(mine)
+        if (pipe) pipes.push(pipe)
+      } finally {
+        unlinkSync(mine)
+      }
+    }
+
+    return pipes
+  }
+}
+
 /**
  * Real pipes for the masked streams, one each. Node's own 'pipe' stdio is a socketpair, which
  * `> /dev/stdout`, `tee /dev/stderr` and images that link their logs to /dev/stdout cannot open
- * (ENXIO). Node cannot call pipe(2), so each is a FIFO, made by mkfifo in a private 0700
- * directory and removed as soon as both ends are open: nothing else ever sees it. mkfifo is a
- * process, started first (start()) so that the caller can do other work while it runs (PipesAhead).
+ * (ENXIO). Node cannot call pipe(2), so each is a FIFO: taken from the keyflow home's stash
+ * (FifoStash), or else made by mkfifo in a private 0700 directory and removed as soon as both
+ * ends are open, so that nothing else ever sees it. mkfifo is a process, started first (start())
+ * so that the caller can do other work while it runs (PipesAhead).
  */
 class Fifos {
   /** The pipes as mkfifo's exit leaves them: opened, and the directory removed, at that exit. */
   private readonly atExit: Promise<Pipe[] | undefined>
-  /** mkfifo's outcome: whether it made them all. */
+  /** Whether mkfifo ran (or was not needed): what it made is opened, and checked, either way. */
   private readonly made: Promise<boolean>
   /** The pipes once opened (undefined in it where they could not be), with the directory gone. */
   private opened?: {pipes: Pipe[] | undefined}
   private reported = false
 
   private constructor(
-    private readonly dir: string,
+    private readonly taken: Pipe[],
+    private readonly dir: string | undefined,
     private readonly paths: string[],
+    spares: string[],
   ) {
     this.made = new Promise<boolean>((resolve) => {
       const outcome = (made: boolean) => {
@@ -165,11 +247,17 @@ class Fifos {
         resolve(made)
       }
 
+      if (paths.length === 0) {
+        outcome(true)
+        return
+      }
+
       try {
         // Only PATH: under NODE_DEBUG, Node traces a spawn's options, environment included.
-        const maker = withoutSpawnTrace(() => spawn('mkfifo', ['-m', '600', ...paths], {env: {PATH: process.env.PATH}, stdio: 'ignore'}))
+        const maker = withoutSpawnTrace(() => spawn('mkfifo', ['-m', '600', ...paths, ...spares], {env: {PATH: process.env.PATH}, stdio: 'ignore'}))
         maker.once('error', () => outcome(false))
-        maker.once('exit', (code) => outcome(code === 0))
+        // A spare it could not make (the stash's file system may have no FIFOs) fails it too: the run's own are opened if there.
+        maker.once('exit', () => outcome(true))
       } catch {
         outcome(false)
       }
@@ -182,21 +270,28 @@ class Fifos {
   }
 
   /**
-   * Undefined where the temporary directory cannot hold them (a TMPDIR that was removed, or is
-   * read-only). node:os is loaded here, for tmpdir(), not with this module: `run -- true` with
-   * nothing to mask never needs it, and loading it costs about 0.2 ms.
+   * `count` pipes: from `stash` as far as it has them, the rest made by mkfifo (with spares for
+   * the stash). Undefined where those cannot be made: the temporary directory cannot hold them
+   * (a TMPDIR that was removed, or is read-only). node:os is loaded here, for tmpdir(), not with
+   * this module: `run -- true` with nothing to mask never needs it, and loading it costs about
+   * 0.2 ms.
    */
-  static start(count: number): Fifos | undefined {
+  static start(count: number, stash?: FifoStash): Fifos | undefined {
+    const taken = stash?.take(count) ?? []
+    if (taken.length === count) return new Fifos(taken, undefined, [], [])
     let dir: string
     try {
       dir = mkdtempSync(join(builtin<typeof import('node:os')>('node:os').tmpdir(), 'keyflow-run-'))
     } catch {
+      for (const pipe of taken) for (const end of pipe) closeSync(end)
       return undefined
     }
 
     return new Fifos(
+      taken,
       dir,
-      Array.from({length: count}, (_, index) => join(dir, String(index))),
+      Array.from({length: count - taken.length}, (_, index) => join(dir, String(index))),
+      stash?.spares() ?? [],
     )
   }
 
@@ -224,7 +319,7 @@ class Fifos {
       pipes.push(pipe)
     }
 
-    if (pipes.length === this.paths.length) return pipes
+    if (pipes.length === this.paths.length) return [...this.taken, ...pipes]
     for (const pipe of pipes) for (const end of pipe) closeSync(end)
     return undefined
   }
@@ -234,6 +329,7 @@ class Fifos {
     if (this.opened) return this.opened.pipes
     try {
       this.opened = {pipes: open()}
+      if (!this.opened.pipes) for (const pipe of this.taken) for (const end of pipe) closeSync(end)
       return this.opened.pipes
     } finally {
       for (const path of this.paths) {
@@ -242,10 +338,12 @@ class Fifos {
         } catch {}
       }
 
-      try {
-        rmdirSync(this.dir)
-      } catch {
-        rmSync(this.dir, {force: true, recursive: true})
+      if (this.dir !== undefined) {
+        try {
+          rmdirSync(this.dir)
+        } catch {
+          rmSync(this.dir, {force: true, recursive: true})
+        }
       }
     }
   }
@@ -264,8 +362,9 @@ export class PipesAhead {
   private readonly fifos: Fifos | undefined
   private taken = false
 
-  constructor(count: number) {
-    this.fifos = Fifos.start(count)
+  /** `home`: the keyflow home, whose stash of FIFOs made ahead serves first (FifoStash). */
+  constructor(count: number, home: string) {
+    this.fifos = Fifos.start(count, FifoStash.of(home))
   }
 
   /** Closes them unless taken; a failure to make them is left to the error the run already ends with. */

@@ -1,0 +1,113 @@
+import {expect} from 'chai'
+import {afterEach, beforeEach, describe, it} from 'mocha'
+import {spawnSync} from 'node:child_process'
+import {chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync} from 'node:fs'
+import {join} from 'node:path'
+
+import {canary} from '../support/canary.js'
+import {baseEnv, CliResult, runCli, tempDir} from '../support/cli.js'
+
+/** What the command reports of its stdout and stderr: whether each is a pipe (a FIFO), as `test -p` sees it. */
+const PIPE_CHECK = 'if test -p /dev/stdout; then echo out-pipe; fi; if test -p /dev/stderr; then echo err-pipe >&2; fi'
+
+function expectPipes(result: CliResult) {
+  expect(result.code, result.stderr).to.equal(0)
+  expect([result.stdout, result.stderr]).to.deep.equal(['out-pipe\n', 'err-pipe\n'])
+}
+
+/**
+ * A masked run's FIFOs come from the keyflow home's stash when it has them (FifoStash in
+ * src/lib/run/supervise.ts): the mkfifo that a run starts makes spares there, and the runs after
+ * it take theirs without starting a process. Each FIFO serves one run only, and the stash is
+ * trusted only as keyflow's other private directories are.
+ */
+describe('run: FIFOs made ahead in the keyflow home', () => {
+  let dir: ReturnType<typeof tempDir>
+  let env: Record<string, string>
+  let stash: string
+
+  beforeEach(() => {
+    dir = tempDir()
+    env = {...baseEnv(dir.path), STASH_SECRET: canary('stash')}
+    mkdirSync(env.KEYFLOW_HOME, {mode: 0o700})
+    stash = join(env.KEYFLOW_HOME, 'run')
+  })
+
+  afterEach(() => dir?.cleanup())
+
+  const masked = (command: string, extra: Record<string, string> = {}) => runCli(['run', '--mask', 'always', '--secret', 'STASH_SECRET', '--', 'sh', '-c', command], {cwd: dir.path, env: {...env, ...extra}})
+  const spares = () => readdirSync(stash).filter((name) => name.startsWith('ready-'))
+  /** A PATH with sh but no mkfifo: a run can then have FIFOs only from the stash. */
+  const withoutMkfifo = () => {
+    const bin = join(dir.path, 'bin')
+    mkdirSync(bin, {recursive: true})
+    for (const tool of ['sh', 'test', 'echo', 'sleep', 'cat']) {
+      const found = spawnSync('sh', ['-c', `command -v ${tool}`], {encoding: 'utf8'}).stdout.trim()
+      if (found.startsWith('/') && !existsSync(join(bin, tool))) symlinkSync(found, join(bin, tool))
+    }
+
+    return {PATH: bin}
+  }
+
+  it('the first masked run leaves 0600 FIFOs for the next; those run with real pipes and no mkfifo', async () => {
+    expectPipes(await masked(PIPE_CHECK))
+    const made = spares()
+    expect(made).to.have.length(32)
+    for (const name of made) {
+      const stats = lstatSync(join(stash, name))
+      expect(stats.isFIFO(), name).to.equal(true)
+      // eslint-disable-next-line no-bitwise -- mode bits
+      expect(stats.mode & 0o777, name).to.equal(0o600)
+    }
+
+    // Without the stash, no mkfifo on PATH means socketpairs, which `test -p` says are not pipes.
+    expectPipes(await masked(PIPE_CHECK, withoutMkfifo()))
+    expect(spares()).to.have.length(30)
+    // Nothing of the taken ones is left behind under another name.
+    expect(readdirSync(stash)).to.have.length(30)
+  })
+
+  it('concurrent runs each get FIFOs of their own: no run sees another one output', async () => {
+    expectPipes(await masked(PIPE_CHECK))
+    const labels = Array.from({length: 6}, (_, index) => `run-${index}`)
+    const results = await Promise.all(labels.map((label) => masked(`for i in 1 2 3 4 5 6 7 8; do echo ${label}; echo ${label}-err >&2; sleep 0.05; done`, {...withoutMkfifo(), LABEL: label})))
+    for (const [index, result] of results.entries()) {
+      expect(result.code, result.stderr).to.equal(0)
+      expect(result.stdout).to.equal(`${labels[index]}\n`.repeat(8))
+      expect(result.stderr).to.equal(`${labels[index]}-err\n`.repeat(8))
+    }
+
+    expect(spares()).to.have.length(32 - 2 * labels.length)
+  })
+
+  it('a stash others may write is not used: the run makes its own FIFOs and leaves the stash as it was', async () => {
+    expectPipes(await masked(PIPE_CHECK))
+    chmodSync(stash, 0o777)
+    expectPipes(await masked(PIPE_CHECK))
+    expect(spares()).to.have.length(32)
+    // Without mkfifo, and with the stash refused: socketpairs, and still the command's output.
+    const result = await masked(PIPE_CHECK, withoutMkfifo())
+    expect([result.code, result.stdout, result.stderr]).to.deep.equal([0, '', ''])
+    expect(spares()).to.have.length(32)
+  })
+
+  it('what in the stash is not a FIFO of the user is never opened, and is removed', async () => {
+    expectPipes(await masked(PIPE_CHECK))
+    for (const name of spares()) spawnSync('rm', [join(stash, name)])
+    // A link to a FIFO elsewhere (O_NOFOLLOW refuses it) and a plain file, under spares' names.
+    const elsewhere = join(dir.path, 'elsewhere')
+    expect(spawnSync('mkfifo', ['-m', '600', elsewhere]).status).to.equal(0)
+    symlinkSync(elsewhere, join(stash, 'ready-link'))
+    writeFileSync(join(stash, 'ready-file'), 'not a fifo', {mode: 0o600})
+    const result = await masked(PIPE_CHECK, withoutMkfifo())
+    expect([result.code, result.stdout, result.stderr]).to.deep.equal([0, '', ''])
+    expect(readdirSync(stash)).to.deep.equal([])
+    expect(lstatSync(elsewhere).isFIFO()).to.equal(true)
+  })
+
+  it('a run makes no keyflow home: without one there is no stash', async () => {
+    spawnSync('rmdir', [env.KEYFLOW_HOME])
+    expectPipes(await masked(PIPE_CHECK))
+    expect(existsSync(env.KEYFLOW_HOME)).to.equal(false)
+  })
+})
