@@ -1,6 +1,8 @@
 export interface CountingProxy {
   /** Requests per API (X-Amz-Target, e.g. secretsmanager.GetSecretValue). */
   counts: Map<string, number>
+  /** Of those, the requests the server crashed on (an HTML 5xx page, not an AWS error), whose API starts with `prefix`. */
+  crashed(prefix?: string): number
   reset(): void
   stop(): Promise<void>
   /** Requests whose API starts with `prefix` (default: every Secrets Manager call). */
