@@ -23,10 +23,13 @@ const sum = (map, prefix) => {
 export async function startCountingProxy(target, {delayMs = 0} = {}) {
   const counts = new Map()
   const crashes = new Map()
+  const arrivals = new Map()
   const upstream = new URL(target)
   const server = createServer((incoming, outgoing) => {
     const api = String(incoming.headers['x-amz-target'] ?? `${incoming.method} ${incoming.url}`)
     counts.set(api, (counts.get(api) ?? 0) + 1)
+    if (arrivals.has(api)) arrivals.get(api).push(Date.now())
+    else arrivals.set(api, [Date.now()])
     const forward = () => {
       const proxied = request(
         {headers: {...incoming.headers, host: upstream.host}, host: upstream.hostname, method: incoming.method, path: incoming.url, port: upstream.port},
@@ -51,11 +54,13 @@ export async function startCountingProxy(target, {delayMs = 0} = {}) {
   })
   const {port} = server.address()
   return {
+    arrivals: (api) => arrivals.get(api) ?? [],
     counts,
     crashed: (prefix = 'secretsmanager.') => sum(crashes, prefix),
     reset() {
       counts.clear()
       crashes.clear()
+      arrivals.clear()
     },
     async stop() {
       server.closeAllConnections()
