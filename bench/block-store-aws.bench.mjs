@@ -14,6 +14,9 @@
  *          and the cache filled by one run -> 0 calls (docs/blocks.md "Cache and offline")
  *   copy   `block copy local aws` of 100 new documents: one batch of reads (5 BatchGetSecretValue
  *          in parallel) and 100 CreateSecret (no batch write exists; parallel) -> 2 round trips
+ *
+ * moto crashes now and then on one of 100 concurrent CreateSecret (test/support/counting-proxy.mjs
+ * says why) and the SDK retries it: such attempts are shown beside the calls, not counted.
  */
 import {spawn} from 'node:child_process'
 import {mkdtempSync, rmSync} from 'node:fs'
@@ -42,20 +45,28 @@ async function cli(args, env) {
   return Number(process.hrtime.bigint() - start) / 1e6
 }
 
-/** One row: keyflow's wall time against the API's floor of round trips, and its calls against the fewest possible. */
-function calls(measure, {calls: made, ms}, minCalls, startupMs) {
-  console.log(`${measure.padEnd(44)} calls=${made} (minimum ${minCalls})  ms=${ms.toFixed(0)}  over start-up=${(ms - startupMs).toFixed(0)}`)
-  report({baseline: `the fewest calls the API allows`, baselineValue: minCalls, measure: `${measure}: AWS calls`, met: made <= minCalls, target: `<= ${minCalls}`, unit: 'calls', value: made})
+/**
+ * One row: keyflow's wall time against the API's floor of round trips, and its calls against the
+ * fewest possible. The attempts moto crashed on (counting-proxy.mjs says why) and the SDK then
+ * retried are not keyflow's calls: they are shown, not counted.
+ */
+function calls(measure, {calls: made, crashed, ms}, minCalls, startupMs) {
+  const retried = crashed > 0 ? `+${crashed} retried after a moto crash, not counted` : undefined
+  console.log(`${measure.padEnd(44)} calls=${made} (minimum ${minCalls}${retried ? `; ${retried}` : ''})  ms=${ms.toFixed(0)}  over start-up=${(ms - startupMs).toFixed(0)}`)
+  report({baseline: `the fewest calls the API allows`, baselineValue: minCalls, measure: `${measure}: AWS calls`, met: made <= minCalls, ratio: retried, target: `<= ${minCalls}`, unit: 'calls', value: made})
   report({baseline: 'keyflow start-up (block ls, empty local store)', baselineValue: startupMs, measure: `${measure}: wall, +${DELAY_MS} ms per call`, ratio: `${ms >= startupMs ? '+' : ''}${(ms - startupMs).toFixed(0)} ms`, unit: 'ms', value: ms})
 }
 
-/** Runs `args` 3 times through the proxy (`env`: an object, or a function of the run's number); calls per run and the median wall time. */
+/**
+ * Runs `args` 3 times through the proxy (`env`: an object, or a function of the run's number):
+ * calls per run (without the attempts moto crashed on, `crashed` in all), and the median wall time.
+ */
 async function measure(proxy, args, env) {
   const times = []
   proxy.reset()
   for (let run = 0; run < 3; run++) times.push(await cli(args, typeof env === 'function' ? env(run) : env))
 
-  return {calls: proxy.total() / 3, ms: median(times)}
+  return {calls: (proxy.total() - proxy.crashed()) / 3, crashed: proxy.crashed(), ms: median(times)}
 }
 
 const moto = await startMoto()

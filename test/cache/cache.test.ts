@@ -1,12 +1,12 @@
 import {expect} from 'chai'
 import {before, describe, it} from 'mocha'
 import {spawn, spawnSync} from 'node:child_process'
-import {chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, statSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {shiftCacheEntries} from '../support/cache-age.js'
 import {assertNoCanary, assertNoCanaryInTree, canary} from '../support/canary.js'
-import {baseEnv, BIN, CliResult, runCli} from '../support/cli.js'
+import {baseEnv, BIN, CliResult, ROOT, runCli} from '../support/cli.js'
 import {startCountingProxy} from '../support/counting-proxy.mjs'
 import {ACCESS_DENIED, FaultRule, THROTTLING, UNAVAILABLE} from '../support/fault-proxy.js'
 import {motoClient} from '../support/moto.js'
@@ -68,6 +68,17 @@ describe('cache', () => {
     const explained = await get('A', ['--explain'])
     expect(explained.stdout).to.match(/aws +hit +found arn:aws:secretsmanager:\S+ version \S+ \(AWSCURRENT\) \[cache: fresh, age \w+\]/)
     expect(proxy.counts).to.deep.equal({})
+  })
+
+  it('a fresh hit loads neither the AWS SDK nor what only a miss needs (the entry lock\'s node:os, the write\'s node:fs/promises)', async () => {
+    expect((await get('A')).code).to.equal(0)
+    const trace = join(dir.path, 'builtins.txt')
+    const hit = await get('A', [], {env: {KEYFLOW_TEST_BUILTIN_TRACE: trace, NODE_OPTIONS: `--require ${join(ROOT, 'test', 'support', 'builtin-modules.cjs')}`}})
+    expect([hit.code, hit.stdout === values.A, proxy.counts]).to.deep.equal([0, true, {}])
+    const loaded = readFileSync(trace, 'utf8').split('\n')
+    // node:crypto is the hit's own: it decrypts the entry.
+    expect(loaded).to.include('NativeModule crypto')
+    expect(loaded.filter((line) => ['NativeModule fs/promises', 'NativeModule os'].includes(line) || line.includes('@aws-sdk'))).to.deep.equal([])
   })
 
   it('a JSON key is picked from the cached secret', async () => {

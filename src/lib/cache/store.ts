@@ -7,7 +7,6 @@ import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
 import {Provenance} from '../secret/source.js'
 import {writeFileAtomic} from '../util/fs-atomic.js'
 import {isPlainObject} from '../util/json.js'
-import {acquireLock, releaseLock} from '../util/lock.js'
 import {ensureTrustedDir, readTrustedFile, Refusal} from '../util/trusted-file.js'
 
 /**
@@ -159,6 +158,8 @@ export class CacheStore {
    * costs one more call, never a hang), and a lock whose holder died is broken at once.
    */
   async locked<T>(identities: EntryIdentity[], waitMs: number, task: () => Promise<T>): Promise<T> {
+    // Only a miss locks: a hit must not pay for node:os and node:fs/promises, which the locks load.
+    const {acquireLock, releaseLock} = await import('../util/lock.js')
     const names = [...new Set(identities.map((identity) => this.fileName(identity)))].sort()
     const held: Array<{path: string; token: string}> = []
     try {

@@ -117,28 +117,40 @@ const pause = (ms: number, timers: Set<NodeJS.Timeout>) =>
     timers.add(timer)
   })
 
+/** The time the polls are scheduled by: Node's in a run, a test's in a unit test. */
+export interface WatchClock {
+  now(): number
+  pause(ms: number): Promise<void>
+}
+
+export interface Poll {
+  clock: WatchClock
+  connect: WatchConnect
+  intervalMs: number
+  stopped: () => boolean
+  watched: Map<string, WatchedVersion>
+}
+
 /**
  * Polls every `intervalMs` (one ListSecrets call per 10 names) until a watched stage points at
  * another version; resolves to the names that moved. A failed poll is retried with backoff
  * (1 s, doubling, up to the interval) and never ends the watch.
+ *
+ * The polls keep to the grid of the watch's start (start + k x interval), measured start to
+ * start, as a user of any periodic watcher expects: neither a poll's round trip nor a timer that
+ * fires late moves the ones after it (scheduling each from the moment its timer fired would add
+ * every timer's lateness to all later polls), and a slot a slow poll overran is skipped, not made
+ * up by a burst of calls to a service that is slow already.
  */
-interface Poll {
-  connect: WatchConnect
-  intervalMs: number
-  stopped: () => boolean
-  timers: Set<NodeJS.Timeout>
-  watched: Map<string, WatchedVersion>
-}
-
-function changes({connect, intervalMs, stopped, timers, watched}: Poll): Promise<string[]> {
+export function pollForChanges({clock, connect, intervalMs, stopped, watched}: Poll): Promise<string[]> {
+  /** The first slot of the grid `due` is on that is later than `now` (`due` itself when still ahead). */
+  const slotAfter = (due: number, now: number) => due + intervalMs * Math.max(0, Math.floor((now - due) / intervalMs) + 1)
   return (async () => {
     let failures = 0
-    // Fixed-rate: a poll's own duration does not stretch the interval.
-    let due = Date.now() + intervalMs
+    let due = clock.now() + intervalMs
     for (;;) {
       // eslint-disable-next-line no-await-in-loop
-      await pause(Math.max(0, failures === 0 ? due - Date.now() : Math.min(intervalMs, 1000 * 2 ** (failures - 1))), timers)
-      due = Date.now() + intervalMs
+      await clock.pause(Math.max(0, failures === 0 ? due - clock.now() : Math.min(intervalMs, 1000 * 2 ** (failures - 1))))
       if (stopped()) return []
       try {
         // eslint-disable-next-line no-await-in-loop
@@ -152,6 +164,8 @@ function changes({connect, intervalMs, stopped, timers, watched}: Poll): Promise
         const next = Math.min(intervalMs, 1000 * 2 ** (failures - 1))
         warn(`--watch: polling AWS for new versions failed (${reason}); retrying in ${formatDuration(next)}. The command keeps running.`)
       }
+
+      due = slotAfter(due, clock.now())
     }
   })()
 }
@@ -172,13 +186,14 @@ export async function watchAndRestart(first: Plan, run: WatchRun, connect: Watch
   let watched = watchedVersions(plan.injections)
   if (watched.size === 0) warn('--watch: the command was given no AWS secret to watch; it runs as without --watch.')
   const timers = new Set<NodeJS.Timeout>()
+  const clock: WatchClock = {now: Date.now, pause: (ms) => pause(ms, timers)}
   let stopped = false
   try {
     for (;;) {
       // eslint-disable-next-line no-await-in-loop
       const event = await Promise.race([
         child.exited.then((exit) => ({exit})),
-        ...(watched.size > 0 ? [changes({connect, intervalMs: options.intervalMs, stopped: () => stopped, timers, watched}).then((changed) => ({changed}))] : []),
+        ...(watched.size > 0 ? [pollForChanges({clock, connect, intervalMs: options.intervalMs, stopped: () => stopped, watched}).then((changed) => ({changed}))] : []),
       ])
       if ('exit' in event) return event.exit
       const names = event.changed.map((name) => JSON.stringify(name)).join(', ')
