@@ -122,7 +122,7 @@ const oclifEdits = {
 const EXTERNAL = ['@aws-sdk/*', '@inquirer/*', '@lydell/node-pty', 'ajv', 'node-pty', 'snowflake-sdk']
 
 /**
- * Each bundle's first line names this build; bin/load-bundle.js uses a code cache only when it
+ * Each bundle's first line names this build; bin/run.js uses a code cache only when it
  * names the same one.
  */
 const BUILD_LINE = `// keyflow build ${randomUUID()}`
@@ -154,7 +154,7 @@ const common = {
 /**
  * Modules the fast commands reach only by import(), on paths that are not the hot ones (blocks,
  * the cache, AWS's client, a pseudo-terminal, --explain): each fast bundle leaves them to
- * a lazy part of its own, NAME-lazy.cjs, which bin/load-bundle.js loads at the first such
+ * a lazy part of its own, NAME-lazy.cjs, which bin/run.js loads at the first such
  * import(). esbuild declares every module's functions at its bundle's top level, so V8's code
  * cache holds each of them and deserializes it at every start, called or not: in the fast
  * bundles these modules cost `secret get` about 0.6 ms and `run` about 1.4 ms. The lazy part
@@ -173,7 +173,7 @@ const LAZY = [
   'lib/run/terminal.ts',
 ].map((file) => join(SRC, file))
 
-/** A module's name between a fast bundle and its lazy part (bin/load-bundle.js): its path in dist/. */
+/** A module's name between a fast bundle and its lazy part (bin/run.js): its path in dist/. */
 const moduleId = (file) => relative(SRC, file).split(sep).join('/').replace(/\.ts$/, '.js')
 /** How an entry in src/ imports `file`. */
 const importPath = (file) => JSON.stringify(`./${relative(SRC, file).split(sep).join('/')}`)
@@ -183,7 +183,7 @@ const LAZY_PREFIX = 'keyflow-lazy:'
 const SHARED_PREFIX = 'keyflow-shared:'
 
 /**
- * Imports in src/ of `files` become modules of the other bundle, which bin/load-bundle.js's
+ * Imports in src/ of `files` become modules of the other bundle, which bin/run.js's
  * require() serves under `prefix` and their module id (`used` gets the ids): the fast bundle's
  * import() of a lazy module, the lazy part's imports of modules the fast bundle holds. An
  * import() goes through a CommonJS module of that one require() (esbuild then makes it a
@@ -230,7 +230,7 @@ async function sharedNames(options) {
  * The module through which the fast bundle gives its lazy part its own modules: for each the lazy
  * part imports (`names`: module id -> the names, or undefined for all), an object of getters of
  * those names, by module id. The fast bundle require()s it when its lazy part is first loaded
- * (bin/load-bundle.js), so none of these modules is evaluated earlier than it would be. Getters
+ * (bin/run.js), so none of these modules is evaluated earlier than it would be. Getters
  * in one object literal, not namespace objects (esbuild's `import * as`), whose getters would be
  * functions at the bundle's top level: V8's code cache holds each of those, and a start pays for
  * them all.
@@ -323,7 +323,7 @@ async function fastPathBundles() {
 }
 
 /**
- * bin/load-bundle.js evaluates the fast path's bundles in a plain module object with its own
+ * bin/run.js evaluates the fast path's bundles in a plain module object with its own
  * require() (its evaluate() says why), which serves a package or a built-in as the bundle's own
  * would, but not a relative path (resolved from bin/ instead of dist/), a computed name or
  * require()'s and module's other members. esbuild leaves none of those in these bundles today;
@@ -336,7 +336,7 @@ async function checkPlainModule(file) {
     ...text.matchAll(/\brequire\.\w+/g),
     ...text.matchAll(/\bmodule\.(?:children|filename|id|loaded|parent|path|paths|require)\b/g),
   ]
-  if (uses.length > 0) throw new Error(`${file} uses ${uses.map(([use]) => use).join(', ')}: see evaluate() in bin/load-bundle.js.`)
+  if (uses.length > 0) throw new Error(`${file} uses ${uses.map(([use]) => use).join(', ')}: see evaluate() in bin/run.js.`)
 }
 
 /** A property that require()s a module's default export when first read. */

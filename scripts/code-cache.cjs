@@ -1,5 +1,5 @@
 // `npm run build`'s last step, once the bundles (scripts/bundle.mjs) and oclif.manifest.json
-// are written: the V8 code cache of each bundle, which bin/load-bundle.js compiles it from.
+// are written: the V8 code cache of each bundle, which bin/run.js compiles it from.
 // Before each cache is written the bundle runs the commands start-up time matters most for
 // (docs/performance.md), so the functions they call are in the cache too, not only the module
 // code: in a child process of this script, on a throwaway HOME and keyflow home, with their
@@ -11,7 +11,7 @@ const {existsSync, mkdtempSync, rmSync, writeFileSync} = require('node:fs')
 const {tmpdir} = require('node:os')
 const {join} = require('node:path')
 
-const {cacheFile, loadBundle, writeCodeCache} = require('../bin/load-bundle.js')
+const {cacheFile, loadBundle, writeCodeCache} = require('../bin/run.js')
 
 const ROOT = join(__dirname, '..')
 const bundle = (name) => join(ROOT, 'dist', `${name}.cjs`)

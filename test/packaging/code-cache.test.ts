@@ -15,7 +15,7 @@ function damage(cache: string) {
 }
 
 /**
- * The bundles start from V8 code caches (bin/load-bundle.js), which V8 checks by length, version
+ * The bundles start from V8 code caches (bin/run.js), which V8 checks by length, version
  * and flags only: a damaged cache must not crash V8, and a bundle changed in place must not run
  * its old cached code. Each case runs a copy of the built tree.
  */

@@ -44,7 +44,7 @@ describe('packaging: npm pack and a global install', function () {
   it('ships the licence, the docs the help points to, the entry point and its bundles, not the ts-node entry', () => {
     expect(files).to.include.members(['LICENSE', 'README.md', 'bin/package.json', 'bin/run.js', 'dist/fast-path-get.cjs', 'dist/fast-path-run.cjs', 'docs/run.md', 'docs/blocks.md', 'oclif.manifest.json'])
     expect(files).not.to.include('bin/dev.mjs')
-    // A stamp names the build machine's inodes and times (bin/load-bundle.js), and a temporary one may be left over.
+    // A stamp names the build machine's inodes and times (bin/run.js), and a temporary one may be left over.
     expect(files.filter((file) => file.includes('.v8-stamp'))).to.deep.equal([])
     expect(files.filter((file) => file.startsWith('test/') || file.startsWith('src/'))).to.deep.equal([])
     expect(readFileSync(join(ROOT, 'LICENSE'), 'utf8')).to.match(/Apache License\s+Version 2\.0, January 2004/)

@@ -1,7 +1,7 @@
 // Preloaded with --require (NODE_OPTIONS) into a keyflow process: at exit it writes, one JSON
 // line per vm.Script made, its file, whether it was given a code cache, and whether V8 rejected
 // it, to the file named by KEYFLOW_TEST_CODE_CACHE_TRACE: a test can see which bundles compiled
-// from their caches (bin/load-bundle.js) without touching keyflow.
+// from their caches (bin/run.js) without touching keyflow.
 /* global process, require */
 /* eslint-disable-next-line @typescript-eslint/no-require-imports -- preloaded with --require */
 const {writeFileSync} = require('node:fs')

@@ -4,4 +4,4 @@ import {createRequire} from 'node:module'
 import {fileURLToPath} from 'node:url'
 
 const require = createRequire(import.meta.url)
-await require('../../bin/load-bundle.js').loadBundle(require.resolve('../../dist/oclif.cjs'), {requirable: true}).run(fileURLToPath(new URL('../..', import.meta.url)))
+await require('../../bin/run.js').loadBundle(require.resolve('../../dist/oclif.cjs'), {requirable: true}).run(fileURLToPath(new URL('../..', import.meta.url)))

@@ -1,6 +1,6 @@
 /**
  * import() of what stays outside keyflow's bundles: a heavy or native package, a user's
- * block-type module. bin/load-bundle.js compiles a bundle with vm.Script (to use its code
+ * block-type module. bin/run.js compiles a bundle with vm.Script (to use its code
  * cache), where an import() written in the bundle would find no module loader to ask without
  * an experimental Node feature; so it hands each bundle `__keyflowImport`, an import() made in
  * an ordinary module. Where there is none (tsc's ES modules, a bundle require()d as is) this is
