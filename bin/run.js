@@ -200,16 +200,19 @@ function loadBundle(file, {requirable = false, shared} = {}) {
 
 /**
  * `npm run build` (scripts/code-cache.cjs): compiles and evaluates the bundle at `file` (as
- * loadBundle would with `options`), lets `exercise` run commands with its exports (so the
- * functions they call are compiled too), and writes the code cache V8 then has for it, headed by
- * the bundle's build line.
+ * loadBundle would with `options`, and as the bundle loadBundle gives from then on: a lazy part
+ * its fast bundle loads during the exercise is this one), lets `exercise` run commands with its
+ * exports (so the functions they call are compiled too), and writes the code cache V8 then has
+ * for it, headed by the bundle's build line.
  */
-async function writeCodeCache(file, exercise, options) {
+async function writeCodeCache(file, exercise, options = {}) {
   const source = readFileSync(file, 'utf8')
   const line = buildLine(source)
   if (!line.startsWith('// keyflow build ')) throw new Error(`${file} does not start with its build line.`)
   const script = compile(file, source)
-  await exercise(evaluate(file, script, options))
+  const exports = evaluate(file, script, options)
+  evaluated.set(file, {exports, requirable: options.requirable ?? false})
+  await exercise(exports)
   const payload = script.createCachedData()
   writeFileSync(cacheFile(file), Buffer.concat([Buffer.from(line + checksum(source, payload), 'latin1'), payload]))
   const stamp = stampOf(readWithIdentity(file), readWithIdentity(cacheFile(file)))
