@@ -19,9 +19,14 @@
  * over the grams' hashes). The
  * probes do not depend on each other, so the processor runs several at once, and each reads
  * its gram as one aligned 32-bit word (the run of offsets is a multiple of 4 long; under 7
- * bytes, where it cannot be, byte by byte). Only where a probe finds its gram does the
- * automaton run, from the first position it leaves open, until what may still be under way is
- * too short to be a secret; then the probes take over again.
+ * bytes, where it cannot be, byte by byte). A gram found is checked again with the word on
+ * either side (secrets of 11 bytes or more): a second bit set holds, for each gram the first
+ * one does, the 8 bytes of the secret that are that gram and the word before it (or, in the
+ * secret's first word, after it), and a probe whose neither 8 bytes are in it rules out what the
+ * gram alone could not. Text made of the secrets' alphabet (base64 output, with base64 forms of
+ * the secrets to mask) meets their 4-byte grams often, their 8 bytes almost never. Only where a
+ * probe passes both does the automaton run, from the first position it leaves open, until what
+ * may still be under way is too short to be a secret; then the probes take over again.
  *
  * Memory is bounded: only the bytes that may still begin a secret (the automaton's current
  * depth, less than the longest secret) are held back; everything else is released at once,
@@ -43,6 +48,12 @@ const MAX_WORD_BITS = 17
 const MIN_WORD_BITS = 5
 const BITS_PER_GRAM_LOG2 = 6
 /**
+ * From this length of the shortest secret on, a gram found is checked with a word beside it
+ * (gramFilters): each probed gram has 8 bytes of every secret around it, the word before it
+ * from offset 4 on, the word after it below offset 4 (ending at offset 11 at most).
+ */
+const PAIR_MIN_LENGTH = 3 * GRAM - 1
+/**
  * Offsets of the grams a probe can meet in each secret, so bytes between probes: the last ones
  * within the shortest length, up to 64, but where most secrets share a prefix with their
  * neighbour in byte order (URLs of one service; random values share a few bytes by chance, at
@@ -63,6 +74,8 @@ const gramHash = (word: number) => Math.imul(word, 0x9e_37_79_b1)
 /** The word of the gram starting at `at`, as an Int32Array on this machine reads it. */
 const gramWord = (bytes: Uint8Array, at: number) =>
   LITTLE_ENDIAN ? bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24) : (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]
+/** The hash of 8 bytes, as two words in the order of the bytes: `low` first. */
+const pairHash = (low: number, high: number) => Math.imul(low ^ Math.imul(high ^ (high >>> 15), 0x85_eb_ca_6b), 0x9e_37_79_b1)
 /** The 2 bits a gram's hash sets in its word: from a second mix, so they do not follow from the word's index. */
 function gramBits(hash: number): number {
   const mixed = Math.imul(hash ^ (hash >>> 16), 0x85_eb_ca_6b)
@@ -108,23 +121,29 @@ function buildTrie(patterns: Buffer[], maxLength: number) {
 }
 
 /**
- * The probe filter: the bits of each gram at offsets [last - stride + 1, last] of every secret,
- * where last = shortest - GRAM, in the word its hash's top bits pick; `drop` says how many low
- * bits that leaves out. Nothing to mask: no words at all.
+ * The probe filters: the bits of each gram at offsets [last - stride + 1, last] of every secret,
+ * where last = shortest - GRAM, in the word its hash's top bits pick (`grams`); with `pairs`
+ * (PAIR_MIN_LENGTH), those of the 8 bytes that are the gram and the word before it, or, for a
+ * gram in the secret's first word, after it (`pairs`). `drop` says how many low bits of a hash
+ * the index leaves out. Nothing to mask: no words at all.
  */
-function gramFilter(patterns: Buffer[], last: number, stride: number): {drop: number; words: Int32Array} {
-  if (patterns.length === 0) return {drop: 32, words: EMPTY_WORDS}
+function gramFilters(patterns: Buffer[], last: number, stride: number, pairs: boolean): {drop: number; grams: Int32Array; pairs: Int32Array} {
+  if (patterns.length === 0) return {drop: 32, grams: EMPTY_WORDS, pairs: EMPTY_WORDS}
   const wordBits = Math.min(MAX_WORD_BITS, Math.max(MIN_WORD_BITS, Math.ceil(Math.log2(patterns.length * stride)) + BITS_PER_GRAM_LOG2 - 5))
   const drop = 32 - wordBits
-  const words = new Int32Array(1 << wordBits)
+  const filters = {drop, grams: new Int32Array(1 << wordBits), pairs: pairs ? new Int32Array(1 << wordBits) : EMPTY_WORDS}
   for (const bytes of patterns) {
     for (let at = last - stride + 1; at <= last; at++) {
-      const hash = gramHash(gramWord(bytes, at))
-      words[hash >>> drop] |= gramBits(hash)
+      const gram = gramWord(bytes, at)
+      const hash = gramHash(gram)
+      filters.grams[hash >>> drop] |= gramBits(hash)
+      if (!pairs) continue
+      const pair = at >= GRAM ? pairHash(gramWord(bytes, at - GRAM), gram) : pairHash(gram, gramWord(bytes, at + GRAM))
+      filters.pairs[pair >>> drop] |= gramBits(pair)
     }
   }
 
-  return {drop, words}
+  return filters
 }
 
 /**
@@ -193,13 +212,15 @@ class Automaton {
   private readonly edgeStart: Int32Array
   private readonly edgeTarget: Int32Array
   private readonly fail: Int32Array
-  /** The probe filter's words, and how many low bits of gramHash its index drops. */
+  /** The probe filters' words (gramFilters), and how many low bits of a hash their index drops. */
   private readonly filter: Int32Array
   private readonly filterDrop: number
   /** The offset of the last gram of the shortest secret: a probe at p stands for starts from p - last. */
   private readonly last: number
   /** The length of the longest secret that ends the text of each state; 0 for none. */
   private readonly longest: Int32Array
+  /** The second probe filter, for the 8 bytes around a gram found; none under PAIR_MIN_LENGTH. */
+  private readonly pairs: Int32Array
   /** Where each state's full transition row starts in `rows`, or -1 for a sparse state. */
   private readonly rowOf: Int32Array
   private readonly rows: Int32Array
@@ -212,9 +233,10 @@ class Automaton {
     const shared = commonPrefix >= SHARED_PREFIX_BYTES ? commonPrefix : 0
     const stride = Math.min(this.last + 1, MAX_STRIDE, Math.max(MIN_STRIDE, this.last + 1 - shared))
     this.stride = stride < 4 ? stride : stride & ~3
-    const filter = gramFilter(patterns, this.last, this.stride)
-    this.filter = filter.words
-    this.filterDrop = filter.drop
+    const filters = gramFilters(patterns, this.last, this.stride, minLength >= PAIR_MIN_LENGTH)
+    this.filter = filters.grams
+    this.filterDrop = filters.drop
+    this.pairs = filters.pairs
 
     this.depth = depth.slice(0, states)
     this.edgeStart = new Int32Array(states + 1)
@@ -331,6 +353,13 @@ class Automaton {
     return state
   }
 
+  /** Whether the pairs filter may hold the 8 bytes that are the words `low` and `high`. */
+  private hasPair(low: number, high: number): boolean {
+    const hash = pairHash(low, high)
+    const bits = gramBits(hash)
+    return (this.pairs[hash >>> this.filterDrop] & bits) === bits
+  }
+
   /** The state after `byte` in `state`, following failure links (only while building). */
   private next(state: number, byte: number): number {
     for (;;) {
@@ -356,14 +385,22 @@ class Automaton {
     return probe
   }
 
-  /** The first of the probes from word `word` on (stride / 4 words apart) that finds its gram, or one past the last word. */
+  /**
+   * The first of the probes from word `word` on (stride / 4 words apart) that finds its gram
+   * and, with the pairs filter, the 8 bytes on one side of it, or one past the last word. The
+   * word before the first one would stand for a secret begun before the buffer, which the state
+   * already accounts for; the word after the last one is unknown, so that probe passes.
+   */
   private probeWords(grams: Int32Array, word: number): number {
-    const {filter, filterDrop, stride} = this
+    const {filter, filterDrop, pairs, stride} = this
     const wordStride = stride >>> 2
+    const paired = pairs.length > 0
     for (; word < grams.length; word += wordStride) {
-      const hash = gramHash(grams[word])
+      const gram = grams[word]
+      const hash = gramHash(gram)
       const bits = gramBits(hash)
-      if ((filter[hash >>> filterDrop] & bits) === bits) break
+      if ((filter[hash >>> filterDrop] & bits) !== bits) continue
+      if (!paired || (word > 0 && this.hasPair(grams[word - 1], gram)) || word + 1 === grams.length || this.hasPair(gram, grams[word + 1])) break
     }
 
     return word
