@@ -83,40 +83,53 @@ function gramBits(hash: number): number {
 }
 
 const EMPTY = Buffer.alloc(0)
+/** Printable ASCII: text whose UTF-8 bytes are its own characters. */
+const PRINTABLE_ASCII = /^[ -~]*$/
 const EMPTY_WORDS = new Int32Array(0)
+
+/**
+ * The secrets, one after another in one buffer: secret i is bytes[starts[i], starts[i + 1]).
+ * One object for all of them, not a Buffer each: thousands of those, alive from the first
+ * output until the automaton is built, made V8 grow its young generation for good.
+ */
+interface Patterns {
+  bytes: Buffer
+  starts: Int32Array
+}
 
 /**
  * The trie of the sorted secrets, as flat arrays: a new state for every byte past the prefix
  * shared with the previous secret, so each state's children come in byte order.
  */
-function buildTrie(patterns: Buffer[], maxLength: number) {
-  const capacity = 1 + patterns.reduce((sum, bytes) => sum + bytes.length, 0)
-  const parent = new Int32Array(capacity)
-  const label = new Uint8Array(capacity)
-  const depth = new Int32Array(capacity)
-  const ends = new Uint8Array(capacity)
+function buildTrie({bytes, starts}: Patterns, maxLength: number) {
+  const count = starts.length - 1
+  const parent = new Int32Array(1 + bytes.length)
+  const label = new Uint8Array(1 + bytes.length)
+  const depth = new Int32Array(1 + bytes.length)
+  const ends = new Uint8Array(1 + bytes.length)
   const path = new Int32Array(maxLength + 1)
   /** How many bytes each secret shares with the one before it. */
-  const sharedPrefix = new Int32Array(patterns.length)
+  const sharedPrefix = new Int32Array(count)
   let states = 1
-  let previous: Buffer = EMPTY
-  for (const [at, bytes] of patterns.entries()) {
+  for (let at = 0; at < count; at++) {
+    const start = starts[at]
+    const length = starts[at + 1] - start
+    const previous = at === 0 ? 0 : start - starts[at - 1]
     let shared = 0
-    while (shared < previous.length && shared < bytes.length && previous[shared] === bytes[shared]) shared++
+    while (shared < previous && shared < length && bytes[start - previous + shared] === bytes[start + shared]) shared++
     sharedPrefix[at] = shared
-    for (let index = shared; index < bytes.length; index++) {
+    for (let index = shared; index < length; index++) {
       parent[states] = path[index]
-      label[states] = bytes[index]
+      label[states] = bytes[start + index]
       depth[states] = index + 1
       path[index + 1] = states++
     }
 
-    ends[path[bytes.length]] = 1
-    previous = bytes
+    ends[path[length]] = 1
   }
 
   // The first one shares nothing, with nothing: the median of the others.
-  const commonPrefix = patterns.length < 2 ? 0 : sharedPrefix.subarray(1).sort()[(patterns.length - 1) >> 1]
+  const commonPrefix = count < 2 ? 0 : sharedPrefix.subarray(1).sort()[(count - 1) >> 1]
   return {commonPrefix, depth, ends, label, parent, states}
 }
 
@@ -127,18 +140,19 @@ function buildTrie(patterns: Buffer[], maxLength: number) {
  * gram in the secret's first word, after it (`pairs`). `drop` says how many low bits of a hash
  * the index leaves out. Nothing to mask: no words at all.
  */
-function gramFilters(patterns: Buffer[], last: number, stride: number, pairs: boolean): {drop: number; grams: Int32Array; pairs: Int32Array} {
-  if (patterns.length === 0) return {drop: 32, grams: EMPTY_WORDS, pairs: EMPTY_WORDS}
-  const wordBits = Math.min(MAX_WORD_BITS, Math.max(MIN_WORD_BITS, Math.ceil(Math.log2(patterns.length * stride)) + BITS_PER_GRAM_LOG2 - 5))
+function gramFilters({bytes, starts}: Patterns, last: number, stride: number, pairs: boolean): {drop: number; grams: Int32Array; pairs: Int32Array} {
+  const count = starts.length - 1
+  if (count === 0) return {drop: 32, grams: EMPTY_WORDS, pairs: EMPTY_WORDS}
+  const wordBits = Math.min(MAX_WORD_BITS, Math.max(MIN_WORD_BITS, Math.ceil(Math.log2(count * stride)) + BITS_PER_GRAM_LOG2 - 5))
   const drop = 32 - wordBits
   const filters = {drop, grams: new Int32Array(1 << wordBits), pairs: pairs ? new Int32Array(1 << wordBits) : EMPTY_WORDS}
-  for (const bytes of patterns) {
-    for (let at = last - stride + 1; at <= last; at++) {
+  for (let index = 0; index < count; index++) {
+    for (let at = starts[index] + last - stride + 1; at <= starts[index] + last; at++) {
       const gram = gramWord(bytes, at)
       const hash = gramHash(gram)
       filters.grams[hash >>> drop] |= gramBits(hash)
       if (!pairs) continue
-      const pair = at >= GRAM ? pairHash(gramWord(bytes, at - GRAM), gram) : pairHash(gram, gramWord(bytes, at + GRAM))
+      const pair = at - starts[index] >= GRAM ? pairHash(gramWord(bytes, at - GRAM), gram) : pairHash(gram, gramWord(bytes, at + GRAM))
       filters.pairs[pair >>> drop] |= gramBits(pair)
     }
   }
@@ -157,18 +171,22 @@ export class MaskSet {
   readonly minLength: number
   readonly size: number
   private automaton: Automaton | undefined
-  /** The distinct values of MIN_MASK_BYTES or more, until the automaton is built from them. */
-  private patterns: Buffer[] | undefined
+  /**
+   * The bytes of each distinct value of MIN_MASK_BYTES or more, as latin1 text (a character a
+   * byte, so that comparing them compares the bytes), until the automaton is built from them.
+   */
+  private patterns: string[] | undefined
 
   constructor(values: Iterable<string | Uint8Array>) {
-    const unique = new Map<string, Buffer>()
-    // A value's re-encodings often equal it (or each other): each distinct one is converted once.
+    const unique = new Set<string>()
+    // A value's re-encodings often equal it (or each other): each distinct one is converted
+    // once, and printable ASCII, most of them, is its own latin1 text (no Buffer for each).
     for (const value of new Set(values)) {
-      const bytes = Buffer.from(value)
-      if (bytes.length >= MIN_MASK_BYTES) unique.set(bytes.toString('latin1'), bytes)
+      const text = typeof value === 'string' && PRINTABLE_ASCII.test(value) ? value : Buffer.from(value).toString('latin1')
+      if (text.length >= MIN_MASK_BYTES) unique.add(text)
     }
 
-    this.patterns = [...unique.values()]
+    this.patterns = [...unique]
     this.size = this.patterns.length
     let maxLength = 0
     let minLength = this.size === 0 ? 0 : Infinity
@@ -195,7 +213,11 @@ export class MaskSet {
   scan(buffer: Uint8Array, state: number, found: (start: number, end: number) => void): number {
     if (this.size === 0) return ROOT
     if (!this.automaton) {
-      this.automaton = new Automaton(this.patterns!.sort(Buffer.compare), this.minLength, this.maxLength)
+      // In byte order: code units are bytes here, and a prefix sorts first, as Buffer.compare has it.
+      const sorted = this.patterns!.sort()
+      const starts = new Int32Array(sorted.length + 1)
+      for (const [index, {length}] of sorted.entries()) starts[index + 1] = starts[index] + length
+      this.automaton = new Automaton({bytes: Buffer.from(sorted.join(''), 'latin1'), starts}, this.minLength, this.maxLength)
       this.patterns = undefined
     }
 
@@ -227,7 +249,7 @@ class Automaton {
   /** How many starts each probe stands for, so how far apart probes are: a multiple of 4 (whole words), or under 4. */
   private readonly stride: number
 
-  constructor(patterns: Buffer[], minLength: number, maxLength: number) {
+  constructor(patterns: Patterns, minLength: number, maxLength: number) {
     const {commonPrefix, depth, ends, label, parent, states} = buildTrie(patterns, maxLength)
     this.last = minLength - GRAM
     const shared = commonPrefix >= SHARED_PREFIX_BYTES ? commonPrefix : 0
