@@ -83,6 +83,8 @@ function gramBits(hash: number): number {
 }
 
 const EMPTY = Buffer.alloc(0)
+/** Bytes [from, to) of `bytes`: itself when that is all of it (a view is an object of some 200 bytes). */
+const part = (bytes: Buffer, from: number, to: number) => (from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to))
 /** Printable ASCII: text whose UTF-8 bytes are its own characters. */
 const PRINTABLE_ASCII = /^[ -~]*$/
 const EMPTY_WORDS = new Int32Array(0)
@@ -440,10 +442,14 @@ export class StreamMasker {
   private held: Buffer = EMPTY
   /** Stream offset of the end of everything written so far. */
   private offset = 0
+  /** One callback for every scan (a closure a chunk would be garbage a chunk). */
+  private readonly onFound = (start: number, end: number) => this.found(this.scanned + start, this.scanned + end)
   /** Found secrets not yet emitted, as flat [start, end] pairs of stream offsets: merged, in order. */
   private pending: number[] = []
   /** Stream offset of the first byte neither emitted nor covered by an emitted mask. */
   private plainFrom = 0
+  /** Stream offset of the buffer being scanned, which found() positions are relative to. */
+  private scanned = 0
   private state = ROOT
 
   constructor(private set: MaskSet) {}
@@ -467,16 +473,16 @@ export class StreamMasker {
    * finds again what was pending and picks up where a secret may be under way.
    */
   use(set: MaskSet): void {
-    const heldStart = this.offset - this.held.length
     this.set = set
     this.pending = []
-    this.state = set.scan(this.held, ROOT, (start, end) => this.found(heldStart + start, heldStart + end))
+    this.scanned = this.offset - this.held.length
+    this.state = set.scan(this.held, ROOT, this.onFound)
   }
 
   write(chunk: Buffer): Buffer[] {
-    const base = this.offset
-    this.state = this.set.scan(chunk, this.state, (start, end) => this.found(base + start, base + end))
-    this.offset = base + chunk.length
+    this.scanned = this.offset
+    this.state = this.set.scan(chunk, this.state, this.onFound)
+    this.offset += chunk.length
     return this.emit(this.offset - this.set.depthOf(this.state), chunk)
   }
 
@@ -485,20 +491,14 @@ export class StreamMasker {
    * keeps a copy of the rest: a view would pin the whole chunk it came from.
    */
   private emit(safe: number, chunk: Buffer): Buffer[] {
-    const {held, offset} = this
-    const chunkStart = offset - chunk.length
-    const heldStart = chunkStart - held.length
+    const {held} = this
+    const heldStart = this.offset - chunk.length - held.length
     const out: Buffer[] = []
-    const piece = (from: number, to: number) => {
-      if (from < chunkStart) out.push(held.subarray(from - heldStart, Math.min(to, chunkStart) - heldStart))
-      if (to > chunkStart) out.push(chunk.subarray(Math.max(from, chunkStart) - chunkStart, to - chunkStart))
-    }
-
     let done = 0
     const {pending} = this
     // A secret starting at or before `safe` can only be widened by what comes later.
     for (; done < pending.length && pending[done] <= safe; done += 2) {
-      if (pending[done] > this.plainFrom) piece(this.plainFrom, pending[done])
+      if (pending[done] > this.plainFrom) this.plain(out, chunk, this.plainFrom, pending[done])
       out.push(MASK)
       this.coverEnd = pending[done + 1]
       this.plainFrom = Math.max(this.plainFrom, this.coverEnd)
@@ -506,14 +506,15 @@ export class StreamMasker {
 
     if (done > 0) pending.splice(0, done)
     if (safe > this.plainFrom) {
-      piece(this.plainFrom, safe)
+      this.plain(out, chunk, this.plainFrom, safe)
       this.plainFrom = safe
     }
 
     // Kept from where a secret may be under way, even inside an emitted mask, so that use() can
     // rebuild the automaton's state from the bytes themselves.
     const keep = Math.min(this.plainFrom, safe) - heldStart
-    this.held = keep >= held.length ? Buffer.from(chunk.subarray(keep - held.length)) : Buffer.concat([held.subarray(keep), chunk])
+    if (keep < held.length) this.held = Buffer.concat([held.subarray(keep), chunk])
+    else this.held = keep - held.length === chunk.length ? EMPTY : Buffer.copyBytesFrom(chunk, keep - held.length)
     return out
   }
 
@@ -534,5 +535,14 @@ export class StreamMasker {
     }
 
     pending.push(start, end)
+  }
+
+  /** Pushes the stream's bytes [from, to), of the held bytes and `chunk` after them, onto `out`: whole buffers where they can be. */
+  private plain(out: Buffer[], chunk: Buffer, from: number, to: number): void {
+    const {held} = this
+    const chunkStart = this.offset - chunk.length
+    const heldStart = chunkStart - held.length
+    if (from < chunkStart) out.push(part(held, from - heldStart, Math.min(to, chunkStart) - heldStart))
+    if (to > chunkStart) out.push(part(chunk, Math.max(from, chunkStart) - chunkStart, to - chunkStart))
   }
 }
