@@ -135,6 +135,23 @@ function buildTrie({bytes, starts}: Patterns, maxLength: number) {
   return {commonPrefix, depth, ends, label, parent, states}
 }
 
+/** The trie's edges: state s's are edgeByte/edgeTarget[edgeStart[s], edgeStart[s + 1]), in byte order (buildTrie made them so). */
+function edgesOf(parent: Int32Array, label: Uint8Array, states: number) {
+  const edgeStart = new Int32Array(states + 1)
+  for (let state = 1; state < states; state++) edgeStart[parent[state] + 1]++
+  for (let state = 0; state < states; state++) edgeStart[state + 1] += edgeStart[state]
+  const edgeByte = new Uint8Array(states - 1)
+  const edgeTarget = new Int32Array(states - 1)
+  const cursor = edgeStart.slice(0, states)
+  for (let state = 1; state < states; state++) {
+    const edge = cursor[parent[state]]++
+    edgeByte[edge] = label[state]
+    edgeTarget[edge] = state
+  }
+
+  return {edgeByte, edgeStart, edgeTarget}
+}
+
 /**
  * The probe filters: the bits of each gram at offsets [last - stride + 1, last] of every secret,
  * where last = shortest - GRAM, in the word its hash's top bits pick (`grams`); with `pairs`
@@ -262,52 +279,23 @@ class Automaton {
     this.filterDrop = filters.drop
     this.pairs = filters.pairs
 
+    // Each step a function of its own: this runs once, cold, and V8 optimizes a small loop
+    // sooner, and compiles it faster, than one constructor holding them all.
     this.depth = depth.slice(0, states)
-    this.edgeStart = new Int32Array(states + 1)
-    for (let state = 1; state < states; state++) this.edgeStart[parent[state] + 1]++
-    for (let state = 0; state < states; state++) this.edgeStart[state + 1] += this.edgeStart[state]
-    this.edgeByte = new Uint8Array(states - 1)
-    this.edgeTarget = new Int32Array(states - 1)
-    const cursor = this.edgeStart.slice(0, states)
-    for (let state = 1; state < states; state++) {
-      const edge = cursor[parent[state]]++
-      this.edgeByte[edge] = label[state]
-      this.edgeTarget[edge] = state
-    }
-
-    this.fail = new Int32Array(states)
-    this.longest = new Int32Array(states)
+    const {edgeByte, edgeStart, edgeTarget} = edgesOf(parent, label, states)
+    this.edgeByte = edgeByte
+    this.edgeStart = edgeStart
+    this.edgeTarget = edgeTarget
     this.rowOf = new Int32Array(states).fill(-1)
     let denseStates = 0
     for (let state = 0; state < states; state++) {
-      if (state === ROOT || this.edgeStart[state + 1] - this.edgeStart[state] >= DENSE_FANOUT) this.rowOf[state] = 256 * denseStates++
+      if (state === ROOT || edgeStart[state + 1] - edgeStart[state] >= DENSE_FANOUT) this.rowOf[state] = 256 * denseStates++
     }
 
     this.rows = new Int32Array(256 * denseStates)
-    // Breadth first, so a state's failure link (always shallower) is known before its own.
-    const order = new Int32Array(states)
-    let queued = 1
-    for (let index = 0; index < queued; index++) {
-      const state = order[index]
-      if (state !== ROOT) {
-        this.fail[state] = parent[state] === ROOT ? ROOT : this.next(this.fail[parent[state]], label[state])
-        this.longest[state] = ends[state] ? depth[state] : this.longest[this.fail[state]]
-      }
-
-      const row = this.rowOf[state]
-      if (row !== -1 && state !== ROOT) {
-        // The failure state is shallower, so built already: its full row, when it has one, is
-        // this row before this state's own edges. (The root's row is all ROOT, 0, as allocated.)
-        const failRow = this.rowOf[this.fail[state]]
-        if (failRow === -1) for (let byte = 0; byte < 256; byte++) this.rows[row + byte] = this.next(this.fail[state], byte)
-        else this.rows.copyWithin(row, failRow, failRow + 256)
-      }
-
-      for (let edge = this.edgeStart[state]; edge < this.edgeStart[state + 1]; edge++) {
-        if (row !== -1) this.rows[row + this.edgeByte[edge]] = this.edgeTarget[edge]
-        order[queued++] = this.edgeTarget[edge]
-      }
-    }
+    this.fail = new Int32Array(states)
+    this.longest = new Int32Array(states)
+    this.link(parent, label, ends)
   }
 
   depthOf(state: number): number {
@@ -382,6 +370,37 @@ class Automaton {
     const hash = pairHash(low, high)
     const bits = gramBits(hash)
     return (this.pairs[hash >>> this.filterDrop] & bits) === bits
+  }
+
+  /**
+   * The failure links, the longest secret ending in each state, and the full rows, breadth first,
+   * so that a state's failure link (always shallower) is known before its own.
+   */
+  private link(parent: Int32Array, label: Uint8Array, ends: Uint8Array): void {
+    const {depth, edgeByte, edgeStart, edgeTarget, fail, longest, rowOf, rows} = this
+    const order = new Int32Array(depth.length)
+    let queued = 1
+    for (let index = 0; index < queued; index++) {
+      const state = order[index]
+      if (state !== ROOT) {
+        fail[state] = parent[state] === ROOT ? ROOT : this.next(fail[parent[state]], label[state])
+        longest[state] = ends[state] ? depth[state] : longest[fail[state]]
+      }
+
+      const row = rowOf[state]
+      if (row !== -1 && state !== ROOT) {
+        // The failure state is shallower, so built already: its full row, when it has one, is
+        // this row before this state's own edges. (The root's row is all ROOT, 0, as allocated.)
+        const failRow = rowOf[fail[state]]
+        if (failRow === -1) for (let byte = 0; byte < 256; byte++) rows[row + byte] = this.next(fail[state], byte)
+        else rows.copyWithin(row, failRow, failRow + 256)
+      }
+
+      for (let edge = edgeStart[state]; edge < edgeStart[state + 1]; edge++) {
+        if (row !== -1) rows[row + edgeByte[edge]] = edgeTarget[edge]
+        order[queued++] = edgeTarget[edge]
+      }
+    }
   }
 
   /** The state after `byte` in `state`, following failure links (only while building). */
