@@ -83,7 +83,17 @@ function gramBits(hash: number): number {
 }
 
 const EMPTY = Buffer.alloc(0)
-/** Bytes [from, to) of `bytes`: itself when that is all of it (a view is an object of some 200 bytes). */
+/**
+ * A copy of `bytes` from `from` on: from Buffer's pool, with no view in between (a view is an
+ * object of some 200 bytes; Buffer.copyBytesFrom allocates memory of its own every time).
+ */
+function copyFrom(bytes: Buffer, from: number): Buffer {
+  const copy = Buffer.allocUnsafe(bytes.length - from)
+  bytes.copy(copy, 0, from)
+  return copy
+}
+
+/** Bytes [from, to) of `bytes`: itself when that is all of it. */
 const part = (bytes: Buffer, from: number, to: number) => (from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to))
 /** Printable ASCII: text whose UTF-8 bytes are its own characters. */
 const PRINTABLE_ASCII = /^[ -~]*$/
@@ -533,7 +543,7 @@ export class StreamMasker {
     // rebuild the automaton's state from the bytes themselves.
     const keep = Math.min(this.plainFrom, safe) - heldStart
     if (keep < held.length) this.held = Buffer.concat([held.subarray(keep), chunk])
-    else this.held = keep - held.length === chunk.length ? EMPTY : Buffer.copyBytesFrom(chunk, keep - held.length)
+    else this.held = keep - held.length === chunk.length ? EMPTY : copyFrom(chunk, keep - held.length)
     return out
   }
 
