@@ -20,13 +20,14 @@
  * probes do not depend on each other, so the processor runs several at once, and each reads
  * its gram as one aligned 32-bit word (the run of offsets is a multiple of 4 long; under 7
  * bytes, where it cannot be, byte by byte). A gram found is checked again with the word on
- * either side (secrets of 11 bytes or more): a second bit set holds, for each gram the first
- * one does, the 8 bytes of the secret that are that gram and the word before it (or, in the
- * secret's first word, after it), and a probe whose neither 8 bytes are in it rules out what the
- * gram alone could not. Text made of the secrets' alphabet (base64 output, with base64 forms of
- * the secrets to mask) meets their 4-byte grams often, their 8 bytes almost never. Only where a
- * probe passes both does the automaton run, from the first position it leaves open, until what
- * may still be under way is too short to be a secret; then the probes take over again.
+ * either side (shortest secret of 11 bytes or more): a second bit set holds, for each gram the
+ * first one does, the 8 bytes of the secret that are that gram and the word before it (or, in
+ * the secret's first word, after it), and a probe finding neither of its 8 bytes there rules
+ * out what the gram alone could not. Text in the secrets' own alphabet (base64 output, with the
+ * base64 forms of the secrets) meets their 4-byte grams often, their 8 bytes almost never.
+ * Only where a probe passes both does the automaton run, from the first position it leaves
+ * open, until what may still be under way is too short to be a secret; then the probes take
+ * over again.
  *
  * Memory is bounded: only the bytes that may still begin a secret (the automaton's current
  * depth, less than the longest secret) are held back; everything else is released at once,
@@ -191,7 +192,7 @@ function gramFilters({bytes, starts}: Patterns, last: number, stride: number, pa
 
 /**
  * The secrets to mask, indexed once for any number of streams. The index (the automaton and
- * its filter: tens of milliseconds for thousands of values) is built when the first output
+ * its filters: tens of milliseconds for thousands of values) is built when the first output
  * reaches scan(), so a command starts without waiting for it, and one that prints nothing
  * never pays for it.
  */
