@@ -441,9 +441,9 @@ class Automaton {
 
   /**
    * The first of the probes from word `word` on (stride / 4 words apart) that finds its gram
-   * and, with the pairs filter, the 8 bytes on one side of it, or one past the last word. The
-   * word before the first one would stand for a secret begun before the buffer, which the state
-   * already accounts for; the word after the last one is unknown, so that probe passes.
+   * and, with the pairs filter, the 8 bytes on one side of it, or one past the last word. With
+   * pairs (last >= 7) the probes start at word 1 or later, so there is always a word before;
+   * the word after the last one is unknown, so that probe passes.
    */
   private probeWords(grams: Int32Array, word: number): number {
     const {filter, filterDrop, pairs, stride} = this
@@ -454,7 +454,7 @@ class Automaton {
       const hash = gramHash(gram)
       const bits = gramBits(hash)
       if ((filter[hash >>> filterDrop] & bits) !== bits) continue
-      if (!paired || (word > 0 && this.hasPair(grams[word - 1], gram)) || word + 1 === grams.length || this.hasPair(gram, grams[word + 1])) break
+      if (!paired || this.hasPair(grams[word - 1], gram) || word + 1 === grams.length || this.hasPair(gram, grams[word + 1])) break
     }
 
     return word
