@@ -19,9 +19,15 @@
  * over the grams' hashes). The
  * probes do not depend on each other, so the processor runs several at once, and each reads
  * its gram as one aligned 32-bit word (the run of offsets is a multiple of 4 long; under 7
- * bytes, where it cannot be, byte by byte). Only where a probe finds its gram does the
- * automaton run, from the first position it leaves open, until what may still be under way is
- * too short to be a secret; then the probes take over again.
+ * bytes, where it cannot be, byte by byte). A gram found is checked again with the word on
+ * either side (shortest secret of 11 bytes or more): a second bit set holds, for each gram the
+ * first one does, the 8 bytes of the secret that are that gram and the word before it (or, in
+ * the secret's first word, after it), and a probe finding neither of its 8 bytes there rules
+ * out what the gram alone could not. Text in the secrets' own alphabet (base64 output, with the
+ * base64 forms of the secrets) meets their 4-byte grams often, their 8 bytes almost never.
+ * Only where a probe passes both does the automaton run, from the first position it leaves
+ * open, until what may still be under way is too short to be a secret; then the probes take
+ * over again.
  *
  * Memory is bounded: only the bytes that may still begin a secret (the automaton's current
  * depth, less than the longest secret) are held back; everything else is released at once,
@@ -43,6 +49,12 @@ const MAX_WORD_BITS = 17
 const MIN_WORD_BITS = 5
 const BITS_PER_GRAM_LOG2 = 6
 /**
+ * From this length of the shortest secret on, a gram found is checked with a word beside it
+ * (gramFilters): each probed gram has 8 bytes of every secret around it, the word before it
+ * from offset 4 on, the word after it below offset 4 (ending at offset 11 at most).
+ */
+const PAIR_MIN_LENGTH = 3 * GRAM - 1
+/**
  * Offsets of the grams a probe can meet in each secret, so bytes between probes: the last ones
  * within the shortest length, up to 64, but where most secrets share a prefix with their
  * neighbour in byte order (URLs of one service; random values share a few bytes by chance, at
@@ -63,6 +75,8 @@ const gramHash = (word: number) => Math.imul(word, 0x9e_37_79_b1)
 /** The word of the gram starting at `at`, as an Int32Array on this machine reads it. */
 const gramWord = (bytes: Uint8Array, at: number) =>
   LITTLE_ENDIAN ? bytes[at] | (bytes[at + 1] << 8) | (bytes[at + 2] << 16) | (bytes[at + 3] << 24) : (bytes[at] << 24) | (bytes[at + 1] << 16) | (bytes[at + 2] << 8) | bytes[at + 3]
+/** The hash of 8 bytes, as two words in the order of the bytes: `low` first. */
+const pairHash = (low: number, high: number) => Math.imul(low ^ Math.imul(high ^ (high >>> 15), 0x85_eb_ca_6b), 0x9e_37_79_b1)
 /** The 2 bits a gram's hash sets in its word: from a second mix, so they do not follow from the word's index. */
 function gramBits(hash: number): number {
   const mixed = Math.imul(hash ^ (hash >>> 16), 0x85_eb_ca_6b)
@@ -70,66 +84,115 @@ function gramBits(hash: number): number {
 }
 
 const EMPTY = Buffer.alloc(0)
+/**
+ * A copy of `bytes` from `from` on: from Buffer's pool, with no view in between (a view is an
+ * object of some 200 bytes; Buffer.copyBytesFrom allocates memory of its own every time).
+ */
+function copyFrom(bytes: Buffer, from: number): Buffer {
+  const copy = Buffer.allocUnsafe(bytes.length - from)
+  bytes.copy(copy, 0, from)
+  return copy
+}
+
+/** Bytes [from, to) of `bytes`: itself when that is all of it. */
+const part = (bytes: Buffer, from: number, to: number) => (from === 0 && to === bytes.length ? bytes : bytes.subarray(from, to))
+/** Printable ASCII: text whose UTF-8 bytes are its own characters. */
+const PRINTABLE_ASCII = /^[ -~]*$/
 const EMPTY_WORDS = new Int32Array(0)
+
+/**
+ * The secrets, one after another in one buffer: secret i is bytes[starts[i], starts[i + 1]).
+ * One object for all of them, not a Buffer each: thousands of those, alive from the first
+ * output until the automaton is built, made V8 grow its young generation for good.
+ */
+interface Patterns {
+  bytes: Buffer
+  starts: Int32Array
+}
 
 /**
  * The trie of the sorted secrets, as flat arrays: a new state for every byte past the prefix
  * shared with the previous secret, so each state's children come in byte order.
  */
-function buildTrie(patterns: Buffer[], maxLength: number) {
-  const capacity = 1 + patterns.reduce((sum, bytes) => sum + bytes.length, 0)
-  const parent = new Int32Array(capacity)
-  const label = new Uint8Array(capacity)
-  const depth = new Int32Array(capacity)
-  const ends = new Uint8Array(capacity)
+function buildTrie({bytes, starts}: Patterns, maxLength: number) {
+  const count = starts.length - 1
+  const parent = new Int32Array(1 + bytes.length)
+  const label = new Uint8Array(1 + bytes.length)
+  const depth = new Int32Array(1 + bytes.length)
+  const ends = new Uint8Array(1 + bytes.length)
   const path = new Int32Array(maxLength + 1)
   /** How many bytes each secret shares with the one before it. */
-  const sharedPrefix = new Int32Array(patterns.length)
+  const sharedPrefix = new Int32Array(count)
   let states = 1
-  let previous: Buffer = EMPTY
-  for (const [at, bytes] of patterns.entries()) {
+  for (let at = 0; at < count; at++) {
+    const start = starts[at]
+    const length = starts[at + 1] - start
+    const previous = at === 0 ? 0 : start - starts[at - 1]
     let shared = 0
-    while (shared < previous.length && shared < bytes.length && previous[shared] === bytes[shared]) shared++
+    while (shared < previous && shared < length && bytes[start - previous + shared] === bytes[start + shared]) shared++
     sharedPrefix[at] = shared
-    for (let index = shared; index < bytes.length; index++) {
+    for (let index = shared; index < length; index++) {
       parent[states] = path[index]
-      label[states] = bytes[index]
+      label[states] = bytes[start + index]
       depth[states] = index + 1
       path[index + 1] = states++
     }
 
-    ends[path[bytes.length]] = 1
-    previous = bytes
+    ends[path[length]] = 1
   }
 
   // The first one shares nothing, with nothing: the median of the others.
-  const commonPrefix = patterns.length < 2 ? 0 : sharedPrefix.subarray(1).sort()[(patterns.length - 1) >> 1]
+  const commonPrefix = count < 2 ? 0 : sharedPrefix.subarray(1).sort()[(count - 1) >> 1]
   return {commonPrefix, depth, ends, label, parent, states}
 }
 
+/** The trie's edges: state s's are edgeByte/edgeTarget[edgeStart[s], edgeStart[s + 1]), in byte order (buildTrie made them so). */
+function edgesOf(parent: Int32Array, label: Uint8Array, states: number) {
+  const edgeStart = new Int32Array(states + 1)
+  for (let state = 1; state < states; state++) edgeStart[parent[state] + 1]++
+  for (let state = 0; state < states; state++) edgeStart[state + 1] += edgeStart[state]
+  const edgeByte = new Uint8Array(states - 1)
+  const edgeTarget = new Int32Array(states - 1)
+  const cursor = edgeStart.slice(0, states)
+  for (let state = 1; state < states; state++) {
+    const edge = cursor[parent[state]]++
+    edgeByte[edge] = label[state]
+    edgeTarget[edge] = state
+  }
+
+  return {edgeByte, edgeStart, edgeTarget}
+}
+
 /**
- * The probe filter: the bits of each gram at offsets [last - stride + 1, last] of every secret,
- * where last = shortest - GRAM, in the word its hash's top bits pick; `drop` says how many low
- * bits that leaves out. Nothing to mask: no words at all.
+ * The probe filters: the bits of each gram at offsets [last - stride + 1, last] of every secret,
+ * where last = shortest - GRAM, in the word its hash's top bits pick (`grams`); with `pairs`
+ * (PAIR_MIN_LENGTH), those of the 8 bytes that are the gram and the word before it, or, for a
+ * gram in the secret's first word, after it (`pairs`). `drop` says how many low bits of a hash
+ * the index leaves out. Nothing to mask: no words at all.
  */
-function gramFilter(patterns: Buffer[], last: number, stride: number): {drop: number; words: Int32Array} {
-  if (patterns.length === 0) return {drop: 32, words: EMPTY_WORDS}
-  const wordBits = Math.min(MAX_WORD_BITS, Math.max(MIN_WORD_BITS, Math.ceil(Math.log2(patterns.length * stride)) + BITS_PER_GRAM_LOG2 - 5))
+function gramFilters({bytes, starts}: Patterns, last: number, stride: number, pairs: boolean): {drop: number; grams: Int32Array; pairs: Int32Array} {
+  const count = starts.length - 1
+  if (count === 0) return {drop: 32, grams: EMPTY_WORDS, pairs: EMPTY_WORDS}
+  const wordBits = Math.min(MAX_WORD_BITS, Math.max(MIN_WORD_BITS, Math.ceil(Math.log2(count * stride)) + BITS_PER_GRAM_LOG2 - 5))
   const drop = 32 - wordBits
-  const words = new Int32Array(1 << wordBits)
-  for (const bytes of patterns) {
-    for (let at = last - stride + 1; at <= last; at++) {
-      const hash = gramHash(gramWord(bytes, at))
-      words[hash >>> drop] |= gramBits(hash)
+  const filters = {drop, grams: new Int32Array(1 << wordBits), pairs: pairs ? new Int32Array(1 << wordBits) : EMPTY_WORDS}
+  for (let index = 0; index < count; index++) {
+    for (let at = starts[index] + last - stride + 1; at <= starts[index] + last; at++) {
+      const gram = gramWord(bytes, at)
+      const hash = gramHash(gram)
+      filters.grams[hash >>> drop] |= gramBits(hash)
+      if (!pairs) continue
+      const pair = at - starts[index] >= GRAM ? pairHash(gramWord(bytes, at - GRAM), gram) : pairHash(gram, gramWord(bytes, at + GRAM))
+      filters.pairs[pair >>> drop] |= gramBits(pair)
     }
   }
 
-  return {drop, words}
+  return filters
 }
 
 /**
  * The secrets to mask, indexed once for any number of streams. The index (the automaton and
- * its filter: tens of milliseconds for thousands of values) is built when the first output
+ * its filters: tens of milliseconds for thousands of values) is built when the first output
  * reaches scan(), so a command starts without waiting for it, and one that prints nothing
  * never pays for it.
  */
@@ -138,18 +201,22 @@ export class MaskSet {
   readonly minLength: number
   readonly size: number
   private automaton: Automaton | undefined
-  /** The distinct values of MIN_MASK_BYTES or more, until the automaton is built from them. */
-  private patterns: Buffer[] | undefined
+  /**
+   * The bytes of each distinct value of MIN_MASK_BYTES or more, as latin1 text (a character a
+   * byte, so that comparing them compares the bytes), until the automaton is built from them.
+   */
+  private patterns: string[] | undefined
 
   constructor(values: Iterable<string | Uint8Array>) {
-    const unique = new Map<string, Buffer>()
-    // A value's re-encodings often equal it (or each other): each distinct one is converted once.
+    const unique = new Set<string>()
+    // A value's re-encodings often equal it (or each other): each distinct one is converted
+    // once, and printable ASCII, most of them, is its own latin1 text (no Buffer for each).
     for (const value of new Set(values)) {
-      const bytes = Buffer.from(value)
-      if (bytes.length >= MIN_MASK_BYTES) unique.set(bytes.toString('latin1'), bytes)
+      const text = typeof value === 'string' && PRINTABLE_ASCII.test(value) ? value : Buffer.from(value).toString('latin1')
+      if (text.length >= MIN_MASK_BYTES) unique.add(text)
     }
 
-    this.patterns = [...unique.values()]
+    this.patterns = [...unique]
     this.size = this.patterns.length
     let maxLength = 0
     let minLength = this.size === 0 ? 0 : Infinity
@@ -176,7 +243,11 @@ export class MaskSet {
   scan(buffer: Uint8Array, state: number, found: (start: number, end: number) => void): number {
     if (this.size === 0) return ROOT
     if (!this.automaton) {
-      this.automaton = new Automaton(this.patterns!.sort(Buffer.compare), this.minLength, this.maxLength)
+      // In byte order: code units are bytes here, and a prefix sorts first, as Buffer.compare has it.
+      const sorted = this.patterns!.sort()
+      const starts = new Int32Array(sorted.length + 1)
+      for (const [index, {length}] of sorted.entries()) starts[index + 1] = starts[index] + length
+      this.automaton = new Automaton({bytes: Buffer.from(sorted.join(''), 'latin1'), starts}, this.minLength, this.maxLength)
       this.patterns = undefined
     }
 
@@ -193,75 +264,49 @@ class Automaton {
   private readonly edgeStart: Int32Array
   private readonly edgeTarget: Int32Array
   private readonly fail: Int32Array
-  /** The probe filter's words, and how many low bits of gramHash its index drops. */
+  /** The probe filters' words (gramFilters), and how many low bits of a hash their index drops. */
   private readonly filter: Int32Array
   private readonly filterDrop: number
   /** The offset of the last gram of the shortest secret: a probe at p stands for starts from p - last. */
   private readonly last: number
   /** The length of the longest secret that ends the text of each state; 0 for none. */
   private readonly longest: Int32Array
+  /** The second probe filter, for the 8 bytes around a gram found; none under PAIR_MIN_LENGTH. */
+  private readonly pairs: Int32Array
   /** Where each state's full transition row starts in `rows`, or -1 for a sparse state. */
   private readonly rowOf: Int32Array
   private readonly rows: Int32Array
   /** How many starts each probe stands for, so how far apart probes are: a multiple of 4 (whole words), or under 4. */
   private readonly stride: number
 
-  constructor(patterns: Buffer[], minLength: number, maxLength: number) {
+  constructor(patterns: Patterns, minLength: number, maxLength: number) {
     const {commonPrefix, depth, ends, label, parent, states} = buildTrie(patterns, maxLength)
     this.last = minLength - GRAM
     const shared = commonPrefix >= SHARED_PREFIX_BYTES ? commonPrefix : 0
     const stride = Math.min(this.last + 1, MAX_STRIDE, Math.max(MIN_STRIDE, this.last + 1 - shared))
     this.stride = stride < 4 ? stride : stride & ~3
-    const filter = gramFilter(patterns, this.last, this.stride)
-    this.filter = filter.words
-    this.filterDrop = filter.drop
+    const filters = gramFilters(patterns, this.last, this.stride, minLength >= PAIR_MIN_LENGTH)
+    this.filter = filters.grams
+    this.filterDrop = filters.drop
+    this.pairs = filters.pairs
 
+    // Each step a function of its own: this runs once, cold, and V8 optimizes a small loop
+    // sooner, and compiles it faster, than one constructor holding them all.
     this.depth = depth.slice(0, states)
-    this.edgeStart = new Int32Array(states + 1)
-    for (let state = 1; state < states; state++) this.edgeStart[parent[state] + 1]++
-    for (let state = 0; state < states; state++) this.edgeStart[state + 1] += this.edgeStart[state]
-    this.edgeByte = new Uint8Array(states - 1)
-    this.edgeTarget = new Int32Array(states - 1)
-    const cursor = this.edgeStart.slice(0, states)
-    for (let state = 1; state < states; state++) {
-      const edge = cursor[parent[state]]++
-      this.edgeByte[edge] = label[state]
-      this.edgeTarget[edge] = state
-    }
-
-    this.fail = new Int32Array(states)
-    this.longest = new Int32Array(states)
+    const {edgeByte, edgeStart, edgeTarget} = edgesOf(parent, label, states)
+    this.edgeByte = edgeByte
+    this.edgeStart = edgeStart
+    this.edgeTarget = edgeTarget
     this.rowOf = new Int32Array(states).fill(-1)
     let denseStates = 0
     for (let state = 0; state < states; state++) {
-      if (state === ROOT || this.edgeStart[state + 1] - this.edgeStart[state] >= DENSE_FANOUT) this.rowOf[state] = 256 * denseStates++
+      if (state === ROOT || edgeStart[state + 1] - edgeStart[state] >= DENSE_FANOUT) this.rowOf[state] = 256 * denseStates++
     }
 
     this.rows = new Int32Array(256 * denseStates)
-    // Breadth first, so a state's failure link (always shallower) is known before its own.
-    const order = new Int32Array(states)
-    let queued = 1
-    for (let index = 0; index < queued; index++) {
-      const state = order[index]
-      if (state !== ROOT) {
-        this.fail[state] = parent[state] === ROOT ? ROOT : this.next(this.fail[parent[state]], label[state])
-        this.longest[state] = ends[state] ? depth[state] : this.longest[this.fail[state]]
-      }
-
-      const row = this.rowOf[state]
-      if (row !== -1 && state !== ROOT) {
-        // The failure state is shallower, so built already: its full row, when it has one, is
-        // this row before this state's own edges. (The root's row is all ROOT, 0, as allocated.)
-        const failRow = this.rowOf[this.fail[state]]
-        if (failRow === -1) for (let byte = 0; byte < 256; byte++) this.rows[row + byte] = this.next(this.fail[state], byte)
-        else this.rows.copyWithin(row, failRow, failRow + 256)
-      }
-
-      for (let edge = this.edgeStart[state]; edge < this.edgeStart[state + 1]; edge++) {
-        if (row !== -1) this.rows[row + this.edgeByte[edge]] = this.edgeTarget[edge]
-        order[queued++] = this.edgeTarget[edge]
-      }
-    }
+    this.fail = new Int32Array(states)
+    this.longest = new Int32Array(states)
+    this.link(parent, label, ends)
   }
 
   depthOf(state: number): number {
@@ -331,6 +376,44 @@ class Automaton {
     return state
   }
 
+  /** Whether the pairs filter may hold the 8 bytes that are the words `low` and `high`. */
+  private hasPair(low: number, high: number): boolean {
+    const hash = pairHash(low, high)
+    const bits = gramBits(hash)
+    return (this.pairs[hash >>> this.filterDrop] & bits) === bits
+  }
+
+  /**
+   * The failure links, the longest secret ending in each state, and the full rows, breadth first,
+   * so that a state's failure link (always shallower) is known before its own.
+   */
+  private link(parent: Int32Array, label: Uint8Array, ends: Uint8Array): void {
+    const {depth, edgeByte, edgeStart, edgeTarget, fail, longest, rowOf, rows} = this
+    const order = new Int32Array(depth.length)
+    let queued = 1
+    for (let index = 0; index < queued; index++) {
+      const state = order[index]
+      if (state !== ROOT) {
+        fail[state] = parent[state] === ROOT ? ROOT : this.next(fail[parent[state]], label[state])
+        longest[state] = ends[state] ? depth[state] : longest[fail[state]]
+      }
+
+      const row = rowOf[state]
+      if (row !== -1 && state !== ROOT) {
+        // The failure state is shallower, so built already: its full row, when it has one, is
+        // this row before this state's own edges. (The root's row is all ROOT, 0, as allocated.)
+        const failRow = rowOf[fail[state]]
+        if (failRow === -1) for (let byte = 0; byte < 256; byte++) rows[row + byte] = this.next(fail[state], byte)
+        else rows.copyWithin(row, failRow, failRow + 256)
+      }
+
+      for (let edge = edgeStart[state]; edge < edgeStart[state + 1]; edge++) {
+        if (row !== -1) rows[row + edgeByte[edge]] = edgeTarget[edge]
+        order[queued++] = edgeTarget[edge]
+      }
+    }
+  }
+
   /** The state after `byte` in `state`, following failure links (only while building). */
   private next(state: number, byte: number): number {
     for (;;) {
@@ -356,14 +439,22 @@ class Automaton {
     return probe
   }
 
-  /** The first of the probes from word `word` on (stride / 4 words apart) that finds its gram, or one past the last word. */
+  /**
+   * The first of the probes from word `word` on (stride / 4 words apart) that finds its gram
+   * and, with the pairs filter, the 8 bytes on one side of it, or one past the last word. With
+   * pairs (last >= 7) the probes start at word 1 or later, so there is always a word before;
+   * the word after the last one is unknown, so that probe passes.
+   */
   private probeWords(grams: Int32Array, word: number): number {
-    const {filter, filterDrop, stride} = this
+    const {filter, filterDrop, pairs, stride} = this
     const wordStride = stride >>> 2
+    const paired = pairs.length > 0
     for (; word < grams.length; word += wordStride) {
-      const hash = gramHash(grams[word])
+      const gram = grams[word]
+      const hash = gramHash(gram)
       const bits = gramBits(hash)
-      if ((filter[hash >>> filterDrop] & bits) === bits) break
+      if ((filter[hash >>> filterDrop] & bits) !== bits) continue
+      if (!paired || this.hasPair(grams[word - 1], gram) || word + 1 === grams.length || this.hasPair(gram, grams[word + 1])) break
     }
 
     return word
@@ -381,10 +472,14 @@ export class StreamMasker {
   private held: Buffer = EMPTY
   /** Stream offset of the end of everything written so far. */
   private offset = 0
+  /** One callback for every scan (a closure a chunk would be garbage a chunk). */
+  private readonly onFound = (start: number, end: number) => this.found(this.scanned + start, this.scanned + end)
   /** Found secrets not yet emitted, as flat [start, end] pairs of stream offsets: merged, in order. */
   private pending: number[] = []
   /** Stream offset of the first byte neither emitted nor covered by an emitted mask. */
   private plainFrom = 0
+  /** Stream offset of the buffer being scanned, which found() positions are relative to. */
+  private scanned = 0
   private state = ROOT
 
   constructor(private set: MaskSet) {}
@@ -408,16 +503,16 @@ export class StreamMasker {
    * finds again what was pending and picks up where a secret may be under way.
    */
   use(set: MaskSet): void {
-    const heldStart = this.offset - this.held.length
     this.set = set
     this.pending = []
-    this.state = set.scan(this.held, ROOT, (start, end) => this.found(heldStart + start, heldStart + end))
+    this.scanned = this.offset - this.held.length
+    this.state = set.scan(this.held, ROOT, this.onFound)
   }
 
   write(chunk: Buffer): Buffer[] {
-    const base = this.offset
-    this.state = this.set.scan(chunk, this.state, (start, end) => this.found(base + start, base + end))
-    this.offset = base + chunk.length
+    this.scanned = this.offset
+    this.state = this.set.scan(chunk, this.state, this.onFound)
+    this.offset += chunk.length
     return this.emit(this.offset - this.set.depthOf(this.state), chunk)
   }
 
@@ -426,20 +521,14 @@ export class StreamMasker {
    * keeps a copy of the rest: a view would pin the whole chunk it came from.
    */
   private emit(safe: number, chunk: Buffer): Buffer[] {
-    const {held, offset} = this
-    const chunkStart = offset - chunk.length
-    const heldStart = chunkStart - held.length
+    const {held} = this
+    const heldStart = this.offset - chunk.length - held.length
     const out: Buffer[] = []
-    const piece = (from: number, to: number) => {
-      if (from < chunkStart) out.push(held.subarray(from - heldStart, Math.min(to, chunkStart) - heldStart))
-      if (to > chunkStart) out.push(chunk.subarray(Math.max(from, chunkStart) - chunkStart, to - chunkStart))
-    }
-
     let done = 0
     const {pending} = this
     // A secret starting at or before `safe` can only be widened by what comes later.
     for (; done < pending.length && pending[done] <= safe; done += 2) {
-      if (pending[done] > this.plainFrom) piece(this.plainFrom, pending[done])
+      if (pending[done] > this.plainFrom) this.plain(out, chunk, this.plainFrom, pending[done])
       out.push(MASK)
       this.coverEnd = pending[done + 1]
       this.plainFrom = Math.max(this.plainFrom, this.coverEnd)
@@ -447,14 +536,15 @@ export class StreamMasker {
 
     if (done > 0) pending.splice(0, done)
     if (safe > this.plainFrom) {
-      piece(this.plainFrom, safe)
+      this.plain(out, chunk, this.plainFrom, safe)
       this.plainFrom = safe
     }
 
     // Kept from where a secret may be under way, even inside an emitted mask, so that use() can
     // rebuild the automaton's state from the bytes themselves.
     const keep = Math.min(this.plainFrom, safe) - heldStart
-    this.held = keep >= held.length ? Buffer.from(chunk.subarray(keep - held.length)) : Buffer.concat([held.subarray(keep), chunk])
+    if (keep < held.length) this.held = Buffer.concat([held.subarray(keep), chunk])
+    else this.held = keep - held.length === chunk.length ? EMPTY : copyFrom(chunk, keep - held.length)
     return out
   }
 
@@ -475,5 +565,14 @@ export class StreamMasker {
     }
 
     pending.push(start, end)
+  }
+
+  /** Pushes the stream's bytes [from, to), of the held bytes and `chunk` after them, onto `out`: whole buffers where they can be. */
+  private plain(out: Buffer[], chunk: Buffer, from: number, to: number): void {
+    const {held} = this
+    const chunkStart = this.offset - chunk.length
+    const heldStart = chunkStart - held.length
+    if (from < chunkStart) out.push(part(held, from - heldStart, Math.min(to, chunkStart) - heldStart))
+    if (to > chunkStart) out.push(part(chunk, Math.max(from, chunkStart) - chunkStart, to - chunkStart))
   }
 }

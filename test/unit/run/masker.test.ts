@@ -3,6 +3,7 @@ import * as fc from 'fast-check'
 import {describe, it} from 'mocha'
 import {randomBytes} from 'node:crypto'
 
+import {maskForms} from '../../../src/lib/run/encodings.js'
 import {MASK, MaskSet, MIN_MASK_BYTES, StreamMasker} from '../../../src/lib/run/masker.js'
 
 /** The specification, whole-buffer: every byte of every occurrence is hidden; overlapping occurrences become one mask. */
@@ -248,6 +249,59 @@ describe('run masker', () => {
       ),
       {numRuns: 1500},
     )
+  })
+
+  it('matches the specification around the length where a found gram is checked with the word beside it (property)', () => {
+    // Shortest secrets of 10 to 13 bytes, the edge of that check (11), over few letters, so that the
+    // output's grams are found often and the 8 bytes around them decide; secrets and pieces of them at
+    // every offset from the probes, the stream cut anywhere.
+    const secretArb = fc.array(fc.constantFrom(...'abcdef'), {maxLength: 16, minLength: 10}).map((chars) => chars.join(''))
+    fc.assert(
+      fc.property(
+        fc.array(secretArb, {maxLength: 10, minLength: 1}),
+        fc.array(fc.oneof(fc.string({maxLength: 9, unit: fc.constantFrom(...'abcdefz\n')}), fc.nat(1000), fc.tuple(fc.nat(1000), fc.nat(16), fc.nat(16))), {maxLength: 80}),
+        fc.array(fc.nat(3000), {maxLength: 12}),
+        (secrets, pieces, cuts) => {
+          const piece = (part: [number, number, number] | number | string) => {
+            if (typeof part === 'string') return part
+            if (typeof part === 'number') return secrets[part % secrets.length]
+            const secret = secrets[part[0] % secrets.length]
+            return secret.slice(part[1] % secret.length, part[1] % secret.length + part[2])
+          }
+
+          const input = Buffer.from(pieces.map((part) => piece(part)).join(''))
+          return same(streamMask(split(input, cuts), secrets), referenceMask(input, secrets))
+        },
+      ),
+      {numRuns: 3000},
+    )
+  })
+
+  it('masks secrets of 10 to 12 bytes at every offset from the probes, whole or cut anywhere', () => {
+    // From 11 bytes a found gram is checked with the word on one side of it, which the 8 bytes of each
+    // secret around each gram, taken right, always hold.
+    for (const secret of ['k3y-10-byt', 'k3y-11-byte', 'k3y-12-bytes']) {
+      for (let offset = 0; offset < 24; offset++) {
+        const input = Buffer.from(`${'.'.repeat(offset)}${secret}+${'.'.repeat(30)}`)
+        const expected = `${'.'.repeat(offset)}*****+${'.'.repeat(30)}`
+        expect(streamMask([input], [secret]).toString(), `${secret.length} bytes at ${offset}`).to.equal(expected)
+        for (let cut = 1; cut < input.length; cut += 5) expect(streamMask([input.subarray(0, cut), input.subarray(cut)], [secret]).toString()).to.equal(expected)
+      }
+    }
+  })
+
+  it('masks 300 tokens and their base64 forms (as run builds them) in base64 output, read in pipe-sized chunks', () => {
+    // The output is made of the forms' alphabet, so their 4-byte grams are everywhere in it; their 8 bytes are not.
+    const tokens = Array.from({length: 300}, (_, index) => randomBytes(12 + (index % 24)).toString('base64url'))
+    const secrets = tokens.flatMap((token) => maskForms(token, ['base64']))
+    const lines = Array.from({length: 20_000}, (_, index) =>
+      index % 50 === 0 ? `${Buffer.from(`Basic ${'ops:'.slice(index % 3)}${tokens[index % tokens.length]}`).toString('base64')}\n` : `${randomBytes(57).toString('base64')}\n`,
+    )
+    const input = Buffer.from(lines.join(''))
+    const cuts = Array.from({length: Math.ceil(input.length / 65_536)}, (_, index) => index * 65_536 + (index % 7))
+    const out = streamMask(split(input, cuts), secrets)
+    expect(same(out, referenceMask(input, secrets))).to.equal(true)
+    expect(out.toString().split('*****').length).to.be.greaterThan(400)
   })
 
   it('keeps masking a secret under way across use(), even one that began inside an emitted mask', () => {
