@@ -91,7 +91,7 @@ describe('run: FIFOs made ahead in the keyflow home', () => {
     expect(spares()).to.have.length(32)
   })
 
-  it('what in the stash is not a FIFO of the user is never opened, and is removed', async () => {
+  it('what in the stash is not a FIFO of the user is never opened as one, and is removed (a directory is left)', async () => {
     expectPipes(await masked(PIPE_CHECK))
     for (const name of spares()) spawnSync('rm', [join(stash, name)])
     // A link to a FIFO elsewhere (O_NOFOLLOW refuses it) and a plain file, under spares' names.
@@ -99,9 +99,14 @@ describe('run: FIFOs made ahead in the keyflow home', () => {
     expect(spawnSync('mkfifo', ['-m', '600', elsewhere]).status).to.equal(0)
     symlinkSync(elsewhere, join(stash, 'ready-link'))
     writeFileSync(join(stash, 'ready-file'), 'not a fifo', {mode: 0o600})
+    mkdirSync(join(stash, 'ready-directory'), {mode: 0o700})
+    writeFileSync(join(stash, 'ready-directory', 'kept'), 'kept', {mode: 0o600})
     const result = await masked(PIPE_CHECK, withoutMkfifo())
     expect([result.code, result.stdout, result.stderr]).to.deep.equal([0, '', ''])
-    expect(readdirSync(stash)).to.deep.equal([])
+    // The directory is left (under the name the run took it by), with what it holds.
+    const left = readdirSync(stash)
+    expect(left).to.have.length(1)
+    expect(readdirSync(join(stash, left[0]))).to.deep.equal(['kept'])
     expect(lstatSync(elsewhere).isFIFO()).to.equal(true)
   })
 

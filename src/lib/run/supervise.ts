@@ -186,7 +186,7 @@ class FifoStash {
     return Array.from({length: SPARE_FIFOS}, () => join(this.dir, uniqueName('ready')))
   }
 
-  /** Up to `count` pipes, taken from the spares there; what is not a FIFO of the user's is removed. */
+  /** Up to `count` pipes, taken from the spares there; what is not a FIFO of the user's is removed (but a directory). */
   take(count: number): Pipe[] {
     const pipes: Pipe[] = []
     let names: string[]
@@ -210,7 +210,11 @@ class FifoStash {
         const pipe = openFifo(mine)
         if (pipe) pipes.push(pipe)
       } finally {
-        unlinkSync(mine)
+        try {
+          unlinkSync(mine)
+        } catch {
+          // A directory: left, under the name it was taken by, for its owner to see.
+        }
       }
     }
 
