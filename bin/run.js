@@ -116,8 +116,8 @@ function compile(file, source, cachedData) {
 /** The lazy part of the fast-path bundle at `file` (scripts/bundle.mjs, LAZY). */
 const lazyPart = (file) => file.replace(/\.cjs$/, '-lazy.cjs')
 /** A module of a fast-path bundle's lazy part, for the bundle, and one of the bundle's, for its lazy part. */
-const LAZY = 'keyflow-lazy:'
-const SHARED = 'keyflow-shared:'
+const LAZY_PREFIX = 'keyflow-lazy:'
+const SHARED_PREFIX = 'keyflow-shared:'
 
 /**
  * The require() of a fast-path bundle or its lazy part: this file's own, but for their modules
@@ -128,8 +128,8 @@ const SHARED = 'keyflow-shared:'
  */
 function partsRequire(file, loaded, shared) {
   return (id) => {
-    if (id.startsWith(SHARED)) return shared[id.slice(SHARED.length)]
-    if (id.startsWith(LAZY)) return loadBundle(lazyPart(file), {shared: loaded.exports.__keyflowShared()}).modules[id.slice(LAZY.length)]()
+    if (id.startsWith(SHARED_PREFIX)) return shared[id.slice(SHARED_PREFIX.length)]
+    if (id.startsWith(LAZY_PREFIX)) return loadBundle(lazyPart(file), {shared: loaded.exports.__keyflowShared()}).modules[id.slice(LAZY_PREFIX.length)]()
     return require(id)
   }
 }

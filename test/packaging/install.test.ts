@@ -42,7 +42,7 @@ describe('packaging: npm pack and a global install', function () {
   const keyflow = (args: string[], input = '') => spawnSync('keyflow', args, {cwd: dir.path, encoding: 'utf8', env, input})
 
   it('ships the licence, the docs the help points to, the entry point and its bundles, not the ts-node entry', () => {
-    expect(files).to.include.members(['LICENSE', 'README.md', 'bin/package.json', 'bin/run.js', 'dist/fast-path-get.cjs', 'dist/fast-path-run.cjs', 'docs/run.md', 'docs/blocks.md', 'oclif.manifest.json'])
+    expect(files).to.include.members(['LICENSE', 'README.md', 'bin/package.json', 'bin/run.js', 'dist/fast-path-get.cjs', 'dist/fast-path-get-lazy.cjs', 'dist/fast-path-run.cjs', 'dist/fast-path-run-lazy.cjs', 'docs/run.md', 'docs/blocks.md', 'oclif.manifest.json'])
     expect(files).not.to.include('bin/dev.mjs')
     // A stamp names the build machine's inodes and times (bin/run.js), and a temporary one may be left over.
     expect(files.filter((file) => file.includes('.v8-stamp'))).to.deep.equal([])
@@ -82,6 +82,10 @@ describe('packaging: npm pack and a global install', function () {
     const run = spawnSync('keyflow', ['run', '--secret', 'PACKED_NAME', '--mask', 'never', '--', 'sh', '-c', 'printf %s "$PACKED_NAME"'], {cwd: dir.path, encoding: 'utf8', env: {...env, PACKED_NAME: 'packed-value'}})
     expect(run.stdout).to.equal('packed-value')
     expect(run.status).to.equal(0)
+    // A cold path: the lazy part's modules (the block source's context), and its error, the bundle's own.
+    const cold = spawnSync('keyflow', ['secret', 'get', 'block://secret/absent'], {cwd: dir.path, encoding: 'utf8', env})
+    expect([cold.status, cold.stdout], cold.stderr).to.deep.equal([3, ''])
+    expect(cold.stderr).to.include('was not found in any source')
   })
 
   it('checks the shipped code caches by their checksum once, then trusts the stamp it wrote', () => {

@@ -40,6 +40,17 @@ describe('packaging: the fast bundles and their lazy parts', () => {
     })
   }
 
+  it('loading a lazy part evaluates no shared module that loads node:crypto: run --explain of an env hit loads none', () => {
+    const trace = join(dir.path, 'builtins.txt')
+    const result = spawnSync(process.execPath, [join(ROOT, 'bin', 'run.js'), 'run', '--explain', '--secret', 'LAZY_EXPLAIN', '--', 'true'], {
+      cwd: dir.path,
+      encoding: 'utf8',
+      env: {...baseEnv(dir.path), KEYFLOW_TEST_BUILTIN_TRACE: trace, LAZY_EXPLAIN: 'lazy-explain-value', NODE_OPTIONS: `--require ${join(ROOT, 'test', 'support', 'builtin-modules.cjs')}`},
+    })
+    expect(result.status, result.stderr).to.equal(0)
+    expect(readFileSync(trace, 'utf8').split('\n').filter((line) => ['NativeModule crypto', 'NativeModule fs/promises'].includes(line))).to.deep.equal([])
+  })
+
   it("run's lazy part fails with the bundle's own KeyflowError: the documented exit code and message", () => {
     const result = keyflow(['run', '--block', 'secret/absent', '--', 'true'])
     expect(result.status, result.stderr).to.equal(3)

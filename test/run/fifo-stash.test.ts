@@ -16,21 +16,24 @@ function expectPipes(result: CliResult) {
 }
 
 /**
- * A masked run's FIFOs come from the keyflow home's stash when it has them (FifoStash in
- * src/lib/run/supervise.ts): the mkfifo that a run starts makes spares there, and the runs after
- * it take theirs without starting a process. Each FIFO serves one run only, and the stash is
- * trusted only as keyflow's other private directories are.
+ * A masked run's FIFOs come from a stash of FIFOs made ahead when it has them (FifoStash in
+ * src/lib/run/supervise.ts: $XDG_RUNTIME_DIR/keyflow-run, else $TMPDIR/keyflow-run-UID): the
+ * mkfifo that a run starts makes spares there, and the runs after it take theirs without starting
+ * a process. Each FIFO serves one run only, and the stash is trusted only as keyflow's other
+ * private directories are.
  */
-describe('run: FIFOs made ahead in the keyflow home', () => {
+describe('run: FIFOs made ahead', () => {
   let dir: ReturnType<typeof tempDir>
   let env: Record<string, string>
   let stash: string
 
   beforeEach(() => {
     dir = tempDir()
-    env = {...baseEnv(dir.path), STASH_SECRET: canary('stash')}
-    mkdirSync(env.KEYFLOW_HOME, {mode: 0o700})
-    stash = join(env.KEYFLOW_HOME, 'run')
+    // A temporary directory of the test's own: the stash is in it, for no other test to use.
+    const tmp = join(dir.path, 'tmp')
+    mkdirSync(tmp, {mode: 0o700})
+    env = {...baseEnv(dir.path), STASH_SECRET: canary('stash'), TMPDIR: tmp}
+    stash = join(tmp, `keyflow-run-${process.getuid!()}`)
   })
 
   afterEach(() => dir?.cleanup())
@@ -91,10 +94,10 @@ describe('run: FIFOs made ahead in the keyflow home', () => {
     expect(spares()).to.have.length(32)
   })
 
-  it('what in the stash is not a FIFO of the user is never opened as one, and is removed (a directory is left)', async () => {
+  it('what in the stash has a spare name but is no FIFO never serves as a pipe and is removed; a directory is left as it is', async () => {
     expectPipes(await masked(PIPE_CHECK))
     for (const name of spares()) spawnSync('rm', [join(stash, name)])
-    // A link to a FIFO elsewhere (O_NOFOLLOW refuses it) and a plain file, under spares' names.
+    // A link to a FIFO elsewhere and a plain file, under spares' names.
     const elsewhere = join(dir.path, 'elsewhere')
     expect(spawnSync('mkfifo', ['-m', '600', elsewhere]).status).to.equal(0)
     symlinkSync(elsewhere, join(stash, 'ready-link'))
@@ -103,15 +106,21 @@ describe('run: FIFOs made ahead in the keyflow home', () => {
     writeFileSync(join(stash, 'ready-directory', 'kept'), 'kept', {mode: 0o600})
     const result = await masked(PIPE_CHECK, withoutMkfifo())
     expect([result.code, result.stdout, result.stderr]).to.deep.equal([0, '', ''])
-    // The directory is left (under the name the run took it by), with what it holds.
-    const left = readdirSync(stash)
-    expect(left).to.have.length(1)
-    expect(readdirSync(join(stash, left[0]))).to.deep.equal(['kept'])
+    expect(readdirSync(stash)).to.deep.equal(['ready-directory'])
+    expect(readdirSync(join(stash, 'ready-directory'))).to.deep.equal(['kept'])
     expect(lstatSync(elsewhere).isFIFO()).to.equal(true)
   })
 
-  it('a run makes no keyflow home: without one there is no stash', async () => {
-    spawnSync('rmdir', [env.KEYFLOW_HOME])
+  it('with XDG_RUNTIME_DIR set, the stash is there, not in TMPDIR', async () => {
+    const runtime = join(dir.path, 'runtime')
+    mkdirSync(runtime, {mode: 0o700})
+    expectPipes(await masked(PIPE_CHECK, {XDG_RUNTIME_DIR: runtime}))
+    expect(readdirSync(join(runtime, 'keyflow-run')).filter((name) => name.startsWith('ready-'))).to.have.length(32)
+    expect(existsSync(stash)).to.equal(false)
+    expectPipes(await masked(PIPE_CHECK, {...withoutMkfifo(), XDG_RUNTIME_DIR: runtime}))
+  })
+
+  it('the keyflow home gets no FIFO, and a run does not make one', async () => {
     expectPipes(await masked(PIPE_CHECK))
     expect(existsSync(env.KEYFLOW_HOME)).to.equal(false)
   })

@@ -155,11 +155,11 @@ function warnNothingDeclared(cwd: string, program: string): void {
  * resolve. None where nothing is declared (nothing to mask), for --explain (no command runs),
  * without masked streams, or where the pseudo-terminal serves.
  */
-function maskingPipes(mode: MaskMode, run: {declarations: number; explain?: boolean; home: string; watch?: WatchOptions}): PipesAhead | undefined {
+function maskingPipes(mode: MaskMode, run: {declarations: number; env: NodeJS.ProcessEnv; explain?: boolean; watch?: WatchOptions}): PipesAhead | undefined {
   const {stderr, stdout} = maskedStreams(mode)
   if (run.declarations === 0 || run.explain || (!stdout && !stderr)) return undefined
   if (!run.watch && isatty(0) && isatty(1) && isatty(2)) return undefined
-  return new PipesAhead(Number(stdout) + Number(stderr), run.home)
+  return new PipesAhead(Number(stdout) + Number(stderr), run.env)
 }
 
 /**
@@ -201,7 +201,7 @@ export async function runWithSecrets(invocation: Invocation, command: string[], 
   const watch = watchOptions(flags)
   const declarations = secrets.length + flagSources.length + project.sources.length + blocks.length
   const mode = flags.mask ?? project.mask ?? 'auto'
-  const pipesAhead = maskingPipes(mode, {declarations, explain: flags.explain, home: settings.home, watch})
+  const pipesAhead = maskingPipes(mode, {declarations, env: settings.env, explain: flags.explain, watch})
   try {
     await checkContext(secrets.filter((declaration) => secretStyle(declaration) !== 'plain'))
 

@@ -1,5 +1,5 @@
 import {ChildProcess, spawn} from 'node:child_process'
-import {closeSync, constants as fsConstants, fstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync} from 'node:fs'
+import {closeSync, Dirent, constants as fsConstants, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync} from 'node:fs'
 import {OnReadOpts, Socket, SocketConstructorOpts} from 'node:net'
 import {join} from 'node:path'
 import {Readable, Writable} from 'node:stream'
@@ -144,35 +144,44 @@ function openFifo(path: string): Pipe | undefined {
 const SPARE_FIFOS = 32
 /** A spare's name in the stash; a run renames the one it takes to a name of its own first. */
 const SPARE = /^ready-[\w-]+$/
-/** Names no other process makes: the process id and the time, and a count. */
+/**
+ * A name no other process makes: the process id (not enough alone: containers sharing a
+ * directory all run as pid 1), the time, a random part and a count.
+ */
 let named = 0
-const uniqueName = (kind: string) => `${kind}-${process.pid}-${Date.now().toString(36)}-${named++}`
-const STASH = {what: 'keyflow run directory'}
+const uniqueName = (kind: string) => `${kind}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}-${named++}`
+const STASH_DIR = {what: 'directory of FIFOs made ahead for keyflow run'}
+
+const removeQuietly = (path: string) => {
+  try {
+    unlinkSync(path)
+  } catch {}
+}
 
 /**
- * FIFOs made ahead in the keyflow home's run/ directory: mkfifo is a process, and starting one
+ * FIFOs made ahead, in a private directory of the user's runtime directory ($XDG_RUNTIME_DIR,
+ * meant for FIFOs and sockets), else of the temporary one: mkfifo is a process, and starting one
  * blocks keyflow for its fork and exec (a millisecond on a quiet machine, several on a busy one),
  * so each mkfifo a masked run starts makes SPARE_FIFOS more there, and the runs after it take
  * theirs from the stash instead. A run takes one by renaming it to a name of its own (a rename
- * is atomic: two runs never get the same one), opens both ends (openFifo checks what it opened)
- * and removes the name: no FIFO is ever opened while another process may find it. The
- * directory is checked as every private directory of keyflow's is (the user's, 0700, not a
- * link); one that fails the check, or a keyflow home not made yet, is not used, and the FIFOs
- * are made for the run alone, as without a stash.
+ * is atomic: two runs never get the same one), opens both ends (openFifo checks what it opened,
+ * and that it is the FIFO the name had), and removes the name: no FIFO is ever opened while
+ * another process may find it. The directory is checked as every private directory of keyflow's
+ * is (the user's, 0700, not a link); one that fails the check is not used, and the FIFOs are made
+ * for the run alone, as without a stash. Not the keyflow home: backups and copies of it
+ * (Python's copytree, Node's cpSync) fail on FIFOs.
  */
 class FifoStash {
   private constructor(private readonly dir: string) {}
 
-  /**
-   * The stash of the keyflow home `home` (checked with the settings), made where the home
-   * exists (a run does not make keyflow's home); undefined where it cannot be used.
-   */
-  static of(home: string): FifoStash | undefined {
-    const dir = join(home, 'run')
+  /** The stash, made where it is missing; undefined where it cannot be used. */
+  static of(env: NodeJS.ProcessEnv): FifoStash | undefined {
+    const runtime = env.XDG_RUNTIME_DIR
+    const dir = runtime?.startsWith('/') ? join(runtime, 'keyflow-run') : join(builtin<typeof import('node:os')>('node:os').tmpdir(), `keyflow-run-${process.getuid?.() ?? 'user'}`)
     try {
-      if (!checkTrustedDir(dir, STASH)) {
+      if (!checkTrustedDir(dir, STASH_DIR)) {
         mkdirSync(dir, {mode: 0o700})
-        checkTrustedDir(dir, STASH)
+        checkTrustedDir(dir, STASH_DIR)
       }
 
       return new FifoStash(dir)
@@ -186,36 +195,41 @@ class FifoStash {
     return Array.from({length: SPARE_FIFOS}, () => join(this.dir, uniqueName('ready')))
   }
 
-  /** Up to `count` pipes, taken from the spares there; what is not a FIFO of the user's is removed (but a directory). */
+  /**
+   * Up to `count` pipes, taken from the spares there. What else has a spare's name is never
+   * opened: another user's FIFO, or anything but a FIFO, is removed; a directory is left.
+   */
   take(count: number): Pipe[] {
     const pipes: Pipe[] = []
-    let names: string[]
+    let entries: Dirent[]
     try {
-      names = readdirSync(this.dir).filter((name) => SPARE.test(name))
+      entries = readdirSync(this.dir, {withFileTypes: true})
     } catch {
       return pipes
     }
 
-    for (const name of names) {
+    for (const entry of entries) {
       if (pipes.length === count) break
+      if (!SPARE.test(entry.name) || entry.isDirectory()) continue
+      const spare = join(this.dir, entry.name)
+      const found = entry.isFIFO() ? lstatSync(spare, {throwIfNoEntry: false}) : undefined
+      if (!found || found.uid !== process.getuid?.()) {
+        removeQuietly(spare)
+        continue
+      }
+
       const mine = join(this.dir, uniqueName('taken'))
       try {
-        renameSync(join(this.dir, name), mine)
+        renameSync(spare, mine)
       } catch {
         // Another run took it first.
         continue
       }
 
-      try {
-        const pipe = openFifo(mine)
-        if (pipe) pipes.push(pipe)
-      } finally {
-        try {
-          unlinkSync(mine)
-        } catch {
-          // A directory: left, under the name it was taken by, for its owner to see.
-        }
-      }
+      const pipe = openFifo(mine)
+      removeQuietly(mine)
+      if (pipe && fstatSync(pipe[0]).ino === found.ino) pipes.push(pipe)
+      else for (const end of pipe ?? []) closeSync(end)
     }
 
     return pipes
@@ -366,9 +380,9 @@ export class PipesAhead {
   private readonly fifos: Fifos | undefined
   private taken = false
 
-  /** `home`: the keyflow home, whose stash of FIFOs made ahead serves first (FifoStash). */
-  constructor(count: number, home: string) {
-    this.fifos = Fifos.start(count, FifoStash.of(home))
+  /** `env`: the run's environment, which says where the FIFOs made ahead are (FifoStash). */
+  constructor(count: number, env: NodeJS.ProcessEnv) {
+    this.fifos = Fifos.start(count, FifoStash.of(env))
   }
 
   /** Closes them unless taken; a failure to make them is left to the error the run already ends with. */

@@ -1,7 +1,6 @@
-import {randomBytes} from 'node:crypto'
 import {basename, dirname, join} from 'node:path'
 
-import {builtin} from './builtin.js'
+import {builtin, nodeCrypto} from './builtin.js'
 
 /**
  * node:fs/promises, loaded by the first write: it brings node:readline and the fs watchers with
@@ -11,7 +10,7 @@ const fsPromises = () => builtin<typeof import('node:fs/promises')>('node:fs/pro
 
 /** A temporary name next to `path`, unique across processes. */
 export function tempPath(path: string): string {
-  return join(dirname(path), `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
+  return join(dirname(path), `.${basename(path)}.${process.pid}.${nodeCrypto().randomBytes(6).toString('hex')}.tmp`)
 }
 
 const TEMPORARY = /^\..+\.\d+\.[\da-f]{12}\.tmp$/

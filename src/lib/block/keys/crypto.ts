@@ -1,10 +1,10 @@
-import {createCipheriv, createDecipheriv, createHash, randomBytes} from 'node:crypto'
 import {closeSync, fsyncSync, linkSync, openSync, renameSync, rmSync, writeSync} from 'node:fs'
 import {dirname, join} from 'node:path'
 
 import {MASTER_KEY_ENV, NEW_MASTER_KEY_ENV} from '../../env-names.js'
 import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../../errors.js'
 import {checkHome, ensureHome} from '../../settings/settings.js'
+import {nodeCrypto} from '../../util/builtin.js'
 import {tempPath} from '../../util/fs-atomic.js'
 import {isPlainObject} from '../../util/json.js'
 import {readTrustedFile} from '../../util/trusted-file.js'
@@ -40,7 +40,7 @@ export interface SealedValue {
   tag: string
 }
 
-export const keyId = (key: Buffer): string => createHash('sha256').update('keyflow-master-key\0').update(key).digest('hex').slice(0, 16)
+export const keyId = (key: Buffer): string => nodeCrypto().createHash('sha256').update('keyflow-master-key\0').update(key).digest('hex').slice(0, 16)
 
 function integrity(message: string, fix: string, where?: string, code = 'MASTER_KEY'): KeyflowError {
   return new KeyflowError(message, {code, exit: ExitCode.INTEGRITY, fix, where})
@@ -72,7 +72,7 @@ function createKeyFile(path: string): MasterKey {
     ensureHome(dirname(path))
     const fd = openSync(temporary, 'wx', 0o600)
     try {
-      writeSync(fd, randomBytes(KEY_BYTES).toString('base64') + '\n')
+      writeSync(fd, nodeCrypto().randomBytes(KEY_BYTES).toString('base64') + '\n')
       fsyncSync(fd)
     } finally {
       closeSync(fd)
@@ -169,8 +169,8 @@ export class Keyring {
 }
 
 export function seal(value: unknown, aad: string, key: MasterKey): SealedValue {
-  const iv = randomBytes(12)
-  const cipher = createCipheriv('aes-256-gcm', key.key, iv)
+  const iv = nodeCrypto().randomBytes(12)
+  const cipher = nodeCrypto().createCipheriv('aes-256-gcm', key.key, iv)
   cipher.setAAD(Buffer.from(aad, 'utf8'))
   const ct = Buffer.concat([cipher.update(JSON.stringify(value), 'utf8'), cipher.final()])
   return {alg: ALGORITHM, ct: ct.toString('base64'), iv: iv.toString('base64'), kid: key.id, tag: cipher.getAuthTag().toString('base64')}
@@ -205,7 +205,7 @@ export function unseal(sealed: unknown, aad: string, keyring: Keyring, where: st
   const key = keyring.byId(sealed.kid)
   if (!key) throw missingKey(keyring, sealed.kid, 'A secret field was encrypted', where)
   try {
-    const decipher = createDecipheriv('aes-256-gcm', key.key, Buffer.from(sealed.iv, 'base64'))
+    const decipher = nodeCrypto().createDecipheriv('aes-256-gcm', key.key, Buffer.from(sealed.iv, 'base64'))
     decipher.setAAD(Buffer.from(aad, 'utf8'))
     decipher.setAuthTag(Buffer.from(sealed.tag, 'base64'))
     const plain = Buffer.concat([decipher.update(Buffer.from(sealed.ct, 'base64')), decipher.final()])

@@ -1,4 +1,4 @@
-import {createHash} from 'node:crypto'
+import {nodeCrypto} from '../../util/builtin.js'
 
 /**
  * Canonical JSON as Python's `json.dumps(obj, sort_keys=True)` writes it (", " and ": "
@@ -31,5 +31,5 @@ function asciiString(text: string): string {
 
 /** `sha256:<hex>` over Python-canonical JSON of `[[value], {}]`, Prefect's `hash_objects(value)`. */
 export function checksumOf(value: unknown): string {
-  return `sha256:${createHash('sha256').update(pythonJson([[value], {}])).digest('hex')}`
+  return `sha256:${nodeCrypto().createHash('sha256').update(pythonJson([[value], {}])).digest('hex')}`
 }
