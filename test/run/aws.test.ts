@@ -116,14 +116,17 @@ describe('run: AWS Secrets Manager (moto)', () => {
     const real = spawnSync('sh', ['-c', 'command -v mkfifo'], {encoding: 'utf8'}).stdout.trim()
     const bin = join(home.path, 'bin')
     const pidFile = join(home.path, 'mkfifo.pid')
+    const tmp = join(home.path, 'tmp')
     mkdirSync(bin)
+    mkdirSync(tmp, {mode: 0o700})
     writeFileSync(join(bin, 'mkfifo'), `#!/bin/sh\n"${real}" "$@" || exit\necho $$ > "${pidFile}"\nexec sleep 300\n`)
     chmodSync(join(bin, 'mkfifo'), 0o755)
     const value = canary('hung-mkfifo')
     await client.create('hung-mkfifo', value)
     try {
       const result = await runCli(['run', '--secret', 'T=hung-mkfifo', '--env-style', 'plain', '--', 'sh', '-c', 'echo "out $T" > /dev/stdout; echo "err $T" > /dev/stderr'], {
-        env: {...env, PATH: `${bin}:${env.PATH}`},
+        // A temporary directory of its own: no spares made ahead by other runs (FifoStash), so this run starts mkfifo.
+        env: {...env, PATH: `${bin}:${env.PATH}`, TMPDIR: tmp},
         timeoutMs: 30_000,
       })
       expect([result.code, result.stdout, result.stderr]).to.deep.equal([0, 'out *****\n', 'err *****\n'])

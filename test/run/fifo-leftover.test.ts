@@ -1,12 +1,13 @@
 import {expect} from 'chai'
 import {afterEach, beforeEach, describe, it} from 'mocha'
 import {spawn} from 'node:child_process'
-import {mkdirSync, readdirSync, readFileSync} from 'node:fs'
+import {mkdirSync, readFileSync} from 'node:fs'
 import {createServer, Server, Socket} from 'node:net'
 import {join} from 'node:path'
 import {setTimeout as sleep} from 'node:timers/promises'
 
 import {baseEnv, BIN, tempDir} from '../support/cli.js'
+import {leftInTmp} from '../support/fifos.js'
 
 describe('run: the FIFOs made ahead while the secrets resolve', () => {
   let home: {cleanup: () => void; path: string}
@@ -59,7 +60,7 @@ describe('run: the FIFOs made ahead while the secrets resolve', () => {
       })
       child.kill(signal)
       await exited
-      expect(readdirSync(tmp)).to.deep.equal([])
+      expect(leftInTmp(tmp)).to.deep.equal([])
     })
   }
 })
