@@ -166,6 +166,8 @@ const LAZY = [
   'lib/aws/secrets-manager.ts',
   'lib/block-types.ts',
   'lib/block/context.ts',
+  'lib/block/documents/input.ts',
+  'lib/block/documents/load.ts',
   'lib/cache/manage.ts',
   'lib/cache/store.ts',
   'lib/run/blocks.ts',
