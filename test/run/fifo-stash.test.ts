@@ -115,9 +115,31 @@ describe('run: FIFOs made ahead', () => {
     const runtime = join(dir.path, 'runtime')
     mkdirSync(runtime, {mode: 0o700})
     expectPipes(await masked(PIPE_CHECK, {XDG_RUNTIME_DIR: runtime}))
-    expect(readdirSync(join(runtime, 'keyflow-run')).filter((name) => name.startsWith('ready-'))).to.have.length(32)
+    expect(readdirSync(join(runtime, `keyflow-run-${process.getuid!()}`)).filter((name) => name.startsWith('ready-'))).to.have.length(32)
     expect(existsSync(stash)).to.equal(false)
     expectPipes(await masked(PIPE_CHECK, {...withoutMkfifo(), XDG_RUNTIME_DIR: runtime}))
+  })
+
+  it('a runtime or temporary directory others may write gets no stash: the run makes its own FIFOs', async () => {
+    // A directory others may rename entries in could have the stash swapped for theirs between two calls.
+    const runtime = join(dir.path, 'runtime')
+    mkdirSync(runtime, {mode: 0o700})
+    chmodSync(runtime, 0o777)
+    expectPipes(await masked(PIPE_CHECK, {XDG_RUNTIME_DIR: runtime}))
+    expect(existsSync(join(runtime, `keyflow-run-${process.getuid!()}`))).to.equal(false)
+    // Passed over for TMPDIR, which is the test's own (0700).
+    expect(spares()).to.have.length(32)
+    const open = join(dir.path, 'open-tmp')
+    mkdirSync(open, {mode: 0o700})
+    chmodSync(open, 0o777)
+    expectPipes(await masked(PIPE_CHECK, {TMPDIR: open}))
+    expect(readdirSync(open)).to.deep.equal([])
+  })
+
+  it('a relative TMPDIR gets no stash in the working directory', async () => {
+    mkdirSync(join(dir.path, 'tmp-here'), {mode: 0o700})
+    expectPipes(await masked(PIPE_CHECK, {TMPDIR: 'tmp-here'}))
+    expect(readdirSync(join(dir.path, 'tmp-here'))).to.deep.equal([])
   })
 
   it('the keyflow home gets no FIFO, and a run does not make one', async () => {

@@ -1,5 +1,5 @@
 import {ChildProcess, spawn} from 'node:child_process'
-import {closeSync, Dirent, constants as fsConstants, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, statSync, unlinkSync} from 'node:fs'
+import {closeSync, Dirent, constants as fsConstants, fstatSync, lstatSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, renameSync, rmdirSync, rmSync, Stats, statSync, unlinkSync} from 'node:fs'
 import {OnReadOpts, Socket, SocketConstructorOpts} from 'node:net'
 import {join} from 'node:path'
 import {Readable, Writable} from 'node:stream'
@@ -8,7 +8,6 @@ import {debuglog} from 'node:util'
 import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
 import {stderrStream} from '../output/warn.js'
 import {builtin} from '../util/builtin.js'
-import {checkTrustedDir} from '../util/trusted-file.js'
 import {MaskSet, StreamMasker} from './masker.js'
 
 // Over 300 lines on purpose: the spawn, signal forwarding, process groups and the masked pipes
@@ -118,8 +117,8 @@ type Pipe = [number, number]
 /**
  * Both ends of the FIFO at `path`, the read end first (opened without waiting for a writer, it
  * lets the write end open at once); undefined, with nothing left open, where it cannot be opened,
- * is a symbolic link, or is not a FIFO of keyflow's user, read and written through the same inode
- * (what was opened is checked, not what the name pointed to).
+ * is a symbolic link, or is not a FIFO of keyflow's user that only the user may open, read and
+ * written through the same inode (what was opened is checked, not what the name pointed to).
  */
 function openFifo(path: string): Pipe | undefined {
   const opened: number[] = []
@@ -127,7 +126,8 @@ function openFifo(path: string): Pipe | undefined {
     // eslint-disable-next-line no-bitwise -- open(2) flags
     opened.push(openSync(path, fsConstants.O_RDONLY | fsConstants.O_NONBLOCK | fsConstants.O_NOFOLLOW), openSync(path, fsConstants.O_WRONLY | fsConstants.O_NOFOLLOW))
     const [read, write] = opened.map((fd) => fstatSync(fd))
-    if (read.isFIFO() && read.uid === process.getuid?.() && read.dev === write.dev && read.ino === write.ino) return [opened[0], opened[1]]
+    // eslint-disable-next-line no-bitwise -- mode bits: only the user may open it (mkfifo -m 600)
+    if (read.isFIFO() && read.uid === process.getuid?.() && (read.mode & 0o077) === 0 && read.dev === write.dev && read.ino === write.ino) return [opened[0], opened[1]]
   } catch (error) {
     // No descriptors left is the run's to report; a FIFO not there (yet) or not to be opened is not.
     if (errnoCode(error) === 'EMFILE' || errnoCode(error) === 'ENFILE') {
@@ -150,13 +150,32 @@ const SPARE = /^ready-[\w-]+$/
  */
 let named = 0
 const uniqueName = (kind: string) => `${kind}-${process.pid}-${Date.now().toString(36)}-${Math.random().toString(36).slice(2, 10)}-${named++}`
-const STASH_DIR = {what: 'directory of FIFOs made ahead for keyflow run'}
 
 const removeQuietly = (path: string) => {
   try {
     unlinkSync(path)
   } catch {}
 }
+
+/** A directory's own stats (a link in its last part is not followed); undefined where it is not one that can be opened. */
+function directoryStats(path: string): Stats | undefined {
+  let fd: number
+  try {
+    // eslint-disable-next-line no-bitwise -- open(2) flags
+    fd = openSync(path, fsConstants.O_RDONLY | fsConstants.O_DIRECTORY | fsConstants.O_NOFOLLOW)
+  } catch {
+    return undefined
+  }
+
+  try {
+    return fstatSync(fd)
+  } finally {
+    closeSync(fd)
+  }
+}
+
+// eslint-disable-next-line no-bitwise -- mode bits
+const isPrivate = (stats: Stats | undefined, uid: number) => stats !== undefined && stats.uid === uid && (stats.mode & 0o077) === 0
 
 /**
  * FIFOs made ahead, in a private directory of the user's runtime directory ($XDG_RUNTIME_DIR,
@@ -174,20 +193,28 @@ const removeQuietly = (path: string) => {
 class FifoStash {
   private constructor(private readonly dir: string) {}
 
-  /** The stash, made where it is missing; undefined where it cannot be used. */
+  /**
+   * The stash, made where it is missing; undefined where it cannot be used. Its directory must be
+   * the user's and private, and so must the one it is in, or that one sticky and root's (/tmp):
+   * where another user may rename entries, a checked directory could be swapped for theirs
+   * between two calls. $XDG_RUNTIME_DIR that is not so is passed over, as a relative TMPDIR is.
+   */
   static of(env: NodeJS.ProcessEnv): FifoStash | undefined {
+    const uid = process.getuid?.()
+    if (uid === undefined) return undefined
     const runtime = env.XDG_RUNTIME_DIR
-    const dir = runtime?.startsWith('/') ? join(runtime, 'keyflow-run') : join(builtin<typeof import('node:os')>('node:os').tmpdir(), `keyflow-run-${process.getuid?.() ?? 'user'}`)
+    const parent = runtime?.startsWith('/') && isPrivate(directoryStats(runtime), uid) ? runtime : builtin<typeof import('node:os')>('node:os').tmpdir()
+    const above = directoryStats(parent)
+    // eslint-disable-next-line no-bitwise -- mode bits: the sticky bit
+    if (!parent.startsWith('/') || !above || !(isPrivate(above, uid) || (above.uid === 0 && (above.mode & 0o1000) !== 0))) return undefined
+    const dir = join(parent, `keyflow-run-${uid}`)
     try {
-      if (!checkTrustedDir(dir, STASH_DIR)) {
-        mkdirSync(dir, {mode: 0o700})
-        checkTrustedDir(dir, STASH_DIR)
-      }
-
-      return new FifoStash(dir)
+      if (!directoryStats(dir)) mkdirSync(dir, {mode: 0o700})
     } catch {
       return undefined
     }
+
+    return isPrivate(directoryStats(dir), uid) ? new FifoStash(dir) : undefined
   }
 
   /** Paths for mkfifo to make spares at. */
@@ -228,7 +255,9 @@ class FifoStash {
 
       const pipe = openFifo(mine)
       removeQuietly(mine)
-      if (pipe && fstatSync(pipe[0]).ino === found.ino) pipes.push(pipe)
+      // Its inode once had the spare's name, and now has no name at all: no other process can open it.
+      const opened = pipe && fstatSync(pipe[0])
+      if (pipe && opened && opened.ino === found.ino && opened.nlink === 0) pipes.push(pipe)
       else for (const end of pipe ?? []) closeSync(end)
     }
 
@@ -239,7 +268,7 @@ class FifoStash {
 /**
  * Real pipes for the masked streams, one each. Node's own 'pipe' stdio is a socketpair, which
  * `> /dev/stdout`, `tee /dev/stderr` and images that link their logs to /dev/stdout cannot open
- * (ENXIO). Node cannot call pipe(2), so each is a FIFO: taken from the keyflow home's stash
+ * (ENXIO). Node cannot call pipe(2), so each is a FIFO: taken from the stash of FIFOs made ahead
  * (FifoStash), or else made by mkfifo in a private 0700 directory and removed as soon as both
  * ends are open, so that nothing else ever sees it. mkfifo is a process, started first (start())
  * so that the caller can do other work while it runs (PipesAhead).

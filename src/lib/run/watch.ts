@@ -186,7 +186,8 @@ export async function watchAndRestart(first: Plan, run: WatchRun, connect: Watch
   let watched = watchedVersions(plan.injections)
   if (watched.size === 0) warn('--watch: the command was given no AWS secret to watch; it runs as without --watch.')
   const timers = new Set<NodeJS.Timeout>()
-  const clock: WatchClock = {now: Date.now, pause: (ms) => pause(ms, timers)}
+  // A monotonic clock: a wall clock stepped back would hold the next poll for as long as the step.
+  const clock: WatchClock = {now: () => performance.now(), pause: (ms) => pause(ms, timers)}
   let stopped = false
   try {
     for (;;) {
