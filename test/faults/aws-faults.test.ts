@@ -323,7 +323,7 @@ describe('AWS faults', () => {
     it('45 names go in three batches of at most 20; one batch throttled past retries fails only its names', async () => {
       const sm = await motoClient(moto)
       const names = Array.from({length: 45}, (_, index) => `bulk-${String(index).padStart(2, '0')}`)
-      await Promise.all(names.map((name) => sm.create(name, `value-of-${name}`)))
+      await sm.createMany(names.map((name) => [name, `value-of-${name}`]))
       const all = await keyflow([], [...names, '--format', 'json'])
       expect(all.code).to.equal(0)
       expect(Object.keys(JSON.parse(all.stdout))).to.have.length(45)

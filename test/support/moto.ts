@@ -108,13 +108,14 @@ export async function motoClient(moto: Moto) {
       )
     },
     /**
-     * Many secrets, 20 at a time: moto's server answered one of 240 CreateSecret calls made at
-     * once with an HTML error page (a CI run on the 2-core machine), which the SDK cannot parse.
+     * Many secrets, one after another: moto's secret store is not thread-safe, and CreateSecret
+     * calls at once (240, and then even 20) now and then crash inside moto (`dictionary changed
+     * size during iteration`), answered with an HTML page the SDK cannot parse.
      */
     async createMany(secrets: Array<[name: string, value: string]>) {
-      for (let start = 0; start < secrets.length; start += 20) {
-        // eslint-disable-next-line no-await-in-loop -- 20 at a time, on purpose
-        await Promise.all(secrets.slice(start, start + 20).map(async ([name, value]) => this.create(name, value)))
+      for (const [name, value] of secrets) {
+        // eslint-disable-next-line no-await-in-loop -- one at a time, on purpose
+        await this.create(name, value)
       }
     },
     async put(name: string, value: string) {
