@@ -34,7 +34,8 @@ export async function freePort() {
 /** moto's server on a free loopback port (python3 with moto[server]), once it answers; stop() ends it. */
 export async function startMoto({timeoutMs = 60_000} = {}) {
   const port = await freePort()
-  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {stdio: 'ignore'})
+  // moto's server, one request at a time (test/support/moto-server.py says why).
+  const child = spawn('python3', [join(ROOT, 'test', 'support', 'moto-server.py'), '-H', '127.0.0.1', '-p', String(port)], {stdio: 'ignore'})
   const exited = new Promise((resolvePromise) => {
     child.on('exit', (code, signal) => resolvePromise(`moto exited (${code ?? signal}) before it answered`))
     child.on('error', (error) => resolvePromise(`moto did not start: ${error.message}`))

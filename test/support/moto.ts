@@ -1,4 +1,5 @@
 import {ChildProcess, spawn, spawnSync} from 'node:child_process'
+import {fileURLToPath} from 'node:url'
 
 import {freePort} from './ports.js'
 
@@ -34,10 +35,13 @@ export function requireMoto(context: Mocha.Context): void {
 
 export const MOTO_REGION = 'us-east-1'
 
+const MOTO_SERVER = fileURLToPath(new URL('moto-server.py', import.meta.url))
+
 /** `env`: for the server itself, e.g. INITIAL_NO_AUTH_ACTION_COUNT to enforce IAM after that many calls. */
 export async function startMoto(options: {env?: Record<string, string>} = {}): Promise<Moto> {
   const port = await freePort()
-  const child: ChildProcess = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {
+  // moto's server, one request at a time (test/support/moto-server.py says why).
+  const child: ChildProcess = spawn('python3', [MOTO_SERVER, '-H', '127.0.0.1', '-p', String(port)], {
     env: {...process.env, ...options.env},
     stdio: ['ignore', 'ignore', 'pipe'],
   })
