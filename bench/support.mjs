@@ -34,8 +34,9 @@ export async function freePort() {
 /** moto's server on a free loopback port (python3 with moto[server]), once it answers; stop() ends it. */
 export async function startMoto({timeoutMs = 60_000} = {}) {
   const port = await freePort()
-  // moto's server, one request at a time (test/support/moto-server.py says why).
-  const child = spawn('python3', [join(ROOT, 'test', 'support', 'moto-server.py'), '-H', '127.0.0.1', '-p', String(port)], {stdio: 'ignore'})
+  // moto's own threaded server, not the tests' one-request-at-a-time one (test/support/moto-server.py): a
+  // bench measures calls in flight at once, as Secrets Manager serves them.
+  const child = spawn('python3', ['-m', 'moto.server', '-H', '127.0.0.1', '-p', String(port)], {stdio: 'ignore'})
   const exited = new Promise((resolvePromise) => {
     child.on('exit', (code, signal) => resolvePromise(`moto exited (${code ?? signal}) before it answered`))
     child.on('error', (error) => resolvePromise(`moto did not start: ${error.message}`))
