@@ -191,7 +191,10 @@ const isPrivate = (stats: Stats | undefined, uid: number) => stats !== undefined
  * (Python's copytree, Node's cpSync) fail on FIFOs.
  */
 class FifoStash {
-  private constructor(private readonly dir: string) {}
+  private constructor(
+    private readonly dir: string,
+    private readonly uid: number,
+  ) {}
 
   /**
    * The stash, made where it is missing; undefined where it cannot be used. Its directory must be
@@ -214,7 +217,7 @@ class FifoStash {
       return undefined
     }
 
-    return isPrivate(directoryStats(dir), uid) ? new FifoStash(dir) : undefined
+    return isPrivate(directoryStats(dir), uid) ? new FifoStash(dir, uid) : undefined
   }
 
   /** Paths for mkfifo to make spares at. */
@@ -240,7 +243,7 @@ class FifoStash {
       if (!SPARE.test(entry.name) || entry.isDirectory()) continue
       const spare = join(this.dir, entry.name)
       const found = entry.isFIFO() ? lstatSync(spare, {throwIfNoEntry: false}) : undefined
-      if (!found || found.uid !== process.getuid?.()) {
+      if (!found || found.uid !== this.uid) {
         removeQuietly(spare)
         continue
       }
