@@ -644,7 +644,8 @@ async function pump(
   return new Promise((resolve) => {
     // eslint-disable-next-line prefer-const -- assigned once the handlers it needs exist
     let stream: Readable
-    let lastData = Date.now()
+    // A monotonic clock: on the wall clock, one set back would hold keyflow's exit for as long as the step.
+    let lastData = performance.now()
     let blocked = false
     let broken = false
     let done = false
@@ -683,7 +684,7 @@ async function pump(
         // An empty write's callback comes once everything written before it is out.
         out.write(EMPTY, () => {
           blocked = false
-          lastData = Date.now()
+          lastData = performance.now()
           stream.resume()
         })
       }
@@ -714,7 +715,7 @@ async function pump(
     if (eager) open()
     const written = () => source.written()
     stream = source.start((chunk) => {
-      lastData = Date.now()
+      lastData = performance.now()
       if (!out) open()
       if (!masker) masker = new StreamMasker(masks.set)
       else if (masker.masks !== masks.set) masker.use(masks.set)
@@ -726,7 +727,7 @@ async function pump(
     exited.then(() => {
       if (done) return
       quiet = setInterval(() => {
-        if (!blocked && Date.now() - lastData >= QUIET_MS) {
+        if (!blocked && performance.now() - lastData >= QUIET_MS) {
           stream.destroy()
           finish()
         }
