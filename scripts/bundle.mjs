@@ -18,6 +18,8 @@ import {readdir, readFile} from 'node:fs/promises'
 import {dirname, join, relative, sep} from 'node:path'
 import {fileURLToPath} from 'node:url'
 
+import {checkLazyPart} from './lazy-parts.mjs'
+
 const ROOT = join(dirname(fileURLToPath(import.meta.url)), '..')
 const SRC = join(ROOT, 'src')
 const DIST = join(ROOT, 'dist')
@@ -229,26 +231,36 @@ async function sharedNames(options) {
 }
 
 /**
- * The module through which the fast bundle gives its lazy part its own modules: for each the lazy
- * part imports (`names`: module id -> the names, or undefined for all), an object of getters of
- * those names, by module id. The fast bundle require()s it when its lazy part is first loaded
- * (bin/run.js), so none of these modules is evaluated earlier than it would be. Getters
- * in one object literal, not namespace objects (esbuild's `import * as`), whose getters would be
- * functions at the bundle's top level: V8's code cache holds each of those, and a start pays for
- * them all.
+ * The modules the fast bundle gives its lazy part, sorted, each with the names the lazy part
+ * imports of it (`names`: module id -> the names, or undefined for all): those of them it holds.
  */
-function sharedView(held, names) {
+const sharedModules = (held, names) =>
+  [...held]
+    .filter((file) => names.has(moduleId(file)))
+    .sort()
+    .map((file) => {
+      const wanted = names.get(moduleId(file))
+      return {file, id: moduleId(file), names: wanted && [...new Set(wanted)].sort()}
+    })
+
+/**
+ * The module through which the fast bundle gives its lazy part its own modules (`shared`, from
+ * sharedModules): for each, an object of getters of the names the lazy part imports, by module
+ * id. The fast bundle require()s it when its lazy part is first loaded (bin/run.js), so none of
+ * these modules is evaluated earlier than it would be. Getters in one object literal, not
+ * namespace objects (esbuild's `import * as`), whose getters would be functions at the bundle's
+ * top level: V8's code cache holds each of those, and a start pays for them all.
+ */
+function sharedView(shared) {
   const lines = []
   const members = []
-  for (const [index, file] of [...held].filter((candidate) => names.has(moduleId(candidate))).sort().entries()) {
-    const wanted = names.get(moduleId(file))
-    if (wanted) {
-      const unique = [...new Set(wanted)].sort()
-      lines.push(`import {${unique.map((name) => `${name} as s${index}_${name}`).join(', ')}} from ${importPath(file)}`)
-      members.push(`  ${JSON.stringify(moduleId(file))}: {${unique.map((name) => `get ${name}() { return s${index}_${name} }`).join(', ')}},`)
+  for (const [index, {file, id, names}] of shared.entries()) {
+    if (names) {
+      lines.push(`import {${names.map((name) => `${name} as s${index}_${name}`).join(', ')}} from ${importPath(file)}`)
+      members.push(`  ${JSON.stringify(id)}: {${names.map((name) => `get ${name}() { return s${index}_${name} }`).join(', ')}},`)
     } else {
       lines.push(`import * as s${index} from ${importPath(file)}`)
-      members.push(`  ${JSON.stringify(moduleId(file))}: s${index},`)
+      members.push(`  ${JSON.stringify(id)}: s${index},`)
     }
   }
 
@@ -318,7 +330,14 @@ async function fastPathBundles() {
         stdin: {contents: ['export const modules = {', ...roots.map((file) => `  ${JSON.stringify(moduleId(file))}: () => require(${importPath(file)}),`), '}', ''].join('\n'), loader: 'ts', resolveDir: SRC, sourcefile: `${name}-lazy-entry.ts`},
       }
       await build(lazyOptions)
-      await fastBundle(sharedView(held, await sharedNames(lazyOptions)), new Set())
+      const shared = sharedModules(held, await sharedNames(lazyOptions))
+      checkLazyPart({
+        part: relative(ROOT, lazyOptions.outfile),
+        prefix: SHARED_PREFIX,
+        text: await readFile(lazyOptions.outfile, 'utf8'),
+        view: new Map(shared.map(({id, names}) => [id, names])),
+      })
+      await fastBundle(sharedView(shared), new Set())
     }),
   )
   await Promise.all(['fast-path-get', 'fast-path-run', 'fast-path-get-lazy', 'fast-path-run-lazy'].map((name) => checkPlainModule(join(DIST, `${name}.cjs`))))

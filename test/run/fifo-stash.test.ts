@@ -1,14 +1,20 @@
 import {expect} from 'chai'
 import {afterEach, beforeEach, describe, it} from 'mocha'
 import {spawnSync} from 'node:child_process'
-import {chmodSync, existsSync, lstatSync, mkdirSync, readdirSync, symlinkSync, writeFileSync} from 'node:fs'
+import {chmodSync, chownSync, existsSync, lstatSync, mkdirSync, readdirSync, rmSync, symlinkSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {canary} from '../support/canary.js'
-import {baseEnv, CliResult, runCli, tempDir} from '../support/cli.js'
+import {baseEnv, CliResult, ROOT, runCli, tempDir} from '../support/cli.js'
+import {OTHER} from '../support/other-user.js'
+import {startKeyflow, until} from '../support/run-child.js'
 
 /** What the command reports of its stdout and stderr: whether each is a pipe (a FIFO), as `test -p` sees it. */
 const PIPE_CHECK = 'if test -p /dev/stdout; then echo out-pipe; fi; if test -p /dev/stderr; then echo err-pipe >&2; fi'
+/** Sends a keyflow run a signal right after it claims its first spare (see the file). */
+const SIGNAL_AFTER_CLAIM = join(ROOT, 'test', 'support', 'signal-after-claim.cjs')
+/** A process id no process has now: that of a process that has ended and been reaped. */
+const endedPid = () => spawnSync('true').pid
 
 function expectPipes(result: CliResult) {
   expect(result.code, result.stderr).to.equal(0)
@@ -40,6 +46,12 @@ describe('run: FIFOs made ahead', () => {
 
   const masked = (command: string, extra: Record<string, string> = {}) => runCli(['run', '--mask', 'always', '--secret', 'STASH_SECRET', '--', 'sh', '-c', command], {cwd: dir.path, env: {...env, ...extra}})
   const spares = () => readdirSync(stash).filter((name) => name.startsWith('ready-'))
+  const claimedBy = (pid: number) => readdirSync(stash).filter((name) => name.startsWith(`taken-${pid}-`))
+  /** Empties the stash of spares, so that the next masked run refills it (and sweeps it). */
+  const useUpSpares = () => {
+    for (const name of spares()) rmSync(join(stash, name))
+  }
+
   /** A PATH with sh but no mkfifo: a run can then have FIFOs only from the stash. */
   const withoutMkfifo = () => {
     const bin = join(dir.path, 'bin')
@@ -140,6 +152,69 @@ describe('run: FIFOs made ahead', () => {
     mkdirSync(join(dir.path, 'tmp-here'), {mode: 0o700})
     expectPipes(await masked(PIPE_CHECK, {TMPDIR: 'tmp-here'}))
     expect(readdirSync(join(dir.path, 'tmp-here'))).to.deep.equal([])
+  })
+
+  it('a run killed right after claiming a spare leaves the claimed FIFO; the next run that refills the stash removes it', async () => {
+    expectPipes(await masked(PIPE_CHECK))
+    const killed = await masked(PIPE_CHECK, {KEYFLOW_TEST_CLAIM_SIGNAL: 'SIGKILL', NODE_OPTIONS: `--require ${SIGNAL_AFTER_CLAIM}`})
+    expect(killed.signal, killed.stderr).to.equal('SIGKILL')
+    const left = readdirSync(stash).filter((name) => name.startsWith('taken-'))
+    expect(left).to.have.length(1)
+    expect(lstatSync(join(stash, left[0])).isFIFO()).to.equal(true)
+    // A run the stash serves in full does not look for leftovers (it stays off that hot path) ...
+    expectPipes(await masked(PIPE_CHECK, withoutMkfifo()))
+    expect(readdirSync(stash)).to.include(left[0])
+    // ... one that refills it, while its mkfifo runs, does.
+    useUpSpares()
+    expectPipes(await masked(PIPE_CHECK))
+    expect(readdirSync(stash).filter((name) => !name.startsWith('ready-'))).to.deep.equal([])
+    expect(spares()).to.have.length(32)
+  })
+
+  it("a sweep leaves a claimer that still runs, and what keyflow did not make: another user's FIFO, a file, a link, a FIFO others may open", async () => {
+    expectPipes(await masked(PIPE_CHECK))
+    // A run stopped right after its claim: alive, its claimed FIFO not yet opened.
+    const claimer = startKeyflow(['run', '--mask', 'always', '--secret', 'STASH_SECRET', '--', 'sh', '-c', PIPE_CHECK], {
+      ...env,
+      KEYFLOW_TEST_CLAIM_SIGNAL: 'SIGSTOP',
+      NODE_OPTIONS: `--require ${SIGNAL_AFTER_CLAIM}`,
+    })
+    const pid = claimer.child.pid!
+    try {
+      await until(() => claimedBy(pid).length > 0 || claimer.child.exitCode !== null, 'the run claims a spare')
+      const [claimed] = claimedBy(pid)
+      expect(claimed, claimer.stderr()).to.be.a('string')
+
+      // Claimed names of a process that has ended, but not FIFOs keyflow made: each is left as it is.
+      const gone = endedPid()
+      const elsewhere = join(dir.path, 'elsewhere')
+      expect(spawnSync('mkfifo', ['-m', '600', elsewhere]).status).to.equal(0)
+      const notKeyflows = {
+        [`taken-${gone}-file`]: () => writeFileSync(join(stash, `taken-${gone}-file`), 'not a fifo', {mode: 0o600}),
+        [`taken-${gone}-link`]: () => symlinkSync(elsewhere, join(stash, `taken-${gone}-link`)),
+        [`taken-${gone}-open`]: () => expect(spawnSync('mkfifo', ['-m', '644', join(stash, `taken-${gone}-open`)]).status).to.equal(0),
+        [`taken-${gone}-others`]() {
+          expect(spawnSync('mkfifo', ['-m', '600', join(stash, `taken-${gone}-others`)]).status).to.equal(0)
+          chownSync(join(stash, `taken-${gone}-others`), OTHER.uid, OTHER.gid)
+        },
+      }
+      for (const make of Object.values(notKeyflows)) make()
+      // One keyflow could have left: the ended process's own FIFO, as mkfifo -m 600 makes them.
+      expect(spawnSync('mkfifo', ['-m', '600', join(stash, `taken-${gone}-0-0-0`)]).status).to.equal(0)
+
+      useUpSpares()
+      expectPipes(await masked(PIPE_CHECK))
+      expect(readdirSync(stash).filter((name) => !name.startsWith('ready-')).sort()).to.deep.equal([claimed, ...Object.keys(notKeyflows)].sort())
+      expect(lstatSync(elsewhere).isFIFO()).to.equal(true)
+
+      // The claimer goes on with the FIFO it claimed, and removes its name.
+      claimer.child.kill('SIGCONT')
+      expect(await claimer.exited, claimer.stderr()).to.deep.equal({code: 0, signal: null})
+      expect([claimer.stdout(), claimer.stderr()]).to.deep.equal(['out-pipe\n', 'err-pipe\n'])
+      expect(readdirSync(stash)).to.not.include(claimed)
+    } finally {
+      claimer.child.kill('SIGKILL')
+    }
   })
 
   it('the keyflow home gets no FIFO, and a run does not make one', async () => {

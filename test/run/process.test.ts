@@ -5,7 +5,7 @@ import {mkdirSync, readdirSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {assertNoCanary, canary} from '../support/canary.js'
-import {baseEnv, BIN, runCli, tempDir} from '../support/cli.js'
+import {baseEnv, BIN, ROOT, runCli, tempDir} from '../support/cli.js'
 import {leftInTmp} from '../support/fifos.js'
 import {freePort} from '../support/ports.js'
 import {alive, fixture, startKeyflow, until} from '../support/run-child.js'
@@ -138,6 +138,21 @@ describe('run: the child process, in containers and pipelines', () => {
     expect([result.code, result.stderr]).to.deep.equal([0, 'err *****\n'])
     expect(result.stdout).to.equal('out *****\n')
     assertNoCanary(result.stdout + result.stderr, [value], 'output')
+  })
+
+  it('ends once the command has exited and its output is quiet, though a background job keeps the pipe open and the wall clock steps back', async () => {
+    // The quiet time is reckoned on a monotonic clock: on Date.now, set back an hour every 50 ms
+    // by the preload, keyflow would wait for the background job instead, here ten minutes.
+    const job = join(home.path, 'job')
+    try {
+      const result = await runCli(['run', '--env-file', envFile, '--secret', 'T=TOKEN', '--env-style', 'plain', '--', 'sh', '-c', `sleep 600 & echo $! > ${job}; echo "out $T"`], {
+        env: {...env, NODE_OPTIONS: `--require ${join(ROOT, 'test', 'support', 'wall-clock-back.cjs')}`},
+      })
+      expect([result.code, result.stdout, result.stderr]).to.deep.equal([0, 'out *****\n', ''])
+      expect(alive(Number(readFileSync(job, 'utf8'))), 'the background job outlives keyflow').to.equal(true)
+    } finally {
+      process.kill(Number(readFileSync(job, 'utf8')), 'SIGKILL')
+    }
   })
 
   it("keeps its memory bounded while its own reader stalls, however short the child's writes", async () => {

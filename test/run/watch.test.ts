@@ -5,7 +5,7 @@ import {existsSync, readFileSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {assertNoCanary, canary} from '../support/canary.js'
-import {baseEnv, BIN} from '../support/cli.js'
+import {baseEnv, BIN, ROOT} from '../support/cli.js'
 import {UNAVAILABLE} from '../support/fault-proxy.js'
 import {motoClient} from '../support/moto.js'
 import {faultProxyPerFile, motoPerFile, tempDirPerTest} from '../support/suite-fixtures.js'
@@ -55,10 +55,10 @@ setInterval(() => {}, 1000)
 
   const events = () => (existsSync(join(dir.path, 'events')) ? readFileSync(join(dir.path, 'events'), 'utf8').trim().split('\n') : [])
 
-  function start(flags: string[], declarations = ['--secret', `S=${secretName}`]) {
+  function start(flags: string[], declarations = ['--secret', `S=${secretName}`], env: Record<string, string> = {}) {
     const child = spawn(process.execPath, ['--', BIN, 'run', ...flags, ...declarations, '--', process.execPath, join(dir.path, 'child.mjs')], {
       cwd: dir.path,
-      env: {...baseEnv(dir.path), ...proxy.env},
+      env: {...baseEnv(dir.path), ...proxy.env, ...env},
       stdio: ['ignore', 'pipe', 'pipe'],
     })
     let stderr = ''
@@ -125,6 +125,18 @@ setInterval(() => {}, 1000)
     run.child.kill('SIGTERM')
     expect(await run.exited).to.equal(0)
     assertNoCanary(run.stderr(), [...seen, rotated], 'stderr')
+  })
+
+  it('the polls keep to a monotonic clock: a wall clock stepped back again and again holds none of them', async () => {
+    proxy.reset()
+    // The first poll's wait is reckoned at the watch's start; each later one's from the clock
+    // at the poll before it, which by then the preload has set back hours (on Date.now, the
+    // second poll would wait that long, and this test time out).
+    const run = start(['--watch=5s'], undefined, {NODE_OPTIONS: `--require ${join(ROOT, 'test', 'support', 'wall-clock-back.cjs')}`})
+    await until(() => (proxy.counts.ListSecrets ?? 0) >= 2)
+    expect(events()).to.deep.equal([`start ${seen.at(-1)}`])
+    run.child.kill('SIGTERM')
+    expect(await run.exited).to.equal(0)
   })
 
   it('failed polls are retried with backoff and never stop the command', async () => {

@@ -145,6 +145,13 @@ const SPARE_FIFOS = 32
 /** A spare's name in the stash; a run renames the one it takes to a name of its own first. */
 const SPARE = /^ready-[\w-]+$/
 /**
+ * A spare a run has claimed (renamed to a uniqueName of its own, which starts with its process
+ * id) and not yet opened and removed: for microseconds, unless the run is killed in between
+ * (SIGKILL, the OOM killer), when the name would stay for good. Seven digits: Linux pids are at
+ * most 2^22, and process.kill refuses numbers past 2^31.
+ */
+const CLAIMED = /^taken-([1-9]\d{0,6})-/
+/**
  * A name no other process makes: the process id (not enough alone: containers sharing a
  * directory all run as pid 1), the time, a random part and a count.
  */
@@ -191,6 +198,9 @@ const isPrivate = (stats: Stats | undefined, uid: number) => stats !== undefined
  * (Python's copytree, Node's cpSync) fail on FIFOs.
  */
 class FifoStash {
+  /** Claimed names take() passed whose process may have ended: sweep() looks at them. */
+  private claimed: string[] = []
+
   private constructor(
     private readonly dir: string,
     private readonly uid: number,
@@ -226,6 +236,37 @@ class FifoStash {
   }
 
   /**
+   * Removes the names take() passed that a run claimed and never removed, because it ended
+   * first. Called only when the stash is refilled, after mkfifo has started (it runs meanwhile):
+   * take() came up short then, so it saw every entry; a run the stash serves does no more than
+   * before. Only FIFOs of the user that only the user may open are removed (lstat: a link is not
+   * followed), as mkfifo -m 600 made them; the directory is private (of()), so no other user
+   * can put another file under the name between the lstat and the unlink.
+   *
+   * Ended means kill(pid, 0) finds no process (ESRCH) or one of another user (EPERM: the
+   * claimer had this real uid, whose processes it may signal). A pid reused by a process of the
+   * user's leaves the FIFO for a sweep after that process ends: late, never wrong. Not an age
+   * threshold: a run stopped (SIGSTOP, a debugger) is alive at any age, and the time in the name
+   * is another process's wall clock. The one misjudgement left is a run in another pid namespace
+   * (containers sharing the directory), which looks ended from here; removing its name costs it
+   * that spare and no more: take() keeps a pipe only if the inode it opened is the spare's and
+   * has no name left, so a name removed before its open is not found, and one removed after is
+   * the pipe it already has.
+   */
+  sweep(): void {
+    for (const name of this.claimed) {
+      const pid = Number(CLAIMED.exec(name)![1])
+      if (pid === process.pid || isRunning(pid)) continue
+      const path = join(this.dir, name)
+      const found = lstatSync(path, {throwIfNoEntry: false})
+      // eslint-disable-next-line no-bitwise -- mode bits: only the user may open it (mkfifo -m 600)
+      if (found?.isFIFO() && found.uid === this.uid && (found.mode & 0o077) === 0) removeQuietly(path)
+    }
+
+    this.claimed = []
+  }
+
+  /**
    * Up to `count` pipes, taken from the spares there. What else has a spare's name is never
    * opened: another user's FIFO, or anything but a FIFO, is removed; a directory is left.
    */
@@ -240,7 +281,11 @@ class FifoStash {
 
     for (const entry of entries) {
       if (pipes.length === count) break
-      if (!SPARE.test(entry.name) || entry.isDirectory()) continue
+      if (!SPARE.test(entry.name) || entry.isDirectory()) {
+        if (CLAIMED.test(entry.name)) this.claimed.push(entry.name)
+        continue
+      }
+
       const spare = join(this.dir, entry.name)
       const found = entry.isFIFO() ? lstatSync(spare, {throwIfNoEntry: false}) : undefined
       if (!found || found.uid !== this.uid) {
@@ -265,6 +310,16 @@ class FifoStash {
     }
 
     return pipes
+  }
+}
+
+/** Whether a process of this user has the id `pid` (see FifoStash.sweep). */
+function isRunning(pid: number): boolean {
+  try {
+    process.kill(pid, 0)
+    return true
+  } catch (error) {
+    return errnoCode(error) !== 'ESRCH' && errnoCode(error) !== 'EPERM'
   }
 }
 
@@ -337,12 +392,14 @@ class Fifos {
       return undefined
     }
 
-    return new Fifos(
+    const fifos = new Fifos(
       taken,
       dir,
       Array.from({length: count - taken.length}, (_, index) => join(dir, String(index))),
       stash?.spares() ?? [],
     )
+    stash?.sweep()
+    return fifos
   }
 
   /**
@@ -587,7 +644,8 @@ async function pump(
   return new Promise((resolve) => {
     // eslint-disable-next-line prefer-const -- assigned once the handlers it needs exist
     let stream: Readable
-    let lastData = Date.now()
+    // A monotonic clock: on the wall clock, one set back would hold keyflow's exit for as long as the step.
+    let lastData = performance.now()
     let blocked = false
     let broken = false
     let done = false
@@ -626,7 +684,7 @@ async function pump(
         // An empty write's callback comes once everything written before it is out.
         out.write(EMPTY, () => {
           blocked = false
-          lastData = Date.now()
+          lastData = performance.now()
           stream.resume()
         })
       }
@@ -657,7 +715,7 @@ async function pump(
     if (eager) open()
     const written = () => source.written()
     stream = source.start((chunk) => {
-      lastData = Date.now()
+      lastData = performance.now()
       if (!out) open()
       if (!masker) masker = new StreamMasker(masks.set)
       else if (masker.masks !== masks.set) masker.use(masks.set)
@@ -669,7 +727,7 @@ async function pump(
     exited.then(() => {
       if (done) return
       quiet = setInterval(() => {
-        if (!blocked && Date.now() - lastData >= QUIET_MS) {
+        if (!blocked && performance.now() - lastData >= QUIET_MS) {
           stream.destroy()
           finish()
         }
