@@ -81,6 +81,8 @@ export interface SnowflakeServer {
   nextLogin(): Promise<void>
   /** The next statement received (or the first one already received). */
   nextQuery(): Promise<ReceivedQuery>
+  /** The next statement whose query id the client has shown it knows: it asked for the statement's result or status. */
+  nextQueryKnown(): Promise<ReceivedQuery>
   /** Sessions currently open. */
   openSessions(): number
   options: Required<Pick<SnowflakeServerOptions, 'chunkRows'>> & SnowflakeServerOptions
@@ -106,6 +108,8 @@ interface Query {
   abort?: () => void
   chunkQueue: Promise<unknown>
   error?: SqlError
+  /** The client has asked for its result or status. */
+  known?: boolean
   nextChunk: number
   outcome?: Outcome
   pendingPolls: number
@@ -195,6 +199,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
   const loginRequests = new Log<true>()
   let abortsHang = false
   const received = new Log<ReceivedQuery>()
+  const known = new Log<ReceivedQuery>()
   const aborts = new Log<ReceivedAbort>()
   const port = await freePort()
   const host = '127.0.0.1'
@@ -343,15 +348,23 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
     queries.set(id, entry)
     session.queries.add(id)
     received.add({id, requestId, sqlText: body.sqlText ?? ''})
+    if (!body.asyncExec && !settings.forceAsync) markKnown(id, entry)
     if (body.asyncExec) return inProgress(id, '333334')
     if (settings.forceAsync) return inProgress(id, '333333')
     await entry.promise
     return resultBody(id, entry)
   }
 
+  function markKnown(id: string, entry: Query): void {
+    if (entry.known) return
+    entry.known = true
+    known.add(received.items.find((query) => query.id === id)!)
+  }
+
   async function result(id: string): Promise<unknown> {
     const entry = queries.get(id)
     if (!entry) return failure('000709', `Statement ${id} not found`)
+    markKnown(id, entry)
     stats.polls++
     if (entry.pendingPolls > 0) {
       entry.pendingPolls--
@@ -366,6 +379,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
     stats.statusChecks++
     const entry = queries.get(id)
     if (!entry) return {data: {queries: []}, success: true}
+    markKnown(id, entry)
     const failed = entry.error
     return {
       code: failed?.code ?? null,
@@ -510,6 +524,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
       await loginRequests.next()
     },
     nextQuery: async () => received.next(),
+    nextQueryKnown: async () => known.next(),
     openSessions: () => sessions.size,
     options: settings,
     port,
