@@ -2,9 +2,10 @@ import type {Writable} from 'node:stream'
 
 import {setTimeout as sleep} from 'node:timers/promises'
 
+import type {CancelRequest} from './connector.js'
+
 import {ExitCode, ExitCodeValue, KeyflowError} from '../errors.js'
 import {exitWithError} from '../output/emit.js'
-import {CancelRequest} from './connector.js'
 
 /**
  * Ctrl-C (SIGINT), SIGTERM and SIGHUP during `keyflow sql`, as snowflake-connector-python and
@@ -57,7 +58,7 @@ function interruptedError(signal: Signal, message: string): KeyflowError {
 
 /** The line for the first signal: `answers` undefined if Snowflake gave none in time. */
 function outcome(signal: Signal, queryIds: Array<string | undefined> | undefined, answers?: CancelledStatement[]): KeyflowError {
-  if (queryIds?.length === 0) return interruptedError(signal, `Interrupted (${signal}) before the statement was sent to Snowflake: nothing to cancel.`)
+  if (queryIds?.length === 0) return interruptedError(signal, `Interrupted (${signal}) while no statement was running on Snowflake: nothing to cancel.`)
   if (answers?.every((answer) => answer.confirmed)) {
     const ids = answers.map((answer) => answer.queryId).filter((id) => id !== undefined)
     return interruptedError(signal, `Interrupted (${signal}): Snowflake cancelled the statement${ids.length > 0 ? ` (query id ${ids.join(', ')})` : ''}.`)
@@ -78,7 +79,7 @@ export class StatementInterrupts implements Disposable {
     }
 
     this.signal = signal
-    if (!this.cancel) exitWithError(outcome(signal, []), this.json)
+    if (!this.cancel) exitWithError(interruptedError(signal, `Interrupted (${signal}) before the statement was sent to Snowflake: nothing to cancel.`), this.json)
     this.cancelThenExit(signal, this.cancel).catch(() => {})
   }
   private queryIds?: Array<string | undefined>
