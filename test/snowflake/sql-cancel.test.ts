@@ -115,6 +115,20 @@ describe('keyflow sql cancels the running statement on a signal', () => {
     }
   })
 
+  it('under --json the line is the usual JSON error on stderr, with the same exit code', async () => {
+    const {block, fixture, home} = await setUp()
+    fixture.server.holdQueries()
+    const run = start(home, ['--block', block, '--json', 'SELECT 42 AS answer'])
+    const query = await fixture.server.nextQueryKnown()
+    run.child.kill('SIGINT')
+    await abortFrom(run, fixture.server)
+    expect(await run.exited, run.stderr()).to.deep.equal({code: 130, signal: null})
+    assertNoCanary(run.stderr() + run.stdout(), fixture.canaries, 'the output')
+    const {error} = JSON.parse(run.stderr()) as {error: {code: string; exit: number; message: string}}
+    expect(error).to.include({code: 'INTERRUPTED', exit: 130})
+    expect(error.message).to.include(query.id)
+  })
+
   it('exits when Snowflake never answers the abort-request, saying the cancel is unconfirmed and how to cancel it', async () => {
     const {block, fixture, home} = await setUp()
     fixture.server.holdQueries()
