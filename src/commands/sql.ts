@@ -12,7 +12,7 @@ export default class Sql extends BaseCommand {
   }
   static description = `Run SQL on Snowflake and stream the rows.
 
-Rows are written as they arrive: a table for people, or --format json|ndjson|csv for scripts. With --rows FILE, the statement runs once per row of a JSON array or NDJSON file (executeMany, in batches) and the rows affected are reported. The password or token never appears in output, logs or errors.`
+Rows are written as they arrive: a table for people, or --format json|ndjson|csv for scripts. With --rows FILE, the statement runs once per row of a JSON array or NDJSON file (executeMany, in batches) and the rows affected are reported. The password or token never appears in output, logs or errors. Ctrl-C, SIGTERM or SIGHUP cancels the running statement on Snowflake before keyflow exits (130, 143, 129).`
   static examples = [
     {command: '<%= config.bin %> <%= command.id %> --block snowflake-connector/prod "SELECT * FROM customers"', description: 'Print a table'},
     {command: '<%= config.bin %> <%= command.id %> --block snowflake-connector/prod --format ndjson "SELECT * FROM t WHERE id = ?" --binds-json \'[42]\'', description: 'Stream NDJSON with a numeric bind'},

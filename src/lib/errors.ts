@@ -17,11 +17,13 @@ export const ExitCode = {
   COMMAND_NOT_FOUND: 127,
   /** Already exists, changed concurrently, or still referenced by others. */
   CONFLICT: 7,
+  /** `sql`: ended by SIGHUP (its statement cancelled on Snowflake first). 128 + SIGHUP. */
+  HANGUP: 129,
   /** A corrupt or insecure store, key, config or dotenv file; a wrong master key. */
   INTEGRITY: 8,
   /** An unexpected internal error: a bug in keyflow. */
   INTERNAL: 1,
-  /** Interrupted at a prompt (Ctrl-C): nothing was written. 128 + SIGINT, as a shell reports it. */
+  /** Interrupted (Ctrl-C, SIGINT): at a prompt, nothing was written; `sql`, its statement cancelled on Snowflake first. 128 + SIGINT, as a shell reports it. */
   INTERRUPTED: 130,
   /** A secret, block, block type or file that was asked for does not exist. */
   NOT_FOUND: 3,
@@ -31,6 +33,8 @@ export const ExitCode = {
   SNOWFLAKE: 9,
   /** A source failed: AWS denied, unreachable, throttled past retries; a file unreadable. */
   SOURCE_FAILURE: 4,
+  /** `sql`: ended by SIGTERM (its statement cancelled on Snowflake first). 128 + SIGTERM. */
+  TERMINATED: 143,
   /** Bad flags or arguments, a malformed reference, an invalid setting. */
   USAGE: 2,
   /** A block document or block type fails its schema. */

@@ -15,17 +15,24 @@ import {errorJson, renderErrorText} from './render-error.js'
  * error on stderr, written at once: the result is lost, and nothing else can be said on stdout.
  */
 export function outputFailed(error: unknown, json: boolean): never {
-  const failure = new KeyflowError(`Cannot write the output: ${describeFsError(error)}.`, {
-    code: 'OUTPUT_FAILED',
-    exit: ExitCode.OUTPUT,
-    fix: 'Free space where stdout goes, or send the output somewhere else.',
-  })
+  exitWithError(
+    new KeyflowError(`Cannot write the output: ${describeFsError(error)}.`, {
+      code: 'OUTPUT_FAILED',
+      exit: ExitCode.OUTPUT,
+      fix: 'Free space where stdout goes, or send the output somewhere else.',
+    }),
+    json,
+  )
+}
+
+/** Ends keyflow at once with `error` on stderr (JSON under --json), written synchronously, and its exit code. */
+export function exitWithError(error: KeyflowError, json: boolean): never {
   try {
-    writeSync(2, json ? JSON.stringify(errorJson(failure), null, 2) + '\n' : renderErrorText(failure))
+    writeSync(2, json ? JSON.stringify(errorJson(error), null, 2) + '\n' : renderErrorText(error))
   } catch {}
 
   // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit
-  process.exit(failure.exit)
+  process.exit(error.exit)
 }
 
 const guarded = new WeakSet<NodeJS.WriteStream>()

@@ -6,7 +6,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import {isKeyflowError} from '../errors.js'
 import {driverOptions, secretValues, SnowflakeConnectorConfig, validateConfig} from './config.js'
 import {loadSnowflake} from './driver.js'
-import {connectionError, loginError, sessionDropped, statementError} from './errors.js'
+import {connectionError, interrupted, loginError, sessionDropped, statementError} from './errors.js'
 import {Bind, driverBatch, driverStatement, NamedParams, Params} from './pyformat.js'
 
 /**
@@ -29,6 +29,10 @@ import {Bind, driverBatch, driverStatement, NamedParams, Params} from './pyforma
  * return quickly). A stream (`keyflow sql`) asks for its result at once instead: Snowflake
  * answers that request when the statement is done (and the driver asks again while it runs),
  * so the rows start as soon as there are any, not up to a polling interval later.
+ *
+ * interrupt() is what snowflake-connector-python does on KeyboardInterrupt: it asks Snowflake
+ * to cancel each statement still running (the driver's abort-request, by query id or, before
+ * Snowflake has answered the submission, by request id), and no statement starts after it.
  */
 
 export type {Bind, NamedParams, Params} from './pyformat.js'
@@ -57,10 +61,20 @@ export interface ResultStream extends AsyncIterable<Row> {
   queryId: string
 }
 
+/** A cancel interrupt() asked for: the statement's query id, and Snowflake's answer to come. */
+export interface CancelRequest {
+  /** Whether Snowflake answered the abort-request with success. */
+  confirmed: Promise<boolean>
+  /** Undefined while Snowflake has not answered the statement's submission with one (the cancel then names its request id). */
+  readonly queryId: string | undefined
+}
+
 interface StatementRequest {
   binds?: Bind[][] | Params
   /** Types the driver returns as Snowflake-formatted text. */
   fetchAsString?: DataType[]
+  /** The login's own statement (ALTER SESSION): not the user's, so interrupt() leaves it alone. */
+  internal?: boolean
   sql: string
   streamResult: boolean
   /** How keyflow learns that the statement is done: by status polls (Prefect's way), or from the result request itself. */
@@ -82,6 +96,12 @@ class Cursor {
   close(): void {
     this.done = true
     this.stream.destroy()
+  }
+
+  /** Calls `settled` once the rows are all read or the cursor is closed. */
+  onSettled(settled: () => void): void {
+    if (this.stream.closed) settled()
+    else this.stream.once('close', settled)
   }
 
   async take(count: number): Promise<Row[]> {
@@ -116,6 +136,9 @@ export class SnowflakeConnector implements AsyncDisposable {
   // True private fields: console.log, util.inspect and JSON.stringify of a connector never show the credentials.
   readonly #config: SnowflakeConnectorConfig
   #connecting?: Promise<Connection>
+  #interrupted = false
+  /** The user's statements submitted and not done, or whose rows are still being read. */
+  readonly #running = new Set<RowStatement>()
   readonly #secrets: string[]
   private readonly cursors = new Map<string, Promise<Cursor>>()
 
@@ -185,6 +208,26 @@ export class SnowflakeConnector implements AsyncDisposable {
       this.#connecting = undefined
     })
     return this.#connecting
+  }
+
+  /**
+   * Asks Snowflake to cancel every statement of this connector that is running (submitted and
+   * not done, or whose rows are still being read) and refuses to start any more: later
+   * statements fail with SNOWFLAKE_INTERRUPTED, and so does a statement waiting for its
+   * submission to be answered. Each cancel's `confirmed` resolves once Snowflake has answered
+   * its abort-request, which the driver retries: bound the wait (keyflow sql gives it a few
+   * seconds).
+   */
+  interrupt(): CancelRequest[] {
+    this.#interrupted = true
+    return [...this.#running].map((statement) => ({
+      confirmed: new Promise<boolean>((resolve) => {
+        statement.cancel((error) => resolve(!error))
+      }),
+      get queryId() {
+        return statement.getQueryId() || undefined
+      },
+    }))
   }
 
   /** Forgets every cursor; the next fetch of the same query runs it again. */
@@ -263,46 +306,74 @@ export class SnowflakeConnector implements AsyncDisposable {
     open.add(this)
     installExitHook()
     if (this.#config.credentials.autocommit !== undefined) {
-      await this.runOn(connection, {sql: `ALTER SESSION SET AUTOCOMMIT = ${this.#config.credentials.autocommit ? 'TRUE' : 'FALSE'}`, streamResult: false, waitFor: 'status'})
+      await this.runOn(connection, {internal: true, sql: `ALTER SESSION SET AUTOCOMMIT = ${this.#config.credentials.autocommit ? 'TRUE' : 'FALSE'}`, streamResult: false, waitFor: 'status'})
     }
 
     return connection
   }
 
   private async openCursor(sql: string, params: AnyParams | undefined, request: Omit<StatementRequest, 'binds' | 'sql'>): Promise<Cursor> {
-    const statement = await this.run(driverStatement(sql, params), request)
+    const {settle, statement} = await this.runTracked(await this.getConnection(), {...driverStatement(sql, params), ...request})
     const columns = (statement.getColumns() ?? []).map((column) => column.getName())
-    return new Cursor(statement.streamRows(), columns, statement.getQueryId())
+    const cursor = new Cursor(statement.streamRows(), columns, statement.getQueryId())
+    cursor.onSettled(settle)
+    return cursor
   }
 
   private async run(statement: Pick<StatementRequest, 'binds' | 'sql'>, request: Omit<StatementRequest, 'binds' | 'sql'>): Promise<RowStatement> {
     return this.runOn(await this.getConnection(), {...statement, ...request})
   }
 
-  private async runOn(connection: Connection, {binds, fetchAsString, sql, streamResult, waitFor}: StatementRequest): Promise<RowStatement> {
-    const queryId = await new Promise<string>((resolve, reject) => {
-      connection.execute({
-        asyncExec: true,
-        binds: binds as Bind[],
-        complete: (error, statement) => (error ? reject(error) : resolve(statement.getQueryId())),
-        sqlText: sql,
+  /** Runs a statement to its result. */
+  private async runOn(connection: Connection, request: StatementRequest): Promise<RowStatement> {
+    const {settle, statement} = await this.runTracked(connection, request)
+    settle()
+    return statement
+  }
+
+  /**
+   * Submits a statement and fetches its result; the statement counts as running (for
+   * interrupt()) from its submission until `settle` is called, or until it fails.
+   */
+  private async runTracked(connection: Connection, {binds, fetchAsString, internal, sql, streamResult, waitFor}: StatementRequest): Promise<{settle: () => void; statement: RowStatement}> {
+    if (this.#interrupted) throw interrupted(this.where)
+    let submitted: RowStatement | undefined
+    const settle = () => {
+      if (submitted) this.#running.delete(submitted)
+    }
+
+    try {
+      const queryId = await new Promise<string>((resolve, reject) => {
+        submitted = connection.execute({
+          asyncExec: true,
+          binds: binds as Bind[],
+          complete: (error, statement) => (error ? reject(error) : resolve(statement.getQueryId())),
+          sqlText: sql,
+        })
+        if (!internal) this.#running.add(submitted)
+      }).catch((error: unknown) => {
+        throw statementError(error, this.#secrets, this.where)
       })
-    }).catch((error: unknown) => {
-      throw statementError(error, this.#secrets, this.where)
-    })
-    // A session the server has dropped completes with neither error nor query id, and the connection goes down.
-    if (!queryId) throw connection.isUp() ? connectionError(undefined, this.where) : sessionDropped(this.where)
-    if (waitFor === 'status') await this.untilDone(connection, queryId)
-    return new Promise<RowStatement>((resolve, reject) => {
-      connection.fetchResult({
-        complete: (error, statement) => (error ? reject(statementError(error, this.#secrets, this.where)) : resolve(statement)),
-        fetchAsString,
-        queryId,
-        rowMode: 'array',
-        sqlText: sql,
-        streamResult,
+      // Interrupted while the submission was answered: interrupt() has already asked to cancel it.
+      if (this.#interrupted) throw interrupted(this.where)
+      // A session the server has dropped completes with neither error nor query id, and the connection goes down.
+      if (!queryId) throw connection.isUp() ? connectionError(undefined, this.where) : sessionDropped(this.where)
+      if (waitFor === 'status') await this.untilDone(connection, queryId)
+      const statement = await new Promise<RowStatement>((resolve, reject) => {
+        connection.fetchResult({
+          complete: (error, result) => (error ? reject(statementError(error, this.#secrets, this.where)) : resolve(result)),
+          fetchAsString,
+          queryId,
+          rowMode: 'array',
+          sqlText: sql,
+          streamResult,
+        })
       })
-    })
+      return {settle, statement}
+    } catch (error) {
+      settle()
+      throw error
+    }
   }
 
   /** Polls the statement's status until it is no longer running: after FIRST_POLL_MS, then at doubling intervals up to poll_frequency_s. */
@@ -310,13 +381,14 @@ export class SnowflakeConnector implements AsyncDisposable {
     const pollMs = (this.#config.poll_frequency_s ?? 1) * 1000
     try {
       for (let wait = Math.min(FIRST_POLL_MS, pollMs); ; wait = Math.min(wait * 2, pollMs)) {
+        if (this.#interrupted) throw interrupted(this.where)
         // eslint-disable-next-line no-await-in-loop
         if (!connection.isStillRunning((await connection.getQueryStatusThrowIfError(queryId)) as never)) return
         // eslint-disable-next-line no-await-in-loop
         await sleep(wait)
       }
     } catch (error) {
-      throw statementError(error, this.#secrets, this.where)
+      throw isKeyflowError(error) ? error : statementError(error, this.#secrets, this.where)
     }
   }
 }

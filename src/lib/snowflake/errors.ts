@@ -64,6 +64,16 @@ export function sessionDropped(where: string, code?: string): KeyflowError {
   })
 }
 
+/** A statement asked of a connector after interrupt(): it was cancelled, or never sent. */
+export function interrupted(where: string): KeyflowError {
+  return new KeyflowError('The connector was interrupted: its running statements were cancelled, and no more are sent.', {
+    code: 'SNOWFLAKE_INTERRUPTED',
+    exit: ExitCode.INTERRUPTED,
+    fix: 'Use a new connector to run more statements.',
+    where,
+  })
+}
+
 /** A failure outside SQL: network, timeout, dropped session, or an unknown driver error. */
 export function connectionError(error: unknown, where: string): KeyflowError {
   const code = String(asDriverError(error).code ?? '')

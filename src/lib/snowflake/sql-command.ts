@@ -7,6 +7,7 @@ import {Invocation} from '../invocation.js'
 import {parseJsonText} from '../util/json.js'
 import {SnowflakeConnectorConfig} from './config.js'
 import {AnyParams, Bind, SnowflakeConnector} from './connector.js'
+import {cancellingOf, StatementInterrupts} from './interrupt.js'
 import {SqlThread} from './sql-thread.js'
 import {BatchInsertResult, runBatchInsert, RunSqlResult, SqlFormat} from './sql.js'
 
@@ -115,13 +116,15 @@ export async function sqlCommand(invocation: Invocation, input: SqlCommandInput)
     )
   }
 
+  // A signal from here on ends keyflow, cancelling the statement on Snowflake once there is one (interrupt.ts).
+  using interrupts = new StatementInterrupts(invocation.output.json, input.out)
   // A query's thread starts first: it loads the driver while the SQL and the block are read here.
   await using thread = input.rowsFile === undefined ? new SqlThread() : undefined
   const sql = await sqlText(input)
   const binds = bindsOf(input, sql)
   if (input.rowsFile !== undefined && binds) throw usage('--rows cannot be combined with --bind: each row carries its own values.', 'Drop --bind.')
   const config = 'block' in input.connection ? await loadConnection(invocation, input.connection.block!) : input.connection.config
-  if (thread) return {kind: 'query', ...(await thread.run({binds, config, format: input.format, sql}, input.out))}
+  if (thread) return {kind: 'query', ...(await interrupts.cancelling(() => thread.cancel(), async () => thread.run({binds, config, format: input.format, sql}, input.out)))}
   await using connector = new SnowflakeConnector(config)
-  return {kind: 'insert', ...(await runBatchInsert(connector, {file: input.rowsFile!, sql}))}
+  return {kind: 'insert', ...(await interrupts.cancelling(() => cancellingOf(connector.interrupt()), async () => runBatchInsert(connector, {file: input.rowsFile!, sql})))}
 }

@@ -4,6 +4,7 @@ import {parentPort} from 'node:worker_threads'
 import {isKeyflowError} from '../errors.js'
 import {SnowflakeConnector} from './connector.js'
 import {loadSnowflake} from './driver.js'
+import {cancellingOf} from './interrupt.js'
 import {ErrorCopy, FromSqlThread, SqlJob, SqlReply, ToSqlThread} from './sql-thread.js'
 import {runSql} from './sql.js'
 
@@ -30,6 +31,8 @@ const port = parentPort!
 const spare: Buffer[] = []
 let inFlight = 0
 let waiting: (() => void) | undefined
+/** The job's connector, for a cancel. */
+let connector: SnowflakeConnector | undefined
 
 /**
  * The output, sent to the other side in buffers that come back once written (a piece larger
@@ -54,8 +57,9 @@ const output = new Writable({
 
 async function run(job: SqlJob): Promise<SqlReply> {
   try {
-    await using connector = new SnowflakeConnector(job.config)
-    return {result: await runSql(connector, {binds: job.binds, format: job.format, out: output, sql: job.sql})}
+    await using jobConnector = new SnowflakeConnector(job.config)
+    connector = jobConnector
+    return {result: await runSql(jobConnector, {binds: job.binds, format: job.format, out: output, sql: job.sql})}
   } catch (error) {
     return {error: copyError(error)}
   }
@@ -66,6 +70,13 @@ async function run(job: SqlJob): Promise<SqlReply> {
 loadSnowflake().catch(() => {})
 port.on('message', async (message: ToSqlThread) => {
   switch (message.type) {
+    case 'cancel': {
+      const cancelling = cancellingOf(connector?.interrupt() ?? [])
+      port.postMessage({queryIds: await cancelling.queryIds, type: 'cancelling'} satisfies FromSqlThread)
+      port.postMessage({statements: await cancelling.answers, type: 'cancelled'} satisfies FromSqlThread)
+      break
+    }
+
     case 'closed': {
       // The reader went away on the other side: the output ends as it does on a broken pipe.
       output.destroy(Object.assign(new Error('The reader of the rows went away.'), {code: 'EPIPE'}))

@@ -6,6 +6,7 @@ import {Worker} from 'node:worker_threads'
 import {ExitCode, KeyflowError} from '../errors.js'
 import {SnowflakeConnectorConfig} from './config.js'
 import {AnyParams} from './connector.js'
+import {CancelledStatement, Cancelling} from './interrupt.js'
 import {RunSqlResult, SqlFormat} from './sql.js'
 
 /**
@@ -26,7 +27,9 @@ import {RunSqlResult, SqlFormat} from './sql.js'
  * The thread formats the rows into a few buffers that move between the threads (transferred,
  * not copied): each is written to `out` here and, once written, goes back to be filled again.
  * So the output has backpressure, and no thread makes garbage of it. A closed pipe (EPIPE)
- * here stops the query there, which then logs out, as it does in-process.
+ * here stops the query there, which then logs out, as it does in-process. A signal asks the
+ * thread to cancel its statement (interrupt.ts): the thread's connector sends the abort-request
+ * and reports the statement's query id at once, then Snowflake's answer.
  */
 
 export interface SqlJob {
@@ -44,10 +47,14 @@ export interface ErrorCopy {
   keyflow?: {code: string; details: string[]; exit: number; fix?: string; message: string; where?: string}
 }
 
-/** Messages to the thread: the job; a buffer of output written, back to be filled again; the reader went away. */
-export type ToSqlThread = {bytes: Uint8Array; type: 'written'} | {job: SqlJob; type: 'run'} | {type: 'closed'}
-/** Messages from the thread: output, the first `length` bytes of a buffer; then the reply. */
-export type FromSqlThread = {bytes: Uint8Array; length: number; type: 'rows'} | {reply: SqlReply; type: 'reply'}
+/** Messages to the thread: the job; a buffer of output written, back to be filled again; the reader went away; a signal came. */
+export type ToSqlThread = {bytes: Uint8Array; type: 'written'} | {job: SqlJob; type: 'run'} | {type: 'cancel'} | {type: 'closed'}
+/** Messages from the thread: output, the first `length` bytes of a buffer; then the reply. After a cancel: what it names, then Snowflake's answers. */
+export type FromSqlThread =
+  | {bytes: Uint8Array; length: number; type: 'rows'}
+  | {queryIds: Array<string | undefined>; type: 'cancelling'}
+  | {reply: SqlReply; type: 'reply'}
+  | {statements: CancelledStatement[]; type: 'cancelled'}
 
 const MB = 1024 * 1024
 const OLD_GENERATION_MB = 1024
@@ -76,6 +83,7 @@ function threadEntry(): URL {
 
 /** The thread, started before the connector's config is known so that it loads the driver meanwhile. */
 export class SqlThread implements AsyncDisposable {
+  private cancelReplies?: {answers: (statements: CancelledStatement[]) => void; queryIds: (ids: Array<string | undefined>) => void}
   private closed = false
   // Never more than this thread may have (a smaller machine's default).
   private readonly heapLimitMb = Math.min(OLD_GENERATION_MB, Math.floor(getHeapStatistics().heap_size_limit / MB))
@@ -94,12 +102,51 @@ export class SqlThread implements AsyncDisposable {
       resourceLimits: {maxOldGenerationSizeMb: this.heapLimitMb, maxYoungGenerationSizeMb: YOUNG_GENERATION_MB},
     })
     this.reply = new Promise<SqlReply>((resolve, reject) => {
-      this.worker.on('message', (message: FromSqlThread) => (message.type === 'rows' ? this.write(message.bytes, message.length) : resolve(message.reply)))
+      this.worker.on('message', (message: FromSqlThread) => {
+        switch (message.type) {
+          case 'cancelled': {
+            this.cancelReplies?.answers(message.statements)
+            break
+          }
+
+          case 'cancelling': {
+            this.cancelReplies?.queryIds(message.queryIds)
+            break
+          }
+
+          case 'reply': {
+            resolve(message.reply)
+            break
+          }
+
+          case 'rows': {
+            this.write(message.bytes, message.length)
+            break
+          }
+        }
+      })
       this.worker.once('error', (error: NodeJS.ErrnoException) => reject(error.code === 'ERR_WORKER_OUT_OF_MEMORY' ? outOfMemory(this.heapLimitMb) : error))
       this.worker.once('exit', () => reject(new Error('The sql thread exited without a result.')))
     })
     // Until run() asks for the reply, a failure (e.g. no driver) waits there, unreported.
     this.reply.catch(() => {})
+  }
+
+  /** Asks the thread to cancel its statement (its connector's interrupt()); the answers come from the thread. */
+  cancel(): Cancelling {
+    let answers!: (statements: CancelledStatement[]) => void
+    let queryIds!: (ids: Array<string | undefined>) => void
+    const cancelling: Cancelling = {
+      answers: new Promise((resolve) => {
+        answers = resolve
+      }),
+      queryIds: new Promise((resolve) => {
+        queryIds = resolve
+      }),
+    }
+    this.cancelReplies = {answers, queryIds}
+    this.send({type: 'cancel'})
+    return cancelling
   }
 
   /** Runs the query and writes its rows to `out`; every row has been written to `out` when this resolves. */

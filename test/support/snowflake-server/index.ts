@@ -1,6 +1,7 @@
 import type {DuckDBConnection} from '@duckdb/node-api'
 
 import {randomBytes, randomUUID} from 'node:crypto'
+import {once} from 'node:events'
 import {createServer, IncomingMessage, Server, ServerResponse} from 'node:http'
 import {gunzipSync} from 'node:zlib'
 
@@ -25,6 +26,22 @@ export interface SnowflakeServerOptions {
   users?: FakeUser[]
 }
 
+/** A statement as the server received it: its query id, the driver's request id, and the SQL. */
+export interface ReceivedQuery {
+  id: string
+  requestId?: string
+  sqlText: string
+}
+
+/** An abort-request: what it named (a query id in the path, or a request id in the body) and the query that was. */
+export interface ReceivedAbort {
+  /** The query it named, found by either. */
+  queryId?: string
+  requestId?: string
+  /** Whether the query was still running (and now fails with 000604, as a cancelled statement does). */
+  wasRunning: boolean
+}
+
 export interface ServerStats {
   chunks: number
   heartbeats: number
@@ -40,6 +57,8 @@ export interface ServerStats {
 }
 
 export interface SnowflakeServer {
+  /** Every abort-request received, in order. */
+  aborts: ReceivedAbort[]
   account: string
   /** Makes every later chunk download fail (HTTP 410, which the driver does not retry). */
   breakChunks(): void
@@ -47,11 +66,29 @@ export interface SnowflakeServer {
   dropSessions(): void
   /** Makes every open session's token expire: the next request gets 390112 and must renew. */
   expireSessions(): void
+  /** Abort-requests are never answered (an unreachable or hung Snowflake); they still cancel and are recorded. */
+  hangAborts(): void
+  /** Chunk downloads from this index on are never answered: a stream stays in the middle of its rows. */
+  holdChunks(fromIndex: number): void
+  /** Login requests from now on are never answered: a client stays logging in. */
+  holdLogins(): void
+  /** Statements received from now on run until they are aborted (000604), never to completion. */
+  holdQueries(): void
   host: string
+  /** The next abort-request (or the first one already received). */
+  nextAbort(): Promise<ReceivedAbort>
+  /** Resolves when the next login request arrives (or the first one already arrived). */
+  nextLogin(): Promise<void>
+  /** The next statement received (or the first one already received). */
+  nextQuery(): Promise<ReceivedQuery>
+  /** The next statement whose query id the client has shown it knows: it asked for the statement's result or status. */
+  nextQueryKnown(): Promise<ReceivedQuery>
   /** Sessions currently open. */
   openSessions(): number
   options: Required<Pick<SnowflakeServerOptions, 'chunkRows'>> & SnowflakeServerOptions
   port: number
+  /** Every statement received, in order. */
+  queries: ReceivedQuery[]
   stats: ServerStats
   stop(): Promise<void>
   url: string
@@ -67,13 +104,18 @@ interface Session {
 }
 
 interface Query {
+  /** Ends a held statement as cancelled. */
+  abort?: () => void
   chunkQueue: Promise<unknown>
   error?: SqlError
+  /** The client has asked for its result or status. */
+  known?: boolean
   nextChunk: number
   outcome?: Outcome
   pendingPolls: number
   produced: Map<number, string>
   promise: Promise<void>
+  requestId?: string
   session: Session
   status: 'FAILED_WITH_ERROR' | 'RUNNING' | 'SUCCESS'
 }
@@ -93,6 +135,27 @@ class Refusal {
     readonly message: string,
   ) {}
 }
+
+/** Records in arrival order, read one at a time by a test that waits for the next. */
+class Log<T> {
+  readonly items: T[] = []
+  private readonly added = new EventTarget()
+  private read = 0
+
+  add(item: T): void {
+    this.items.push(item)
+    this.added.dispatchEvent(new Event('added'))
+  }
+
+  async next(): Promise<T> {
+    // eslint-disable-next-line no-await-in-loop
+    while (this.read >= this.items.length) await once(this.added, 'added')
+    return this.items[this.read++]
+  }
+}
+
+/** What Snowflake answers for a statement cancelled while it ran. */
+const cancelledError = () => new SqlError('SQL execution canceled', '000604', '57014')
 
 async function readBody(request: IncomingMessage): Promise<unknown> {
   const parts: Buffer[] = []
@@ -130,6 +193,14 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
   const queries = new Map<string, Query>()
   const stats: ServerStats = {chunks: 0, heartbeats: 0, logins: 0, loginsRefused: 0, polls: 0, queries: 0, renewals: 0, sessionsDeleted: 0, statusChecks: 0, telemetry: 0}
   let chunksBroken = false
+  let chunksHeldFrom = Number.POSITIVE_INFINITY
+  let holdingQueries = false
+  let holdingLogins = false
+  const loginRequests = new Log<true>()
+  let abortsHang = false
+  const received = new Log<ReceivedQuery>()
+  const known = new Log<ReceivedQuery>()
+  const aborts = new Log<ReceivedAbort>()
   const port = await freePort()
   const host = '127.0.0.1'
   const url = `http://${host}:${port}`
@@ -240,7 +311,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
 
 
 
-  async function query(session: Session, body: {asyncExec?: boolean; bindings?: Bindings; sqlText?: string}): Promise<unknown> {
+  async function query(session: Session, body: {asyncExec?: boolean; bindings?: Bindings; sqlText?: string}, requestId: string | undefined): Promise<unknown> {
     stats.queries++
     const id = randomUUID()
     const entry: Query = {
@@ -249,10 +320,20 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
       pendingPolls: settings.forceAsync ? 1 : 0,
       produced: new Map(),
       promise: Promise.resolve(),
+      requestId,
       session,
       status: 'RUNNING',
     }
-    const run = session.queue.then(() => engine.run(session.connection, body.sqlText ?? '', body.bindings, settings.chunkRows))
+    // A held statement runs until an abort-request ends it.
+    const held = holdingQueries
+      ? new Promise<void>((_, reject) => {
+          entry.abort = () => reject(cancelledError())
+        })
+      : undefined
+    const run = session.queue.then(async () => {
+      await held
+      return engine.run(session.connection, body.sqlText ?? '', body.bindings, settings.chunkRows)
+    })
     session.queue = run.catch(() => {})
     entry.promise = run.then(
       (outcome) => {
@@ -266,15 +347,24 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
     )
     queries.set(id, entry)
     session.queries.add(id)
+    received.add({id, requestId, sqlText: body.sqlText ?? ''})
+    if (!body.asyncExec && !settings.forceAsync) markKnown(id, entry)
     if (body.asyncExec) return inProgress(id, '333334')
     if (settings.forceAsync) return inProgress(id, '333333')
     await entry.promise
     return resultBody(id, entry)
   }
 
+  function markKnown(id: string, entry: Query): void {
+    if (entry.known) return
+    entry.known = true
+    known.add(received.items.find((query) => query.id === id)!)
+  }
+
   async function result(id: string): Promise<unknown> {
     const entry = queries.get(id)
     if (!entry) return failure('000709', `Statement ${id} not found`)
+    markKnown(id, entry)
     stats.polls++
     if (entry.pendingPolls > 0) {
       entry.pendingPolls--
@@ -289,6 +379,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
     stats.statusChecks++
     const entry = queries.get(id)
     if (!entry) return {data: {queries: []}, success: true}
+    markKnown(id, entry)
     const failed = entry.error
     return {
       code: failed?.code ?? null,
@@ -318,11 +409,27 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
     return body
   }
 
+  /** Cancels the statement an abort-request names, by query id (in the path) or by the request id it was sent with. */
+  function abort(pathId: string | undefined, requestId: string | undefined): boolean {
+    const queryId = pathId ?? [...queries].find(([, entry]) => requestId !== undefined && entry.requestId === requestId)?.[0]
+    const entry = queryId === undefined ? undefined : queries.get(queryId)
+    const wasRunning = entry?.status === 'RUNNING'
+    aborts.add({queryId, requestId, wasRunning})
+    if (abortsHang) return false
+    if (wasRunning) entry?.abort?.()
+    return true
+  }
+
   async function route(request: IncomingMessage, response: ServerResponse): Promise<void> {
     const {pathname, searchParams} = new URL(request.url ?? '/', url)
     const body = (await readBody(request)) as Record<string, unknown>
     const post = request.method === 'POST'
-    if (post && pathname === '/session/v1/login-request') return sendJson(response, await login(body))
+    if (post && pathname === '/session/v1/login-request') {
+      loginRequests.add(true)
+      if (!holdingLogins) sendJson(response, await login(body))
+      return
+    }
+
     if (post && pathname === '/session/token-request') return sendJson(response, renew(request, body))
     const chunkMatch = /^\/chunks\/([\da-f-]+)\/(\d+)$/.exec(pathname)
     if (request.method === 'GET' && chunkMatch) {
@@ -331,6 +438,8 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
         return
       }
 
+      // A held chunk is never answered: the connection stays open until the server stops.
+      if (Number(chunkMatch[2]) >= chunksHeldFrom) return
       const text = await chunk(chunkMatch[1], Number(chunkMatch[2]))
       if (text === undefined) {
         response.writeHead(404).end()
@@ -359,8 +468,14 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
       return sendJson(response, {code: null, data: null, message: null, success: true})
     }
 
-    if (post && pathname === '/queries/v1/query-request') return sendJson(response, await query(session, body))
-    if (post && /^\/queries\/(v1|[\da-f-]+)\/abort-request$/.test(pathname)) return sendJson(response, {success: true})
+    if (post && pathname === '/queries/v1/query-request') return sendJson(response, await query(session, body, searchParams.get('requestId') ?? undefined))
+    const abortMatch = /^\/queries\/(v1|[\da-f-]+)\/abort-request$/.exec(pathname)
+    if (post && abortMatch) {
+      const answered = abort(abortMatch[1] === 'v1' ? undefined : abortMatch[1], typeof body.requestId === 'string' ? body.requestId : undefined)
+      if (answered) sendJson(response, {code: null, data: null, message: null, success: true})
+      return
+    }
+
     const resultMatch = /^\/queries\/([\da-f-]+)\/result$/.exec(pathname)
     if (request.method === 'GET' && resultMatch) return sendJson(response, await result(resultMatch[1]))
     const statusMatch = /^\/monitoring\/queries\/([\da-f-]+)$/.exec(pathname)
@@ -380,6 +495,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
   })
 
   return {
+    aborts: aborts.items,
     account,
     breakChunks() {
       chunksBroken = true
@@ -390,10 +506,29 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
     expireSessions() {
       for (const session of sessions.values()) session.expired = true
     },
+    hangAborts() {
+      abortsHang = true
+    },
+    holdChunks(fromIndex) {
+      chunksHeldFrom = fromIndex
+    },
+    holdLogins() {
+      holdingLogins = true
+    },
+    holdQueries() {
+      holdingQueries = true
+    },
     host,
+    nextAbort: async () => aborts.next(),
+    async nextLogin() {
+      await loginRequests.next()
+    },
+    nextQuery: async () => received.next(),
+    nextQueryKnown: async () => known.next(),
     openSessions: () => sessions.size,
     options: settings,
     port,
+    queries: received.items,
     stats,
     async stop() {
       server.closeAllConnections()

@@ -333,6 +333,31 @@ describe('SnowflakeConnector against the local Snowflake server', () => {
     }
   })
 
+  it('interrupt() cancels the running statement on Snowflake and refuses to start another', async () => {
+    const held = await startFixture()
+    try {
+      await using interrupted = new SnowflakeConnector(passwordConfig(held))
+      expect(interrupted.interrupt(), 'nothing runs before the first statement').to.deep.equal([])
+      await using running = new SnowflakeConnector(passwordConfig(held))
+      held.server.holdQueries()
+      const statement = running.execute('SELECT 42')
+      const query = await held.server.nextQueryKnown()
+      const [request, ...others] = running.interrupt()
+      expect(others).to.deep.equal([])
+      expect(request.queryId).to.equal(query.id)
+      expect(await request.confirmed).to.equal(true)
+      // By query id, in the path: the driver knows it once the submission is answered.
+      expect(await held.server.nextAbort()).to.deep.equal({queryId: query.id, requestId: undefined, wasRunning: true})
+      expect((await failure(statement)).code).to.equal('SNOWFLAKE_INTERRUPTED')
+      const {queries} = held.server.stats
+      expect((await failure(running.execute('SELECT 1'))).code).to.equal('SNOWFLAKE_INTERRUPTED')
+      expect((await failure(interrupted.execute('SELECT 1'))).code).to.equal('SNOWFLAKE_INTERRUPTED')
+      expect(held.server.stats.queries, 'no statement is sent after interrupt()').to.equal(queries)
+    } finally {
+      await held.server.stop()
+    }
+  })
+
   it('leaves no snowflake.log in the working directory', () => {
     expect(existsSync(join(process.cwd(), 'snowflake.log'))).to.equal(false)
     expect(existsSync(join(ROOT, 'snowflake.log'))).to.equal(false)
