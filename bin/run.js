@@ -237,9 +237,14 @@ async function main() {
   await bundle('oclif').run(join(__dirname, '..'))
   // The command is done: a timer or socket left by a block module it loaded must not keep
   // keyflow running. Both streams are drained first, so no output is lost.
+  // Only what waits to be written: an empty write to a full disk (/dev/full) fails, and would
+  // turn a command that wrote nothing to stdout into keyflow's output error (exit 74). With
+  // nothing waiting, a turn of the event loop instead: a write that failed (a file's writes are
+  // synchronous) reports its error on the next tick, which must come before the exit.
   const drain = (stream) =>
     new Promise((resolve) => {
-      stream.write('', resolve)
+      if (stream.writableLength === 0 || stream.destroyed) setImmediate(resolve)
+      else stream.write('', resolve)
     })
   await Promise.all([drain(process.stdout), drain(process.stderr)])
   // eslint-disable-next-line n/no-process-exit

@@ -71,8 +71,9 @@ const deferred = {
 
 /**
  * Edits to @oclif/core's own files in the oclif bundle, each saving start-up time of every
- * command off the fast path. Each `from` must be found as written: the build fails if oclif's
- * code changes under an edit, rather than losing the saving (or worse) in silence.
+ * command off the fast path, or (the last) keeping its exit code. Each `from` must be found as
+ * written: the build fails if oclif's code changes under an edit, rather than losing the saving
+ * (or worse) in silence.
  */
 const OCLIF_EDITS = [
   {
@@ -99,6 +100,21 @@ const OCLIF_EDITS = [
     file: 'index.js',
     from: '\ncheckNodeVersion();\n',
     to: '\n',
+  },
+  {
+    // The index warns at load when the working directory is gone; keyflow says so itself, as
+    // an error (settings), and the fast path, which never loads oclif, the same way.
+    file: 'index.js',
+    from: '\ncheckCWD();\n',
+    to: '\n',
+  },
+  {
+    // oclif's flush after a command writes '' to stdout to wait for what is queued: an empty
+    // write to a full disk (/dev/full) fails, and guardOutput would end a command that wrote
+    // nothing to stdout with exit 74. Nothing queued, nothing to wait for.
+    file: 'flush.js',
+    from: "const flushed = process.stdout.write('');",
+    to: "const flushed = process.stdout.writableLength === 0 || process.stdout.write('');",
   },
 ]
 

@@ -59,8 +59,20 @@ Output that is not a terminal has every injected value replaced by *****. keyflo
     }
 
     // --watch takes an optional value, which oclif flags cannot: a bare --watch means the default.
-    const own = argv.slice(0, dashes).map((token) => (token === '--watch' ? `--watch=${DEFAULT_WATCH_INTERVAL}` : token))
-    const {flags} = await this.parse(Run, own)
+    // Its value may follow as the next word, as the fast path takes it: nothing else before --
+    // is a word of its own, so one there that is not a flag can only be --watch's value.
+    const own = argv.slice(0, dashes)
+    const tokens = own.map((token, index) => (token === '--watch' && (own[index + 1] ?? '-').startsWith('-') ? `--watch=${DEFAULT_WATCH_INTERVAL}` : token))
+    const {argv: stray, flags} = await this.parse(Run, tokens)
+    // Not echoed: a stray word may be a value typed where its name belonged (`run DB_PASSWORD=…`).
+    if (stray.length > 0) {
+      throw new KeyflowError(`Unexpected ${stray.length === 1 ? 'word' : `${stray.length} words`} before --, which is neither a flag nor a flag's value.`, {
+        code: 'USAGE',
+        exit: ExitCode.USAGE,
+        fix: 'Put the command and its arguments after --, and each secret after --secret: keyflow run --secret DB_PASSWORD -- python flow.py',
+      })
+    }
+
     const code = await runWithSecrets(this.invocation(flags), argv.slice(dashes + 1), flags)
     // keyflow's exit code is the command's; oclif's this.exit() would render it as an error.
     // eslint-disable-next-line n/no-process-exit, unicorn/no-process-exit

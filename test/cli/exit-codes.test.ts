@@ -163,12 +163,12 @@ describe('exit codes and the fast path', () => {
     expect(JSON.parse(asJson[0].stdout)).to.include({name: 'keyflow', node: process.version})
   })
 
-  it('an integer flag given a non-number is a usage error on both paths', async () => {
-    // The manifest does not say a flag is an integer, so the fast path leaves the check to
-    // settings.ts: same exit code, keyflow's wording instead of oclif's.
+  it('an integer flag given a non-number is a usage error on both paths, in the same words', async () => {
+    // Both paths leave the check to the settings engine (lib/cli/resolver-flags.ts).
     const argv = ['secret', 'get', 'PLAIN', '--aws-request-timeout', 'ten']
     const results = await Promise.all(entries.map(([, script]) => runCli(argv, {cwd: dir.path, env, script})))
     expect(results.map((result) => result.code)).to.deep.equal([2, 2])
+    expect(results[0].stderr).to.equal(results[1].stderr).and.to.match(/Expected a whole number/)
   })
 
   describe('differential: the fast path and oclif give identical stdout, stderr and exit code', () => {

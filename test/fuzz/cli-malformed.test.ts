@@ -27,7 +27,7 @@ const cases: Case[] = [
   {args: ['run', '--', 'true'], exit: 8, project: '{"run": ', says: 'not valid JSON'},
   {args: ['run', '--aws-max-attempts', 'abc', '--', 'true'], exit: 2, says: 'flag --aws-max-attempts'},
   {args: ['run', '--aws-connect-timeout', '0', '--', 'true'], exit: 2, says: 'flag --aws-connect-timeout'},
-  {args: ['run', '--aws-request-timeout', '-5', '--', 'true'], exit: 2, says: 'Expected an integer greater than or equal to 1'},
+  {args: ['run', '--aws-request-timeout', '-5', '--', 'true'], exit: 2, says: 'Expected a whole number from 1 to'},
   {args: ['run', '--env-style', 'weird', '--', 'true'], exit: 2, says: 'prefect, plain, both'},
   {args: ['run', '--mask', 'x', '--', 'true'], exit: 2, says: 'auto, always, never'},
   {args: ['run', '--sources', 'vault', '--', 'true'], exit: 2, says: 'Unknown source "vault"'},

@@ -9,13 +9,15 @@ import {repeatableFlag} from './repeatable-flag.js'
  * Flags that choose how secrets are resolved, shared by every command that resolves one,
  * generated from the settings' one description (each source declares its own settings). No
  * flag takes its default from the environment here: the settings engine reads KEYFLOW_*
- * itself, and an env-derived default would be baked into the published manifest.
+ * itself, and an env-derived default would be baked into the published manifest. A number is
+ * taken as text and checked by the settings engine too (not oclif's Flags.integer), as on the
+ * fast path, which reads these flags from the manifest: one rule, and one message, for both.
  */
 function flagFor(spec: SettingSpec<unknown>) {
   const common = {description: flagDescription(spec), helpGroup: spec.helpGroup}
   const shape = spec.parse.flag
   if (shape.type === 'boolean') return Flags.boolean(common)
-  if (shape.type === 'integer') return Flags.integer({...common, max: shape.max, min: shape.min})
+  if (shape.type === 'integer') return Flags.string(common)
   if (shape.multiple) return repeatableFlag(common)
   return Flags.string({...common, options: shape.options ? [...shape.options] : undefined})
 }

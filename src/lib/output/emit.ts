@@ -15,14 +15,16 @@ import {errorJson, renderErrorText} from './render-error.js'
  * error on stderr, written at once: the result is lost, and nothing else can be said on stdout.
  */
 export function outputFailed(error: unknown, json: boolean): never {
-  exitWithError(
-    new KeyflowError(`Cannot write the output: ${describeFsError(error)}.`, {
-      code: 'OUTPUT_FAILED',
-      exit: ExitCode.OUTPUT,
-      fix: 'Free space where stdout goes, or send the output somewhere else.',
-    }),
-    json,
-  )
+  exitWithError(cannotWrite(error), json)
+}
+
+/** What outputFailed says (exit 74), for one who reports it later: `keyflow run`, once its command has ended. */
+export function cannotWrite(error: unknown): KeyflowError {
+  return new KeyflowError(`Cannot write the output: ${describeFsError(error)}.`, {
+    code: 'OUTPUT_FAILED',
+    exit: ExitCode.OUTPUT,
+    fix: 'Free space where stdout goes, or send the output somewhere else.',
+  })
 }
 
 /** Ends keyflow at once with `error` on stderr (JSON under --json), written synchronously, and its exit code. */

@@ -6,6 +6,7 @@ import {Readable, Writable} from 'node:stream'
 import {debuglog} from 'node:util'
 
 import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
+import {cannotWrite} from '../output/emit.js'
 import {stderrStream} from '../output/warn.js'
 import {builtin} from '../util/builtin.js'
 import {MaskSet, StreamMasker} from './masker.js'
@@ -626,9 +627,26 @@ function ownEnd(pipe: Pipe | undefined, socketpair: null | Readable): MaskedSour
 }
 
 /**
+ * Makes `listener` the only one of `stream`'s 'error' listeners until the returned function
+ * puts the others back. While a child's output is copied to it, a failed write is the copy's to
+ * handle: it stops the child, and supervise() reports the error once the child has ended.
+ * Others would end keyflow at once (guardOutput's exit 74) or crash it (oclif's listener
+ * rethrows), leaving the child running without its parent.
+ */
+function onlyErrorListener(stream: Writable, listener: (error: NodeJS.ErrnoException) => void): () => void {
+  const others = stream.rawListeners('error') as Array<(error: Error) => void>
+  stream.removeAllListeners('error').on('error', listener)
+  return () => {
+    stream.off('error', listener)
+    for (const other of others) stream.on('error', other)
+  }
+}
+
+/**
  * Copies `source` to `target` through a masker, with backpressure. Resolves when the source
  * ends, or, once the child has exited, when it has been quiet for QUIET_MS (a background
- * grandchild may hold the pipe open forever). A broken target (EPIPE: `| head`) closes the
+ * grandchild may hold the pipe open forever). A target that fails (EPIPE: `| head`; or a full
+ * disk, an I/O error, which `onBroken` gets to report once the child has ended) closes the
  * source, so the child meets what a writer in a shell pipeline meets (SIGPIPE). Resolves to the
  * target when it was written to and is still writable. `masks.set` may be replaced while the
  * command runs (a rotation under --watch-reload): the stream follows it from its next chunk.
@@ -639,7 +657,7 @@ function ownEnd(pipe: Pipe | undefined, socketpair: null | Readable): MaskedSour
 async function pump(
   source: MaskedSource,
   target: () => Writable,
-  {eager, exited, masks, onBroken}: {eager: boolean; exited: Promise<unknown>; masks: {readonly set: MaskSet}; onBroken: () => void},
+  {eager, exited, masks, onBroken}: {eager: boolean; exited: Promise<unknown>; masks: {readonly set: MaskSet}; onBroken: (error: NodeJS.ErrnoException) => void},
 ): Promise<undefined | Writable> {
   return new Promise((resolve) => {
     // eslint-disable-next-line prefer-const -- assigned once the handlers it needs exist
@@ -651,6 +669,7 @@ async function pump(
     let done = false
     let out: undefined | Writable
     let masker: StreamMasker | undefined
+    let restoreListeners: (() => void) | undefined
     /**
      * Writes masked pieces: a chunk's, then `written` is called once they are out (after every
      * chunk's before it: Node calls write callbacks in order, and one function for all of them
@@ -695,21 +714,21 @@ async function pump(
       if (done) return
       done = true
       if (quiet) clearInterval(quiet)
-      out?.off('error', onTargetError)
       if (masker) write(masker.end())
+      restoreListeners?.()
       resolve(broken ? undefined : out)
     }
 
-    const onTargetError = () => {
+    const onTargetError = (error: NodeJS.ErrnoException) => {
       broken = true
-      onBroken()
+      onBroken(error)
       stream.destroy()
       finish()
     }
 
     const open = () => {
       out = target()
-      out.on('error', onTargetError)
+      restoreListeners = onlyErrorListener(out, onTargetError)
     }
 
     if (eager) open()
@@ -846,20 +865,29 @@ export async function supervise(options: SuperviseOptions): Promise<ChildExit> {
   options.onSpawn?.(deliver)
   // Where keyflow's output went away (`| head`) and the pipe is a socketpair, which would only
   // say ECONNRESET, the child gets what a writer in a shell pipeline gets: SIGPIPE.
-  const brokenPipe = () => pipes === undefined && live() && spawned.kill('SIGPIPE')
+  // Stdout that could not be written (not EPIPE: a full disk) is keyflow's error, exit 74, once
+  // the child has ended: the output is lost, as the command's own exit code would not say.
+  // Stderr's failures end the copy and no more, as coreutils leave what they cannot write there.
+  let outputError: NodeJS.ErrnoException | undefined
+  const brokenPipe = (error: NodeJS.ErrnoException, isStdout: boolean) => {
+    if (isStdout && error.code !== 'EPIPE') outputError ??= error
+    if (pipes === undefined && live()) spawned.kill('SIGPIPE')
+  }
+
   const pumps = [
-    {eager: false, pipe: stdoutPipe, socketpair: spawned.stdout, stream: () => process.stdout},
-    {eager: options.notices === true, pipe: stderrPipe, socketpair: spawned.stderr, stream: stderrStream},
-  ].map(async ({eager, pipe, socketpair, stream}) => {
+    {eager: false, isStdout: true, pipe: stdoutPipe, socketpair: spawned.stdout, stream: () => process.stdout},
+    {eager: options.notices === true, isStdout: false, pipe: stderrPipe, socketpair: spawned.stderr, stream: stderrStream},
+  ].map(async ({eager, isStdout, pipe, socketpair, stream}) => {
     const source = ownEnd(pipe, socketpair)
     if (!source || !masking) return
-    const written = await pump(source, stream, {eager, exited, masks: masking, onBroken: brokenPipe})
+    const written = await pump(source, stream, {eager, exited, masks: masking, onBroken: (error) => brokenPipe(error, isStdout)})
     // Where writes are asynchronous (a pipe on macOS), keyflow's exit must not cut the tail off.
     if (written) await drained(written)
   })
   const {code, signal} = await exited
   await Promise.all(pumps)
   uninstall()
+  if (outputError) throw cannotWrite(outputError)
   if (signal) {
     const number = builtin<typeof import('node:os')>('node:os').constants.signals[signal] ?? 0
     return {code: 128 + number, signal: {name: signal, number}}

@@ -1,7 +1,7 @@
 import {lstatSync} from 'node:fs'
 import {dirname, join, resolve} from 'node:path'
 
-import {ExitCode, KeyflowError} from '../errors.js'
+import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
 import {builtin} from '../util/builtin.js'
 import {isPlainObject, parseJsonText} from '../util/json.js'
 import {checkTrustedDir, ensureTrustedDir, readTrustedFile} from '../util/trusted-file.js'
@@ -146,9 +146,19 @@ function lookupPath(object: Record<string, unknown>, path: string[]): unknown {
   return current
 }
 
+/** The working directory, which a shell can leave after removing it (`rmdir "$PWD"`): a usage error, not a crash. */
+function workingDirectory(): string {
+  try {
+    return process.cwd()
+  } catch (error) {
+    if (errnoCode(error) !== 'ENOENT') throw error
+    throw new KeyflowError('The current directory no longer exists.', {code: 'CWD_GONE', exit: ExitCode.USAGE, fix: 'cd to a directory that exists, then run keyflow again.'})
+  }
+}
+
 export function resolveSettings<S extends SettingSpecs>(specs: S, input: SettingsInput = {}): ResolvedSettingsOf<S> {
   const env = input.env ?? process.env
-  const cwd = resolve(input.cwd ?? process.cwd())
+  const cwd = resolve(input.cwd ?? workingDirectory())
   const home = keyflowHome(env)
   const projectFile = findProjectFile(cwd, env)
   const projectConfig = projectFile ? loadConfig(specs, projectFile, 'project file', env.KEYFLOW_PROJECT_FILE !== undefined) : {}

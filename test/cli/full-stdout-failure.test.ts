@@ -5,13 +5,12 @@ import {spawnSync} from 'node:child_process'
 import {baseEnv, BIN, OCLIF_ENTRY, tempDir} from '../support/cli.js'
 
 /**
- * Review (issue 16, fast path vs oclif's path): a command that fails, with stdout on a full disk.
- * It writes nothing to stdout, so its own exit code stands: the fast path says 3 for a secret not
- * found. oclif's path answers 74 and a second error, "Cannot write the output", for output that
- * was never there: oclif's flush() and bin/run.js's drain write '' to stdout, which on /dev/full
- * fails (ENOSPC), and guardOutput turns that into exit 74.
+ * A command that fails, with stdout on a full disk, writes nothing to stdout, so its own exit
+ * code stands (3 for a secret not found), on both paths. oclif's path answered 74 and a second
+ * error for output that was never there: oclif's flush() and bin/run.js's drain wrote '' to
+ * stdout, which on /dev/full fails (ENOSPC).
  */
-describe('review: a failure keeps its exit code when stdout is on a full disk', () => {
+describe('a failure keeps its exit code when stdout is on a full disk', () => {
   let dir: ReturnType<typeof tempDir>
   let env: Record<string, string>
 

@@ -8,13 +8,13 @@ import {canary} from '../support/canary.js'
 import {baseEnv, BIN, OCLIF_ENTRY, tempDir} from '../support/cli.js'
 
 /**
- * Review (issue 16, fast path): `keyflow run` whose masked stdout cannot be written (a full
- * disk). README's exit-code table: 74, "the output could not be written: stdout on a full disk".
- * The fast path instead ends with the child's own status (0 when the child is a shell that
- * swallowed the SIGPIPE), the output lost without a word; oclif's path says 74 but exits at the
- * first failed write, leaving the command running with no parent.
+ * `keyflow run` whose masked stdout cannot be written (a full disk): exit 74 and "Cannot write
+ * the output" once the command, stopped by the broken pipe, has ended, on both paths. The fast
+ * path ended with the child's own status (0 from a shell that swallowed the SIGPIPE), the output
+ * lost without a word; oclif's path exited at the first failed write, leaving the command
+ * running without its parent.
  */
-describe('review: run with its masked stdout on a full disk', () => {
+describe('run with its masked stdout on a full disk', () => {
   let dir: ReturnType<typeof tempDir>
   let env: Record<string, string>
 
@@ -42,12 +42,17 @@ describe('review: run with its masked stdout on a full disk', () => {
 
   it("oclif's path: keyflow does not exit while the command it started is still running", () => {
     const marker = join(dir.path, 'still-running')
-    // --allow-empty=true is a form the fast path leaves to oclif, so bin/run.js takes oclif's path.
-    const result = runToFull(BIN, ['run', '--secret', 'PLAIN', '--allow-empty=true', '--', 'sh', '-c', `echo hi; sleep 2; touch '${marker}'`])
+    const result = runToFull(OCLIF_ENTRY, ['run', '--secret', 'PLAIN', '--', 'sh', '-c', `echo hi; sleep 2; touch '${marker}'`])
     const markerWhenKeyflowEnded = existsSync(marker)
     spawnSync('sleep', ['3'])
     expect(result.status).to.equal(74)
     // The command outlived keyflow: it was orphaned, not waited for or stopped.
     expect(existsSync(marker) && !markerWhenKeyflowEnded, 'the command kept running after keyflow exited').to.equal(false)
+  })
+
+  it("stderr on a full disk: the command's exit code and stdout stand", () => {
+    const result = spawnSync('bash', ['-c', '"$0" -- "$1" run --secret PLAIN -- sh -c "echo warning >&2; echo out; exit 3" 2> /dev/full', process.execPath, BIN], {cwd: dir.path, encoding: 'utf8', env, timeout: 30_000})
+    expect(result.stdout).to.equal('out\n')
+    expect(result.status).to.equal(3)
   })
 })
