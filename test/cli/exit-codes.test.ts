@@ -128,6 +128,29 @@ describe('exit codes and the fast path', () => {
     }
   })
 
+  // A failing command writes nothing to stdout, so on a full disk its own exit code stands. oclif's
+  // path answered 74, for output that was never there: oclif's flush() and bin/run.js's drain
+  // wrote '' to stdout, which fails on /dev/full (ENOSPC).
+  const toFull = (script: string, args: string[]) =>
+    spawnSync('bash', ['-c', '"$0" -- "$@" > /dev/full', process.execPath, script, ...args], {cwd: dir.path, encoding: 'utf8', env, timeout: 30_000})
+
+  it('a failure with stdout on /dev/full keeps its exit code: secret get NOPE is exit 3 and one error on both paths', () => {
+    const [fast, oclif] = entries.map(([, script]) => toFull(script, ['secret', 'get', 'NOPE', '--sources', 'env']))
+    expect(fast.status).to.equal(3)
+    expect({code: oclif.status, stderr: oclif.stderr}).to.deep.equal({code: fast.status, stderr: fast.stderr})
+  })
+
+  for (const [args, code] of [
+    [['block', 'inspect', 'secret/nope'], 3],
+    [['secret', 'get', 'PLAIN', '--bogus'], 2],
+  ] as const) {
+    it(`keyflow ${args.join(' ')} with stdout on /dev/full: exit ${code}, not 74`, () => {
+      const result = toFull(BIN, [...args])
+      expect(result.stderr).to.not.match(/Cannot write the output/)
+      expect(result.status).to.equal(code)
+    })
+  }
+
   it('a failure ends keyflow once it is reported, on both of bin/run.js\'s paths: work left behind (a retry backoff) does not keep it running', async function () {
     // The preloaded timer would keep a process alive for a minute; this test's timeout is far less.
     this.timeout(30_000)
@@ -169,6 +192,24 @@ describe('exit codes and the fast path', () => {
     const results = await Promise.all(entries.map(([, script]) => runCli(argv, {cwd: dir.path, env, script})))
     expect(results.map((result) => result.code)).to.deep.equal([2, 2])
     expect(results[0].stderr).to.equal(results[1].stderr).and.to.match(/Expected a whole number/)
+  })
+
+  // The same values accepted on both paths (` 3`, as KEYFLOW_* variables are read): oclif's
+  // Flags.integer refused them, and worded its refusals its own way.
+  for (const argv of [
+    ['secret', 'get', 'PLAIN', '--aws-max-attempts', ' 3'],
+    ['secret', 'get', 'PLAIN', '--aws-connect-timeout', '3000 '],
+    ['run', '--secret', 'PLAIN', '--aws-request-timeout', '\n5000', '--', 'true'],
+  ]) {
+    it(`keyflow ${JSON.stringify(argv)}: accepted on both paths`, async () => {
+      const [fast, oclif] = await Promise.all(entries.map(([, script]) => runCli(argv, {cwd: dir.path, env, script})))
+      expect([fast.code, oclif.code], fast.stderr + oclif.stderr).to.deep.equal([0, 0])
+    })
+  }
+
+  it('secret get PLAIN --aws-max-attempts 0: the same stderr on both paths', async () => {
+    const [fast, oclif] = await Promise.all(entries.map(([, script]) => runCli(['secret', 'get', 'PLAIN', '--aws-max-attempts', '0'], {cwd: dir.path, env, script})))
+    expect(fast.stderr).to.equal(oclif.stderr).and.to.match(/Expected a whole number from 1 to 20/)
   })
 
   describe('differential: the fast path and oclif give identical stdout, stderr and exit code', () => {

@@ -1,3 +1,5 @@
+import type {Writable} from 'node:stream'
+
 import {writeSync} from 'node:fs'
 
 import {describeFsError, errnoCode, ExitCode, KeyflowError} from '../errors.js'
@@ -106,4 +108,23 @@ function writeDirect(data: string | Uint8Array, json: boolean): void {
 export function emit(output: {json?: unknown; stdout: string | Uint8Array}, json: boolean): void {
   if (!json) writeDirect(output.stdout, json)
   else if (output.json !== undefined) writeDirect(JSON.stringify(output.json, null, 2) + '\n', json)
+}
+
+/**
+ * Once everything written to `stream` is out. Not 'drain': a tail under the high-water mark
+ * that waits for a full pipe sets no writableNeedDrain, and keyflow's exit would cut it off.
+ * An empty write's callback comes once everything written before it is out (or it failed);
+ * with nothing queued there is no write at all: an empty one to a full disk fails.
+ */
+export async function drained(stream: Writable): Promise<void> {
+  if (stream.writableLength === 0 || stream.destroyed) return
+  await new Promise<void>((resolve) => {
+    const done = () => {
+      stream.off('error', done).off('close', done)
+      resolve()
+    }
+
+    stream.on('error', done).on('close', done)
+    stream.write(Buffer.alloc(0), done)
+  })
 }

@@ -6,7 +6,7 @@ import {Readable, Writable} from 'node:stream'
 import {debuglog} from 'node:util'
 
 import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
-import {cannotWrite} from '../output/emit.js'
+import {cannotWrite, drained} from '../output/emit.js'
 import {stderrStream} from '../output/warn.js'
 import {builtin} from '../util/builtin.js'
 import {MaskSet, StreamMasker} from './masker.js'
@@ -752,24 +752,6 @@ async function pump(
         }
       }, QUIET_MS / 2)
     })
-  })
-}
-
-/**
- * Once everything written to `stream` is out. Not 'drain': a tail under the high-water mark
- * that waits for a full pipe sets no writableNeedDrain, and keyflow's exit would cut it off.
- * An empty write's callback comes once everything written before it is out (or it failed).
- */
-async function drained(stream: Writable): Promise<void> {
-  if (stream.writableLength === 0 || stream.destroyed) return
-  await new Promise<void>((resolve) => {
-    const done = () => {
-      stream.off('error', done).off('close', done)
-      resolve()
-    }
-
-    stream.on('error', done).on('close', done)
-    stream.write(EMPTY, done)
   })
 }
 

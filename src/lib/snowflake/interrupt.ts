@@ -5,7 +5,7 @@ import {setTimeout as sleep} from 'node:timers/promises'
 import type {CancelRequest} from './connector.js'
 
 import {ExitCode, ExitCodeValue, KeyflowError} from '../errors.js'
-import {exitWithError} from '../output/emit.js'
+import {drained, exitWithError} from '../output/emit.js'
 
 /**
  * Ctrl-C (SIGINT), SIGTERM and SIGHUP during `keyflow sql`, as snowflake-connector-python and
@@ -83,7 +83,7 @@ export class StatementInterrupts implements Disposable {
     this.cancelThenExit(signal, this.cancel).catch(() => {})
   }
   private queryIds?: Array<string | undefined>
-private signal?: Signal
+  private signal?: Signal
 
   constructor(
     private readonly json: boolean,
@@ -125,12 +125,7 @@ private signal?: Signal
     } catch {}
 
     // Where stdout's writes are asynchronous (a pipe on macOS), what was written must not be cut off.
-    await Promise.race([
-      new Promise((resolve) => {
-        this.out.write('', resolve)
-      }),
-      deadline,
-    ])
+    await Promise.race([drained(this.out), deadline])
     exitWithError(outcome(signal, this.queryIds, answers), this.json)
   }
 }
