@@ -2,8 +2,10 @@ import {expect} from 'chai'
 import {after, afterEach, before, describe, it} from 'mocha'
 import {spawn} from 'node:child_process'
 import {existsSync, readdirSync, writeFileSync} from 'node:fs'
+import {createRequire} from 'node:module'
 import {join} from 'node:path'
 
+import {DEFERRED_DRIVER_PACKAGES} from '../../src/lib/snowflake/driver.js'
 import {assertNoCanary, assertNoCanaryInTree} from '../support/canary.js'
 import {baseEnv, BIN, CliResult, runCli, tempDir} from '../support/cli.js'
 import {createConnectorBlock, Fixture, passwordConfig, startFixture} from '../support/snowflake-fixture.js'
@@ -96,6 +98,17 @@ describe('keyflow sql through the built CLI', () => {
     const lines = many.stdout.trimEnd().split('\n')
     expect(lines).to.have.length(5000)
     expect(JSON.parse(lines[4999])).to.deep.equal({n: 4999})
+  })
+
+  it("loads none of the driver's SDKs for features a query does not use (driver.ts DEFERRED_DRIVER_PACKAGES)", async () => {
+    const fromDriver = createRequire(createRequire(import.meta.url).resolve('snowflake-sdk'))
+    const result = await runCli(['sql', '--block', connection, '-f', 'csv', 'SELECT range AS n FROM range(200)'], {cwd: home.path, env: {...baseEnv(home.path), NODE_DEBUG: 'module'}})
+    expect(result.code, result.stderr.slice(-2000)).to.equal(0)
+    expect(result.stdout.trimEnd().split('\n')).to.have.length(201)
+    // NODE_DEBUG=module names each file as the module system loads it, the sql thread's too.
+    const loaded = new Set([...result.stderr.matchAll(/: load "([^"]+)" for module/g)].map((match) => match[1]))
+    expect(loaded, 'the driver itself').to.include(fromDriver.resolve('snowflake-sdk'))
+    for (const name of DEFERRED_DRIVER_PACKAGES) expect(loaded, name).not.to.include(fromDriver.resolve(name))
   })
 
   it('asks for the result at once, no status polls: the server answers that request when the statement is done', async () => {

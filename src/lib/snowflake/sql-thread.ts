@@ -22,7 +22,7 @@ import {RunSqlResult, SqlFormat} from './sql.js'
  *   old generation of 1 GiB (what Node gives a machine with 4 GiB of RAM; the stream holds a
  *   few chunks) and a young one of 8 MB keep the RSS within about 10% of its 100k-row level,
  *   for more frequent collections (about a sixth more CPU on a 1M-row stream).
- * - start-up: the thread loads snowflake-sdk (about half a second) while this thread resolves
+ * - start-up: the thread loads snowflake-sdk (about 0.3 s) while this thread resolves
  *   the connector block (decryption, schema checks, references).
  * The thread formats the rows into a few buffers that move between the threads (transferred,
  * not copied): each is written to `out` here and, once written, goes back to be filled again.
