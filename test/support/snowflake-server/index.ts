@@ -74,6 +74,11 @@ export interface SnowflakeServer {
   holdLogins(): void
   /** Statements received from now on run until they are aborted (000604), never to completion. */
   holdQueries(): void
+  /**
+   * Submissions (query-requests) received from now on are answered only once an abort-request has named their
+   * statement, by the request id it was sent with: the client cannot know the query id before. Under hangAborts(), never.
+   */
+  holdSubmissions(): void
   host: string
   /** The next abort-request (or the first one already received). */
   nextAbort(): Promise<ReceivedAbort>
@@ -115,6 +120,8 @@ interface Query {
   pendingPolls: number
   produced: Map<number, string>
   promise: Promise<void>
+  /** Answers a held submission. */
+  release?: () => void
   requestId?: string
   session: Session
   status: 'FAILED_WITH_ERROR' | 'RUNNING' | 'SUCCESS'
@@ -195,6 +202,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
   let chunksBroken = false
   let chunksHeldFrom = Number.POSITIVE_INFINITY
   let holdingQueries = false
+  let holdingSubmissions = false
   let holdingLogins = false
   const loginRequests = new Log<true>()
   let abortsHang = false
@@ -345,9 +353,16 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
         entry.status = 'FAILED_WITH_ERROR'
       },
     )
+    // A held submission is answered (as it would have been) once an abort-request names its statement.
+    const submission = holdingSubmissions
+      ? new Promise<void>((resolve) => {
+          entry.release = resolve
+        })
+      : undefined
     queries.set(id, entry)
     session.queries.add(id)
     received.add({id, requestId, sqlText: body.sqlText ?? ''})
+    await submission
     if (!body.asyncExec && !settings.forceAsync) markKnown(id, entry)
     if (body.asyncExec) return inProgress(id, '333334')
     if (settings.forceAsync) return inProgress(id, '333333')
@@ -417,6 +432,7 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
     aborts.add({queryId, requestId, wasRunning})
     if (abortsHang) return false
     if (wasRunning) entry?.abort?.()
+    entry?.release?.()
     return true
   }
 
@@ -517,6 +533,9 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
     },
     holdQueries() {
       holdingQueries = true
+    },
+    holdSubmissions() {
+      holdingSubmissions = true
     },
     host,
     nextAbort: async () => aborts.next(),
