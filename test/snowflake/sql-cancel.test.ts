@@ -99,6 +99,27 @@ describe('keyflow sql cancels the running statement on a signal', () => {
     expect(fixture.server.aborts).to.have.length(1)
   })
 
+  it('SIGINT before Snowflake has answered the submission: the abort-request names its request id, exit 130', async () => {
+    const {block, fixture, home} = await setUp()
+    fixture.server.holdQueries()
+    // The submission stays unanswered until the abort-request: keyflow cannot know the query id when the signal lands.
+    fixture.server.holdSubmissions()
+    const run = start(home, ['--block', block, 'SELECT 42 AS answer'])
+    const query = await fixture.server.nextQuery()
+    expect(query.sqlText).to.equal('SELECT 42 AS answer')
+    expect(query.requestId, 'the driver sends a request id with its submission').to.be.a('string').and.not.equal('')
+    run.child.kill('SIGINT')
+    const abort = await abortFrom(run, fixture.server)
+    // By the submission's request id (POST /queries/v1/abort-request {requestId}), as snowflake-sdk does without a query id.
+    expect(abort).to.deep.equal({queryId: query.id, requestId: query.requestId, wasRunning: true})
+    expect(await run.exited, run.stderr()).to.deep.equal({code: 130, signal: null})
+    const line = expectOneCleanLine(run, fixture.canaries)
+    expect(line).to.include('Interrupted (SIGINT): Snowflake cancelled the statement')
+    expect(run.stdout()).to.equal('')
+    expect(fixture.server.aborts).to.have.length(1)
+    expect(fixture.server.queries).to.have.length(1)
+  })
+
   it('SIGTERM exits 143 and SIGHUP 129, each after cancelling the statement', async () => {
     const {block, fixture, home} = await setUp()
     fixture.server.holdQueries()

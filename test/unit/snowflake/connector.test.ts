@@ -358,6 +358,31 @@ describe('SnowflakeConnector against the local Snowflake server', () => {
     }
   })
 
+  it('interrupt() before Snowflake has answered the submission cancels the statement by its request id', async () => {
+    const held = await startFixture()
+    try {
+      await using running = new SnowflakeConnector(passwordConfig(held))
+      held.server.holdQueries()
+      // Unanswered until the abort-request: the driver has no query id to name.
+      held.server.holdSubmissions()
+      const statement = running.execute('SELECT 42')
+      const query = await held.server.nextQuery()
+      const [request, ...others] = running.interrupt()
+      expect(others).to.deep.equal([])
+      expect(request.queryId).to.equal(undefined)
+      expect(await request.confirmed).to.equal(true)
+      // By request id, in the body of POST /queries/v1/abort-request: the one the driver sent the submission with.
+      expect(await held.server.nextAbort()).to.deep.equal({queryId: query.id, requestId: query.requestId, wasRunning: true})
+      expect(query.requestId).to.be.a('string')
+      // The submission, answered after the cancel, does not go on to the statement's result.
+      expect((await failure(statement)).code).to.equal('SNOWFLAKE_INTERRUPTED')
+      expect(request.queryId).to.equal(query.id)
+      expect(held.server.stats.queries).to.equal(1)
+    } finally {
+      await held.server.stop()
+    }
+  })
+
   it('leaves no snowflake.log in the working directory', () => {
     expect(existsSync(join(process.cwd(), 'snowflake.log'))).to.equal(false)
     expect(existsSync(join(ROOT, 'snowflake.log'))).to.equal(false)
