@@ -99,6 +99,20 @@ describe('keyflow sql cancels the running statement on a signal', () => {
     expect(fixture.server.aborts).to.have.length(1)
   })
 
+  it("SIGINT whose abort Snowflake answers only after the statement's failure and the logout: still reported as cancelled", async () => {
+    const {block, fixture, home} = await setUp()
+    fixture.server.holdQueries()
+    fixture.server.lateAbortAnswers()
+    const run = start(home, ['--block', block, 'SELECT 42 AS answer'])
+    const query = await fixture.server.nextQueryKnown()
+    run.child.kill('SIGINT')
+    await abortFrom(run, fixture.server)
+    expect(await run.exited, run.stderr()).to.deep.equal({code: 130, signal: null})
+    const line = expectOneCleanLine(run, fixture.canaries)
+    // The statement's failure as cancelled (000604) confirms it: the abort's answer, held until a logout, never came.
+    expect(line, line).to.include(`Interrupted (SIGINT): Snowflake cancelled the statement (query id ${query.id})`)
+  })
+
   it('SIGINT before Snowflake has answered the submission: the abort-request names its request id, exit 130', async () => {
     const {block, fixture, home} = await setUp()
     fixture.server.holdQueries()

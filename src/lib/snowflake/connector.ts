@@ -3,10 +3,10 @@ import type {Connection, DataType, RowStatement} from 'snowflake-sdk'
 
 import {setTimeout as sleep} from 'node:timers/promises'
 
-import {isKeyflowError} from '../errors.js'
+import {isKeyflowError, KeyflowError} from '../errors.js'
 import {driverOptions, secretValues, SnowflakeConnectorConfig, validateConfig} from './config.js'
 import {loadSnowflake} from './driver.js'
-import {connectionError, interrupted, loginError, sessionDropped, statementError} from './errors.js'
+import {connectionError, interrupted, isCancelledBySnowflake, loginError, sessionDropped, statementError} from './errors.js'
 import {Bind, driverBatch, driverStatement, NamedParams, Params} from './pyformat.js'
 
 /**
@@ -63,7 +63,7 @@ export interface ResultStream extends AsyncIterable<Row> {
 
 /** A cancel interrupt() asked for: the statement's query id, and Snowflake's answer to come. */
 export interface CancelRequest {
-  /** Whether Snowflake answered the abort-request with success. */
+  /** Whether Snowflake confirmed the cancel: it answered the abort-request with success, or the statement failed as cancelled. */
   confirmed: Promise<boolean>
   /** Undefined while Snowflake has not answered the statement's submission with one (the cancel then names its request id). */
   readonly queryId: string | undefined
@@ -133,6 +133,8 @@ function installExitHook(): void {
 }
 
 export class SnowflakeConnector implements AsyncDisposable {
+  /** For each statement interrupt() asked to cancel: its cancel's confirmation, for a failure that says it was cancelled. */
+  readonly #cancelledBySnowflake = new Map<RowStatement, () => void>()
   // True private fields: console.log, util.inspect and JSON.stringify of a connector never show the credentials.
   readonly #config: SnowflakeConnectorConfig
   #connecting?: Promise<Connection>
@@ -221,7 +223,11 @@ export class SnowflakeConnector implements AsyncDisposable {
   interrupt(): CancelRequest[] {
     this.#interrupted = true
     return [...this.#running].map((statement) => ({
+      // Snowflake confirms a cancel twice, in either order: it answers the abort-request, and the
+      // statement fails as cancelled. After that failure keyflow sql logs out, and the driver then
+      // reports an abort still unanswered as an error: the failure must count on its own.
       confirmed: new Promise<boolean>((resolve) => {
+        this.#cancelledBySnowflake.set(statement, () => resolve(true))
         statement.cancel((error) => resolve(!error))
       }),
       get queryId() {
@@ -339,7 +345,15 @@ export class SnowflakeConnector implements AsyncDisposable {
     if (this.#interrupted) throw interrupted(this.where)
     let submitted: RowStatement | undefined
     const settle = () => {
-      if (submitted) this.#running.delete(submitted)
+      if (!submitted) return
+      this.#running.delete(submitted)
+      this.#cancelledBySnowflake.delete(submitted)
+    }
+
+    const failed = (error: unknown): KeyflowError => {
+      if (isKeyflowError(error)) return error
+      if (submitted && isCancelledBySnowflake(error)) this.#cancelledBySnowflake.get(submitted)?.()
+      return statementError(error, this.#secrets, this.where)
     }
 
     try {
@@ -352,16 +366,21 @@ export class SnowflakeConnector implements AsyncDisposable {
         })
         if (!internal) this.#running.add(submitted)
       }).catch((error: unknown) => {
-        throw statementError(error, this.#secrets, this.where)
+        throw failed(error)
       })
       // Interrupted while the submission was answered: interrupt() has already asked to cancel it.
       if (this.#interrupted) throw interrupted(this.where)
       // A session the server has dropped completes with neither error nor query id, and the connection goes down.
       if (!queryId) throw connection.isUp() ? connectionError(undefined, this.where) : sessionDropped(this.where)
-      if (waitFor === 'status') await this.untilDone(connection, queryId)
+      if (waitFor === 'status') {
+        await this.untilDone(connection, queryId).catch((error: unknown) => {
+          throw failed(error)
+        })
+      }
+
       const statement = await new Promise<RowStatement>((resolve, reject) => {
         connection.fetchResult({
-          complete: (error, result) => (error ? reject(statementError(error, this.#secrets, this.where)) : resolve(result)),
+          complete: (error, result) => (error ? reject(failed(error)) : resolve(result)),
           fetchAsString,
           queryId,
           rowMode: 'array',
@@ -379,16 +398,12 @@ export class SnowflakeConnector implements AsyncDisposable {
   /** Polls the statement's status until it is no longer running: after FIRST_POLL_MS, then at doubling intervals up to poll_frequency_s. */
   private async untilDone(connection: Connection, queryId: string): Promise<void> {
     const pollMs = (this.#config.poll_frequency_s ?? 1) * 1000
-    try {
-      for (let wait = Math.min(FIRST_POLL_MS, pollMs); ; wait = Math.min(wait * 2, pollMs)) {
-        if (this.#interrupted) throw interrupted(this.where)
-        // eslint-disable-next-line no-await-in-loop
-        if (!connection.isStillRunning((await connection.getQueryStatusThrowIfError(queryId)) as never)) return
-        // eslint-disable-next-line no-await-in-loop
-        await sleep(wait)
-      }
-    } catch (error) {
-      throw isKeyflowError(error) ? error : statementError(error, this.#secrets, this.where)
+    for (let wait = Math.min(FIRST_POLL_MS, pollMs); ; wait = Math.min(wait * 2, pollMs)) {
+      if (this.#interrupted) throw interrupted(this.where)
+      // eslint-disable-next-line no-await-in-loop
+      if (!connection.isStillRunning((await connection.getQueryStatusThrowIfError(queryId)) as never)) return
+      // eslint-disable-next-line no-await-in-loop
+      await sleep(wait)
     }
   }
 }

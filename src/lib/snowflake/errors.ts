@@ -115,6 +115,11 @@ export function connectionError(error: unknown, where: string): KeyflowError {
 }
 
 /** A statement failure: SQL errors keep Snowflake's code, SQL state and (scrubbed) message. */
+/** Snowflake's answer to a statement it cancelled (000604 "SQL execution canceled"): SQL state 57014, the standard's "canceled as requested". */
+export function isCancelledBySnowflake(error: unknown): boolean {
+  return asDriverError(error).sqlState === '57014'
+}
+
 export function statementError(error: unknown, secrets: string[], where: string): KeyflowError {
   const driver = asDriverError(error)
   if (driver.sqlState) {

@@ -159,8 +159,10 @@ export class SqlThread implements AsyncDisposable {
       if ('error' in reply) throw rebuildError(reply.error)
       return reply.result
     } finally {
-      // The thread may still hold the driver's sockets.
-      await this.worker.terminate()
+      // The thread may still hold the driver's sockets. After a cancel, the statement's failure
+      // can come back before Snowflake's answer to the abort: the thread lives on to send that
+      // answer, and interrupt.ts ends keyflow once it has it (or gives up waiting).
+      if (!this.cancelReplies) await this.worker.terminate()
       out.off('error', this.readerGone)
     }
   }

@@ -80,6 +80,11 @@ export interface SnowflakeServer {
    */
   holdSubmissions(): void
   host: string
+  /**
+   * Abort-requests received from now on cancel their statement at once, but are answered only once a session logs
+   * out: Snowflake's answer comes after the statement's own failure has reached the client.
+   */
+  lateAbortAnswers(): void
   /** The next abort-request (or the first one already received). */
   nextAbort(): Promise<ReceivedAbort>
   /** Resolves when the next login request arrives (or the first one already arrived). */
@@ -206,6 +211,8 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
   let holdingLogins = false
   const loginRequests = new Log<true>()
   let abortsHang = false
+  let abortAnswersLate = false
+  const lateAnswers: Array<() => void> = []
   const received = new Log<ReceivedQuery>()
   const known = new Log<ReceivedQuery>()
   const aborts = new Log<ReceivedAbort>()
@@ -476,7 +483,9 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
     if (post && pathname === '/session' && searchParams.get('delete') === 'true') {
       stats.sessionsDeleted++
       closeSession(session)
-      return sendJson(response, {code: null, data: null, message: null, success: true})
+      sendJson(response, {code: null, data: null, message: null, success: true})
+      for (const answer of lateAnswers.splice(0)) answer()
+      return
     }
 
     if (post && pathname === '/session/heartbeat') {
@@ -488,7 +497,9 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
     const abortMatch = /^\/queries\/(v1|[\da-f-]+)\/abort-request$/.exec(pathname)
     if (post && abortMatch) {
       const answered = abort(abortMatch[1] === 'v1' ? undefined : abortMatch[1], typeof body.requestId === 'string' ? body.requestId : undefined)
-      if (answered) sendJson(response, {code: null, data: null, message: null, success: true})
+      const answer = () => sendJson(response, {code: null, data: null, message: null, success: true})
+      if (answered && abortAnswersLate) lateAnswers.push(answer)
+      else if (answered) answer()
       return
     }
 
@@ -538,6 +549,9 @@ export async function startSnowflakeServer(options: SnowflakeServerOptions = {})
       holdingSubmissions = true
     },
     host,
+    lateAbortAnswers() {
+      abortAnswersLate = true
+    },
     nextAbort: async () => aborts.next(),
     async nextLogin() {
       await loginRequests.next()
