@@ -1,6 +1,8 @@
 import type * as Snowflake from 'snowflake-sdk'
 
-import {createRequire} from 'node:module'
+import {existsSync} from 'node:fs'
+import {dirname, join} from 'node:path'
+import {fileURLToPath} from 'node:url'
 
 import {errnoCode, ExitCode, KeyflowError} from '../errors.js'
 import {deferRequire} from '../util/deferred-require.js'
@@ -74,16 +76,21 @@ export async function loadSnowflake(): Promise<SnowflakeSdk> {
   return loading
 }
 
-/** Resolved as import('snowflake-sdk') resolves it; a driver that is not installed is importModule's to report. */
+/**
+ * From the driver that import('snowflake-sdk') loads: the nearest node_modules/snowflake-sdk
+ * above keyflow's files. ES module resolution reads neither NODE_PATH nor the global folders
+ * require() also searches, where another driver may be. No driver: importModule reports it.
+ */
 function deferDriverPackages(): void {
-  let driver: string
-  try {
-    driver = createRequire(import.meta.url).resolve('snowflake-sdk')
-  } catch {
-    return
-  }
+  for (let dir = dirname(fileURLToPath(import.meta.url)); ; dir = dirname(dir)) {
+    const manifest = join(dir, 'node_modules', 'snowflake-sdk', 'package.json')
+    if (existsSync(manifest)) {
+      deferRequire(manifest, DEFERRED_DRIVER_PACKAGES)
+      return
+    }
 
-  deferRequire(driver, DEFERRED_DRIVER_PACKAGES)
+    if (dirname(dir) === dir) return
+  }
 }
 
 function driverMissing(cause: unknown): KeyflowError {

@@ -13,8 +13,10 @@ import {createRequire, Module} from 'node:module'
  * forwards that read, and every later one, to the real exports. A package that fails to load
  * then fails at that first use, not at its requirer's load, and is tried again at the next.
  *
- * Only for packages whose exports are an object: a stand-in cannot be called or constructed.
- * A package already loaded is left as it is.
+ * Limits: only for packages whose exports are an object (a stand-in cannot be called or
+ * constructed). An ES module's `import` of a deferred package keeps the stand-in as its default
+ * export: it forwards to the real exports, but is not the object a later require() returns.
+ * A package already loaded, or not installed, is left as it is.
  *
  * @param from the file the packages are resolved from, as its own require() would (a path or file: URL)
  * @param names the packages
@@ -22,7 +24,14 @@ import {createRequire, Module} from 'node:module'
 export function deferRequire(from: string, names: readonly string[]): void {
   const load = createRequire(from)
   for (const name of names) {
-    const filename = load.resolve(name)
+    let filename: string
+    try {
+      filename = load.resolve(name)
+    } catch {
+      // Not installed: what requires it gets require()'s own error, as it would have.
+      continue
+    }
+
     if (load.cache[filename]) continue
     let real: object | undefined
     const exports = (): object => {
@@ -37,24 +46,48 @@ export function deferRequire(from: string, names: readonly string[]): void {
     const standIn = new Module(filename)
     standIn.filename = filename
     standIn.loaded = true
-    standIn.exports = new Proxy(
-      {},
-      {
-        defineProperty: (_target, key, descriptor) => Reflect.defineProperty(exports(), key, descriptor),
-        deleteProperty: (_target, key) => Reflect.deleteProperty(exports(), key),
-        get: (_target, key) => Reflect.get(exports(), key),
+    standIn.exports = new Proxy(shownAs(exports), {
+      defineProperty(target, key, descriptor) {
+        if (!Reflect.defineProperty(exports(), key, descriptor)) return false
         // A Proxy may report a property that cannot be configured only if its target has it too.
-        getOwnPropertyDescriptor(target, key) {
-          const descriptor = Reflect.getOwnPropertyDescriptor(exports(), key)
-          if (descriptor && !descriptor.configurable) Reflect.defineProperty(target, key, descriptor)
-          return descriptor
-        },
-        getPrototypeOf: () => Reflect.getPrototypeOf(exports()),
-        has: (_target, key) => Reflect.has(exports(), key),
-        ownKeys: () => Reflect.ownKeys(exports()),
-        set: (_target, key, value) => Reflect.set(exports(), key, value),
+        const defined = Reflect.getOwnPropertyDescriptor(exports(), key)!
+        return defined.configurable || Reflect.defineProperty(target, key, defined)
       },
-    )
+      deleteProperty: (_target, key) => Reflect.deleteProperty(exports(), key),
+      get: (_target, key) => Reflect.get(exports(), key),
+      getOwnPropertyDescriptor(target, key) {
+        const descriptor = Reflect.getOwnPropertyDescriptor(exports(), key)
+        if (descriptor && !descriptor.configurable) Reflect.defineProperty(target, key, descriptor)
+        return descriptor
+      },
+      getPrototypeOf: () => Reflect.getPrototypeOf(exports()),
+      has: (_target, key) => Reflect.has(exports(), key),
+      isExtensible: (target) => Reflect.isExtensible(target),
+      ownKeys: () => Reflect.ownKeys(exports()),
+      // Object.freeze, seal and preventExtensions close the real exports; a closed Proxy must then
+      // show exactly its target's properties, so the target becomes a copy of them all.
+      preventExtensions(target) {
+        Reflect.preventExtensions(exports())
+        for (const key of Reflect.ownKeys(target)) Reflect.deleteProperty(target, key)
+        for (const key of Reflect.ownKeys(exports())) Reflect.defineProperty(target, key, Reflect.getOwnPropertyDescriptor(exports(), key)!)
+        Reflect.setPrototypeOf(target, Reflect.getPrototypeOf(exports()))
+        return Reflect.preventExtensions(target)
+      },
+      set: (_target, key, value) => Reflect.set(exports(), key, value),
+    })
     load.cache[filename] = standIn
   }
+}
+
+/**
+ * The stand-in's target: util.inspect (console.log) shows a Proxy's target, read without its
+ * traps, so the target shows the real exports instead of an empty object.
+ */
+function shownAs(exports: () => object): object {
+  const target = {}
+  Object.defineProperty(target, Symbol.for('nodejs.util.inspect.custom'), {
+    configurable: true,
+    value: (_depth: number, options: object, inspect: (value: unknown, options: object) => string) => inspect(exports(), options),
+  })
+  return target
 }

@@ -4,7 +4,7 @@ import {mkdirSync, mkdtempSync, rmSync, writeFileSync} from 'node:fs'
 import {createRequire} from 'node:module'
 import {tmpdir} from 'node:os'
 import {join} from 'node:path'
-import {types} from 'node:util'
+import {inspect, types} from 'node:util'
 
 import {deferRequire} from '../../../src/lib/util/deferred-require.js'
 
@@ -101,5 +101,53 @@ describe('deferRequire', () => {
     ;(globalThis as {deferredMayLoad?: boolean}).deferredMayLoad = true
     expect(standIn.ok).to.equal(true)
     expect(runs()['deferred-failing']).to.equal(2)
+  })
+
+  // Review of ac18d47: "forwards every kind of read and write" holds for get, set, delete and
+  // defineProperty of a configurable property only. A Proxy must not report a non-configurable
+  // property, or a non-extensible object, that its target does not have; the stand-in's target
+  // is an empty object, so these writes reach the real exports and then throw (or stop at the target).
+  it('defines a non-configurable property on the real exports through the stand-in, as on the real module', () => {
+    fixturePackage('deferred-pinned', 'exports.answer = 42')
+    deferRequire(requirer, ['deferred-pinned'])
+    const standIn = requireFromRoot('deferred-pinned') as {answer: number; pinned?: number}
+    expect(() => Object.defineProperty(standIn, 'pinned', {configurable: false, enumerable: true, value: 1, writable: false})).not.to.throw()
+    expect(standIn.pinned).to.equal(1)
+  })
+
+  it('freezes the real exports through the stand-in, as Object.freeze does the real module', () => {
+    fixturePackage('deferred-frozen', 'exports.answer = 42')
+    deferRequire(requirer, ['deferred-frozen'])
+    const standIn = requireFromRoot('deferred-frozen') as {answer: number}
+    expect(() => Object.freeze(standIn)).not.to.throw()
+    expect(Object.isFrozen(requireFromRoot('deferred-frozen'))).to.equal(true)
+  })
+
+  it('closes the real exports to new properties through the stand-in (Object.preventExtensions), which stays usable', () => {
+    fixturePackage('deferred-closed', 'exports.answer = 42')
+    deferRequire(requirer, ['deferred-closed'])
+    const standIn = requireFromRoot('deferred-closed') as {answer: number}
+    expect(standIn.answer).to.equal(42)
+    Object.preventExtensions(standIn)
+    expect(Object.isExtensible(requireFromRoot('deferred-closed')), 'the real exports').to.equal(false)
+    expect(() => Object.keys(standIn)).not.to.throw()
+  })
+
+  it('shows the real exports to util.inspect (console.log), not an empty object', () => {
+    fixturePackage('deferred-shown', 'exports.answer = 42')
+    deferRequire(requirer, ['deferred-shown'])
+    const standIn = requireFromRoot('deferred-shown')
+    expect(standIn).to.have.property('answer', 42)
+    expect(inspect(standIn)).to.equal(inspect(requireFromRoot('deferred-shown')))
+  })
+
+  // Review of ac18d47: loadSnowflake defers DEFERRED_DRIVER_PACKAGES, a list of snowflake-sdk
+  // 3.3.0's dependencies, for any snowflake-sdk in the peer range (^3.3.0). A name that does not
+  // resolve from the driver makes deferRequire throw (MODULE_NOT_FOUND), so loadSnowflake fails
+  // before the driver is imported, and `keyflow sql` ends as INTERNAL (exit 1, "This is a bug"),
+  // even where the driver itself would load: one that no longer depends on the package.
+  it('leaves a package that is not installed to whoever requires it: no stand-in, no error', () => {
+    expect(() => deferRequire(requirer, ['deferred-absent'])).not.to.throw()
+    expect(() => requireFromRoot('deferred-absent')).to.throw().with.property('code', 'MODULE_NOT_FOUND')
   })
 })
