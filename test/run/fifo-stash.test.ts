@@ -6,6 +6,7 @@ import {join} from 'node:path'
 
 import {canary} from '../support/canary.js'
 import {baseEnv, CliResult, ROOT, runCli, tempDir} from '../support/cli.js'
+import {leftInTmp} from '../support/fifos.js'
 import {OTHER} from '../support/other-user.js'
 import {startKeyflow, until} from '../support/run-child.js'
 
@@ -13,6 +14,8 @@ import {startKeyflow, until} from '../support/run-child.js'
 const PIPE_CHECK = 'if test -p /dev/stdout; then echo out-pipe; fi; if test -p /dev/stderr; then echo err-pipe >&2; fi'
 /** Sends a keyflow run a signal right after it claims its first spare (see the file). */
 const SIGNAL_AFTER_CLAIM = join(ROOT, 'test', 'support', 'signal-after-claim.cjs')
+/** SIGKILLs a keyflow run at the spawn of its mkfifo (see the file). */
+const KILL_AT_MKFIFO = join(ROOT, 'test', 'support', 'kill-at-mkfifo.cjs')
 /** A process id no process has now: that of a process that has ended and been reaped. */
 const endedPid = () => spawnSync('true').pid
 
@@ -32,11 +35,12 @@ describe('run: FIFOs made ahead', () => {
   let dir: ReturnType<typeof tempDir>
   let env: Record<string, string>
   let stash: string
+  let tmp: string
 
   beforeEach(() => {
     dir = tempDir()
     // A temporary directory of the test's own: the stash is in it, for no other test to use.
-    const tmp = join(dir.path, 'tmp')
+    tmp = join(dir.path, 'tmp')
     mkdirSync(tmp, {mode: 0o700})
     env = {...baseEnv(dir.path), STASH_SECRET: canary('stash'), TMPDIR: tmp}
     stash = join(tmp, `keyflow-run-${process.getuid!()}`)
@@ -215,6 +219,65 @@ describe('run: FIFOs made ahead', () => {
     } finally {
       claimer.child.kill('SIGKILL')
     }
+  })
+
+  for (const when of ['before', 'after'] as const) {
+    it(`a run killed ${when} starting the mkfifo of its own FIFOs leaves their directory; the next run that refills the stash removes it`, async () => {
+      expectPipes(await masked(PIPE_CHECK))
+      useUpSpares()
+      const killed = await masked(PIPE_CHECK, {KEYFLOW_TEST_MKFIFO_KILL: when, NODE_OPTIONS: `--require ${KILL_AT_MKFIFO}`})
+      expect(killed.signal, killed.stderr).to.equal('SIGKILL')
+      // The mkfifo that outlived keyflow makes the run's FIFOs, then the spares: with the last spare, it is done.
+      if (when === 'after') await until(() => spares().length === 32, "the killed run's mkfifo makes its FIFOs")
+      const left = leftInTmp(tmp)
+      expect(left).to.have.length(1)
+      expect(readdirSync(join(tmp, left[0])).sort()).to.deep.equal(when === 'after' ? ['0', '1'] : [])
+      // A run the stash serves in full does not look for leftovers ...
+      if (when === 'after') {
+        expectPipes(await masked(PIPE_CHECK, withoutMkfifo()))
+        expect(leftInTmp(tmp)).to.have.length(1)
+      }
+
+      // ... one that refills it, while its mkfifo runs, does.
+      useUpSpares()
+      expectPipes(await masked(PIPE_CHECK))
+      expect(leftInTmp(tmp)).to.deep.equal([])
+      expect(spares()).to.have.length(32)
+    })
+  }
+
+  it("a sweep leaves a run's directory whose maker still runs, and what keyflow did not make: a link, another user's, one others may open, one with more in it", async () => {
+    expectPipes(await masked(PIPE_CHECK))
+    const gone = endedPid()
+    const fifo = (path: string) => expect(spawnSync('mkfifo', ['-m', '600', path]).status).to.equal(0)
+    const made = (name: string, mode = 0o700) => {
+      mkdirSync(join(stash, name), {mode})
+      chmodSync(join(stash, name), mode)
+      fifo(join(stash, name, '0'))
+      return join(stash, name)
+    }
+
+    const elsewhere = join(dir.path, 'elsewhere')
+    mkdirSync(elsewhere, {mode: 0o700})
+    fifo(join(elsewhere, '0'))
+    const notKeyflows = {
+      [`made-${gone}-file00`]: () => writeFileSync(join(made(`made-${gone}-file00`), '1'), 'not a fifo', {mode: 0o600}),
+      [`made-${gone}-link00`]: () => symlinkSync(elsewhere, join(stash, `made-${gone}-link00`)),
+      [`made-${gone}-more00`]: () => writeFileSync(join(made(`made-${gone}-more00`), 'notes'), 'kept', {mode: 0o600}),
+      [`made-${gone}-open00`]: () => made(`made-${gone}-open00`, 0o755),
+      [`made-${gone}-othr00`]: () => chownSync(made(`made-${gone}-othr00`), OTHER.uid, OTHER.gid),
+      // A process of the user's that runs (this one): its directory is in use.
+      [`made-${process.pid}-live00`]: () => made(`made-${process.pid}-live00`),
+    }
+    for (const make of Object.values(notKeyflows)) make()
+    // One keyflow could have left: the ended process's directory, with the FIFO its mkfifo made.
+    made(`made-${gone}-AbC123`)
+
+    useUpSpares()
+    expectPipes(await masked(PIPE_CHECK))
+    expect(readdirSync(stash).filter((name) => !name.startsWith('ready-')).sort()).to.deep.equal(Object.keys(notKeyflows).sort())
+    for (const name of Object.keys(notKeyflows)) expect(readdirSync(join(stash, name)), name).to.include('0')
+    expect(lstatSync(join(elsewhere, '0')).isFIFO()).to.equal(true)
   })
 
   it('the keyflow home gets no FIFO, and a run does not make one', async () => {

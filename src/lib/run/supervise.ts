@@ -153,6 +153,15 @@ const SPARE = /^ready-[\w-]+$/
  */
 const CLAIMED = /^taken-([1-9]\d{0,6})-/
 /**
+ * The private directory a run that refills the stash makes its own FIFOs in (Fifos.start): in
+ * the stash, named for its process id (as CLAIMED) and made by mkdtemp (six random characters).
+ * Removed as soon as the FIFOs in it are open, unless the run is killed first (SIGKILL, the OOM
+ * killer) while its mkfifo runs: then it stays, empty or with the FIFOs a mkfifo that outlived
+ * keyflow made (named by their index), until a sweep.
+ */
+const MADE = /^made-([1-9]\d{0,6})-[\dA-Za-z]{6}$/
+const MADE_FIFO = /^\d+$/
+/**
  * A name no other process makes: the process id (not enough alone: containers sharing a
  * directory all run as pid 1), the time, a random part and a count.
  */
@@ -201,6 +210,8 @@ const isPrivate = (stats: Stats | undefined, uid: number) => stats !== undefined
 class FifoStash {
   /** Claimed names take() passed whose process may have ended: sweep() looks at them. */
   private claimed: string[] = []
+  /** Runs' own directories (MADE) take() passed whose process may have ended: sweep() looks at them too. */
+  private made: string[] = []
 
   private constructor(
     private readonly dir: string,
@@ -231,6 +242,11 @@ class FifoStash {
     return isPrivate(directoryStats(dir), uid) ? new FifoStash(dir, uid) : undefined
   }
 
+  /** The prefix for mkdtemp of this run's private directory, for the FIFOs its mkfifo makes for it (MADE). */
+  directoryPrefix(): string {
+    return join(this.dir, `made-${process.pid}-`)
+  }
+
   /** Paths for mkfifo to make spares at. */
   spares(): string[] {
     return Array.from({length: SPARE_FIFOS}, () => join(this.dir, uniqueName('ready')))
@@ -253,18 +269,25 @@ class FifoStash {
    * that spare and no more: take() keeps a pipe only if the inode it opened is the spare's and
    * has no name left, so a name removed before its open is not found, and one removed after is
    * the pipe it already has.
+   *
+   * A run's own directory (MADE) whose process has ended, judged the same way, is removed with
+   * what its mkfifo made in it, only if it is a directory of the user's that only the user may
+   * open (opened with O_NOFOLLOW: a link is not followed) holding nothing but such FIFOs, named
+   * by their index; anything else in it, and it, are left. The misjudged run in another pid
+   * namespace loses its FIFOs before it opens them, and runs with socketpairs, as without
+   * mkfifo (supervise()).
    */
   sweep(): void {
     for (const name of this.claimed) {
-      const pid = Number(CLAIMED.exec(name)![1])
-      if (pid === process.pid || isRunning(pid)) continue
-      const path = join(this.dir, name)
-      const found = lstatSync(path, {throwIfNoEntry: false})
-      // eslint-disable-next-line no-bitwise -- mode bits: only the user may open it (mkfifo -m 600)
-      if (found?.isFIFO() && found.uid === this.uid && (found.mode & 0o077) === 0) removeQuietly(path)
+      if (this.ended(CLAIMED, name) && this.isOwnFifo(join(this.dir, name))) removeQuietly(join(this.dir, name))
+    }
+
+    for (const name of this.made) {
+      if (this.ended(MADE, name)) this.removeMadeDirectory(join(this.dir, name))
     }
 
     this.claimed = []
+    this.made = []
   }
 
   /**
@@ -284,6 +307,7 @@ class FifoStash {
       if (pipes.length === count) break
       if (!SPARE.test(entry.name) || entry.isDirectory()) {
         if (CLAIMED.test(entry.name)) this.claimed.push(entry.name)
+        else if (MADE.test(entry.name) && entry.isDirectory()) this.made.push(entry.name)
         continue
       }
 
@@ -312,6 +336,47 @@ class FifoStash {
 
     return pipes
   }
+
+  /** Whether the process whose id `name` has (`pattern`'s first group) has ended: not this one, and not running (sweep()). */
+  private ended(pattern: RegExp, name: string): boolean {
+    const pid = Number(pattern.exec(name)![1])
+    return pid !== process.pid && !isRunning(pid)
+  }
+
+  /**
+   * Whether `path` is a FIFO of the user's that only the user may open, as mkfifo -m 600 makes
+   * them (lstat: a link is not followed); the stash is private (of()), so no other user can put
+   * another file under the name between this check and its removal (sweep()).
+   */
+  private isOwnFifo(path: string): boolean {
+    const found = lstatSync(path, {throwIfNoEntry: false})
+    // eslint-disable-next-line no-bitwise -- mode bits: only the user may open it (mkfifo -m 600)
+    return found?.isFIFO() === true && found.uid === this.uid && (found.mode & 0o077) === 0
+  }
+
+  /** The directory at `path` and the FIFOs in it, if it and they are all as a run of the user's made them (sweep()). */
+  private removeMadeDirectory(path: string): void {
+    if (!isPrivate(directoryStats(path), this.uid)) return
+    let names: string[]
+    try {
+      names = readdirSync(path)
+    } catch {
+      return
+    }
+
+    if (!names.every((name) => MADE_FIFO.test(name) && this.isOwnFifo(join(path, name)))) return
+    for (const name of names) removeQuietly(join(path, name))
+    try {
+      rmdirSync(path)
+    } catch {}
+  }
+}
+
+/** A new private directory (0700) named `prefix` and six random characters; undefined where it cannot be made. */
+function madeDirectory(prefix: string): string | undefined {
+  try {
+    return mkdtempSync(prefix)
+  } catch {}
 }
 
 /** Whether a process of this user has the id `pid` (see FifoStash.sweep). */
@@ -328,9 +393,10 @@ function isRunning(pid: number): boolean {
  * Real pipes for the masked streams, one each. Node's own 'pipe' stdio is a socketpair, which
  * `> /dev/stdout`, `tee /dev/stderr` and images that link their logs to /dev/stdout cannot open
  * (ENXIO). Node cannot call pipe(2), so each is a FIFO: taken from the stash of FIFOs made ahead
- * (FifoStash), or else made by mkfifo in a private 0700 directory and removed as soon as both
- * ends are open, so that nothing else ever sees it. mkfifo is a process, started first (start())
- * so that the caller can do other work while it runs (PipesAhead).
+ * (FifoStash), or else made by mkfifo in a private 0700 directory (in the stash, where there is
+ * one: FifoStash.sweep) and removed as soon as both ends are open, so that nothing else ever sees
+ * it. mkfifo is a process, started first (start()) so that the caller can do other work while it
+ * runs (PipesAhead).
  */
 class Fifos {
   /** The pipes as mkfifo's exit leaves them: opened, and the directory removed, at that exit. */
@@ -385,10 +451,10 @@ class Fifos {
   static start(count: number, stash?: FifoStash): Fifos | undefined {
     const taken = stash?.take(count) ?? []
     if (taken.length === count) return new Fifos(taken, undefined, [], [])
-    let dir: string
-    try {
-      dir = mkdtempSync(join(builtin<typeof import('node:os')>('node:os').tmpdir(), 'keyflow-run-'))
-    } catch {
+    // In the stash, where there is one, so that a sweep finds it if this run is killed
+    // (FifoStash.sweep); else, or where the stash has no room for it, in the temporary directory.
+    const dir = (stash && madeDirectory(stash.directoryPrefix())) ?? madeDirectory(join(builtin<typeof import('node:os')>('node:os').tmpdir(), 'keyflow-run-'))
+    if (dir === undefined) {
       for (const pipe of taken) for (const end of pipe) closeSync(end)
       return undefined
     }
@@ -464,7 +530,8 @@ const realPipes = (count: number) => pipesOf(Fifos.start(count))
 /**
  * The masked streams' pipes, made ahead of the spawn that uses them (`keyflow run` starts mkfifo
  * while the secrets resolve): taken by that one supervise() call, or closed. A signal that kills
- * keyflow in the few milliseconds mkfifo runs leaves their empty private directory behind.
+ * keyflow in the few milliseconds mkfifo runs leaves their private directory behind: in the
+ * stash, where a later sweep removes it (FifoStash.sweep), or in TMPDIR without one.
  */
 export class PipesAhead {
   private readonly fifos: Fifos | undefined
