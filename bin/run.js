@@ -23,7 +23,7 @@
 // time), and it is known to belong to the bundle's bytes (below); V8 itself rejects a cache made
 // by another V8 or under other V8 flags. Without a usable cache the bundle is compiled from its
 // source, as require() would.
-const {closeSync, fstatSync, openSync, readFileSync, renameSync, rmSync, writeFileSync} = require('node:fs')
+const {closeSync, constants: fsConstants, fstatSync, openSync, readFileSync, readSync, renameSync, rmSync, writeFileSync} = require('node:fs')
 const Module = require('node:module')
 const {dirname, join} = require('node:path')
 const vm = require('node:vm')
@@ -56,29 +56,57 @@ const checksum = (source, payload) => {
 }
 
 /**
- * A file's bytes and its identity for the stamp, both from the one descriptor; no identity if
- * the file changed while it was read (its stat before and after differ).
+ * What the loader reads is opened without waiting (O_NONBLOCK: opening a FIFO for reading would
+ * otherwise wait for a writer, and every start would hang), and used only if what was opened is
+ * a regular file of at most `maxBytes`: a FIFO, a directory, a device or a file that grew huge in
+ * dist/ costs the cache (a start compiles from source, as with a damaged cache), never the start.
+ * The type and size come from the fstat the identity needs anyway: no extra system call.
  */
-function readWithIdentity(file) {
-  const fd = openSync(file, 'r')
-  try {
-    const identity = () => {
-      const {ctimeNs, dev, ino, mtimeNs, size} = fstatSync(fd, {bigint: true})
-      return `${dev}:${ino}:${size}:${mtimeNs}:${ctimeNs}`
-    }
+// eslint-disable-next-line no-bitwise -- open(2) flags
+const READ_FLAGS = fsConstants.O_RDONLY | fsConstants.O_NONBLOCK
+/** A code cache is about 0.4 to 1.4 times its bundle's source (dist/ now): eight times is no cache. */
+const MAX_CACHE_PER_SOURCE_BYTE = 8
 
-    const before = identity()
-    const bytes = readFileSync(fd)
-    return {bytes, identity: before === identity() ? before : undefined}
+/**
+ * A file's bytes and its identity for the stamp, both from the one descriptor; no identity if
+ * the file changed while it was read (its stat before and after differ). Throws for what is
+ * not a regular file of at most `maxBytes` (READ_FLAGS): the caller's catch falls back to no cache.
+ */
+function readWithIdentity(file, maxBytes = Infinity) {
+  const fd = openSync(file, READ_FLAGS)
+  try {
+    const identity = (stats) => `${stats.dev}:${stats.ino}:${stats.size}:${stats.mtimeNs}:${stats.ctimeNs}`
+    const stats = fstatSync(fd, {bigint: true})
+    if (!stats.isFile() || stats.size > maxBytes) throw new Error(`${file} is not a regular file${maxBytes === Infinity ? '' : ` of at most ${maxBytes} bytes`}.`)
+    const before = identity(stats)
+    const bytes = readBytes(fd, Number(stats.size))
+    return {bytes, identity: before === identity(fstatSync(fd, {bigint: true})) ? before : undefined}
   } finally {
     closeSync(fd)
   }
 }
 
-function readStamp(path) {
+/** The first `size` bytes at `fd` (fewer where the file is shorter now): never more, however it grew. */
+function readBytes(fd, size) {
+  const bytes = Buffer.allocUnsafe(size)
+  let read = 0
+  for (let got = -1; read < size && got !== 0; read += got) got = readSync(fd, bytes, read, size - read, read)
+  return read === size ? bytes : bytes.subarray(0, read)
+}
+
+/** The stamp at `path` if it is `expected`: read only if it is a regular file of that size (READ_FLAGS). */
+function hasStamp(path, expected) {
   try {
-    return readFileSync(path, 'latin1')
-  } catch {}
+    const fd = openSync(path, READ_FLAGS)
+    try {
+      const stats = fstatSync(fd)
+      return stats.isFile() && stats.size === expected.length && readBytes(fd, stats.size).toString('latin1') === expected
+    } finally {
+      closeSync(fd)
+    }
+  } catch {
+    return false
+  }
 }
 
 const stampOf = (bundle, cache) => (bundle.identity && cache.identity ? `${bundle.identity} ${cache.identity}\n` : undefined)
@@ -179,13 +207,13 @@ function loadBundle(file, {requirable = false, shared} = {}) {
   const line = buildLine(source)
   let cachedData
   try {
-    const cache = readWithIdentity(cacheFile(file))
+    const cache = readWithIdentity(cacheFile(file), MAX_CACHE_PER_SOURCE_BYTE * bundle.bytes.length)
     const start = Buffer.byteLength(line) + CHECKSUM_BYTES
     const payload = cache.bytes.subarray(start)
     const header = cache.bytes.subarray(0, start).toString('latin1')
     const stamp = stampOf(bundle, cache)
     if (line !== '' && header.startsWith(line)) {
-      if (stamp !== undefined && readStamp(stampFile(file)) === stamp) cachedData = payload
+      if (stamp !== undefined && hasStamp(stampFile(file), stamp)) cachedData = payload
       else if (header === line + checksum(source, payload)) {
         cachedData = payload
         if (stamp !== undefined) writeStamp(stampFile(file), stamp)

@@ -1,7 +1,7 @@
 import {expect} from 'chai'
 import {after, before, describe, it} from 'mocha'
 import {spawnSync} from 'node:child_process'
-import {readFileSync, symlinkSync, utimesSync, writeFileSync} from 'node:fs'
+import {mkdirSync, readFileSync, rmSync, symlinkSync, truncateSync, utimesSync, writeFileSync} from 'node:fs'
 import {join} from 'node:path'
 
 import {baseEnv, ROOT, tempDir} from '../support/cli.js'
@@ -157,4 +157,48 @@ describe('packaging: the V8 code caches', () => {
     expect(version.status, version.stderr).to.equal(0)
     expect(version.stdout).to.include(' NODE-v')
   })
+  /**
+   * What someone who may write dist/ could put in place of a cache or a stamp. The loader opens
+   * them by name: a FIFO would block its open for good, and a huge file would be read whole. A
+   * GiB, sparse (no disk used): under the 2 GiB that Node refuses to read into one buffer.
+   */
+  const notACacheFile: Record<string, (path: string) => void> = {
+    'a 1 GiB file'(path) {
+      writeFileSync(path, '')
+      truncateSync(path, 1024 ** 3)
+    },
+    'a directory': (path) => mkdirSync(path),
+    'a FIFO'(path) {
+      expect(spawnSync('mkfifo', ['-m', '600', path]).status).to.equal(0)
+    },
+  }
+  for (const [part, name] of [
+    ['cache', 'fast-path-get.cjs.v8-cache'],
+    ['stamp', 'fast-path-get.cjs.v8-stamp'],
+  ] as const) {
+    for (const [what, make] of Object.entries(notACacheFile)) {
+      it(`${what} in place of a bundle's ${part} is passed over, never waited on or read whole: keyflow answers`, () => {
+        const path = join(tree, 'dist', name)
+        const original = readFileSync(path)
+        const maxRss = join(dir.path, 'max-rss.txt')
+        rmSync(path)
+        make(path)
+        try {
+          const result = spawnSync(process.execPath, [join(tree, 'bin', 'run.js'), 'secret', 'get', 'HOME'], {
+            encoding: 'utf8',
+            env: {...baseEnv(dir.path), KEYFLOW_HOME: join(dir.path, 'home'), KEYFLOW_TEST_MAX_RSS: maxRss, NODE_OPTIONS: `--require ${join(ROOT, 'test', 'support', 'max-rss.cjs')}`},
+            // Not a measurement: a start blocked on the FIFO would otherwise hang the suite, rather than fail this test.
+            timeout: 20_000,
+          })
+          expect([result.status, result.signal, result.stderr]).to.deep.equal([0, null, ''])
+          expect(result.stdout).to.equal(`${dir.path}\n`)
+          // A start is some 50 MiB; one that read the GiB file has a GiB resident.
+          expect(Number(readFileSync(maxRss, 'utf8')), 'peak RSS, KiB').to.be.below(256 * 1024)
+        } finally {
+          rmSync(path, {force: true, recursive: true})
+          writeFileSync(path, original)
+        }
+      })
+    }
+  }
 })
