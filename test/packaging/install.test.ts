@@ -59,12 +59,15 @@ describe('packaging: npm pack and a global install', function () {
     expect(installLog).not.to.include('install-scripts')
   })
 
-  it('stays within 30 MB: the Snowflake driver is an optional peer, not a dependency', () => {
+  // keyflow and its dependencies took 30.0 MB on 2026-12-02 (26 MB when the README's figure was first
+  // measured: the AWS SDK's packages grow with each release). The bound leaves that growth some room and
+  // still fails at once on a heavy dependency: the Snowflake driver alone is 122 MB.
+  it('stays within 32 MB: the Snowflake driver is an optional peer, not a dependency', () => {
     const manifest = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8'))
     expect(manifest.dependencies).not.to.have.property('snowflake-sdk')
     expect(manifest.peerDependenciesMeta['snowflake-sdk']).to.deep.equal({optional: true})
     expect(existsSync(join(prefix, 'lib', 'node_modules', 'keyflow', 'node_modules', 'snowflake-sdk'))).to.equal(false)
-    expect(diskUsage(prefix) / 2 ** 20).to.be.at.most(30)
+    expect(diskUsage(prefix) / 2 ** 20).to.be.at.most(32)
   })
 
   it('runs from the PATH on a fresh HOME', () => {
