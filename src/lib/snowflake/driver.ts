@@ -35,7 +35,7 @@ export type SnowflakeSdk = (typeof Snowflake)['default']
 
 /**
  * What of snowflake-sdk 3.3's dependencies only some features use: PUT and GET (Azure blob
- * storage, the S3 client's MIME types), workload identity federation (Azure, GCP and AWS
+ * storage, the MIME types of uploaded files), workload identity federation (Azure, GCP and AWS
  * attestation), platform detection (off: above), key-pair login (JWT) and the driver's own
  * logger (replaced: above). Each package's exports are an object (test/unit/snowflake/driver.test.ts).
  */
