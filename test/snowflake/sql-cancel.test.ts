@@ -71,6 +71,22 @@ describe('keyflow sql cancels the running statement on a signal', () => {
     return Promise.race([server.nextAbort(), exitedFirst])
   }
 
+  /**
+   * `keyflow sql` running a statement the server holds, signalled once keyflow knows its query
+   * id: the statement, the abort-request it sent, and the run. `arrange` sets the server up
+   * further first (how it answers aborts).
+   */
+  async function signalHeld({args = ['SELECT 42 AS answer'], arrange}: {args?: string[]; arrange?: (server: SnowflakeServer) => void} = {}) {
+    const {block, fixture, home} = await setUp()
+    fixture.server.holdQueries()
+    arrange?.(fixture.server)
+    const run = start(home, ['--block', block, ...args])
+    const query = await fixture.server.nextQueryKnown()
+    run.child.kill('SIGINT')
+    const abort = await abortFrom(run, fixture.server)
+    return {abort, fixture, query, run}
+  }
+
   /** One line on stderr, no stack trace, no secret anywhere. */
   function expectOneCleanLine(run: Running, canaries: string[]): string {
     const stderr = run.stderr()
@@ -82,13 +98,8 @@ describe('keyflow sql cancels the running statement on a signal', () => {
   }
 
   it('SIGINT while Snowflake runs the statement: an abort-request for it, exit 130, one line naming the query id', async () => {
-    const {block, fixture, home} = await setUp()
-    fixture.server.holdQueries()
-    const run = start(home, ['--block', block, 'SELECT 42 AS answer'])
-    const query = await fixture.server.nextQueryKnown()
+    const {abort, fixture, query, run} = await signalHeld()
     expect(query.sqlText).to.equal('SELECT 42 AS answer')
-    run.child.kill('SIGINT')
-    const abort = await abortFrom(run, fixture.server)
     expect(abort.queryId).to.equal(query.id)
     expect(abort.wasRunning).to.equal(true)
     const {code, signal} = await run.exited
@@ -100,13 +111,7 @@ describe('keyflow sql cancels the running statement on a signal', () => {
   })
 
   it("SIGINT whose abort Snowflake answers only after the statement's failure and the logout: still reported as cancelled", async () => {
-    const {block, fixture, home} = await setUp()
-    fixture.server.holdQueries()
-    fixture.server.lateAbortAnswers()
-    const run = start(home, ['--block', block, 'SELECT 42 AS answer'])
-    const query = await fixture.server.nextQueryKnown()
-    run.child.kill('SIGINT')
-    await abortFrom(run, fixture.server)
+    const {fixture, query, run} = await signalHeld({arrange: (server) => server.lateAbortAnswers()})
     expect(await run.exited, run.stderr()).to.deep.equal({code: 130, signal: null})
     const line = expectOneCleanLine(run, fixture.canaries)
     // The statement's failure as cancelled (000604) confirms it: the abort's answer, held until a logout, never came.
@@ -151,12 +156,7 @@ describe('keyflow sql cancels the running statement on a signal', () => {
   })
 
   it('under --json the line is the usual JSON error on stderr, with the same exit code', async () => {
-    const {block, fixture, home} = await setUp()
-    fixture.server.holdQueries()
-    const run = start(home, ['--block', block, '--json', 'SELECT 42 AS answer'])
-    const query = await fixture.server.nextQueryKnown()
-    run.child.kill('SIGINT')
-    await abortFrom(run, fixture.server)
+    const {fixture, query, run} = await signalHeld({args: ['--json', 'SELECT 42 AS answer']})
     expect(await run.exited, run.stderr()).to.deep.equal({code: 130, signal: null})
     assertNoCanary(run.stderr() + run.stdout(), fixture.canaries, 'the output')
     const {error} = JSON.parse(run.stderr()) as {error: {code: string; exit: number; message: string}}
@@ -165,26 +165,15 @@ describe('keyflow sql cancels the running statement on a signal', () => {
   })
 
   it('exits when Snowflake never answers the abort-request, saying the cancel is unconfirmed and how to cancel it', async () => {
-    const {block, fixture, home} = await setUp()
-    fixture.server.holdQueries()
-    fixture.server.hangAborts()
-    const run = start(home, ['--block', block, 'SELECT 42 AS answer'])
-    const query = await fixture.server.nextQueryKnown()
-    run.child.kill('SIGINT')
-    expect((await abortFrom(run, fixture.server)).queryId).to.equal(query.id)
+    const {abort, fixture, query, run} = await signalHeld({arrange: (server) => server.hangAborts()})
+    expect(abort.queryId).to.equal(query.id)
     expect(await run.exited, run.stderr()).to.deep.equal({code: 130, signal: null})
     const line = expectOneCleanLine(run, fixture.canaries)
     expect(line).to.include('not confirm').and.include(`SELECT SYSTEM$CANCEL_QUERY('${query.id}')`)
   })
 
   it('a second signal while the cancel is in flight exits at once, with the same code', async () => {
-    const {block, fixture, home} = await setUp()
-    fixture.server.holdQueries()
-    fixture.server.hangAborts()
-    const run = start(home, ['--block', block, 'SELECT 42 AS answer'])
-    const query = await fixture.server.nextQueryKnown()
-    run.child.kill('SIGINT')
-    await abortFrom(run, fixture.server)
+    const {fixture, query, run} = await signalHeld({arrange: (server) => server.hangAborts()})
     run.child.kill('SIGTERM')
     expect(await run.exited, run.stderr()).to.deep.equal({code: 130, signal: null})
     const line = expectOneCleanLine(run, fixture.canaries)
